@@ -1,0 +1,105 @@
+"""triage-dsl: telephone-triage protocols as a small language, compiled and explained.
+
+The steps, as in any compiler: **load** a protocol (parse, check, build the decision
+graph, freeze it into a plan; cached by source hash), **evaluate** it against a caller's
+answers (batch), or run a :class:`Session` (step by step). Every result carries its
+disposition, urgency tier, escalation plan, scores and a full reasoning trace.
+
+>>> import triage_dsl
+>>> protocol = triage_dsl.load("protocols/rules/qsofa.triage")
+>>> result = triage_dsl.evaluate(protocol, {"resp_rate": 24, "altered_mentation": True})
+>>> result.status, result.disposition.id
+('complete', 'high_risk')
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+from triage_dsl.compiler import check_file, compile_file, compile_source
+from triage_dsl.errors import (
+    AnswerError,
+    CompileError,
+    Diagnostic,
+    ProtocolFileError,
+    SessionError,
+    TriageError,
+)
+from triage_dsl.explain.note import render_note
+from triage_dsl.model.result import SCHEMA_VERSION, QuestionInfo, TraceEntry, TriageResult
+from triage_dsl.protocol import Protocol
+from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.runtime.session import Session
+from triage_dsl.source import Source
+
+__version__ = "0.1.0"
+
+
+def load(path: str | Path) -> Protocol:
+    """Compile a ``.triage`` file (cached by the SHA-256 of it and its imports).
+
+    Raises :class:`CompileError` listing every diagnostic, or :class:`ProtocolFileError`
+    when the file cannot be read.
+
+    >>> load("protocols/rules/news2.triage").id
+    'news2'
+    """
+    return compile_file(path)
+
+
+def compile_text(text: str, path: str = "<text>") -> Protocol:
+    """Compile protocol text given as a string (imports resolve relative to ``path``).
+
+    >>> p = compile_text('''protocol demo title "Demo" version "1" end
+    ... question fever: yes/no ask "Fever?" end
+    ... disposition see label "See a doctor" tier same_day end
+    ... disposition home label "Home care" tier home_care end
+    ... triage section see if any of when fever end default home end''')
+    >>> evaluate(p, {"fever": False}).disposition.id
+    'home'
+    """
+    return compile_source(Source(path, text))
+
+
+def evaluate(protocol: Protocol, answers: Mapping[str, Any], *, trace: bool = True,
+             note: bool = False) -> TriageResult:
+    """Evaluate answers (question id -> JSON-like value; ``"unknown"`` when the caller does
+    not know). Never raises for bad answers: the result's status is ``error`` instead.
+
+    >>> p = load("protocols/rules/qsofa.triage")
+    >>> evaluate(p, {"resp_rate": 400}).error
+    "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
+    """
+    result = evaluate_protocol(protocol, answers, trace=trace)
+    if note:
+        result = result.model_copy(update={"note": render_note(result)})
+    return result
+
+
+def check(path: str | Path) -> list[Diagnostic]:
+    """Every error and warning for a protocol or library file, in file order."""
+    return check_file(path)[0]
+
+
+__all__ = [
+    "SCHEMA_VERSION",
+    "AnswerError",
+    "CompileError",
+    "Diagnostic",
+    "Protocol",
+    "ProtocolFileError",
+    "QuestionInfo",
+    "Session",
+    "SessionError",
+    "TraceEntry",
+    "TriageError",
+    "TriageResult",
+    "__version__",
+    "check",
+    "compile_text",
+    "evaluate",
+    "load",
+    "render_note",
+]

@@ -1,0 +1,33 @@
+"""Pass: escalation plans use known channels and time units, and sensible retry counts."""
+
+from __future__ import annotations
+
+from triage_dsl.check.scope import CHANNELS, TIME_UNITS, Scope
+from triage_dsl.errors import did_you_mean
+from triage_dsl.syntax import ast
+
+MAX_RETRIES = 20
+
+
+def escalations(scope: Scope) -> None:
+    for item in scope.file.items:
+        if not isinstance(item, ast.Escalation):
+            continue
+        for step in item.steps:
+            if isinstance(step, ast.TellStep):
+                continue
+            if step.channel not in CHANNELS:
+                scope.report(step.channel_span, "T050", f"unknown channel '{step.channel}'",
+                             did_you_mean(step.channel, CHANNELS) or f"channels: {', '.join(CHANNELS)}")
+            for duration in (step.wait, step.retry_every):
+                if duration is not None and duration.unit not in TIME_UNITS:
+                    scope.report(duration.span, "T016", f"unknown time unit '{duration.unit}'",
+                                 did_you_mean(duration.unit, TIME_UNITS)
+                                 or "use minutes, hours, days or weeks")
+            if step.retries_span is not None:
+                if isinstance(step.retries, float) or not 0 <= step.retries <= MAX_RETRIES:
+                    scope.report(step.retries_span, "T051", f"retry count must be a whole number "
+                                 f"from 0 to {MAX_RETRIES}")
+            if step.retries and step.wait is None:
+                scope.report(step.span, "T052", f"'{step.role}' is retried but no callback wait is "
+                             "given", "add: wait N minutes for callback")

@@ -1,0 +1,66 @@
+"""Pass: the triage block: present once, targets that exist, urgency in order.
+
+A protocol needs exactly one ``triage`` block (a library none); each section's target
+is a disposition or an imported protocol; sections should run from most to least urgent
+(a warning, since the first match wins).
+"""
+
+from __future__ import annotations
+
+from triage_dsl.check.scope import Scope
+from triage_dsl.errors import did_you_mean
+from triage_dsl.syntax import ast
+
+
+def logic(scope: Scope) -> None:
+    header = scope.file.header
+    blocks = [item for item in scope.file.items if isinstance(item, ast.Triage)]
+    if header.kind == "library":
+        for block in blocks:
+            scope.report(block.span, "T060", "a library holds shared definitions, not triage logic",
+                         "move the triage block into a protocol file")
+        return
+    if not blocks:
+        scope.report(header.id_span, "T061", f"protocol '{header.id}' has no triage block",
+                     "add: triage  section ... end  default DISPOSITION end")
+        return
+    for extra in blocks[1:]:
+        scope.report(extra.span, "T062", "a protocol has one triage block", "merge the sections")
+    triage = blocks[0]
+    previous: tuple[int, ast.Target] | None = None
+    for section in triage.sections:
+        _target(scope, section.target)
+        rank = _rank(scope, section.target)
+        if rank is not None:
+            if previous is not None and rank < previous[0]:
+                scope.report(
+                    section.target.span, "W001",
+                    f"'{section.target.id}' is more urgent than '{previous[1].id}' above it, "
+                    "but the first matching section wins",
+                    "order sections from most to least urgent", severity="warning",
+                )
+            previous = (rank, section.target)
+    _target(scope, triage.default)
+    rank = _rank(scope, triage.default)
+    if rank is not None and previous is not None and rank < previous[0]:
+        scope.report(triage.default.span, "W001",
+                     f"the default '{triage.default.id}' is more urgent than '{previous[1].id}'",
+                     "the default is the least urgent outcome", severity="warning")
+
+
+def _target(scope: Scope, target: ast.Target) -> None:
+    if target.kind == "disposition":
+        if target.id not in scope.dispositions:
+            scope.report(target.span, "T063", f"unknown disposition '{target.id}'",
+                         did_you_mean(target.id, scope.dispositions)
+                         or "declare it with: disposition NAME ... end")
+    elif target.id not in scope.protocols:
+        scope.report(target.span, "T064", f"unknown protocol '{target.id}'",
+                     did_you_mean(target.id, scope.protocols)
+                     or 'import it first: import "other_protocol.triage"')
+
+
+def _rank(scope: Scope, target: ast.Target) -> int | None:
+    if target.kind != "disposition" or target.id not in scope.dispositions:
+        return None
+    return scope.tier_rank(scope.dispositions[target.id].tier)

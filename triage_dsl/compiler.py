@@ -1,0 +1,279 @@
+"""The compiler driver: file -> parse -> imports -> checks -> decision graph -> plan.
+
+``compile_file`` and ``compile_source`` run the whole front end and return a frozen
+:class:`~triage_dsl.protocol.Protocol`, or raise :class:`CompileError` listing every
+diagnostic of the file and of the libraries it imports. Compiled protocols are cached by
+the SHA-256 of every file they were built from.
+"""
+
+from __future__ import annotations
+
+import threading
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from triage_dsl.check import Scope, run_checks
+from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
+from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
+from triage_dsl.graph.build import build_graph
+from triage_dsl.graph.plan import build_plan
+from triage_dsl.protocol import Protocol
+from triage_dsl.source import Source, Span
+from triage_dsl.syntax import ast
+from triage_dsl.syntax.parser import parse_protocol
+
+MAX_IMPORT_DEPTH = 16
+MAX_FILE_BYTES = 2_000_000
+
+
+def read_source(path: str | Path) -> Source:
+    """Read a protocol file, turning OS and encoding failures into ProtocolFileError."""
+    p = Path(path)
+    try:
+        if p.is_dir():
+            raise ProtocolFileError(f"{path}: is a folder, not a protocol file")
+        size = p.stat().st_size
+        if size > MAX_FILE_BYTES:
+            raise ProtocolFileError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
+        return Source.from_file(p)
+    except FileNotFoundError:
+        raise ProtocolFileError(f"{path}: no such file") from None
+    except UnicodeDecodeError as exc:
+        raise ProtocolFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
+    except OSError as exc:
+        raise ProtocolFileError(f"{path}: cannot read ({exc.strerror})") from None
+
+
+@dataclass
+class _Unit:
+    """One parsed file with the scope its checks ran in."""
+
+    source: Source
+    file: ast.ProtocolFile | None
+    scope: Scope | None
+    diagnostics: list[Diagnostic]
+    files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of all inputs
+
+
+class _Compiler:
+    def __init__(self) -> None:
+        self.units: dict[str, _Unit] = {}
+        self.protocols: dict[str, Protocol | None] = {}
+        self.sources: dict[str, Source] = {}
+        self.stack: list[str] = []
+
+    def unit(self, source: Source) -> _Unit:
+        key = source.path
+        if key in self.units:
+            return self.units[key]
+        self.sources[key] = source
+        file, diagnostics = parse_protocol(source)
+        unit = _Unit(source, file, None, list(diagnostics), {key: source.sha256})
+        self.units[key] = unit
+        if file is None:
+            return unit
+        scope = Scope(source, file, sources=self.sources)
+        self.stack.append(key)
+        try:
+            self.imports(unit, scope)
+        finally:
+            self.stack.pop()
+        if scope.tiers is None:
+            scope.tiers = _default_tiers()
+        self.local(scope)
+        run_checks(scope)
+        unit.scope = scope
+        unit.diagnostics.extend(scope.diagnostics)
+        return unit
+
+    def imports(self, unit: _Unit, scope: Scope) -> None:
+        assert unit.file is not None
+        base = Path(unit.source.path).parent
+        for item in unit.file.items:
+            if not isinstance(item, ast.Import):
+                continue
+            target = str(_normal(base / item.path))
+            if target in self.stack:
+                cycle = " -> ".join([*self.stack[self.stack.index(target):], target])
+                scope.report(item.span, "T070", f"import cycle: {cycle}",
+                             "move the shared definitions into a library both can import")
+                continue
+            if len(self.stack) >= MAX_IMPORT_DEPTH:
+                scope.report(item.span, "T071", f"imports are nested more than {MAX_IMPORT_DEPTH} deep")
+                continue
+            try:
+                source = read_source(target)
+            except ProtocolFileError as exc:
+                scope.report(item.span, "T072", f"cannot import '{item.path}': {exc}".replace(
+                    f"{target}: ", ""), "paths are relative to this file's folder")
+                continue
+            imported = self.unit(source)
+            unit.files.update(imported.files)
+            if imported.file is None or imported.scope is None:
+                scope.report(item.span, "T073", f"'{item.path}' has syntax errors (listed above)")
+                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+                continue
+            unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+            if imported.file.header.kind == "library":
+                self.merge(scope, imported.scope, item.span)
+            else:
+                protocol = self.protocol_of(imported)
+                if protocol is not None:
+                    _add(scope, scope.protocols, protocol.id, protocol, item.span, "protocol")
+                else:
+                    scope.report(item.span, "T073", f"'{item.path}' has errors (listed above)")
+
+    def merge(self, scope: Scope, library: Scope, span: Span) -> None:
+        for qid, q in library.questions.items():
+            _add(scope, scope.questions, qid, q, span, "question")
+        for vid, v in library.values.items():
+            _add(scope, scope.values, vid, v, span, "value")
+        for eid, e in library.escalations.items():
+            _add(scope, scope.escalations, eid, e, span, "escalation plan")
+        for did, d in library.dispositions.items():
+            _add(scope, scope.dispositions, did, d, span, "disposition")
+        for pid, p in library.protocols.items():
+            _add(scope, scope.protocols, pid, p, span, "protocol")
+        if library.tiers is not None and library.tiers.span.path != "<default>":
+            if scope.tiers is not None and scope.tiers is not library.tiers:
+                scope.report(span, "T074", "two tier scales are in scope",
+                             "a library of protocols shares one scale")
+            scope.tiers = library.tiers
+
+    def local(self, scope: Scope) -> None:
+        for item in scope.file.items:
+            if isinstance(item, ast.Question):
+                _add(scope, scope.questions, item.id, item, item.id_span, "question")
+            elif isinstance(item, ast.Value | ast.Points):
+                if item.id in scope.questions:
+                    other = scope.questions[item.id]
+                    scope.report(item.id_span, "T075", f"'{item.id}' is already a question "
+                                 f"(declared at {other.id_span.where})", "choose another name")
+                    continue
+                _add(scope, scope.values, item.id, item, item.id_span, "value")
+            elif isinstance(item, ast.Escalation):
+                _add(scope, scope.escalations, item.id, item, item.id_span, "escalation plan")
+            elif isinstance(item, ast.Disposition):
+                _add(scope, scope.dispositions, item.id, item, item.id_span, "disposition")
+            elif isinstance(item, ast.Tiers):
+                if scope.tiers is not None and scope.tiers.span.path != "<default>":
+                    scope.report(item.span, "T074", "a tier scale is already in scope "
+                                 f"(from {scope.tiers.span.where})", "keep one scale")
+                scope.tiers = item
+            elif isinstance(item, ast.Triage) and scope.triage is None:
+                scope.triage = item
+
+    def protocol_of(self, unit: _Unit) -> Protocol | None:
+        key = unit.source.path
+        if key in self.protocols:
+            return self.protocols[key]
+        self.protocols[key] = None
+        errors = [d for d in unit.diagnostics if d.severity == "error"]
+        if errors or unit.scope is None or unit.scope.triage is None:
+            return None
+        scope = unit.scope
+        graph = build_graph(scope)
+        protocol = Protocol(
+            header=scope.file.header,
+            source=unit.source,
+            graph=graph,
+            plan=build_plan(graph, scope),
+            diagnostics=tuple(unit.diagnostics),
+            files=tuple(sorted(unit.files.items())),
+        )
+        self.protocols[key] = protocol
+        return protocol
+
+
+def _normal(path: Path) -> Path:
+    """A normalised relative-or-absolute path (``a/../b`` folded), not resolved through links."""
+    import os.path
+
+    return Path(os.path.normpath(path))
+
+
+def _add(scope: Scope, table: dict[str, object], key: str, value: object, span: Span,
+         what: str) -> None:
+    existing = table.get(key)
+    if existing is None:
+        table[key] = value
+        return
+    if existing is value:
+        return
+    where = getattr(existing, "id_span", None) or getattr(existing, "span", None)
+    place = f" at {where.where}" if isinstance(where, Span) else ""
+    scope.report(span, "T076", f"{what} '{key}' is declared twice (first{place})",
+                 "rename one, or keep a single declaration in the shared library")
+
+
+def _default_tiers() -> ast.Tiers:
+    file, diagnostics = parse_protocol(Source("<default>", "library default_tiers end\n" + DEFAULT_TIERS_TEXT))
+    assert file is not None and not diagnostics
+    tiers = file.items[0]
+    assert isinstance(tiers, ast.Tiers)
+    return tiers
+
+
+_CACHE: dict[tuple[str, str], Protocol] = {}
+_CACHE_LOCK = threading.Lock()
+
+
+def _cached(source: Source) -> Protocol | None:
+    with _CACHE_LOCK:
+        protocol = _CACHE.get((source.path, source.sha256))
+    if protocol is None:
+        return None
+    for path, sha in protocol.files:
+        if path == source.path:
+            continue
+        try:
+            if read_source(path).sha256 != sha:
+                return None
+        except ProtocolFileError:
+            return None
+    return protocol
+
+
+def compile_source(source: Source) -> Protocol:
+    """Compile one protocol from its source (imports are read relative to its path)."""
+    cached = _cached(source)
+    if cached is not None:
+        return cached
+    compiler = _Compiler()
+    unit = compiler.unit(source)
+    errors = [d for d in unit.diagnostics if d.severity == "error"]
+    if unit.file is not None and unit.file.header.kind == "library" and not errors:
+        raise CompileError([Diagnostic(unit.file.header.id_span, "T077", "error",
+                                       f"'{unit.file.header.id}' is a library, not a protocol",
+                                       "evaluate a protocol that imports it")], compiler.sources)
+    protocol = compiler.protocol_of(unit) if not errors else None
+    if protocol is None:
+        raise CompileError(_sorted(unit.diagnostics), compiler.sources)
+    with _CACHE_LOCK:
+        _CACHE[(source.path, source.sha256)] = protocol
+    return protocol
+
+
+def compile_file(path: str | Path) -> Protocol:
+    """Read and compile a ``.triage`` protocol file."""
+    return compile_source(read_source(path))
+
+
+def check_file(path: str | Path) -> tuple[list[Diagnostic], dict[str, Source]]:
+    """Every diagnostic for a protocol or library file, errors and warnings, in file order."""
+    source = read_source(path)
+    compiler = _Compiler()
+    unit = compiler.unit(source)
+    if unit.file is not None and unit.file.header.kind == "protocol" and not any(
+        d.severity == "error" for d in unit.diagnostics
+    ):
+        compiler.protocol_of(unit)
+    return _sorted(unit.diagnostics), compiler.sources
+
+
+def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
+    unique: list[Diagnostic] = []
+    for d in diagnostics:
+        if d not in unique:
+            unique.append(d)
+    return sorted(unique, key=lambda d: (d.span.path, d.span.line, d.span.column, d.code))

@@ -1,0 +1,93 @@
+"""Diagnostics and the error tree.
+
+Every stage reports problems as :class:`Diagnostic` values (a span, a code, a severity, a
+message and an optional hint). Stages collect them and raise once, so one run reports
+every error of a file. The text form is ``path:line:col: error[T012]: message`` followed
+by the source line, a caret and ``hint:`` when a fix is known; ``to_dict`` gives the same
+data for ``--format json``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from difflib import get_close_matches
+from typing import Literal
+
+from triage_dsl.source import Source, Span
+
+Severity = Literal["error", "warning"]
+
+
+@dataclass(frozen=True)
+class Diagnostic:
+    """One finding about a source file."""
+
+    span: Span
+    code: str
+    severity: Severity
+    message: str
+    hint: str | None = None
+
+    def render(self, source: Source | None = None) -> str:
+        head = f"{self.span.where}: {self.severity}[{self.code}]: {self.message}"
+        parts = [head]
+        if source is not None:
+            excerpt = source.excerpt(self.span)
+            if excerpt:
+                parts.append("\n".join("    " + line for line in excerpt.splitlines()))
+        if self.hint:
+            parts.append(f"    hint: {self.hint}")
+        return "\n".join(parts)
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "path": self.span.path,
+            "line": self.span.line,
+            "column": self.span.column,
+            "end_line": self.span.end_line,
+            "end_column": self.span.end_column,
+            "severity": self.severity,
+            "code": self.code,
+            "message": self.message,
+            "hint": self.hint,
+        }
+
+
+def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
+    """A ``did you mean 'x'?`` hint for a misspelled ``name``, or None."""
+    matches = get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    return f"did you mean '{matches[0]}'?" if matches else None
+
+
+class TriageError(Exception):
+    """Root of every error the toolkit raises on purpose."""
+
+
+class CompileError(TriageError):
+    """A protocol (or one of its imports) has errors; ``diagnostics`` lists every one."""
+
+    def __init__(self, diagnostics: Sequence[Diagnostic], sources: dict[str, Source]):
+        self.diagnostics = list(diagnostics)
+        self.sources = dict(sources)
+        errors = [d for d in self.diagnostics if d.severity == "error"]
+        first = errors[0] if errors else (self.diagnostics[0] if self.diagnostics else None)
+        summary = f"{len(errors)} error(s)"
+        if first is not None:
+            summary += f"; first: {first.span.where}: {first.message}"
+        super().__init__(summary)
+
+    def render(self) -> str:
+        return "\n".join(d.render(self.sources.get(d.span.path)) for d in self.diagnostics)
+
+
+class ProtocolFileError(TriageError):
+    """A protocol or scenario file could not be read (missing, not UTF-8, too large)."""
+
+
+class AnswerError(TriageError):
+    """Answers given to a protocol are invalid; raised only by APIs that ask for it."""
+
+
+class SessionError(TriageError):
+    """A session was used wrongly (answering after completion, answering twice...)."""

@@ -1,0 +1,219 @@
+"""Decision graph -> evaluation plan: the graph frozen into plain tuples and dicts.
+
+The interpreter never walks networkx views at run time (too slow for batch work); it
+walks this plan, which is read off the graph once: sections in ``no``-edge order from
+``start``, criteria in index order, and the question, value and disposition nodes.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from types import MappingProxyType
+from typing import TYPE_CHECKING, Any, Literal
+
+import networkx as nx
+
+from triage_dsl.check.scope import Scope, minutes
+from triage_dsl.source import Span
+from triage_dsl.syntax import ast
+
+if TYPE_CHECKING:
+    from triage_dsl.protocol import Protocol
+
+
+@dataclass(frozen=True)
+class QuestionPlan:
+    id: str
+    node: str
+    type: ast.QuestionType
+    prompt: str
+    help: str | None
+    unit: str | None
+    low: float | None
+    high: float | None
+    options: tuple[tuple[str, str], ...]
+    unknown_allowed: bool
+    unknown_means: bool | int | float | str | None
+    red_flag: bool
+    worse_when: str | None
+    span: Span
+
+    @property
+    def option_ids(self) -> tuple[str, ...]:
+        return tuple(o for o, _ in self.options)
+
+
+@dataclass(frozen=True)
+class ValuePlan:
+    id: str
+    node: str
+    kind: Literal["value", "score", "points"]
+    decl: ast.Value | ast.Points
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class CriterionPlan:
+    node: str
+    section: int
+    index: int
+    expr: ast.Expr
+    advice: tuple[str, ...]
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class SectionPlan:
+    node: str
+    index: int
+    mode: Literal["any", "all"]
+    target: ast.Target
+    criteria: tuple[CriterionPlan, ...]
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class TierPlan:
+    id: str
+    label: str
+    rank: int
+    within_minutes: float | None
+    within_text: str | None
+
+
+@dataclass(frozen=True)
+class DispositionPlan:
+    id: str
+    node: str
+    label: str
+    tier: TierPlan
+    within_minutes: float | None
+    within_text: str | None
+    advice: tuple[str, ...]
+    escalation: ast.Escalation | None
+    span: Span
+
+
+@dataclass(frozen=True)
+class Plan:
+    protocol_id: str
+    path: str
+    questions: MappingProxyType[str, QuestionPlan]
+    values: MappingProxyType[str, ValuePlan]
+    sections: tuple[SectionPlan, ...]
+    default: ast.Target
+    default_span: Span
+    dispositions: MappingProxyType[str, DispositionPlan]
+    tiers: tuple[TierPlan, ...]
+    callees: MappingProxyType[str, Protocol]
+    scores: tuple[str, ...]
+
+    @property
+    def question_order(self) -> dict[str, int]:
+        return {qid: n for n, qid in enumerate(self.questions)}
+
+
+def _duration_text(duration: ast.Duration | None) -> str | None:
+    if duration is None:
+        return None
+    amount = duration.amount
+    if amount == 0:
+        return "now"
+    return f"within {amount:g} {duration.unit}"
+
+
+def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:  # type: ignore[type-arg]
+    text = scope.source.snippet
+    sources = scope.sources
+
+    def snippet(span: Span) -> str:
+        src = sources.get(span.path)
+        return src.snippet(span) if src is not None else text(span)
+
+    nodes = graph.nodes
+    questions: dict[str, QuestionPlan] = {}
+    values: dict[str, ValuePlan] = {}
+    for node, data in nodes(data=True):
+        if data["kind"] == "question":
+            q: ast.Question = data["decl"]
+            questions[q.id] = QuestionPlan(
+                id=q.id, node=node, type=q.type, prompt=q.prompt or q.id, help=q.help,
+                unit=q.unit,
+                low=q.range[0] if q.range else None, high=q.range[1] if q.range else None,
+                options=tuple((o.id, o.label) for o in q.options),
+                unknown_allowed=q.unknown_allowed,
+                unknown_means=q.unknown_means.value if q.unknown_means else None,
+                red_flag=q.red_flag, worse_when=q.worse_when, span=q.span,
+            )
+        elif data["kind"] in ("value", "score", "points"):
+            decl = data["decl"]
+            text = snippet(decl.span)
+            if isinstance(decl, ast.Points):
+                text = f"points {decl.id} from {decl.subject.id}"
+            values[decl.id] = ValuePlan(decl.id, node, data["kind"], decl, decl.span, text)
+    # Questions are listed in declaration order (protocol order), not graph order.
+    questions = dict(sorted(questions.items(), key=lambda kv: (kv[1].span.path != scope.source.path,
+                                                               kv[1].span)))
+
+    sections: list[SectionPlan] = []
+    node = next(iter(graph.successors("start")))
+    while node != "default":
+        data = nodes[node]
+        criteria = sorted(
+            (nodes[c] | {"node": c} for c in graph.predecessors(node)
+             if nodes[c]["kind"] == "criterion"),
+            key=lambda d: d["index"],
+        )
+        sections.append(SectionPlan(
+            node=node, index=data["index"], mode=data["mode"], target=data["target"],
+            criteria=tuple(
+                CriterionPlan(c["node"], data["index"], c["index"], c["expr"], c["advice"],
+                              c["span"], snippet(c["span"]))
+                for c in criteria
+            ),
+            span=data["span"],
+            text=snippet(data["span"]).split(" when ")[0],
+        ))
+        node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
+
+    tiers = tuple(
+        TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None,
+                 _duration_text(t.within))
+        for rank, t in enumerate(scope.tier_order)
+    )
+    by_id = {t.id: t for t in tiers}
+    dispositions: dict[str, DispositionPlan] = {}
+    callees: dict[str, Protocol] = {}
+    for node, data in nodes(data=True):
+        if data["kind"] == "disposition":
+            d: ast.Disposition = data["decl"]
+            tier = by_id[d.tier or ""]
+            dispositions[d.id] = DispositionPlan(
+                id=d.id, node=node, label=d.label or d.id, tier=tier,
+                within_minutes=minutes(d.within) if d.within else tier.within_minutes,
+                within_text=_duration_text(d.within) if d.within else tier.within_text,
+                advice=d.advice,
+                escalation=scope.escalations.get(d.escalation) if d.escalation else None,
+                span=d.span,
+            )
+        elif data["kind"] == "protocol":
+            protocol: Any = data["protocol"]
+            callees[protocol.id] = protocol
+    scores = tuple(v.id for v in values.values() if v.kind == "score")
+    default: ast.Target = nodes["default"]["target"]
+    return Plan(
+        protocol_id=scope.file.header.id,
+        path=scope.source.path,
+        questions=MappingProxyType(questions),
+        values=MappingProxyType(values),
+        sections=tuple(sections),
+        default=default,
+        default_span=nodes["default"]["span"],
+        dispositions=MappingProxyType(dispositions),
+        tiers=tiers,
+        callees=MappingProxyType(callees),
+        scores=tuple(sorted(scores, key=lambda s: values[s].span)),
+    )

@@ -1,0 +1,91 @@
+"""Source text and positions: the first stage of the pipeline.
+
+A :class:`Source` is one file's text with its path and SHA-256; a :class:`Span` is a
+region of it (1-based line and column). Every AST node, graph node, diagnostic and trace
+entry carries a span, so anything the tools say can be pointed at in the file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from dataclasses import dataclass, field
+from pathlib import Path
+
+
+@dataclass(frozen=True)
+class Source:
+    """A protocol or scenario file's text, named by its path."""
+
+    path: str
+    text: str
+    sha256: str = field(default="", compare=False)
+
+    def __post_init__(self) -> None:
+        if not self.sha256:
+            digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+            object.__setattr__(self, "sha256", digest)
+
+    @classmethod
+    def from_file(cls, path: str | Path) -> Source:
+        """Read a UTF-8 file (a BOM is dropped; CRLF line ends are kept as written)."""
+        raw = Path(path).read_bytes()
+        text = raw.decode("utf-8-sig")
+        return cls(str(path), text)
+
+    def line(self, number: int) -> str:
+        """The text of 1-based line ``number`` without its line end ('' when out of range)."""
+        lines = self.text.splitlines()
+        if 1 <= number <= len(lines):
+            return lines[number - 1]
+        return ""
+
+    def excerpt(self, span: Span) -> str:
+        """The source line of ``span`` with a caret line under the spanned columns."""
+        text = self.line(span.line)
+        if not text and span.line > len(self.text.splitlines()):
+            return ""
+        width = 1
+        if span.end_line == span.line and span.end_column > span.column:
+            width = span.end_column - span.column
+        width = max(1, min(width, max(1, len(text) - span.column + 1)))
+        prefix = "".join("\t" if ch == "\t" else " " for ch in text[: span.column - 1])
+        return f"{text}\n{prefix}{'^' * width}"
+
+    def snippet(self, span: Span) -> str:
+        """The exact text that ``span`` covers, whitespace folded to single spaces."""
+        lines = self.text.splitlines()
+        if not lines or span.line < 1 or span.line > len(lines):
+            return ""
+        if span.end_line == span.line:
+            part = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        else:
+            first = lines[span.line - 1][span.column - 1 :]
+            middle = lines[span.line : span.end_line - 1]
+            last = lines[span.end_line - 1][: span.end_column - 1] if span.end_line <= len(lines) else ""
+            part = " ".join([first, *middle, last])
+        return " ".join(part.split())
+
+
+@dataclass(frozen=True, order=True)
+class Span:
+    """A region of a source file: 1-based line/column of its start and its end."""
+
+    path: str
+    line: int
+    column: int
+    end_line: int
+    end_column: int
+
+    @property
+    def where(self) -> str:
+        """``path:line:col``, the form every diagnostic and trace entry uses."""
+        return f"{self.path}:{self.line}:{self.column}"
+
+    @property
+    def location(self) -> str:
+        """``path:line``, for trace entries and notes."""
+        return f"{self.path}:{self.line}"
+
+    @classmethod
+    def point(cls, path: str, line: int, column: int) -> Span:
+        return cls(path, line, column, line, column + 1)

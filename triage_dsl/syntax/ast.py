@@ -1,0 +1,477 @@
+"""The typed AST: one frozen dataclass per grammar rule, each with its source span.
+
+The parser (``parser.py``) builds these nodes from lark's parse tree; the checker reads
+them; the graph builder turns them into the decision graph. Each class's docstring shows
+the DSL it models.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Literal, TypeAlias
+
+from triage_dsl.source import Span
+
+Number: TypeAlias = int | float
+
+
+# ------------------------------------------------------------------ expressions
+
+
+@dataclass(frozen=True)
+class NumberLit:
+    """A number literal: ``38.0``."""
+
+    span: Span
+    value: Number
+
+
+@dataclass(frozen=True)
+class BoolLit:
+    """``yes`` or ``no``."""
+
+    span: Span
+    value: bool
+
+
+@dataclass(frozen=True)
+class Name:
+    """A reference to a question, value or score: ``resp_rate``."""
+
+    span: Span
+    id: str
+
+
+@dataclass(frozen=True)
+class Not:
+    """``not fainted``."""
+
+    span: Span
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class And:
+    """``chest_pain and sweating``: short-circuits left to right."""
+
+    span: Span
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Or:
+    """``lips_blue or unable_to_speak``: short-circuits left to right."""
+
+    span: Span
+    left: Expr
+    right: Expr
+
+
+CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
+
+
+@dataclass(frozen=True)
+class Compare:
+    """``temp_c >= 38.0``: numbers against numbers."""
+
+    span: Span
+    op: CompareOp
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class OptionRef:
+    """An option id of a choice question inside ``{...}`` or after ``is``: ``alert``."""
+
+    span: Span
+    id: str
+
+
+@dataclass(frozen=True)
+class Member:
+    """``consciousness in {voice, pain}``, ``consciousness is alert``, ``x not in {a}``."""
+
+    span: Span
+    operand: Expr
+    options: tuple[OptionRef, ...]
+    negated: bool
+
+
+@dataclass(frozen=True)
+class IsUnknown:
+    """``temp_c is unknown`` (caller said they do not know), or ``is not unknown``."""
+
+    span: Span
+    operand: Expr
+    negated: bool
+
+
+ArithOp = Literal["+", "-", "*"]
+
+
+@dataclass(frozen=True)
+class Arith:
+    """``a + b``, ``a - b``, ``a * b`` over numbers."""
+
+    span: Span
+    op: ArithOp
+    left: Expr
+    right: Expr
+
+
+@dataclass(frozen=True)
+class Negate:
+    """``-x``."""
+
+    span: Span
+    operand: Expr
+
+
+@dataclass(frozen=True)
+class Count:
+    """``count(confusion, urea_mmol_l > 7, age >= 65)``: how many conditions hold."""
+
+    span: Span
+    items: tuple[Expr, ...]
+
+
+@dataclass(frozen=True)
+class Conditional:
+    """``if spo2_scale2 then scale2_points else scale1_points``."""
+
+    span: Span
+    condition: Expr
+    then: Expr
+    otherwise: Expr
+
+
+Expr: TypeAlias = (
+    NumberLit
+    | BoolLit
+    | Name
+    | Not
+    | And
+    | Or
+    | Compare
+    | Member
+    | IsUnknown
+    | Arith
+    | Negate
+    | Count
+    | Conditional
+)
+
+
+# ------------------------------------------------------------------ header and imports
+
+
+@dataclass(frozen=True)
+class AgeLimits:
+    """``aged 0 to 17 years``."""
+
+    span: Span
+    low: Number
+    high: Number
+    unit: str
+
+
+@dataclass(frozen=True)
+class Header:
+    """``protocol news2 title "..." version "1.0" ... end`` (or ``library common ... end``)."""
+
+    span: Span
+    kind: Literal["protocol", "library"]
+    id: str
+    id_span: Span
+    title: str | None = None
+    version: str | None = None
+    status: str | None = None
+    status_span: Span | None = None
+    population: str | None = None
+    population_span: Span | None = None
+    ages: AgeLimits | None = None
+    authors: tuple[str, ...] = ()
+    reviewers: tuple[str, ...] = ()
+    approved: str | None = None
+    sources: tuple[str, ...] = ()
+    disclaimers: tuple[str, ...] = ()
+    duplicates: tuple[tuple[str, Span], ...] = ()
+
+
+@dataclass(frozen=True)
+class Import:
+    """``import "../shared/telephone.triage"``: a library's definitions, or a protocol to
+    continue with."""
+
+    span: Span
+    path: str
+
+
+# ------------------------------------------------------------------ questions
+
+QuestionType = Literal["yes/no", "number", "whole number", "choice"]
+
+
+@dataclass(frozen=True)
+class Option:
+    """``option new_confusion "New confusion"``."""
+
+    span: Span
+    id: str
+    label: str
+
+
+@dataclass(frozen=True)
+class Literal_:
+    """A constant in ``unknown means ...`` or a scenario answer: ``no``, ``37``, ``alert``."""
+
+    span: Span
+    value: bool | Number | str
+
+
+@dataclass(frozen=True)
+class Question:
+    """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``."""
+
+    span: Span
+    id: str
+    id_span: Span
+    type: QuestionType
+    type_span: Span
+    prompt: str | None = None
+    help: str | None = None
+    unit: str | None = None
+    range: tuple[Number, Number] | None = None
+    range_span: Span | None = None
+    options: tuple[Option, ...] = ()
+    unknown_allowed: bool = False
+    unknown_means: Literal_ | None = None
+    red_flag: bool = False
+    worse_when: str | None = None
+    worse_when_span: Span | None = None
+    duplicates: tuple[tuple[str, Span], ...] = ()
+
+
+# ------------------------------------------------------------------ derived values
+
+
+@dataclass(frozen=True)
+class Value:
+    """``value low_bp = sbp < 90 or dbp <= 60`` (``kind='value'``) or
+    ``score curb65 = count(...)`` (``kind='score'``, reported in results)."""
+
+    span: Span
+    id: str
+    id_span: Span
+    kind: Literal["value", "score"]
+    expr: Expr
+
+
+@dataclass(frozen=True)
+class Band:
+    """One row of a points table: ``<= 8: 3``, ``alert: 0``, ``when x: 1``, ``else: 3``."""
+
+    span: Span
+    kind: Literal["compare", "options", "when", "else"]
+    points: Number
+    op: CompareOp | None = None
+    bound: Number | None = None
+    options: tuple[OptionRef, ...] = ()
+    condition: Expr | None = None
+
+
+@dataclass(frozen=True)
+class Points:
+    """A point-band table, first matching row wins::
+
+    points resp_points from resp_rate
+      <= 8: 3
+      <= 11: 1
+      else: 0
+    end
+    """
+
+    span: Span
+    id: str
+    id_span: Span
+    subject: Name
+    bands: tuple[Band, ...]
+
+
+# ------------------------------------------------------------------ urgency and escalation
+
+
+@dataclass(frozen=True)
+class Duration:
+    """``15 minutes``, ``24 hours``, ``2 weeks``."""
+
+    span: Span
+    amount: Number
+    unit: str
+
+
+@dataclass(frozen=True)
+class Tier:
+    """``tier urgent "Go to the emergency department now" within 1 hour``."""
+
+    span: Span
+    id: str
+    label: str
+    within: Duration | None
+
+
+@dataclass(frozen=True)
+class Tiers:
+    """``tiers tier ... tier ... end``: the urgency scale, most urgent first."""
+
+    span: Span
+    tiers: tuple[Tier, ...]
+
+
+@dataclass(frozen=True)
+class NotifyStep:
+    """``notify on_call_physician by secure_page, wait 15 minutes for callback,
+    retry 2 times every 10 minutes``."""
+
+    span: Span
+    role: str
+    channel: str
+    channel_span: Span
+    wait: Duration | None
+    retries: int
+    retries_span: Span | None
+    retry_every: Duration | None
+
+
+@dataclass(frozen=True)
+class TellStep:
+    """``tell caller "Call 911 now."``: an instruction given at once."""
+
+    span: Span
+    text: str
+
+
+@dataclass(frozen=True)
+class Escalation:
+    """``escalation name  notify ... notify ... finally tell caller "..." end``."""
+
+    span: Span
+    id: str
+    id_span: Span
+    steps: tuple[NotifyStep | TellStep, ...]
+    fallback: str
+    fallback_span: Span
+
+
+@dataclass(frozen=True)
+class Disposition:
+    """``disposition ed_now label "..." tier urgent advice "..." escalation page end``."""
+
+    span: Span
+    id: str
+    id_span: Span
+    label: str | None = None
+    tier: str | None = None
+    tier_span: Span | None = None
+    within: Duration | None = None
+    advice: tuple[str, ...] = ()
+    escalation: str | None = None
+    escalation_span: Span | None = None
+    duplicates: tuple[tuple[str, Span], ...] = ()
+
+
+# ------------------------------------------------------------------ triage logic
+
+
+@dataclass(frozen=True)
+class Target:
+    """A section's outcome: a disposition id, or ``continue with <protocol>``."""
+
+    span: Span
+    kind: Literal["disposition", "protocol"]
+    id: str
+
+
+@dataclass(frozen=True)
+class Criterion:
+    """``when chest_pain and sweating advice "Do not drive yourself."``."""
+
+    span: Span
+    expr: Expr
+    advice: tuple[str, ...] = ()
+
+
+@dataclass(frozen=True)
+class Section:
+    """``section ed_now if any of  when ...  when ... end``."""
+
+    span: Span
+    target: Target
+    mode: Literal["any", "all"]
+    criteria: tuple[Criterion, ...]
+
+
+@dataclass(frozen=True)
+class Triage:
+    """``triage  section ... section ...  default home_care end``: first match wins."""
+
+    span: Span
+    sections: tuple[Section, ...]
+    default: Target
+
+
+Declaration: TypeAlias = Import | Question | Value | Points | Tiers | Escalation | Disposition | Triage
+
+
+@dataclass(frozen=True)
+class ProtocolFile:
+    """A whole ``.triage`` file: a header then declarations in written order."""
+
+    span: Span
+    header: Header
+    items: tuple[Declaration, ...] = field(default=())
+
+
+# ------------------------------------------------------------------ scenarios
+
+
+@dataclass(frozen=True)
+class Answer:
+    """``resp_rate = 16`` in a ``given`` or ``baseline`` line."""
+
+    span: Span
+    question: str
+    value: Literal_
+
+
+@dataclass(frozen=True)
+class Expectation:
+    """``expect zero``, ``expect tier urgent``, ``expect score news2 = 7``,
+    ``expect not asked on_oxygen``, ``expect status needs_answers``, ``expect next spo2``."""
+
+    span: Span
+    kind: Literal["disposition", "tier", "score", "not_asked", "asked", "status", "next"]
+    names: tuple[str, ...]
+    number: Number | None = None
+
+
+@dataclass(frozen=True)
+class Scenario:
+    """``scenario "name"  given ...  expect ... end``."""
+
+    span: Span
+    name: str
+    answers: tuple[Answer, ...]
+    without: tuple[str, ...]
+    expectations: tuple[Expectation, ...]
+
+
+@dataclass(frozen=True)
+class ScenarioFile:
+    """A ``.scenarios`` file: an optional ``baseline`` of answers, then scenarios."""
+
+    span: Span
+    baseline: tuple[Answer, ...]
+    scenarios: tuple[Scenario, ...]

@@ -1,0 +1,715 @@
+"""Parsing: source text -> lark parse tree -> typed AST (``ast.py``).
+
+Syntax errors become :class:`~triage_dsl.errors.Diagnostic` values in words a clinical
+author understands (see ``messages.py``). After an error the parser resynchronises on
+the next top-level declaration that starts a line, so one run reports the syntax errors
+of every declaration.
+"""
+
+from __future__ import annotations
+
+import re
+from typing import Any, cast
+
+from lark import Token, Transformer, Tree, v_args
+from lark.exceptions import UnexpectedInput, VisitError
+
+from triage_dsl.errors import Diagnostic
+from triage_dsl.source import Source, Span
+from triage_dsl.syntax import ast
+from triage_dsl.syntax.grammar import lark_parser
+from triage_dsl.syntax.messages import syntax_diagnostic
+
+TOP_LEVEL = re.compile(
+    r"^(protocol|library|import|question|value|score|points|tiers|escalation|disposition|triage)\b"
+)
+MAX_SOURCE_BYTES = 2_000_000
+MAX_NESTING = 64
+
+
+def _unescape(token: Token) -> str:
+    body = str(token)[1:-1]
+    return re.sub(r"\\(.)", lambda m: {"n": "\n", "t": "\t"}.get(m.group(1), m.group(1)), body)
+
+
+def _number(text: str) -> ast.Number:
+    return float(text) if "." in text else int(text)
+
+
+class _Builder(Transformer[Token, Any]):
+    """lark tree -> AST nodes; every node gets a span from lark's ``meta``."""
+
+    def __init__(self, path: str) -> None:
+        super().__init__()
+        self.path = path
+
+    # -- spans
+    def span(self, meta: Any) -> Span:
+        if getattr(meta, "empty", True):
+            return Span.point(self.path, 1, 1)
+        return Span(self.path, meta.line, meta.column, meta.end_line, meta.end_column)
+
+    def tspan(self, token: Token) -> Span:
+        return Span(
+            self.path,
+            token.line or 1,
+            token.column or 1,
+            token.end_line or token.line or 1,
+            token.end_column or (token.column or 1) + 1,
+        )
+
+    def __default_token__(self, token: Token) -> Token:
+        return token
+
+    # -- files
+    @v_args(meta=True)
+    def protocol_file(self, meta: Any, children: list[Any]) -> ast.ProtocolFile:
+        header, *items = children
+        return ast.ProtocolFile(self.span(meta), header, tuple(items))
+
+    @v_args(meta=True)
+    def item_chunk(self, meta: Any, children: list[Any]) -> Any:
+        return children[0]
+
+    def _header(self, kind: str, meta: Any, children: list[Any]) -> ast.Header:
+        name = children[0]
+        fields: dict[str, Any] = {"authors": [], "reviewers": [], "sources": [], "disclaimers": []}
+        dups: list[tuple[str, Span]] = []
+        repeatable = {"author": "authors", "reviewer": "reviewers", "source": "sources",
+                      "disclaimer": "disclaimers"}
+        for key, value, span in children[1:]:
+            if key in repeatable:
+                fields[repeatable[key]].append(value)
+                continue
+            if key in fields:
+                dups.append((key, span))
+                continue
+            fields[key] = value
+            if key in ("status", "population"):
+                fields[f"{key}_span"] = span
+        ages = fields.pop("ages", None)
+        return ast.Header(
+            span=self.span(meta),
+            kind=cast(Any, kind),
+            id=str(name),
+            id_span=self.tspan(name),
+            ages=ages,
+            authors=tuple(fields.pop("authors")),
+            reviewers=tuple(fields.pop("reviewers")),
+            sources=tuple(fields.pop("sources")),
+            disclaimers=tuple(fields.pop("disclaimers")),
+            duplicates=tuple(dups),
+            **fields,
+        )
+
+    @v_args(meta=True)
+    def protocol_header(self, meta: Any, children: list[Any]) -> ast.Header:
+        return self._header("protocol", meta, children)
+
+    @v_args(meta=True)
+    def library_header(self, meta: Any, children: list[Any]) -> ast.Header:
+        return self._header("library", meta, children)
+
+    @v_args(meta=True)
+    def h_title(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("title", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_version(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("version", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_status(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("status", str(c[0]), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def h_population(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("population", (str(c[0]), c[1] if len(c) > 1 else None), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def h_author(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("author", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_reviewer(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("reviewer", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_approved(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("approved", str(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_source(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("source", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def h_disclaimer(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("disclaimer", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def age_limits(self, meta: Any, c: list[Any]) -> ast.AgeLimits:
+        return ast.AgeLimits(self.span(meta), c[0], c[1], str(c[2]))
+
+    @v_args(meta=True)
+    def import_decl(self, meta: Any, c: list[Any]) -> ast.Import:
+        return ast.Import(self.span(meta), _unescape(c[0]))
+
+    # -- questions
+    @v_args(meta=True)
+    def question(self, meta: Any, c: list[Any]) -> ast.Question:
+        name, (qtype, type_span), *attrs = c
+        fields: dict[str, Any] = {}
+        options: list[ast.Option] = []
+        dups: list[tuple[str, Span]] = []
+        for key, value, span in attrs:
+            if key == "option":
+                options.append(value)
+                continue
+            if key in fields:
+                dups.append((key, span))
+                continue
+            fields[key] = value
+            if key in ("range", "worse_when"):
+                fields[f"{key}_span"] = span
+        if fields.get("unknown_means") is not None:
+            fields["unknown_allowed"] = True
+        return ast.Question(
+            span=self.span(meta),
+            id=str(name),
+            id_span=self.tspan(name),
+            type=qtype,
+            type_span=type_span,
+            options=tuple(options),
+            duplicates=tuple(dups),
+            **fields,
+        )
+
+    @v_args(meta=True)
+    def type_yes_no(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("yes/no", self.span(meta))
+
+    @v_args(meta=True)
+    def type_number(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("number", self.span(meta))
+
+    @v_args(meta=True)
+    def type_whole_number(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("whole number", self.span(meta))
+
+    @v_args(meta=True)
+    def type_choice(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("choice", self.span(meta))
+
+    @v_args(meta=True)
+    def q_ask(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("prompt", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def q_help(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("help", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def q_unit(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("unit", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def q_range(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("range", (c[0], c[1]), self.span(meta))
+
+    @v_args(meta=True)
+    def q_option(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        label = _unescape(c[1]) if len(c) > 1 else str(c[0]).replace("_", " ")
+        return ("option", ast.Option(self.span(meta), str(c[0]), label), self.span(meta))
+
+    @v_args(meta=True)
+    def q_unknown_allowed(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("unknown_allowed", True, self.span(meta))
+
+    @v_args(meta=True)
+    def q_unknown_means(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("unknown_means", c[0], self.span(meta))
+
+    @v_args(meta=True)
+    def q_red_flag(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("red_flag", True, self.span(meta))
+
+    @v_args(meta=True)
+    def q_worse_when(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("worse_when", str(c[0]), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def literal(self, meta: Any, c: list[Any]) -> ast.Literal_:
+        value = c[0]
+        if isinstance(value, Token):
+            if value.type == "YES":
+                return ast.Literal_(self.span(meta), True)
+            if value.type == "NO":
+                return ast.Literal_(self.span(meta), False)
+            return ast.Literal_(self.span(meta), str(value))
+        return ast.Literal_(self.span(meta), value)
+
+    def signed_number(self, c: list[Any]) -> ast.Number:
+        if len(c) == 2:
+            return -_number(str(c[1]))
+        return _number(str(c[0]))
+
+    # -- derived values
+    @v_args(meta=True)
+    def value_decl(self, meta: Any, c: list[Any]) -> ast.Value:
+        return ast.Value(self.span(meta), str(c[0]), self.tspan(c[0]), "value", c[1])
+
+    @v_args(meta=True)
+    def score_decl(self, meta: Any, c: list[Any]) -> ast.Value:
+        return ast.Value(self.span(meta), str(c[0]), self.tspan(c[0]), "score", c[1])
+
+    @v_args(meta=True)
+    def points(self, meta: Any, c: list[Any]) -> ast.Points:
+        name, subject, *bands = c
+        return ast.Points(
+            self.span(meta),
+            str(name),
+            self.tspan(name),
+            ast.Name(self.tspan(subject), str(subject)),
+            tuple(bands),
+        )
+
+    @v_args(meta=True)
+    def band(self, meta: Any, c: list[Any]) -> ast.Band:
+        test, points = c
+        kind, fields = test
+        return ast.Band(self.span(meta), kind, points, **fields)
+
+    def band_compare(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("compare", {"op": str(c[0]), "bound": c[1]})
+
+    def band_when(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("when", {"condition": c[0]})
+
+    def band_options(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("options", {"options": c[0]})
+
+    def band_else(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
+        return ("else", {})
+
+    def option_list(self, c: list[Any]) -> tuple[ast.OptionRef, ...]:
+        return tuple(ast.OptionRef(self.tspan(t), str(t)) for t in c)
+
+    # -- urgency and escalation
+    @v_args(meta=True)
+    def tiers(self, meta: Any, c: list[Any]) -> ast.Tiers:
+        return ast.Tiers(self.span(meta), tuple(c))
+
+    @v_args(meta=True)
+    def tier(self, meta: Any, c: list[Any]) -> ast.Tier:
+        return ast.Tier(self.span(meta), str(c[0]), _unescape(c[1]), c[2] if len(c) > 2 else None)
+
+    def within(self, c: list[Any]) -> ast.Duration:
+        return cast(ast.Duration, c[0])
+
+    @v_args(meta=True)
+    def duration(self, meta: Any, c: list[Any]) -> ast.Duration:
+        return ast.Duration(self.span(meta), _number(str(c[0])), str(c[1]))
+
+    @v_args(meta=True)
+    def escalation(self, meta: Any, c: list[Any]) -> ast.Escalation:
+        name, *steps, (fallback, fallback_span) = c
+        return ast.Escalation(
+            self.span(meta), str(name), self.tspan(name), tuple(steps), fallback, fallback_span
+        )
+
+    @v_args(meta=True)
+    def notify_step(self, meta: Any, c: list[Any]) -> ast.NotifyStep:
+        role, channel, *options = c
+        wait: ast.Duration | None = None
+        retries, every, retries_span = 0, None, None
+        for key, value, span in options:
+            if key == "wait":
+                wait = value
+            else:
+                retries, every = value
+                retries_span = span
+        return ast.NotifyStep(
+            self.span(meta),
+            str(role),
+            str(channel),
+            self.tspan(channel),
+            wait,
+            retries,
+            retries_span,
+            every,
+        )
+
+    @v_args(meta=True)
+    def tell_step(self, meta: Any, c: list[Any]) -> ast.TellStep:
+        return ast.TellStep(self.span(meta), _unescape(c[0]))
+
+    @v_args(meta=True)
+    def wait_option(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("wait", c[0], self.span(meta))
+
+    @v_args(meta=True)
+    def retry_option(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        count = _number(str(c[0]))
+        return ("retry", (count, c[2]), self.span(meta))
+
+    @v_args(meta=True)
+    def final_step(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return (_unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def disposition(self, meta: Any, c: list[Any]) -> ast.Disposition:
+        name, *attrs = c
+        fields: dict[str, Any] = {}
+        advice: list[str] = []
+        dups: list[tuple[str, Span]] = []
+        for key, value, span in attrs:
+            if key == "advice":
+                advice.append(value)
+                continue
+            if key in fields:
+                dups.append((key, span))
+                continue
+            fields[key] = value
+            if key in ("tier", "escalation"):
+                fields[f"{key}_span"] = span
+        return ast.Disposition(
+            self.span(meta), str(name), self.tspan(name), advice=tuple(advice),
+            duplicates=tuple(dups), **fields,
+        )
+
+    @v_args(meta=True)
+    def d_label(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("label", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def d_tier(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("tier", str(c[0]), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def d_within(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("within", c[0], self.span(meta))
+
+    @v_args(meta=True)
+    def d_advice(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("advice", _unescape(c[0]), self.span(meta))
+
+    @v_args(meta=True)
+    def d_escalation(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("escalation", str(c[0]), self.tspan(c[0]))
+
+    # -- triage logic
+    @v_args(meta=True)
+    def triage(self, meta: Any, c: list[Any]) -> ast.Triage:
+        *sections, default = c
+        return ast.Triage(self.span(meta), tuple(sections), default)
+
+    @v_args(meta=True)
+    def section(self, meta: Any, c: list[Any]) -> ast.Section:
+        target, mode, *criteria = c
+        return ast.Section(self.span(meta), target, mode, tuple(criteria))
+
+    @v_args(meta=True)
+    def target_disposition(self, meta: Any, c: list[Any]) -> ast.Target:
+        return ast.Target(self.tspan(c[0]), "disposition", str(c[0]))
+
+    @v_args(meta=True)
+    def target_protocol(self, meta: Any, c: list[Any]) -> ast.Target:
+        return ast.Target(self.tspan(c[0]), "protocol", str(c[0]))
+
+    def mode_any(self, c: list[Any]) -> str:
+        return "any"
+
+    def mode_all(self, c: list[Any]) -> str:
+        return "all"
+
+    @v_args(meta=True)
+    def criterion(self, meta: Any, c: list[Any]) -> ast.Criterion:
+        expr, *advice = c
+        # The criterion's span is its expression (what the trace quotes), not `when`.
+        return ast.Criterion(_expr_span(expr), expr, tuple(advice))
+
+    def criterion_advice(self, c: list[Any]) -> str:
+        return _unescape(c[0])
+
+    def default_section(self, c: list[Any]) -> ast.Target:
+        return cast(ast.Target, c[0])
+
+    # -- expressions
+    @v_args(meta=True)
+    def or_op(self, meta: Any, c: list[Any]) -> ast.Or:
+        return ast.Or(self.span(meta), c[0], c[1])
+
+    @v_args(meta=True)
+    def and_op(self, meta: Any, c: list[Any]) -> ast.And:
+        return ast.And(self.span(meta), c[0], c[1])
+
+    @v_args(meta=True)
+    def not_op(self, meta: Any, c: list[Any]) -> ast.Not:
+        return ast.Not(self.span(meta), c[0])
+
+    @v_args(meta=True)
+    def compare(self, meta: Any, c: list[Any]) -> ast.Compare:
+        return ast.Compare(self.span(meta), cast(Any, str(c[1])), c[0], c[2])
+
+    @v_args(meta=True)
+    def member(self, meta: Any, c: list[Any]) -> ast.Member:
+        return ast.Member(self.span(meta), c[0], c[1], False)
+
+    @v_args(meta=True)
+    def not_member(self, meta: Any, c: list[Any]) -> ast.Member:
+        return ast.Member(self.span(meta), c[0], c[1], True)
+
+    @v_args(meta=True)
+    def is_unknown(self, meta: Any, c: list[Any]) -> ast.IsUnknown:
+        return ast.IsUnknown(self.span(meta), c[0], False)
+
+    @v_args(meta=True)
+    def is_known(self, meta: Any, c: list[Any]) -> ast.IsUnknown:
+        return ast.IsUnknown(self.span(meta), c[0], True)
+
+    @v_args(meta=True)
+    def is_option(self, meta: Any, c: list[Any]) -> ast.Member:
+        return ast.Member(self.span(meta), c[0], (ast.OptionRef(self.tspan(c[1]), str(c[1])),), False)
+
+    @v_args(meta=True)
+    def is_not_option(self, meta: Any, c: list[Any]) -> ast.Member:
+        return ast.Member(self.span(meta), c[0], (ast.OptionRef(self.tspan(c[1]), str(c[1])),), True)
+
+    def option_set(self, c: list[Any]) -> tuple[ast.OptionRef, ...]:
+        return cast(tuple[ast.OptionRef, ...], c[0])
+
+    @v_args(meta=True)
+    def arith(self, meta: Any, c: list[Any]) -> ast.Arith:
+        return ast.Arith(self.span(meta), cast(Any, str(c[1])), c[0], c[2])
+
+    @v_args(meta=True)
+    def negate(self, meta: Any, c: list[Any]) -> ast.Negate:
+        return ast.Negate(self.span(meta), c[0])
+
+    @v_args(meta=True)
+    def number(self, meta: Any, c: list[Any]) -> ast.NumberLit:
+        return ast.NumberLit(self.tspan(c[0]), _number(str(c[0])))
+
+    @v_args(meta=True)
+    def yes(self, meta: Any, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(self.tspan(c[0]), True)
+
+    @v_args(meta=True)
+    def no(self, meta: Any, c: list[Any]) -> ast.BoolLit:
+        return ast.BoolLit(self.tspan(c[0]), False)
+
+    @v_args(meta=True)
+    def name(self, meta: Any, c: list[Any]) -> ast.Name:
+        return ast.Name(self.tspan(c[0]), str(c[0]))
+
+    @v_args(meta=True)
+    def count(self, meta: Any, c: list[Any]) -> ast.Count:
+        return ast.Count(self.span(meta), tuple(c))
+
+    @v_args(meta=True)
+    def conditional(self, meta: Any, c: list[Any]) -> ast.Conditional:
+        return ast.Conditional(self.span(meta), c[0], c[1], c[2])
+
+    # -- scenarios
+    @v_args(meta=True)
+    def scenario_file(self, meta: Any, c: list[Any]) -> ast.ScenarioFile:
+        baseline: tuple[ast.Answer, ...] = ()
+        scenarios = []
+        for child in c:
+            if isinstance(child, ast.Scenario):
+                scenarios.append(child)
+            else:
+                baseline = child
+        return ast.ScenarioFile(self.span(meta), baseline, tuple(scenarios))
+
+    def baseline(self, c: list[Any]) -> tuple[ast.Answer, ...]:
+        return cast(tuple[ast.Answer, ...], c[0])
+
+    @v_args(meta=True)
+    def scenario(self, meta: Any, c: list[Any]) -> ast.Scenario:
+        name, *steps = c
+        answers: list[ast.Answer] = []
+        without: list[str] = []
+        expectations: list[ast.Expectation] = []
+        for kind, value in steps:
+            if kind == "given":
+                answers.extend(value)
+            elif kind == "without":
+                without.extend(value)
+            else:
+                expectations.append(value)
+        return ast.Scenario(
+            self.span(meta), _unescape(name), tuple(answers), tuple(without), tuple(expectations)
+        )
+
+    def given(self, c: list[Any]) -> tuple[str, Any]:
+        return ("given", c[0])
+
+    def without(self, c: list[Any]) -> tuple[str, Any]:
+        return ("without", [str(t) for t in c])
+
+    def expect(self, c: list[Any]) -> tuple[str, Any]:
+        return ("expect", c[0])
+
+    def answer_list(self, c: list[Any]) -> tuple[ast.Answer, ...]:
+        return tuple(c)
+
+    @v_args(meta=True)
+    def answer(self, meta: Any, c: list[Any]) -> ast.Answer:
+        name, value = c
+        if isinstance(value, Token):
+            if value.type == "YES":
+                literal = ast.Literal_(self.tspan(value), True)
+            elif value.type == "NO":
+                literal = ast.Literal_(self.tspan(value), False)
+            else:
+                literal = ast.Literal_(self.tspan(value), str(value))
+        else:
+            literal = ast.Literal_(self.span(meta), value)
+        return ast.Answer(self.span(meta), str(name), literal)
+
+    def _expectation(self, meta: Any, kind: str, c: list[Any], number: Any = None) -> ast.Expectation:
+        names = tuple(str(t) for t in c if isinstance(t, Token))
+        return ast.Expectation(self.span(meta), cast(Any, kind), names, number)
+
+    @v_args(meta=True)
+    def expect_disposition(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "disposition", c)
+
+    @v_args(meta=True)
+    def expect_tier(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "tier", c)
+
+    @v_args(meta=True)
+    def expect_score(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "score", c[:1], c[1])
+
+    @v_args(meta=True)
+    def expect_not_asked(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "not_asked", c)
+
+    @v_args(meta=True)
+    def expect_asked(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "asked", c)
+
+    @v_args(meta=True)
+    def expect_status(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "status", c)
+
+    @v_args(meta=True)
+    def expect_next(self, meta: Any, c: list[Any]) -> ast.Expectation:
+        return self._expectation(meta, "next", c)
+
+
+def _expr_span(expr: ast.Expr) -> Span:
+    return expr.span
+
+
+def _nesting_diagnostic(source: Source) -> Diagnostic | None:
+    """Parentheses nested deeper than MAX_NESTING: refuse before lark recurses."""
+    depth = 0
+    for number, line in enumerate(source.text.splitlines(), start=1):
+        code = line.split("#", 1)[0]
+        for column, ch in enumerate(code, start=1):
+            if ch == "(":
+                depth += 1
+                if depth > MAX_NESTING:
+                    return Diagnostic(
+                        Span.point(source.path, number, column),
+                        "S003",
+                        "error",
+                        f"expressions are nested more than {MAX_NESTING} parentheses deep",
+                        "split the expression into named values",
+                    )
+            elif ch == ")":
+                depth = max(0, depth - 1)
+    return None
+
+
+def _guard(source: Source) -> list[Diagnostic]:
+    if len(source.text.encode("utf-8")) > MAX_SOURCE_BYTES:
+        return [
+            Diagnostic(
+                Span.point(source.path, 1, 1),
+                "S002",
+                "error",
+                f"file is larger than {MAX_SOURCE_BYTES // 1_000_000} MB",
+                "split it into a protocol and imported libraries",
+            )
+        ]
+    if "\x00" in source.text:
+        line = source.text[: source.text.index("\x00")].count("\n") + 1
+        return [Diagnostic(Span.point(source.path, line, 1), "S004", "error",
+                           "file contains a NUL byte; is it a text file?", None)]
+    nested = _nesting_diagnostic(source)
+    return [nested] if nested else []
+
+
+def _chunks(text: str) -> list[tuple[int, str]]:
+    """Split a file into top-level declarations: (first line number, text)."""
+    starts = [i for i, line in enumerate(text.splitlines()) if TOP_LEVEL.match(line)]
+    lines = text.splitlines()
+    if not starts or starts[0] != 0:
+        starts = [0, *starts]
+    bounds = [*starts, len(lines)]
+    return [(bounds[i] + 1, "\n".join(lines[bounds[i] : bounds[i + 1]])) for i in range(len(starts))]
+
+
+def _parse(source: Source, start: str, text: str | None = None) -> Tree[Token]:
+    return lark_parser().parse(source.text if text is None else text, start=start)
+
+
+def _build(source: Source, tree: Tree[Token]) -> Any:
+    try:
+        return _Builder(source.path).transform(tree)
+    except VisitError as exc:  # pragma: no cover - a builder bug, reported with position
+        raise exc.orig_exc from exc
+
+
+def parse_protocol(source: Source) -> tuple[ast.ProtocolFile | None, list[Diagnostic]]:
+    """Parse a ``.triage`` file. Returns the AST, or None and every syntax error found."""
+    guard = _guard(source)
+    if guard:
+        return None, guard
+    try:
+        tree = _parse(source, "protocol_file")
+    except UnexpectedInput as first:
+        return None, _resync(source, first)
+    except RecursionError:
+        return None, [Diagnostic(Span.point(source.path, 1, 1), "S003", "error",
+                                 "file is nested too deeply to read", None)]
+    return cast(ast.ProtocolFile, _build(source, tree)), []
+
+
+def _resync(source: Source, first: UnexpectedInput) -> list[Diagnostic]:
+    """Report the first error, then parse each later top-level declaration on its own."""
+    diagnostics = [syntax_diagnostic(source, first)]
+    first_line = getattr(first, "line", 1) or 1
+    for index, (line, chunk) in enumerate(_chunks(source.text)):
+        end_line = line + chunk.count("\n")
+        if end_line < first_line or line <= first_line <= end_line:
+            continue
+        start = "file_header" if index == 0 and not TOP_LEVEL.match(chunk.lstrip()) is None and chunk.lstrip().startswith(("protocol", "library")) else "item_chunk"
+        padded = "\n" * (line - 1) + chunk
+        try:
+            _parse(source, start, padded)
+        except UnexpectedInput as exc:
+            diagnostics.append(syntax_diagnostic(source, exc))
+        except RecursionError:
+            break
+    return diagnostics
+
+
+def parse_scenarios(source: Source) -> tuple[ast.ScenarioFile | None, list[Diagnostic]]:
+    """Parse a ``.scenarios`` file."""
+    guard = _guard(source)
+    if guard:
+        return None, guard
+    try:
+        tree = _parse(source, "scenario_file")
+    except UnexpectedInput as exc:
+        return None, [syntax_diagnostic(source, exc)]
+    except RecursionError:
+        return None, [Diagnostic(Span.point(source.path, 1, 1), "S003", "error",
+                                 "file is nested too deeply to read", None)]
+    return cast(ast.ScenarioFile, _build(source, tree)), []

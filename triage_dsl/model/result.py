@@ -138,6 +138,7 @@ class TraceEntry(_Model):
     reads: dict[str, JSONValue] = Field(default_factory=dict)
     value: JSONValue = None
     detail: str = ""
+    row: int | None = Field(None, description="points tables: the row that matched (0-based)")
 
 
 class TriageResult(_Model):

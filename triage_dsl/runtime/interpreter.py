@@ -63,13 +63,13 @@ class Evaluation:
 
     # ----------------------------------------------------------------- trace
     def record(self, kind: str, node: str, span: Span, text: str, *, reads: dict[str, _JSON] | None = None,
-               value: _JSON = None, detail: str = "") -> None:
+               value: _JSON = None, detail: str = "", row: int | None = None) -> None:
         if self.quiet:
             return
         self.trace.append(m.TraceEntry(
             step=len(self.trace) + 1, kind=kind, node=node,  # type: ignore[arg-type]
             protocol=self.plan.protocol_id, location=span.location, text=text,
-            reads=reads or {}, value=value, detail=detail,
+            reads=reads or {}, value=value, detail=detail, row=row,
         ))
 
     # ----------------------------------------------------------------- answers
@@ -191,24 +191,25 @@ class Evaluation:
         plan = self.plan.values[value_id]
         decl = plan.decl
         detail = ""
+        row: int | None = None
         if isinstance(decl, ast.Value):
             result = self.expr(decl.expr)
             exprs: list[ast.Expr] = [decl.expr]
         else:
-            result, detail = self.points(decl)
+            result, detail, row = self.points(decl)
             exprs = [decl.subject, *(b.condition for b in decl.bands if b.condition is not None)]
         self.memo[value_id] = result
         if not detail:
             detail = _undecided_detail(result) if isinstance(result, v.Partial) else f"= {_fmt(result)}"
         self.record(plan.kind, plan.node, plan.span, plan.text, reads=self.reads_of(exprs),
-                    value=v.to_json(result), detail=detail)
+                    value=v.to_json(result), detail=detail, row=row)
         return result
 
-    def points(self, p: ast.Points) -> tuple[v.Value, str]:
+    def points(self, p: ast.Points) -> tuple[v.Value, str, int | None]:
         subject = self.name(p.subject.id)
         possible: list[ast.Band] = []
         sources: list[v.Value] = [subject]
-        for band in p.bands:
+        for index, band in enumerate(p.bands):
             test = self.band_test(band, subject)
             if isinstance(test, v.Partial):
                 possible.append(band)
@@ -216,14 +217,16 @@ class Evaluation:
                 continue
             if test:
                 if not possible:
-                    return band.points, f"{_fmt(subject)} falls in row '{_band_text(band)}': {band.points:g} points"
+                    return (band.points, f"{_fmt(subject)} falls in row '{_band_text(band)}': "
+                            f"{band.points:g} points", index)
                 possible.append(band)
                 break
         if not possible:  # the checker makes tables total; keep the value honest anyway
-            return v.Partial("number", 0, 0, missing=v.deps(*sources)[0]), "no row matched"
+            return v.Partial("number", 0, 0, missing=v.deps(*sources)[0]), "no row matched", None
         low = float(min(b.points for b in possible))
         high = float(max(b.points for b in possible))
-        return v.number_partial(low, high, *sources), f"between {low:g} and {high:g} points until answered"
+        return (v.number_partial(low, high, *sources),
+                f"between {low:g} and {high:g} points until answered", None)
 
     def band_test(self, band: ast.Band, subject: v.Value) -> v.Value:
         if band.kind == "else":

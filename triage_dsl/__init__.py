@@ -63,8 +63,9 @@ def compile_text(text: str, path: str = "<text>") -> Protocol:
     return compile_source(Source(path, text))
 
 
-def evaluate(protocol: Protocol, answers: Mapping[str, Any], *, trace: bool = True,
-             note: bool = False) -> TriageResult:
+def evaluate(
+    protocol: Protocol, answers: Mapping[str, Any], *, trace: bool = True, note: bool = False
+) -> TriageResult:
     """Evaluate answers (question id -> JSON-like value; ``"unknown"`` when the caller does
     not know). Never raises for bad answers: the result's status is ``error`` instead.
 

@@ -40,48 +40,71 @@ def _parser() -> argparse.ArgumentParser:
     parser.add_argument("--version", action="version", version=f"triage-dsl {__version__}")
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", parser_class=_Parser)
 
-    p = sub.add_parser("check", help="report every error and warning in protocol files",
-                       description="Check protocol and library files (or folders of them). "
-                       "Exit 1 when any file has errors.")
+    p = sub.add_parser(
+        "check",
+        help="report every error and warning in protocol files",
+        description="Check protocol and library files (or folders of them). Exit 1 when any file has errors.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=("text", "json"), default="text")
 
-    p = sub.add_parser("eval", help="evaluate a protocol against answers",
-                       description="Evaluate one answer set (--answers, a JSON object) or a "
-                       "batch (--cases, JSON lines: {\"id\": ..., \"answers\": {...}}).")
+    p = sub.add_parser(
+        "eval",
+        help="evaluate a protocol against answers",
+        description="Evaluate one answer set (--answers, a JSON object) or a "
+        'batch (--cases, JSON lines: {"id": ..., "answers": {...}}).',
+    )
     p.add_argument("protocol", metavar="PROTOCOL")
     group = p.add_mutually_exclusive_group(required=True)
     group.add_argument("--answers", metavar="FILE", help="JSON object of answers ('-' for stdin)")
     group.add_argument("--cases", metavar="FILE", help="JSON lines of cases ('-' for stdin)")
-    p.add_argument("--format", choices=("json", "note", "markdown"), default="json",
-                   help="with --answers: the whole result as JSON, or the triage note")
+    p.add_argument(
+        "--format",
+        choices=("json", "note", "markdown"),
+        default="json",
+        help="with --answers: the whole result as JSON, or the triage note",
+    )
     p.add_argument("--no-trace", action="store_true", help="leave the trace out (faster)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
 
-    p = sub.add_parser("run", help="interview a caller in the terminal",
-                       description="Ask the protocol's questions one at a time, then show the "
-                       "disposition, urgency, escalation plan and note.")
+    p = sub.add_parser(
+        "run",
+        help="interview a caller in the terminal",
+        description="Ask the protocol's questions one at a time, then show the "
+        "disposition, urgency, escalation plan and note.",
+    )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--save", metavar="FILE", help="write the result as JSON")
 
-    p = sub.add_parser("schema", help="print the JSON Schema of results",
-                       description="Print the JSON Schema of the result that eval prints.")
+    p = sub.add_parser(
+        "schema",
+        help="print the JSON Schema of results",
+        description="Print the JSON Schema of the result that eval prints.",
+    )
     p.add_argument("what", nargs="?", choices=("result",), default="result")
 
-    p = sub.add_parser("test", help="run the scenario tests of protocols, with coverage",
-                       description="Run every protocol's scenarios (NAME.scenarios beside "
-                       "NAME.triage) under the given paths. Exit 1 on any failure.")
+    p = sub.add_parser(
+        "test",
+        help="run the scenario tests of protocols, with coverage",
+        description="Run every protocol's scenarios (NAME.scenarios beside "
+        "NAME.triage) under the given paths. Exit 1 on any failure.",
+    )
     p.add_argument("paths", nargs="+", metavar="PATH")
-    p.add_argument("--min-coverage", type=float, metavar="N", default=None,
-                   help="fail when coverage is below N percent")
+    p.add_argument(
+        "--min-coverage", type=float, metavar="N", default=None, help="fail when coverage is below N percent"
+    )
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--verbose", "-v", action="store_true", help="list every scenario")
     return parser
 
 
-def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
-         stdout: TextIO | None = None, stderr: TextIO | None = None) -> int:
+def main(
+    argv: Sequence[str] | None = None,
+    stdin: TextIO | None = None,
+    stdout: TextIO | None = None,
+    stderr: TextIO | None = None,
+) -> int:
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     parser = _parser()
     try:
@@ -95,8 +118,9 @@ def main(argv: Sequence[str] | None = None, stdin: TextIO | None = None,
         parser.print_help(out)
         return USAGE
     try:
-        handler = {"check": _check, "eval": _eval, "run": _run, "schema": _schema,
-                   "test": _test}[args.command]
+        handler = {"check": _check, "eval": _eval, "run": _run, "schema": _schema, "test": _test}[
+            args.command
+        ]
         return handler(args, inp, out, err)
     except ProtocolFileError as exc:
         print(f"triage: {exc}", file=err)
@@ -130,8 +154,16 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":
-                findings.append({"path": str(path), "severity": "error", "code": "F001",
-                                 "message": str(exc), "line": None, "column": None})
+                findings.append(
+                    {
+                        "path": str(path),
+                        "severity": "error",
+                        "code": "F001",
+                        "message": str(exc),
+                        "line": None,
+                        "column": None,
+                    }
+                )
             else:
                 print(f"triage: {exc}", file=err)
             continue
@@ -203,12 +235,22 @@ def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) ->
     try:
         case = parse_json(line)
     except ValueError as exc:
-        return {"id": None, "line": number, "status": "error", "disposition": None,
-                "error": f"line {number}: invalid JSON: {exc}"}
+        return {
+            "id": None,
+            "line": number,
+            "status": "error",
+            "disposition": None,
+            "error": f"line {number}: invalid JSON: {exc}",
+        }
     case_id = case.get("id") if isinstance(case, dict) else None
     if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
-        return {"id": case_id, "line": number, "status": "error", "disposition": None,
-                "error": f"line {number}: expected an object with \"answers\": {{...}}"}
+        return {
+            "id": case_id,
+            "line": number,
+            "status": "error",
+            "disposition": None,
+            "error": f'line {number}: expected an object with "answers": {{...}}',
+        }
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
     return {"id": case_id, **result.model_dump(mode="json", exclude={"note"})}
 
@@ -239,5 +281,12 @@ def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.testing.runner import run_tests
 
-    return run_tests(args.paths, out=out, err=err, min_coverage=args.min_coverage,
-                     fmt=args.format, junit=args.junit, verbose=args.verbose)
+    return run_tests(
+        args.paths,
+        out=out,
+        err=err,
+        min_coverage=args.min_coverage,
+        fmt=args.format,
+        junit=args.junit,
+        verbose=args.verbose,
+    )

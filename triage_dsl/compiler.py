@@ -11,6 +11,7 @@ from __future__ import annotations
 import threading
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import TypeVar
 
 from triage_dsl.check import Scope, run_checks
 from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
@@ -21,6 +22,8 @@ from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
 from triage_dsl.syntax.parser import parse_protocol
+
+T = TypeVar("T")
 
 MAX_IMPORT_DEPTH = 16
 MAX_FILE_BYTES = 2_000_000
@@ -94,9 +97,13 @@ class _Compiler:
                 continue
             target = str(_normal(base / item.path))
             if target in self.stack:
-                cycle = " -> ".join([*self.stack[self.stack.index(target):], target])
-                scope.report(item.span, "T070", f"import cycle: {cycle}",
-                             "move the shared definitions into a library both can import")
+                cycle = " -> ".join([*self.stack[self.stack.index(target) :], target])
+                scope.report(
+                    item.span,
+                    "T070",
+                    f"import cycle: {cycle}",
+                    "move the shared definitions into a library both can import",
+                )
                 continue
             if len(self.stack) >= MAX_IMPORT_DEPTH:
                 scope.report(item.span, "T071", f"imports are nested more than {MAX_IMPORT_DEPTH} deep")
@@ -104,8 +111,12 @@ class _Compiler:
             try:
                 source = read_source(target)
             except ProtocolFileError as exc:
-                scope.report(item.span, "T072", f"cannot import '{item.path}': {exc}".replace(
-                    f"{target}: ", ""), "paths are relative to this file's folder")
+                scope.report(
+                    item.span,
+                    "T072",
+                    f"cannot import '{item.path}': {exc}".replace(f"{target}: ", ""),
+                    "paths are relative to this file's folder",
+                )
                 continue
             imported = self.unit(source)
             unit.files.update(imported.files)
@@ -136,8 +147,9 @@ class _Compiler:
             _add(scope, scope.protocols, pid, p, span, "protocol")
         if library.tiers is not None and library.tiers.span.path != "<default>":
             if scope.tiers is not None and scope.tiers is not library.tiers:
-                scope.report(span, "T074", "two tier scales are in scope",
-                             "a library of protocols shares one scale")
+                scope.report(
+                    span, "T074", "two tier scales are in scope", "a library of protocols shares one scale"
+                )
             scope.tiers = library.tiers
 
     def local(self, scope: Scope) -> None:
@@ -147,8 +159,12 @@ class _Compiler:
             elif isinstance(item, ast.Value | ast.Points):
                 if item.id in scope.questions:
                     other = scope.questions[item.id]
-                    scope.report(item.id_span, "T075", f"'{item.id}' is already a question "
-                                 f"(declared at {other.id_span.where})", "choose another name")
+                    scope.report(
+                        item.id_span,
+                        "T075",
+                        f"'{item.id}' is already a question (declared at {other.id_span.where})",
+                        "choose another name",
+                    )
                     continue
                 _add(scope, scope.values, item.id, item, item.id_span, "value")
             elif isinstance(item, ast.Escalation):
@@ -157,8 +173,12 @@ class _Compiler:
                 _add(scope, scope.dispositions, item.id, item, item.id_span, "disposition")
             elif isinstance(item, ast.Tiers):
                 if scope.tiers is not None and scope.tiers.span.path != "<default>":
-                    scope.report(item.span, "T074", "a tier scale is already in scope "
-                                 f"(from {scope.tiers.span.where})", "keep one scale")
+                    scope.report(
+                        item.span,
+                        "T074",
+                        f"a tier scale is already in scope (from {scope.tiers.span.where})",
+                        "keep one scale",
+                    )
                 scope.tiers = item
             elif isinstance(item, ast.Triage) and scope.triage is None:
                 scope.triage = item
@@ -192,8 +212,7 @@ def _normal(path: Path) -> Path:
     return Path(os.path.normpath(path))
 
 
-def _add(scope: Scope, table: dict[str, object], key: str, value: object, span: Span,
-         what: str) -> None:
+def _add(scope: Scope, table: dict[str, T], key: str, value: T, span: Span, what: str) -> None:
     existing = table.get(key)
     if existing is None:
         table[key] = value
@@ -202,12 +221,18 @@ def _add(scope: Scope, table: dict[str, object], key: str, value: object, span: 
         return
     where = getattr(existing, "id_span", None) or getattr(existing, "span", None)
     place = f" at {where.where}" if isinstance(where, Span) else ""
-    scope.report(span, "T076", f"{what} '{key}' is declared twice (first{place})",
-                 "rename one, or keep a single declaration in the shared library")
+    scope.report(
+        span,
+        "T076",
+        f"{what} '{key}' is declared twice (first{place})",
+        "rename one, or keep a single declaration in the shared library",
+    )
 
 
 def _default_tiers() -> ast.Tiers:
-    file, diagnostics = parse_protocol(Source("<default>", "library default_tiers end\n" + DEFAULT_TIERS_TEXT))
+    file, diagnostics = parse_protocol(
+        Source("<default>", "library default_tiers end\n" + DEFAULT_TIERS_TEXT)
+    )
     assert file is not None and not diagnostics
     tiers = file.items[0]
     assert isinstance(tiers, ast.Tiers)
@@ -243,9 +268,18 @@ def compile_source(source: Source) -> Protocol:
     unit = compiler.unit(source)
     errors = [d for d in unit.diagnostics if d.severity == "error"]
     if unit.file is not None and unit.file.header.kind == "library" and not errors:
-        raise CompileError([Diagnostic(unit.file.header.id_span, "T077", "error",
-                                       f"'{unit.file.header.id}' is a library, not a protocol",
-                                       "evaluate a protocol that imports it")], compiler.sources)
+        raise CompileError(
+            [
+                Diagnostic(
+                    unit.file.header.id_span,
+                    "T077",
+                    "error",
+                    f"'{unit.file.header.id}' is a library, not a protocol",
+                    "evaluate a protocol that imports it",
+                )
+            ],
+            compiler.sources,
+        )
     protocol = compiler.protocol_of(unit) if not errors else None
     if protocol is None:
         raise CompileError(_sorted(unit.diagnostics), compiler.sources)
@@ -264,8 +298,10 @@ def check_file(path: str | Path) -> tuple[list[Diagnostic], dict[str, Source]]:
     source = read_source(path)
     compiler = _Compiler()
     unit = compiler.unit(source)
-    if unit.file is not None and unit.file.header.kind == "protocol" and not any(
-        d.severity == "error" for d in unit.diagnostics
+    if (
+        unit.file is not None
+        and unit.file.header.kind == "protocol"
+        and not any(d.severity == "error" for d in unit.diagnostics)
     ):
         compiler.protocol_of(unit)
     return _sorted(unit.diagnostics), compiler.sources

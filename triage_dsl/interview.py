@@ -88,7 +88,9 @@ def interview(protocol: Protocol, inp: TextIO, out: TextIO, save: str | None) ->
     result = session.result()
     out.write("\n" + render_note(result))
     if save:
-        Path(save).write_text(result.model_copy(update={"note": render_note(result)})
-                              .model_dump_json(indent=2) + "\n", encoding="utf-8")
+        Path(save).write_text(
+            result.model_copy(update={"note": render_note(result)}).model_dump_json(indent=2) + "\n",
+            encoding="utf-8",
+        )
         out.write(f"\nResult saved to {save}\n")
     return 0

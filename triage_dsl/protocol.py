@@ -25,7 +25,7 @@ class Protocol:
 
     header: ast.Header
     source: Source
-    graph: nx.DiGraph  # type: ignore[type-arg]
+    graph: nx.DiGraph
     plan: Plan
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[tuple[str, str], ...]

@@ -17,17 +17,31 @@ def escalations(scope: Scope) -> None:
             if isinstance(step, ast.TellStep):
                 continue
             if step.channel not in CHANNELS:
-                scope.report(step.channel_span, "T050", f"unknown channel '{step.channel}'",
-                             did_you_mean(step.channel, CHANNELS) or f"channels: {', '.join(CHANNELS)}")
+                scope.report(
+                    step.channel_span,
+                    "T050",
+                    f"unknown channel '{step.channel}'",
+                    did_you_mean(step.channel, CHANNELS) or f"channels: {', '.join(CHANNELS)}",
+                )
             for duration in (step.wait, step.retry_every):
                 if duration is not None and duration.unit not in TIME_UNITS:
-                    scope.report(duration.span, "T016", f"unknown time unit '{duration.unit}'",
-                                 did_you_mean(duration.unit, TIME_UNITS)
-                                 or "use minutes, hours, days or weeks")
-            if step.retries_span is not None:
-                if isinstance(step.retries, float) or not 0 <= step.retries <= MAX_RETRIES:
-                    scope.report(step.retries_span, "T051", f"retry count must be a whole number "
-                                 f"from 0 to {MAX_RETRIES}")
+                    scope.report(
+                        duration.span,
+                        "T016",
+                        f"unknown time unit '{duration.unit}'",
+                        did_you_mean(duration.unit, TIME_UNITS) or "use minutes, hours, days or weeks",
+                    )
+            bad_count = isinstance(step.retries, float) or not 0 <= step.retries <= MAX_RETRIES
+            if step.retries_span is not None and bad_count:
+                scope.report(
+                    step.retries_span,
+                    "T051",
+                    f"retry count must be a whole number from 0 to {MAX_RETRIES}",
+                )
             if step.retries and step.wait is None:
-                scope.report(step.span, "T052", f"'{step.role}' is retried but no callback wait is "
-                             "given", "add: wait N minutes for callback")
+                scope.report(
+                    step.span,
+                    "T052",
+                    f"'{step.role}' is retried but no callback wait is given",
+                    "add: wait N minutes for callback",
+                )

@@ -17,12 +17,20 @@ def logic(scope: Scope) -> None:
     blocks = [item for item in scope.file.items if isinstance(item, ast.Triage)]
     if header.kind == "library":
         for block in blocks:
-            scope.report(block.span, "T060", "a library holds shared definitions, not triage logic",
-                         "move the triage block into a protocol file")
+            scope.report(
+                block.span,
+                "T060",
+                "a library holds shared definitions, not triage logic",
+                "move the triage block into a protocol file",
+            )
         return
     if not blocks:
-        scope.report(header.id_span, "T061", f"protocol '{header.id}' has no triage block",
-                     "add: triage  section ... end  default DISPOSITION end")
+        scope.report(
+            header.id_span,
+            "T061",
+            f"protocol '{header.id}' has no triage block",
+            "add: triage  section ... end  default DISPOSITION end",
+        )
         return
     for extra in blocks[1:]:
         scope.report(extra.span, "T062", "a protocol has one triage block", "merge the sections")
@@ -34,30 +42,42 @@ def logic(scope: Scope) -> None:
         if rank is not None:
             if previous is not None and rank < previous[0]:
                 scope.report(
-                    section.target.span, "W001",
+                    section.target.span,
+                    "W001",
                     f"'{section.target.id}' is more urgent than '{previous[1].id}' above it, "
                     "but the first matching section wins",
-                    "order sections from most to least urgent", severity="warning",
+                    "order sections from most to least urgent",
+                    severity="warning",
                 )
             previous = (rank, section.target)
     _target(scope, triage.default)
     rank = _rank(scope, triage.default)
     if rank is not None and previous is not None and rank < previous[0]:
-        scope.report(triage.default.span, "W001",
-                     f"the default '{triage.default.id}' is more urgent than '{previous[1].id}'",
-                     "the default is the least urgent outcome", severity="warning")
+        scope.report(
+            triage.default.span,
+            "W001",
+            f"the default '{triage.default.id}' is more urgent than '{previous[1].id}'",
+            "the default is the least urgent outcome",
+            severity="warning",
+        )
 
 
 def _target(scope: Scope, target: ast.Target) -> None:
     if target.kind == "disposition":
         if target.id not in scope.dispositions:
-            scope.report(target.span, "T063", f"unknown disposition '{target.id}'",
-                         did_you_mean(target.id, scope.dispositions)
-                         or "declare it with: disposition NAME ... end")
+            scope.report(
+                target.span,
+                "T063",
+                f"unknown disposition '{target.id}'",
+                did_you_mean(target.id, scope.dispositions) or "declare it with: disposition NAME ... end",
+            )
     elif target.id not in scope.protocols:
-        scope.report(target.span, "T064", f"unknown protocol '{target.id}'",
-                     did_you_mean(target.id, scope.protocols)
-                     or 'import it first: import "other_protocol.triage"')
+        scope.report(
+            target.span,
+            "T064",
+            f"unknown protocol '{target.id}'",
+            did_you_mean(target.id, scope.protocols) or 'import it first: import "other_protocol.triage"',
+        )
 
 
 def _rank(scope: Scope, target: ast.Target) -> int | None:

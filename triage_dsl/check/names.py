@@ -7,7 +7,8 @@ option of a choice question gets the ``is`` form to write instead.
 from __future__ import annotations
 
 from triage_dsl.check.scope import Scope
-from triage_dsl.check.walk import decl_expressions, names as names_in
+from triage_dsl.check.walk import decl_expressions
+from triage_dsl.check.walk import names as names_in
 from triage_dsl.errors import did_you_mean
 from triage_dsl.syntax import ast
 
@@ -21,11 +22,19 @@ def names(scope: Scope) -> None:
                 continue
             if name.id in options:
                 question = options[name.id]
-                scope.report(name.span, "T021", f"'{name.id}' is an option of '{question}', not a name",
-                             f"write '{question} is {name.id}' or '{question} in {{{name.id}, ...}}'")
+                scope.report(
+                    name.span,
+                    "T021",
+                    f"'{name.id}' is an option of '{question}', not a name",
+                    f"write '{question} is {name.id}' or '{question} in {{{name.id}, ...}}'",
+                )
             else:
-                scope.report(name.span, "T020", f"unknown name '{name.id}'",
-                             did_you_mean(name.id, known) or "declare it as a question or value")
+                scope.report(
+                    name.span,
+                    "T020",
+                    f"unknown name '{name.id}'",
+                    did_you_mean(name.id, known) or "declare it as a question or value",
+                )
     _cycles(scope)
 
 
@@ -49,12 +58,15 @@ def _cycles(scope: Scope) -> None:
         if state.get(value_id) == 2:
             return
         if state.get(value_id) == 1:
-            cycle = path[path.index(value_id):] + [value_id]
+            cycle = [*path[path.index(value_id) :], value_id]
             if not reported.intersection(cycle):
                 decl = scope.values[value_id]
-                scope.report(decl.id_span, "T022",
-                             f"value '{value_id}' depends on itself: {' -> '.join(cycle)}",
-                             "a protocol has no loops: compute it from questions")
+                scope.report(
+                    decl.id_span,
+                    "T022",
+                    f"value '{value_id}' depends on itself: {' -> '.join(cycle)}",
+                    "a protocol has no loops: compute it from questions",
+                )
                 reported.update(cycle)
             return
         state[value_id] = 1

@@ -26,11 +26,16 @@ ValueDecl: TypeAlias = ast.Value | ast.Points
 
 CHANNELS = ("secure_page", "phone", "secure_message", "text_message", "email", "fax")
 TIME_UNITS = {
-    "second": 1 / 60, "seconds": 1 / 60,
-    "minute": 1, "minutes": 1,
-    "hour": 60, "hours": 60,
-    "day": 1440, "days": 1440,
-    "week": 10080, "weeks": 10080,
+    "second": 1 / 60,
+    "seconds": 1 / 60,
+    "minute": 1,
+    "minutes": 1,
+    "hour": 60,
+    "hours": 60,
+    "day": 1440,
+    "days": 1440,
+    "week": 10080,
+    "weeks": 10080,
 }
 STATUSES = ("draft", "approved", "retired")
 POPULATIONS = ("adult", "pediatric", "all")
@@ -71,7 +76,11 @@ class Scope:
     types: dict[str, Type] = field(default_factory=dict)
 
     def report(
-        self, span: Span, code: str, message: str, hint: str | None = None,
+        self,
+        span: Span,
+        code: str,
+        message: str,
+        hint: str | None = None,
         severity: Severity = "error",
     ) -> None:
         self.diagnostics.append(Diagnostic(span, code, severity, message, hint))

@@ -33,9 +33,7 @@ class _Typer:
             return scope.types[name.id]
         if name.id in scope.questions:
             q = scope.questions[name.id]
-            t: Type = {"yes/no": BOOL, "number": NUMBER, "whole number": NUMBER}.get(
-                q.type, ("choice", q.id)
-            )
+            t: Type = {"yes/no": BOOL, "number": NUMBER, "whole number": NUMBER}.get(q.type, ("choice", q.id))
         elif name.id in scope.values and name.id not in self.visiting:
             self.visiting.add(name.id)
             t = self.of_decl(scope.values[name.id])
@@ -49,8 +47,12 @@ class _Typer:
         if isinstance(decl, ast.Value):
             t = self.expr(decl.expr)
             if decl.kind == "score" and t[0] not in ("number", "error"):
-                self.scope.report(decl.expr.span, "T030", f"score '{decl.id}' must be a number, "
-                                  f"not {_describe(t)}", "a score is summed points or a count")
+                self.scope.report(
+                    decl.expr.span,
+                    "T030",
+                    f"score '{decl.id}' must be a number, not {_describe(t)}",
+                    "a score is summed points or a count",
+                )
             return t
         self.points(decl)
         return NUMBER
@@ -58,8 +60,12 @@ class _Typer:
     def expect(self, expr: ast.Expr, want: Type, context: str) -> Type:
         got = self.expr(expr)
         if got[0] != "error" and got[0] != want[0]:
-            self.scope.report(expr.span, "T031", f"{context} needs {_describe(want)}, "
-                              f"but this is {_describe(got)}", _type_hint(expr, got, want))
+            self.scope.report(
+                expr.span,
+                "T031",
+                f"{context} needs {_describe(want)}, but this is {_describe(got)}",
+                _type_hint(expr, got, want),
+            )
         return got
 
     def expr(self, e: ast.Expr) -> Type:
@@ -101,8 +107,12 @@ class _Typer:
             then = self.expr(e.then)
             otherwise = self.expr(e.otherwise)
             if "error" not in (then[0], otherwise[0]) and then != otherwise:
-                self.scope.report(e.span, "T032", f"the two branches differ: {_describe(then)} "
-                                  f"and {_describe(otherwise)}", "make both branches the same type")
+                self.scope.report(
+                    e.span,
+                    "T032",
+                    f"the two branches differ: {_describe(then)} and {_describe(otherwise)}",
+                    "make both branches the same type",
+                )
                 return ERROR
             return then
         raise AssertionError(f"unhandled expression {type(e).__name__}")  # pragma: no cover
@@ -115,13 +125,21 @@ class _Typer:
             return BOOL
         if left[0] == "choice" or right[0] == "choice":
             side = e.left if left[0] == "choice" else e.right
-            self.scope.report(e.span, "T033", "a choice is compared with 'is' or 'in', not "
-                              f"'{e.op}'", f"write '{self.scope.source.snippet(side.span)} is OPTION'")
+            self.scope.report(
+                e.span,
+                "T033",
+                f"a choice is compared with 'is' or 'in', not '{e.op}'",
+                f"write '{self.scope.source.snippet(side.span)} is OPTION'",
+            )
             return BOOL
         for side, t in ((e.left, left), (e.right, right)):
             if t[0] != "number":
-                self.scope.report(side.span, "T031", f"'{e.op}' compares numbers, but this is "
-                                  f"{_describe(t)}", _type_hint(side, t, NUMBER))
+                self.scope.report(
+                    side.span,
+                    "T031",
+                    f"'{e.op}' compares numbers, but this is {_describe(t)}",
+                    _type_hint(side, t, NUMBER),
+                )
         self.constant_in_range(e.left, e.right)
         self.constant_in_range(e.right, e.left)
         return BOOL
@@ -135,17 +153,24 @@ class _Typer:
             return
         low, high = q.range
         if not low <= value <= high:
-            self.scope.report(constant.span, "T034", f"{value} is outside the range of '{q.id}' "
-                              f"({low} to {high}), so no answer can reach it",
-                              "fix the number, or widen the question's range")
+            self.scope.report(
+                constant.span,
+                "T034",
+                f"{value} is outside the range of '{q.id}' ({low} to {high}), so no answer can reach it",
+                "fix the number, or widen the question's range",
+            )
 
     def member(self, operand: ast.Expr, options: tuple[ast.OptionRef, ...]) -> None:
         t = self.expr(operand)
         if t[0] == "error":
             return
         if t[0] != "choice":
-            self.scope.report(operand.span, "T031", f"'in' and 'is' test a choice, but this is "
-                              f"{_describe(t)}", _type_hint(operand, t, ("choice", "")))
+            self.scope.report(
+                operand.span,
+                "T031",
+                f"'in' and 'is' test a choice, but this is {_describe(t)}",
+                _type_hint(operand, t, ("choice", "")),
+            )
             return
         self.options_of(t[1], options)
 
@@ -153,21 +178,29 @@ class _Typer:
         valid = [o.id for o in self.scope.questions[question_id].options]
         for option in options:
             if option.id not in valid:
-                self.scope.report(option.span, "T014", f"'{option.id}' is not an option of "
-                                  f"'{question_id}'", did_you_mean(option.id, valid)
-                                  or f"options: {', '.join(valid)}")
+                self.scope.report(
+                    option.span,
+                    "T014",
+                    f"'{option.id}' is not an option of '{question_id}'",
+                    did_you_mean(option.id, valid) or f"options: {', '.join(valid)}",
+                )
 
     def is_unknown(self, e: ast.IsUnknown) -> None:
         operand = e.operand
         if not isinstance(operand, ast.Name) or operand.id not in self.scope.questions:
             if not isinstance(operand, ast.Name) or operand.id in self.scope.values:
-                self.scope.report(operand.span, "T035", "'is unknown' tests a question's answer",
-                                  "name a question here")
+                self.scope.report(
+                    operand.span, "T035", "'is unknown' tests a question's answer", "name a question here"
+                )
             return
         q = self.scope.questions[operand.id]
         if not q.unknown_allowed:
-            self.scope.report(e.span, "T036", f"'{q.id}' never takes the answer unknown, so this "
-                              "test is always no", f"add 'unknown allowed' to question '{q.id}'")
+            self.scope.report(
+                e.span,
+                "T036",
+                f"'{q.id}' never takes the answer unknown, so this test is always no",
+                f"add 'unknown allowed' to question '{q.id}'",
+            )
 
     def points(self, p: ast.Points) -> None:
         subject_t = self.of_name(p.subject)
@@ -175,23 +208,35 @@ class _Typer:
         covered: set[str] = set()
         for band in p.bands:
             if seen_else is not None:
-                self.scope.report(band.span, "T037", "this row comes after 'else' and is never used",
-                                  "move 'else' to the last row")
+                self.scope.report(
+                    band.span,
+                    "T037",
+                    "this row comes after 'else' and is never used",
+                    "move 'else' to the last row",
+                )
             if band.kind == "else":
                 seen_else = band.span
             elif band.kind == "when" and band.condition is not None:
                 self.expect(band.condition, BOOL, "'when'")
             elif band.kind == "compare":
                 if subject_t[0] not in ("number", "error"):
-                    self.scope.report(band.span, "T031", f"'{band.op} {band.bound}' needs a number, "
-                                      f"but '{p.subject.id}' is {_describe(subject_t)}")
+                    self.scope.report(
+                        band.span,
+                        "T031",
+                        f"'{band.op} {band.bound}' needs a number, "
+                        f"but '{p.subject.id}' is {_describe(subject_t)}",
+                    )
                 elif band.bound is not None:
                     self.constant_in_range(p.subject, ast.NumberLit(band.span, band.bound))
             elif band.kind == "options":
                 covered.update(self.band_options(p, subject_t, band))
         if seen_else is None and not self.total_by_options(subject_t, covered):
-            self.scope.report(p.id_span, "T038", f"points table '{p.id}' has no 'else' row, so "
-                              "some answers would score nothing", "add a last row: else: 0")
+            self.scope.report(
+                p.id_span,
+                "T038",
+                f"points table '{p.id}' has no 'else' row, so some answers would score nothing",
+                "add a last row: else: 0",
+            )
 
     def band_options(self, p: ast.Points, subject_t: Type, band: ast.Band) -> set[str]:
         ids = {o.id for o in band.options}
@@ -202,8 +247,9 @@ class _Typer:
         elif subject_t[0] == "choice":
             self.options_of(subject_t[1], band.options)
         elif subject_t[0] == "number":
-            self.scope.report(band.span, "T031", f"'{p.subject.id}' is a number: rows compare it, "
-                              "as in '<= 8: 3'")
+            self.scope.report(
+                band.span, "T031", f"'{p.subject.id}' is a number: rows compare it, as in '<= 8: 3'"
+            )
         return ids
 
     def total_by_options(self, subject_t: Type, covered: set[str]) -> bool:
@@ -224,7 +270,7 @@ def _constant(expr: ast.Expr) -> float | None:
 
 def _type_hint(expr: ast.Expr, got: Type, want: Type) -> str | None:
     if got[0] == "choice" and want[0] == "bool":
-        return f"test it with 'is OPTION' or 'in {{...}}'"
+        return "test it with 'is OPTION' or 'in {...}'"
     if got[0] == "number" and want[0] == "bool":
         return "compare it, as in 'x >= 3'"
     if got[0] == "bool" and want[0] == "number":
@@ -237,8 +283,9 @@ def types(scope: Scope) -> None:
     for item in scope.file.items:
         if isinstance(item, ast.Value):
             if depth(item.expr) > MAX_EXPRESSION_DEPTH:
-                scope.report(item.span, "T039", "expression is nested too deeply",
-                             "split it into named values")
+                scope.report(
+                    item.span, "T039", "expression is nested too deeply", "split it into named values"
+                )
                 continue
             typer.of_name(ast.Name(item.id_span, item.id))
         elif isinstance(item, ast.Points):
@@ -247,7 +294,11 @@ def types(scope: Scope) -> None:
             for section in item.sections:
                 for criterion in section.criteria:
                     if depth(criterion.expr) > MAX_EXPRESSION_DEPTH:
-                        scope.report(criterion.span, "T039", "expression is nested too deeply",
-                                     "split it into named values")
+                        scope.report(
+                            criterion.span,
+                            "T039",
+                            "expression is nested too deeply",
+                            "split it into named values",
+                        )
                         continue
                     typer.expect(criterion.expr, BOOL, "a criterion")

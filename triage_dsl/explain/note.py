@@ -24,7 +24,10 @@ def _answer(value: object) -> str:
 
 def render_note(result: TriageResult, markdown: bool = False) -> str:
     """The note as plain text (``markdown=False``) or Markdown."""
-    h = (lambda s: f"## {s}") if markdown else (lambda s: f"{s}:")
+
+    def h(title: str) -> str:
+        return f"## {title}" if markdown else f"{title}:"
+
     bullet = "- " if markdown else "  - "
     p = result.protocol
     lines = [
@@ -73,8 +76,11 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
                 lines.append(f"{bullet}{n}. Tell the caller: {step.text}")
             else:
                 wait = f", wait {step.wait_minutes:g} min for callback" if step.wait_minutes else ""
-                retry = (f", retry {step.retries} time(s) every {step.retry_every_minutes:g} min"
-                         if step.retries else "")
+                retry = (
+                    f", retry {step.retries} time(s) every {step.retry_every_minutes:g} min"
+                    if step.retries
+                    else ""
+                )
                 lines.append(f"{bullet}{n}. Notify {step.role} by {step.channel}{wait}{retry}")
         lines.append(f"{bullet}If nobody responds: {e.fallback}")
         lines.append("")

@@ -29,9 +29,9 @@ def _target_node(target: ast.Target) -> str:
     return f"{target.kind}:{target.id}"
 
 
-def build_graph(scope: Scope) -> nx.DiGraph:  # type: ignore[type-arg]
+def build_graph(scope: Scope) -> nx.DiGraph:
     assert scope.triage is not None
-    graph: nx.DiGraph = nx.DiGraph(  # type: ignore[type-arg]
+    graph: nx.DiGraph = nx.DiGraph(
         protocol=scope.file.header.id,
         tiers=tuple(scope.tier_order),
     )
@@ -72,13 +72,21 @@ def build_graph(scope: Scope) -> nx.DiGraph:  # type: ignore[type-arg]
     previous = "start"
     for index, section in enumerate(scope.triage.sections):
         node = f"section:{index}"
-        graph.add_node(node, kind="section", index=index, mode=section.mode,
-                       target=section.target, span=section.span)
+        graph.add_node(
+            node, kind="section", index=index, mode=section.mode, target=section.target, span=section.span
+        )
         graph.add_edge(previous, node, label="no" if previous != "start" else "first")
         for position, criterion in enumerate(section.criteria):
             cnode = f"criterion:{index}.{position}"
-            graph.add_node(cnode, kind="criterion", section=index, index=position,
-                           expr=criterion.expr, advice=criterion.advice, span=criterion.span)
+            graph.add_node(
+                cnode,
+                kind="criterion",
+                section=index,
+                index=position,
+                expr=criterion.expr,
+                advice=criterion.advice,
+                span=criterion.span,
+            )
             graph.add_edge(cnode, node, label="criterion", index=position)
             add_reads(cnode, [criterion.expr])
         _add_target(graph, scope, section.target)
@@ -90,10 +98,10 @@ def build_graph(scope: Scope) -> nx.DiGraph:  # type: ignore[type-arg]
     _add_target(graph, scope, default)
     graph.add_edge("default", _target_node(default), label="yes")
     _check_acyclic(graph)
-    return nx.freeze(graph)  # type: ignore[no-any-return]
+    return nx.freeze(graph)
 
 
-def _add_target(graph: nx.DiGraph, scope: Scope, target: ast.Target) -> None:  # type: ignore[type-arg]
+def _add_target(graph: nx.DiGraph, scope: Scope, target: ast.Target) -> None:
     node = _target_node(target)
     if graph.has_node(node):
         return
@@ -104,7 +112,7 @@ def _add_target(graph: nx.DiGraph, scope: Scope, target: ast.Target) -> None:  #
         graph.add_node(node, kind="protocol", protocol=scope.protocols[target.id], span=target.span)
 
 
-def _check_acyclic(graph: nx.DiGraph) -> None:  # type: ignore[type-arg]
+def _check_acyclic(graph: nx.DiGraph) -> None:
     """The checker refuses value cycles, so a cycle here is a compiler defect."""
     if not nx.is_directed_acyclic_graph(graph):  # pragma: no cover
         cycle = nx.find_cycle(graph)

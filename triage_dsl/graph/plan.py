@@ -125,7 +125,7 @@ def _duration_text(duration: ast.Duration | None) -> str | None:
     return f"within {amount:g} {duration.unit}"
 
 
-def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:  # type: ignore[type-arg]
+def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
     text = scope.source.snippet
     sources = scope.sources
 
@@ -140,48 +140,66 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:  # type: ignore[type-ar
         if data["kind"] == "question":
             q: ast.Question = data["decl"]
             questions[q.id] = QuestionPlan(
-                id=q.id, node=node, type=q.type, prompt=q.prompt or q.id, help=q.help,
+                id=q.id,
+                node=node,
+                type=q.type,
+                prompt=q.prompt or q.id,
+                help=q.help,
                 unit=q.unit,
-                low=q.range[0] if q.range else None, high=q.range[1] if q.range else None,
+                low=q.range[0] if q.range else None,
+                high=q.range[1] if q.range else None,
                 options=tuple((o.id, o.label) for o in q.options),
                 unknown_allowed=q.unknown_allowed,
                 unknown_means=q.unknown_means.value if q.unknown_means else None,
-                red_flag=q.red_flag, worse_when=q.worse_when, span=q.span,
+                red_flag=q.red_flag,
+                worse_when=q.worse_when,
+                span=q.span,
             )
         elif data["kind"] in ("value", "score", "points"):
             decl = data["decl"]
-            text = snippet(decl.span)
+            shown = snippet(decl.span)
             if isinstance(decl, ast.Points):
-                text = f"points {decl.id} from {decl.subject.id}"
-            values[decl.id] = ValuePlan(decl.id, node, data["kind"], decl, decl.span, text)
+                shown = f"points {decl.id} from {decl.subject.id}"
+            values[decl.id] = ValuePlan(decl.id, node, data["kind"], decl, decl.span, shown)
     # Questions are listed in declaration order (protocol order), not graph order.
-    questions = dict(sorted(questions.items(), key=lambda kv: (kv[1].span.path != scope.source.path,
-                                                               kv[1].span)))
+    questions = dict(
+        sorted(questions.items(), key=lambda kv: (kv[1].span.path != scope.source.path, kv[1].span))
+    )
 
     sections: list[SectionPlan] = []
     node = next(iter(graph.successors("start")))
     while node != "default":
         data = nodes[node]
         criteria = sorted(
-            (nodes[c] | {"node": c} for c in graph.predecessors(node)
-             if nodes[c]["kind"] == "criterion"),
+            (nodes[c] | {"node": c} for c in graph.predecessors(node) if nodes[c]["kind"] == "criterion"),
             key=lambda d: d["index"],
         )
-        sections.append(SectionPlan(
-            node=node, index=data["index"], mode=data["mode"], target=data["target"],
-            criteria=tuple(
-                CriterionPlan(c["node"], data["index"], c["index"], c["expr"], c["advice"],
-                              c["span"], snippet(c["span"]))
-                for c in criteria
-            ),
-            span=data["span"],
-            text=snippet(data["span"]).split(" when ")[0],
-        ))
+        sections.append(
+            SectionPlan(
+                node=node,
+                index=data["index"],
+                mode=data["mode"],
+                target=data["target"],
+                criteria=tuple(
+                    CriterionPlan(
+                        c["node"],
+                        data["index"],
+                        c["index"],
+                        c["expr"],
+                        c["advice"],
+                        c["span"],
+                        snippet(c["span"]),
+                    )
+                    for c in criteria
+                ),
+                span=data["span"],
+                text=snippet(data["span"]).split(" when ")[0],
+            )
+        )
         node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
 
     tiers = tuple(
-        TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None,
-                 _duration_text(t.within))
+        TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None, _duration_text(t.within))
         for rank, t in enumerate(scope.tier_order)
     )
     by_id = {t.id: t for t in tiers}
@@ -192,7 +210,10 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:  # type: ignore[type-ar
             d: ast.Disposition = data["decl"]
             tier = by_id[d.tier or ""]
             dispositions[d.id] = DispositionPlan(
-                id=d.id, node=node, label=d.label or d.id, tier=tier,
+                id=d.id,
+                node=node,
+                label=d.label or d.id,
+                tier=tier,
                 within_minutes=minutes(d.within) if d.within else tier.within_minutes,
                 within_text=_duration_text(d.within) if d.within else tier.within_text,
                 advice=d.advice,

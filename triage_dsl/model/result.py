@@ -120,8 +120,15 @@ class AnswerProblem(_Model):
     """One invalid answer: which question, which rule it broke."""
 
     question: str
-    code: Literal["unknown_question", "wrong_type", "not_an_option", "out_of_range",
-                  "not_finite", "unknown_not_allowed", "not_whole"]
+    code: Literal[
+        "unknown_question",
+        "wrong_type",
+        "not_an_option",
+        "out_of_range",
+        "not_finite",
+        "unknown_not_allowed",
+        "not_whole",
+    ]
     message: str
 
 
@@ -129,8 +136,18 @@ class TraceEntry(_Model):
     """One step of the evaluation, in order."""
 
     step: int
-    kind: Literal["answer", "value", "score", "points", "criterion", "section", "default",
-                  "assumption", "continue", "disposition"]
+    kind: Literal[
+        "answer",
+        "value",
+        "score",
+        "points",
+        "criterion",
+        "section",
+        "default",
+        "assumption",
+        "continue",
+        "disposition",
+    ]
     node: str
     protocol: str
     location: str
@@ -152,11 +169,13 @@ class TriageResult(_Model):
     escalation: EscalationPlan | None = None
     scores: dict[str, float | int | None] = Field(default_factory=dict)
     answers: dict[str, AnswerValue] = Field(
-        default_factory=dict, description="the answers the evaluation read, in the order asked")
+        default_factory=dict, description="the answers the evaluation read, in the order asked"
+    )
     asked: list[str] = Field(default_factory=list, description="questions read, in order")
     missing: list[str] = Field(
-        default_factory=list, description="unanswered questions the outcome may depend on; "
-        "the first is the one to ask next")
+        default_factory=list,
+        description="unanswered questions the outcome may depend on; the first is the one to ask next",
+    )
     next_question: QuestionInfo | None = None
     decided_by: DecidedBy | None = None
     assumptions: list[Assumption] = Field(default_factory=list)

@@ -53,13 +53,16 @@ def check_answer(q: QuestionPlan, value: Any) -> tuple[Clean | None, AnswerProbl
     """One answer: its clean form, or the problem with it."""
 
     def problem(code: str, message: str) -> tuple[None, AnswerProblem]:
-        return None, AnswerProblem(question=q.id, code=code, message=f"question '{q.id}': {message}")  # type: ignore[arg-type]
+        return None, AnswerProblem(question=q.id, code=code, message=f"question '{q.id}': {message}")
 
     if isinstance(value, str) and value == UNKNOWN_WORD:
         if q.unknown_allowed:
             return UNKNOWN, None
-        return problem("unknown_not_allowed", "'unknown' is not an allowed answer; this question "
-                       "needs a real answer (the protocol does not say 'unknown allowed')")
+        return problem(
+            "unknown_not_allowed",
+            "'unknown' is not an allowed answer; this question "
+            "needs a real answer (the protocol does not say 'unknown allowed')",
+        )
     if q.type == "yes/no":
         if isinstance(value, bool):
             return value, None
@@ -74,18 +77,22 @@ def check_answer(q: QuestionPlan, value: Any) -> tuple[Clean | None, AnswerProbl
         assert q.low is not None and q.high is not None
         if not q.low <= value <= q.high:
             unit = f" {q.unit}" if q.unit else ""
-            return problem("out_of_range", f"{value:g} is outside the valid range "
-                           f"{q.low:g} to {q.high:g}{unit}")
+            return problem(
+                "out_of_range", f"{value:g} is outside the valid range {q.low:g} to {q.high:g}{unit}"
+            )
         if q.type == "whole number":
             return int(value), None
         return value, None
     if not isinstance(value, str):
-        return problem("wrong_type", f"expected one of the options ({', '.join(q.option_ids)}), "
-                       f"got {_describe(value)}")
+        return problem(
+            "wrong_type", f"expected one of the options ({', '.join(q.option_ids)}), got {_describe(value)}"
+        )
     if value not in q.option_ids:
         hint = did_you_mean(value, q.option_ids)
-        return problem("not_an_option", f"{_describe(value)} is not an option "
-                       f"({', '.join(q.option_ids)}){'; ' + hint if hint else ''}")
+        return problem(
+            "not_an_option",
+            f"{_describe(value)} is not an option ({', '.join(q.option_ids)}){'; ' + hint if hint else ''}",
+        )
     return value, None
 
 
@@ -97,11 +104,14 @@ def validate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, Clean], 
     for key, value in answers.items():
         if not isinstance(key, str) or key not in questions:
             hint = did_you_mean(str(key), questions)
-            problems.append(AnswerProblem(
-                question=str(key), code="unknown_question",
-                message=f"'{key}' is not a question of protocol '{plan.protocol_id}'"
-                + (f"; {hint}" if hint else ""),
-            ))
+            problems.append(
+                AnswerProblem(
+                    question=str(key),
+                    code="unknown_question",
+                    message=f"'{key}' is not a question of protocol '{plan.protocol_id}'"
+                    + (f"; {hint}" if hint else ""),
+                )
+            )
             continue
         if value is None:
             continue

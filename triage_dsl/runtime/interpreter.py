@@ -49,8 +49,9 @@ def _answer_json(value: Clean) -> bool | int | float | str:
 class Evaluation:
     """The state of one evaluation; a plan is shared, this is not."""
 
-    def __init__(self, protocol: Any, answers: Mapping[str, Clean], trace: list[m.TraceEntry],
-                 asked: list[str]) -> None:
+    def __init__(
+        self, protocol: Any, answers: Mapping[str, Clean], trace: list[m.TraceEntry], asked: list[str]
+    ) -> None:
         self.protocol = protocol
         self.plan: Plan = protocol.plan
         self.answers = answers
@@ -62,15 +63,34 @@ class Evaluation:
         self.quiet = False
 
     # ----------------------------------------------------------------- trace
-    def record(self, kind: str, node: str, span: Span, text: str, *, reads: dict[str, _JSON] | None = None,
-               value: _JSON = None, detail: str = "", row: int | None = None) -> None:
+    def record(
+        self,
+        kind: str,
+        node: str,
+        span: Span,
+        text: str,
+        *,
+        reads: dict[str, _JSON] | None = None,
+        value: _JSON = None,
+        detail: str = "",
+        row: int | None = None,
+    ) -> None:
         if self.quiet:
             return
-        self.trace.append(m.TraceEntry(
-            step=len(self.trace) + 1, kind=kind, node=node,  # type: ignore[arg-type]
-            protocol=self.plan.protocol_id, location=span.location, text=text,
-            reads=reads or {}, value=value, detail=detail, row=row,
-        ))
+        self.trace.append(
+            m.TraceEntry(
+                step=len(self.trace) + 1,
+                kind=kind,
+                node=node,
+                protocol=self.plan.protocol_id,
+                location=span.location,
+                text=text,
+                reads=reads or {},
+                value=value,
+                detail=detail,
+                row=row,
+            )
+        )
 
     # ----------------------------------------------------------------- answers
     def question(self, q: QuestionPlan) -> v.Value:
@@ -81,30 +101,54 @@ class Evaluation:
         if answer is None:
             value = self._domain(q, missing=(q.id,))
             if not self.quiet:
-                self.record("answer", q.node, q.span, q.prompt, value=None,
-                            detail="not answered yet: the outcome depends on it")
+                self.record(
+                    "answer",
+                    q.node,
+                    q.span,
+                    q.prompt,
+                    value=None,
+                    detail="not answered yet: the outcome depends on it",
+                )
         elif answer is UNKNOWN:
             if q.unknown_means is not None:
                 value = q.unknown_means
-                reason = (f"the caller did not know; the protocol says unknown means "
-                          f"{_fmt(value)} for '{q.id}' ({q.span.location})")
+                reason = (
+                    f"the caller did not know; the protocol says unknown means "
+                    f"{_fmt(value)} for '{q.id}' ({q.span.location})"
+                )
                 if not self.quiet:
-                    self.assumptions.append(m.Assumption(
-                        question=q.id, node=q.node, location=q.span.location, assumed=value,
-                        reason=reason))
+                    self.assumptions.append(
+                        m.Assumption(
+                            question=q.id, node=q.node, location=q.span.location, assumed=value, reason=reason
+                        )
+                    )
             else:
                 value = self._domain(q, unknown=(q.id,))
                 reason = "the caller does not know"
             if not self.quiet:
                 self.asked.append(q.id)
-                self.record("answer", q.node, q.span, q.prompt, reads={q.id: "unknown"},
-                            value="unknown", detail=reason)
+                self.record(
+                    "answer",
+                    q.node,
+                    q.span,
+                    q.prompt,
+                    reads={q.id: "unknown"},
+                    value="unknown",
+                    detail=reason,
+                )
         else:
             value = answer  # type: ignore[assignment]
             if not self.quiet:
                 self.asked.append(q.id)
-                self.record("answer", q.node, q.span, q.prompt, reads={q.id: _answer_json(answer)},
-                            value=_answer_json(answer), detail=f"answered {_fmt(answer)}")
+                self.record(
+                    "answer",
+                    q.node,
+                    q.span,
+                    q.prompt,
+                    reads={q.id: _answer_json(answer)},
+                    value=_answer_json(answer),
+                    detail=f"answered {_fmt(answer)}",
+                )
         if not self.quiet or answer is not None:
             self.read[q.id] = value
         return value
@@ -201,8 +245,16 @@ class Evaluation:
         self.memo[value_id] = result
         if not detail:
             detail = _undecided_detail(result) if isinstance(result, v.Partial) else f"= {_fmt(result)}"
-        self.record(plan.kind, plan.node, plan.span, plan.text, reads=self.reads_of(exprs),
-                    value=v.to_json(result), detail=detail, row=row)
+        self.record(
+            plan.kind,
+            plan.node,
+            plan.span,
+            plan.text,
+            reads=self.reads_of(exprs),
+            value=v.to_json(result),
+            detail=detail,
+            row=row,
+        )
         return result
 
     def points(self, p: ast.Points) -> tuple[v.Value, str, int | None]:
@@ -217,16 +269,22 @@ class Evaluation:
                 continue
             if test:
                 if not possible:
-                    return (band.points, f"{_fmt(subject)} falls in row '{_band_text(band)}': "
-                            f"{band.points:g} points", index)
+                    return (
+                        band.points,
+                        f"{_fmt(subject)} falls in row '{_band_text(band)}': {band.points:g} points",
+                        index,
+                    )
                 possible.append(band)
                 break
         if not possible:  # the checker makes tables total; keep the value honest anyway
             return v.Partial("number", 0, 0, missing=v.deps(*sources)[0]), "no row matched", None
         low = float(min(b.points for b in possible))
         high = float(max(b.points for b in possible))
-        return (v.number_partial(low, high, *sources),
-                f"between {low:g} and {high:g} points until answered", None)
+        return (
+            v.number_partial(low, high, *sources),
+            f"between {low:g} and {high:g} points until answered",
+            None,
+        )
 
     def band_test(self, band: ast.Band, subject: v.Value) -> v.Value:
         if band.kind == "else":
@@ -247,10 +305,20 @@ class Evaluation:
     # ----------------------------------------------------------------- criteria and sections
     def criterion(self, c: CriterionPlan) -> v.Value:
         result = self.expr(c.expr)
-        detail = _undecided_detail(result) if isinstance(result, v.Partial) else (
-            "holds" if result else "does not hold")
-        self.record("criterion", c.node, c.span, c.text, reads=self.reads_of([c.expr]),
-                    value=v.to_json(result), detail=detail)
+        detail = (
+            _undecided_detail(result)
+            if isinstance(result, v.Partial)
+            else ("holds" if result else "does not hold")
+        )
+        self.record(
+            "criterion",
+            c.node,
+            c.span,
+            c.text,
+            reads=self.reads_of([c.expr]),
+            value=v.to_json(result),
+            detail=detail,
+        )
         return result
 
     def section(self, s: SectionPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
@@ -289,17 +357,32 @@ class Evaluation:
             if outcome == "fires":
                 assert criterion is not None
                 how = "any of" if s.mode == "any" else "all of"
-                explanation = (f"section '{_target_text(target)}' ({how}) holds: "
-                               f"{'criterion' if s.mode == 'any' else 'last criterion'} "
-                               f"'{criterion.text}' is yes ({criterion.span.location})")
+                explanation = (
+                    f"section '{_target_text(target)}' ({how}) holds: "
+                    f"{'criterion' if s.mode == 'any' else 'last criterion'} "
+                    f"'{criterion.text}' is yes ({criterion.span.location})"
+                )
                 self.record("section", s.node, s.span, s.text, value=True, detail=explanation)
-                return self.conclude(target, m.DecidedBy(
-                    kind="criterion", section=s.node, criterion=criterion.node,
-                    location=criterion.span.location, text=criterion.text, explanation=explanation,
-                ), advice=criterion.advice if s.mode == "any" else _all_advice(s))
+                return self.conclude(
+                    target,
+                    m.DecidedBy(
+                        kind="criterion",
+                        section=s.node,
+                        criterion=criterion.node,
+                        location=criterion.span.location,
+                        text=criterion.text,
+                        explanation=explanation,
+                    ),
+                    advice=criterion.advice if s.mode == "any" else _all_advice(s),
+                )
             if outcome == "no":
-                why = ("none of its criteria holds" if s.mode == "any"
-                       else f"criterion '{criterion.text}' does not hold" if criterion else "")
+                why = (
+                    "none of its criteria holds"
+                    if s.mode == "any"
+                    else f"criterion '{criterion.text}' does not hold"
+                    if criterion
+                    else ""
+                )
                 self.record("section", s.node, s.span, s.text, value=False, detail=why)
                 continue
             if outcome == "unknown":
@@ -307,38 +390,80 @@ class Evaluation:
                 unknown = v.merge(*(u.unknown for u in undecided))
                 for qid in unknown:
                     q = plan.questions[qid]
-                    self.assumptions.append(m.Assumption(
-                        question=qid, node=criterion.node, location=criterion.span.location,
-                        assumed=None,
-                        reason=(f"the caller does not know '{qid}', so criterion "
+                    self.assumptions.append(
+                        m.Assumption(
+                            question=qid,
+                            node=criterion.node,
+                            location=criterion.span.location,
+                            assumed=None,
+                            reason=(
+                                f"the caller does not know '{qid}', so criterion "
                                 f"'{criterion.text}' could not be decided; the section is taken "
-                                "because it is the more urgent outcome"),
-                    ))
+                                "because it is the more urgent outcome"
+                            ),
+                        )
+                    )
                     del q
-                explanation = (f"section '{_target_text(target)}' is taken because it could not "
-                               f"be ruled out: the caller does not know {_quote_list(unknown)} "
-                               f"(criterion '{criterion.text}', {criterion.span.location}); "
-                               "undecided criteria resolve toward the more urgent outcome")
-                self.record("assumption", criterion.node, criterion.span, criterion.text,
-                            reads={q: "unknown" for q in unknown}, value=True, detail=explanation)
+                explanation = (
+                    f"section '{_target_text(target)}' is taken because it could not "
+                    f"be ruled out: the caller does not know {_quote_list(unknown)} "
+                    f"(criterion '{criterion.text}', {criterion.span.location}); "
+                    "undecided criteria resolve toward the more urgent outcome"
+                )
+                self.record(
+                    "assumption",
+                    criterion.node,
+                    criterion.span,
+                    criterion.text,
+                    reads={q: "unknown" for q in unknown},
+                    value=True,
+                    detail=explanation,
+                )
                 self.record("section", s.node, s.span, s.text, value=True, detail=explanation)
-                return self.conclude(target, m.DecidedBy(
-                    kind="unknown_answer", section=s.node, criterion=criterion.node,
-                    location=criterion.span.location, text=criterion.text, explanation=explanation,
-                ), advice=criterion.advice)
+                return self.conclude(
+                    target,
+                    m.DecidedBy(
+                        kind="unknown_answer",
+                        section=s.node,
+                        criterion=criterion.node,
+                        location=criterion.span.location,
+                        text=criterion.text,
+                        explanation=explanation,
+                    ),
+                    advice=criterion.advice,
+                )
             # waiting: the outcome depends on questions not yet answered
             missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
-            self.record("section", s.node, s.span, s.text, value=None,
-                        detail=f"undecided: waiting for {_quote_list(tuple(missing))}")
+            self.record(
+                "section",
+                s.node,
+                s.span,
+                s.text,
+                value=None,
+                detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
+            )
             missing = self.look_ahead(index + 1, missing)
             return {"status": "needs_answers", "missing": missing}
         explanation = "no section's criteria held, so the protocol's default applies"
-        self.record("default", "default", plan.default_span, f"default {_target_text(plan.default)}",
-                    value=True, detail=explanation)
-        return self.conclude(plan.default, m.DecidedBy(
-            kind="default", section="default", location=plan.default_span.location,
-            text=f"default {_target_text(plan.default)}", explanation=explanation,
-        ), advice=())
+        self.record(
+            "default",
+            "default",
+            plan.default_span,
+            f"default {_target_text(plan.default)}",
+            value=True,
+            detail=explanation,
+        )
+        return self.conclude(
+            plan.default,
+            m.DecidedBy(
+                kind="default",
+                section="default",
+                location=plan.default_span.location,
+                text=f"default {_target_text(plan.default)}",
+                explanation=explanation,
+            ),
+            advice=(),
+        )
 
     def in_protocol_order(self, ids: tuple[str, ...]) -> list[str]:
         """Questions in the order the protocol declares them (the order an agent asks)."""
@@ -359,13 +484,19 @@ class Evaluation:
             self.quiet = False
         return missing
 
-    def conclude(self, target: ast.Target, decided_by: m.DecidedBy,
-                 advice: tuple[str, ...]) -> dict[str, Any]:
+    def conclude(
+        self, target: ast.Target, decided_by: m.DecidedBy, advice: tuple[str, ...]
+    ) -> dict[str, Any]:
         if target.kind == "protocol":
             callee = self.plan.callees[target.id]
-            self.record("continue", f"protocol:{target.id}", target.span,
-                        f"continue with {target.id}", value=target.id,
-                        detail=f"{decided_by.explanation}; continuing with protocol '{target.id}'")
+            self.record(
+                "continue",
+                f"protocol:{target.id}",
+                target.span,
+                f"continue with {target.id}",
+                value=target.id,
+                detail=f"{decided_by.explanation}; continuing with protocol '{target.id}'",
+            )
             inner = Evaluation(callee, self.answers, self.trace, self.asked)
             outcome = inner.run()
             self.assumptions.extend(inner.assumptions)
@@ -373,10 +504,21 @@ class Evaluation:
             outcome["scores"] = {**outcome.get("scores", {})}
             return outcome
         d = self.plan.dispositions[target.id]
-        self.record("disposition", d.node, d.span, d.label, value=d.id,
-                    detail=f"{d.label} (tier {d.tier.id}{', ' + d.within_text if d.within_text else ''})")
-        return {"status": "complete", "disposition": d, "decided_by": decided_by,
-                "criterion_advice": advice, "protocol": self.protocol}
+        self.record(
+            "disposition",
+            d.node,
+            d.span,
+            d.label,
+            value=d.id,
+            detail=f"{d.label} (tier {d.tier.id}{', ' + d.within_text if d.within_text else ''})",
+        )
+        return {
+            "status": "complete",
+            "disposition": d,
+            "decided_by": decided_by,
+            "criterion_advice": advice,
+            "protocol": self.protocol,
+        }
 
     def scores(self) -> dict[str, float | int | None]:
         """Every declared score: computed for the record, read-only (asks nothing)."""
@@ -391,12 +533,18 @@ class Evaluation:
                 plan = self.plan.values[score_id]
                 if not isinstance(value, v.Partial):
                     self.memo[score_id] = value
-                    self.record("score", plan.node, plan.span, plan.text, value=value,
-                                detail=f"= {_fmt(value)} (for the record; the decision did not need it)")
+                    self.record(
+                        "score",
+                        plan.node,
+                        plan.span,
+                        plan.text,
+                        value=value,
+                        detail=f"= {_fmt(value)} (for the record; the decision did not need it)",
+                    )
                 else:
                     self.memo.pop(score_id, None)
-            value = self.memo.get(score_id)
-            out[score_id] = None if value is None or isinstance(value, v.Partial) else value  # type: ignore[assignment]
+            known = self.memo.get(score_id)
+            out[score_id] = None if known is None or isinstance(known, (v.Partial, str)) else known
         return out
 
 
@@ -420,7 +568,7 @@ def _undecided_detail(value: v.Partial) -> str:
 
 def _band_text(band: ast.Band) -> str:
     if band.kind == "compare":
-        return f"{band.op} {band.bound:g}"  # type: ignore[str-format]
+        return f"{band.op} {band.bound:g}"
     if band.kind == "options":
         return ", ".join(o.id for o in band.options)
     if band.kind == "when":
@@ -432,16 +580,26 @@ def _band_text(band: ast.Band) -> str:
 
 
 def protocol_ref(protocol: Any) -> m.ProtocolRef:
-    return m.ProtocolRef(id=protocol.id, title=protocol.title, version=protocol.version,
-                         path=protocol.path, sha256=protocol.sha256)
+    return m.ProtocolRef(
+        id=protocol.id,
+        title=protocol.title,
+        version=protocol.version,
+        path=protocol.path,
+        sha256=protocol.sha256,
+    )
 
 
 def question_info(q: QuestionPlan) -> m.QuestionInfo:
     return m.QuestionInfo(
-        id=q.id, prompt=q.prompt, help=q.help, type=q.type, unit=q.unit,
+        id=q.id,
+        prompt=q.prompt,
+        help=q.help,
+        type=q.type,
+        unit=q.unit,
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
-        unknown_allowed=q.unknown_allowed, location=q.span.location,
+        unknown_allowed=q.unknown_allowed,
+        location=q.span.location,
     )
 
 
@@ -456,32 +614,47 @@ def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
         every = minutes(step.retry_every) if step.retry_every else wait
         worst = wait + step.retries * every
         total += worst
-        steps.append(m.EscalationStep(
-            kind="notify", role=step.role, channel=step.channel,
-            wait_minutes=wait if step.wait else None, retries=int(step.retries),
-            retry_every_minutes=every if step.retries else None, worst_case_minutes=worst,
-        ))
-    return m.EscalationPlan(id=plan.id, steps=steps, fallback=plan.fallback,
-                            worst_case_minutes=total, location=plan.span.location)
+        steps.append(
+            m.EscalationStep(
+                kind="notify",
+                role=step.role,
+                channel=step.channel,
+                wait_minutes=wait if step.wait else None,
+                retries=int(step.retries),
+                retry_every_minutes=every if step.retries else None,
+                worst_case_minutes=worst,
+            )
+        )
+    return m.EscalationPlan(
+        id=plan.id, steps=steps, fallback=plan.fallback, worst_case_minutes=total, location=plan.span.location
+    )
 
 
 def urgency(d: DispositionPlan) -> m.Urgency:
-    return m.Urgency(tier=d.tier.id, label=d.tier.label, rank=d.tier.rank,
-                     time_frame=d.within_text, time_frame_minutes=d.within_minutes)
+    return m.Urgency(
+        tier=d.tier.id,
+        label=d.tier.label,
+        rank=d.tier.rank,
+        time_frame=d.within_text,
+        time_frame_minutes=d.within_minutes,
+    )
 
 
 def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:
     """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers."""
     ref = protocol_ref(protocol)
     if not isinstance(answers, Mapping):
-        return m.TriageResult(protocol=ref, status="error",
-                              error="answers must be a JSON object of question id -> answer",
-                              errors=[m.AnswerProblem(question="", code="wrong_type",
-                                                      message="answers must be a JSON object")])
+        return m.TriageResult(
+            protocol=ref,
+            status="error",
+            error="answers must be a JSON object of question id -> answer",
+            errors=[m.AnswerProblem(question="", code="wrong_type", message="answers must be a JSON object")],
+        )
     clean, problems = validate(protocol.plan, answers)
     if problems:
-        return m.TriageResult(protocol=ref, status="error",
-                              error="; ".join(p.message for p in problems), errors=problems)
+        return m.TriageResult(
+            protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
+        )
     entries: list[m.TraceEntry] = []
     asked: list[str] = []
     evaluation = Evaluation(protocol, clean, entries, asked)
@@ -489,15 +662,22 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
     scores = evaluation.scores()
     used = {q: _answer_json(clean[q]) for q in asked if q in clean}
     common: dict[str, Any] = {
-        "protocol": ref, "scores": scores, "answers": used, "asked": asked,
-        "assumptions": evaluation.assumptions, "trace": entries if trace else [],
+        "protocol": ref,
+        "scores": scores,
+        "answers": used,
+        "asked": asked,
+        "assumptions": evaluation.assumptions,
+        "trace": entries if trace else [],
     }
     if outcome["status"] == "needs_answers":
         missing: list[str] = outcome["missing"]
         questions = {**_callee_questions(protocol.plan), **protocol.plan.questions}
-        return m.TriageResult(status="needs_answers", missing=missing,
-                              next_question=question_info(questions[missing[0]]) if missing else None,
-                              **common)
+        return m.TriageResult(
+            status="needs_answers",
+            missing=missing,
+            next_question=question_info(questions[missing[0]]) if missing else None,
+            **common,
+        )
     d: DispositionPlan = outcome["disposition"]
     advice = [*outcome["criterion_advice"], *(a for a in d.advice if a not in outcome["criterion_advice"])]
     return m.TriageResult(

@@ -110,7 +110,9 @@ def logical_or(left: Value, right: Value) -> Value:
 def compare(op: str, left: Value, right: Value) -> Value:
     if not isinstance(left, Partial) and not isinstance(right, Partial):
         return _compare_concrete(op, left, right)
-    if isinstance(left, Partial) and left.kind == "bool" or isinstance(right, Partial) and right.kind == "bool":
+    if (isinstance(left, Partial) and left.kind == "bool") or (
+        isinstance(right, Partial) and right.kind == "bool"
+    ):
         return undecided_bool(left, right)
     l1, l2 = bounds(left)
     r1, r2 = bounds(right)
@@ -195,8 +197,12 @@ def hull(a: Value, b: Value, condition: Value) -> Value:
     """Either branch of an undecided ``if``: every value both could take."""
     if not isinstance(a, Partial) and not isinstance(b, Partial) and a == b:
         return a
-    kind = a.kind if isinstance(a, Partial) else b.kind if isinstance(b, Partial) else (
-        "bool" if isinstance(a, bool) else "choice" if isinstance(a, str) else "number"
+    kind = (
+        a.kind
+        if isinstance(a, Partial)
+        else b.kind
+        if isinstance(b, Partial)
+        else ("bool" if isinstance(a, bool) else "choice" if isinstance(a, str) else "number")
     )
     if kind == "bool":
         return undecided_bool(condition, a, b)

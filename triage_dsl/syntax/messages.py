@@ -33,9 +33,22 @@ NAMED = {
     "$END": "the end of the file",
 }
 
-BLOCK_KEYWORDS = {"question", "value", "score", "points", "tiers", "escalation",
-                  "disposition", "triage", "import", "protocol", "library", "section",
-                  "scenario", "tier"}
+BLOCK_KEYWORDS = {
+    "question",
+    "value",
+    "score",
+    "points",
+    "tiers",
+    "escalation",
+    "disposition",
+    "triage",
+    "import",
+    "protocol",
+    "library",
+    "section",
+    "scenario",
+    "tier",
+}
 
 
 @lru_cache(maxsize=1)
@@ -69,9 +82,13 @@ def syntax_diagnostic(source: Source, error: UnexpectedInput) -> Diagnostic:
     if isinstance(error, UnexpectedEOF):
         line = max(1, len(source.text.splitlines()))
         column = len(source.line(line)) + 1
-        return Diagnostic(_span(source, line, column), "S001", "error",
-                          "the file ends in the middle of a declaration",
-                          "a block is not closed: add 'end'")
+        return Diagnostic(
+            _span(source, line, column),
+            "S001",
+            "error",
+            "the file ends in the middle of a declaration",
+            "a block is not closed: add 'end'",
+        )
     assert isinstance(error, UnexpectedToken)
     return _bad_token(source, error)
 
@@ -83,18 +100,34 @@ def _bad_character(source: Source, error: UnexpectedCharacters) -> Diagnostic:
     rest = text[column - 1 :]
     span = _span(source, line, column)
     if char == '"':
-        return Diagnostic(span, "S010", "error", "this quoted text is not closed",
-                          'add the closing " on the same line (write \\" for a quote inside)')
+        return Diagnostic(
+            span,
+            "S010",
+            "error",
+            "this quoted text is not closed",
+            'add the closing " on the same line (write \\" for a quote inside)',
+        )
     if rest.startswith("=="):
-        return Diagnostic(_span(source, line, column, 2), "S011", "error",
-                          "'==' is not a comparison here", "write '=' to compare")
+        return Diagnostic(
+            _span(source, line, column, 2),
+            "S011",
+            "error",
+            "'==' is not a comparison here",
+            "write '=' to compare",
+        )
     if rest.startswith(("&&", "||")):
         word = "and" if rest.startswith("&&") else "or"
-        return Diagnostic(_span(source, line, column, 2), "S011", "error",
-                          f"'{rest[:2]}' is not part of the language", f"write '{word}'")
+        return Diagnostic(
+            _span(source, line, column, 2),
+            "S011",
+            "error",
+            f"'{rest[:2]}' is not part of the language",
+            f"write '{word}'",
+        )
     if char == "'":
-        return Diagnostic(span, "S012", "error", "texts are written in double quotes",
-                          'write "..." instead of \'...\'')
+        return Diagnostic(
+            span, "S012", "error", "texts are written in double quotes", "write \"...\" instead of '...'"
+        )
     expected = _expected(set(error.allowed or ()))
     hint = f"expected {_join(expected)}" if expected else None
     return Diagnostic(span, "S013", "error", f"unexpected character {char!r}", hint)
@@ -117,35 +150,61 @@ def _bad_token(source: Source, error: UnexpectedToken) -> Diagnostic:
         line = max(1, len(source.text.splitlines()))
         span = _span(source, line, len(source.line(line)) + 1)
         if "END" in expected_names:
-            return Diagnostic(span, "S001", "error",
-                              "the file ends before a block is closed", "add 'end'")
-        return Diagnostic(span, "S001", "error", "the file ends too early",
-                          f"expected {_join(expected)}")
-    span = Span(source.path, token.line or 1, token.column or 1,
-                token.end_line or token.line or 1,
-                token.end_column or (token.column or 1) + len(value))
+            return Diagnostic(span, "S001", "error", "the file ends before a block is closed", "add 'end'")
+        return Diagnostic(span, "S001", "error", "the file ends too early", f"expected {_join(expected)}")
+    span = Span(
+        source.path,
+        token.line or 1,
+        token.column or 1,
+        token.end_line or token.line or 1,
+        token.end_column or (token.column or 1) + len(value),
+    )
     keywords = [w.strip("'") for w in expected if w.startswith("'")]
     if "COLON" in expected_names and len(expected_names) <= 2:
-        return Diagnostic(span, "S020", "error", f"expected ':' before '{value}'",
-                          "write the question type after a colon, as in 'question temp_c: number'"
-                          if _after_question(source, span) else "add ':'")
+        return Diagnostic(
+            span,
+            "S020",
+            "error",
+            f"expected ':' before '{value}'",
+            "write the question type after a colon, as in 'question temp_c: number'"
+            if _after_question(source, span)
+            else "add ':'",
+        )
     if "END" in expected_names and value in BLOCK_KEYWORDS:
-        return Diagnostic(span, "S021", "error",
-                          f"'{value}' starts a new block, but the block above is not closed",
-                          "add 'end' on the line before")
+        return Diagnostic(
+            span,
+            "S021",
+            "error",
+            f"'{value}' starts a new block, but the block above is not closed",
+            "add 'end' on the line before",
+        )
     if token.type == "ID" and keywords:
         guess = get_close_matches(value, keywords, n=1, cutoff=0.6)
         if guess:
-            return Diagnostic(span, "S022", "error", f"unknown word '{value}'",
-                              f"did you mean '{guess[0]}'?")
+            return Diagnostic(span, "S022", "error", f"unknown word '{value}'", f"did you mean '{guess[0]}'?")
     if token.type == "STRING" and "ID" in expected_names and len(expected_names) == 1:
-        return Diagnostic(span, "S023", "error", "expected a name, not a quoted text",
-                          "names are written without quotes: letters, digits and _")
+        return Diagnostic(
+            span,
+            "S023",
+            "error",
+            "expected a name, not a quoted text",
+            "names are written without quotes: letters, digits and _",
+        )
+    before = source.line(span.line)[: span.column - 1]
+    if value == "=" and before.endswith("="):
+        return Diagnostic(
+            Span(source.path, span.line, span.column - 1, span.line, span.column + 1),
+            "S011",
+            "error",
+            "'==' is not a comparison here",
+            "write '=' to compare",
+        )
     if value == "=" and "COMPARE" not in expected_names:
         return Diagnostic(span, "S024", "error", "unexpected '='", f"expected {_join(expected)}")
     shown = "a quoted text" if token.type == "STRING" else f"'{value}'"
-    return Diagnostic(span, "S030", "error", f"unexpected {shown}",
-                      f"expected {_join(expected)}" if expected else None)
+    return Diagnostic(
+        span, "S030", "error", f"unexpected {shown}", f"expected {_join(expected)}" if expected else None
+    )
 
 
 def _after_question(source: Source, span: Span) -> bool:

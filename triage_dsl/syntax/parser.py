@@ -9,6 +9,7 @@ of every declaration.
 from __future__ import annotations
 
 import re
+from difflib import get_close_matches
 from typing import Any, cast
 
 from lark import Token, Transformer, Tree, v_args
@@ -75,8 +76,12 @@ class _Builder(Transformer[Token, Any]):
         name = children[0]
         fields: dict[str, Any] = {"authors": [], "reviewers": [], "sources": [], "disclaimers": []}
         dups: list[tuple[str, Span]] = []
-        repeatable = {"author": "authors", "reviewer": "reviewers", "source": "sources",
-                      "disclaimer": "disclaimers"}
+        repeatable = {
+            "author": "authors",
+            "reviewer": "reviewers",
+            "source": "sources",
+            "disclaimer": "disclaimers",
+        }
         for key, value, span in children[1:]:
             if key in repeatable:
                 fields[repeatable[key]].append(value)
@@ -84,9 +89,13 @@ class _Builder(Transformer[Token, Any]):
             if key in fields:
                 dups.append((key, span))
                 continue
+            if key == "population":
+                fields["population"], fields["ages"] = value
+                fields["population_span"] = span
+                continue
             fields[key] = value
-            if key in ("status", "population"):
-                fields[f"{key}_span"] = span
+            if key == "status":
+                fields["status_span"] = span
         ages = fields.pop("ages", None)
         return ast.Header(
             span=self.span(meta),
@@ -373,8 +382,12 @@ class _Builder(Transformer[Token, Any]):
             if key in ("tier", "escalation"):
                 fields[f"{key}_span"] = span
         return ast.Disposition(
-            self.span(meta), str(name), self.tspan(name), advice=tuple(advice),
-            duplicates=tuple(dups), **fields,
+            self.span(meta),
+            str(name),
+            self.tspan(name),
+            advice=tuple(advice),
+            duplicates=tuple(dups),
+            **fields,
         )
 
     @v_args(meta=True)
@@ -639,15 +652,45 @@ def _guard(source: Source) -> list[Diagnostic]:
         ]
     if "\x00" in source.text:
         line = source.text[: source.text.index("\x00")].count("\n") + 1
-        return [Diagnostic(Span.point(source.path, line, 1), "S004", "error",
-                           "file contains a NUL byte; is it a text file?", None)]
+        return [
+            Diagnostic(
+                Span.point(source.path, line, 1),
+                "S004",
+                "error",
+                "file contains a NUL byte; is it a text file?",
+                None,
+            )
+        ]
     nested = _nesting_diagnostic(source)
     return [nested] if nested else []
 
 
+TOP_LEVEL_WORDS = (
+    "protocol",
+    "library",
+    "import",
+    "question",
+    "value",
+    "score",
+    "points",
+    "tiers",
+    "escalation",
+    "disposition",
+    "triage",
+)
+
+
+def _starts_declaration(line: str) -> bool:
+    """A line that begins a top-level declaration, or a misspelling of one (``qeustion``)."""
+    if TOP_LEVEL.match(line):
+        return True
+    word = line.split(" ", 1)[0]
+    return bool(word.isidentifier() and get_close_matches(word, TOP_LEVEL_WORDS, n=1, cutoff=0.75))
+
+
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split a file into top-level declarations: (first line number, text)."""
-    starts = [i for i, line in enumerate(text.splitlines()) if TOP_LEVEL.match(line)]
+    starts = [i for i, line in enumerate(text.splitlines()) if _starts_declaration(line)]
     lines = text.splitlines()
     if not starts or starts[0] != 0:
         starts = [0, *starts]
@@ -676,8 +719,11 @@ def parse_protocol(source: Source) -> tuple[ast.ProtocolFile | None, list[Diagno
     except UnexpectedInput as first:
         return None, _resync(source, first)
     except RecursionError:
-        return None, [Diagnostic(Span.point(source.path, 1, 1), "S003", "error",
-                                 "file is nested too deeply to read", None)]
+        return None, [
+            Diagnostic(
+                Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
+            )
+        ]
     return cast(ast.ProtocolFile, _build(source, tree)), []
 
 
@@ -685,11 +731,11 @@ def _resync(source: Source, first: UnexpectedInput) -> list[Diagnostic]:
     """Report the first error, then parse each later top-level declaration on its own."""
     diagnostics = [syntax_diagnostic(source, first)]
     first_line = getattr(first, "line", 1) or 1
-    for index, (line, chunk) in enumerate(_chunks(source.text)):
+    for line, chunk in _chunks(source.text):
         end_line = line + chunk.count("\n")
         if end_line < first_line or line <= first_line <= end_line:
             continue
-        start = "file_header" if index == 0 and not TOP_LEVEL.match(chunk.lstrip()) is None and chunk.lstrip().startswith(("protocol", "library")) else "item_chunk"
+        start = "file_header" if chunk.lstrip().startswith(("protocol ", "library ")) else "item_chunk"
         padded = "\n" * (line - 1) + chunk
         try:
             _parse(source, start, padded)
@@ -710,6 +756,9 @@ def parse_scenarios(source: Source) -> tuple[ast.ScenarioFile | None, list[Diagn
     except UnexpectedInput as exc:
         return None, [syntax_diagnostic(source, exc)]
     except RecursionError:
-        return None, [Diagnostic(Span.point(source.path, 1, 1), "S003", "error",
-                                 "file is nested too deeply to read", None)]
+        return None, [
+            Diagnostic(
+                Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
+            )
+        ]
     return cast(ast.ScenarioFile, _build(source, tree)), []

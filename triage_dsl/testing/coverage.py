@@ -35,13 +35,18 @@ def goals(plan: Plan) -> list[Goal]:
         for c in s.criteria:
             out.append(Goal(f"fires:{c.node}", "criterion fires", c.span.location, c.text))
             out.append(Goal(f"false:{c.node}", "criterion false", c.span.location, c.text))
-    out.append(Goal("fires:default", "default", plan.default_span.location,
-                    f"default {plan.default.id}"))
+    out.append(Goal("fires:default", "default", plan.default_span.location, f"default {plan.default.id}"))
     for value in plan.values.values():
         if isinstance(value.decl, ast.Points):
             for index, band in enumerate(value.decl.bands):
-                out.append(Goal(f"row:{value.node}:{index}", "points row", band.span.location,
-                                f"{value.id}: row {index + 1}"))
+                out.append(
+                    Goal(
+                        f"row:{value.node}:{index}",
+                        "points row",
+                        band.span.location,
+                        f"{value.id}: row {index + 1}",
+                    )
+                )
     targets = [s.target for s in plan.sections] + [plan.default]
     seen: set[str] = set()
     for target in targets:

@@ -122,18 +122,23 @@ def run_protocol(path: Path) -> ProtocolReport:
 def _trace_lines(result: TriageResult) -> list[str]:
     lines = []
     for e in result.trace:
-        value = "-" if e.value is None else str(e.value).lower() if isinstance(e.value, bool) else str(e.value)
+        value = (
+            "-" if e.value is None else str(e.value).lower() if isinstance(e.value, bool) else str(e.value)
+        )
         lines.append(f"        {e.step:>3}. {e.kind:<11} {e.location:<40} {e.text[:60]} -> {value}")
     return lines
 
 
-def _print_text(reports: list[ProtocolReport], out: TextIO, min_coverage: float | None,
-                verbose: bool) -> None:
+def _print_text(
+    reports: list[ProtocolReport], out: TextIO, min_coverage: float | None, verbose: bool
+) -> None:
     for r in reports:
         status = "PASS" if r.ok else "FAIL"
         count = len(r.scenarios)
-        out.write(f"{status} {r.protocol_id} ({r.path}): {count - len(r.failed)}/{count} scenarios, "
-                  f"coverage {r.coverage:.1f}%\n")
+        out.write(
+            f"{status} {r.protocol_id} ({r.path}): {count - len(r.failed)}/{count} scenarios, "
+            f"coverage {r.coverage:.1f}%\n"
+        )
         if r.error:
             out.write("    " + r.error.replace("\n", "\n    ") + "\n")
         for s in r.scenarios:
@@ -147,8 +152,9 @@ def _print_text(reports: list[ProtocolReport], out: TextIO, min_coverage: float 
             if s.result is not None:
                 out.write("      trace of the actual result:\n")
                 out.write("\n".join(_trace_lines(s.result)) + "\n")
-        if r.missed and (verbose or (min_coverage is not None and r.coverage < min_coverage)
-                         or r.coverage < 100):
+        if r.missed and (
+            verbose or (min_coverage is not None and r.coverage < min_coverage) or r.coverage < 100
+        ):
             out.write("    not covered:\n")
             for g in r.missed:
                 out.write(f"      {g.location}: {g.kind}: {g.text}\n")
@@ -158,13 +164,22 @@ def _json(reports: list[ProtocolReport]) -> dict[str, object]:
     return {
         "protocols": [
             {
-                "path": r.path, "protocol": r.protocol_id, "ok": r.ok, "error": r.error,
+                "path": r.path,
+                "protocol": r.protocol_id,
+                "ok": r.ok,
+                "error": r.error,
                 "coverage": round(r.coverage, 2),
                 "not_covered": [{"location": g.location, "kind": g.kind, "text": g.text} for g in r.missed],
                 "scenarios": [
-                    {"name": s.name, "location": s.location, "ok": not s.failures,
-                     "failures": [{"location": f.location, "expected": f.expected, "actual": f.actual}
-                                  for f in s.failures]}
+                    {
+                        "name": s.name,
+                        "location": s.location,
+                        "ok": not s.failures,
+                        "failures": [
+                            {"location": f.location, "expected": f.expected, "actual": f.actual}
+                            for f in s.failures
+                        ],
+                    }
                     for s in r.scenarios
                 ],
             }
@@ -176,8 +191,14 @@ def _json(reports: list[ProtocolReport]) -> dict[str, object]:
 def _junit(reports: list[ProtocolReport], path: str) -> None:
     suites = ET.Element("testsuites", name="triage scenarios")
     for r in reports:
-        suite = ET.SubElement(suites, "testsuite", name=r.protocol_id, tests=str(len(r.scenarios)),
-                              failures=str(len(r.failed)), errors="1" if r.error else "0")
+        suite = ET.SubElement(
+            suites,
+            "testsuite",
+            name=r.protocol_id,
+            tests=str(len(r.scenarios)),
+            failures=str(len(r.failed)),
+            errors="1" if r.error else "0",
+        )
         if r.error:
             case = ET.SubElement(suite, "testcase", classname=r.protocol_id, name="protocol")
             ET.SubElement(case, "error", message=r.error.splitlines()[0]).text = r.error
@@ -187,12 +208,21 @@ def _junit(reports: list[ProtocolReport], path: str) -> None:
                 text = "\n".join(f"{f.location}: expected {f.expected}, got {f.actual}" for f in s.failures)
                 ET.SubElement(case, "failure", message=s.failures[0].expected).text = text
         ET.SubElement(suite, "properties").append(
-            ET.Element("property", name="coverage", value=f"{r.coverage:.2f}"))
+            ET.Element("property", name="coverage", value=f"{r.coverage:.2f}")
+        )
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 
-def run_tests(paths: list[str], *, out: TextIO, err: TextIO, min_coverage: float | None = None,
-              fmt: str = "text", junit: str | None = None, verbose: bool = False) -> int:
+def run_tests(
+    paths: list[str],
+    *,
+    out: TextIO,
+    err: TextIO,
+    min_coverage: float | None = None,
+    fmt: str = "text",
+    junit: str | None = None,
+    verbose: bool = False,
+) -> int:
     protocols = discover(paths)
     if not protocols:
         err.write("triage: no protocols (*.triage) found under " + " ".join(paths) + "\n")
@@ -209,8 +239,9 @@ def run_tests(paths: list[str], *, out: TextIO, err: TextIO, min_coverage: float
         out.write("\n")
     else:
         _print_text(reports, out, min_coverage, verbose)
-        out.write(f"\n{len(reports)} protocol(s), {total} scenario(s), {failed} failed, "
-                  f"{len(broken)} with errors")
+        out.write(
+            f"\n{len(reports)} protocol(s), {total} scenario(s), {failed} failed, {len(broken)} with errors"
+        )
         if min_coverage is not None:
             out.write(f", {len(low)} below {min_coverage:g}% coverage")
         out.write("\n")

@@ -57,12 +57,12 @@ class Failure:
 def _names(protocol: Protocol) -> dict[str, set[str]]:
     plan = protocol.plan
     return {
-        "disposition": set(plan.dispositions) | {
-            d for callee in plan.callees.values() for d in callee.plan.dispositions},
+        "disposition": set(plan.dispositions)
+        | {d for callee in plan.callees.values() for d in callee.plan.dispositions},
         "tier": {t.id for t in plan.tiers},
         "score": set(plan.scores),
-        "question": set(plan.questions) | {
-            q for callee in plan.callees.values() for q in callee.plan.questions},
+        "question": set(plan.questions)
+        | {q for callee in plan.callees.values() for q in callee.plan.questions},
         "status": {"complete", "needs_answers", "error"},
     }
 
@@ -96,7 +96,7 @@ def check_expectations(protocol: Protocol, scenario: ast.Scenario, result: Triag
             name = e.names[0]
             got = result.scores.get(name)
             if known(e, "score", name) and (got is None or abs(float(got) - float(e.number or 0)) > 1e-9):
-                fail(e, f"score {name} = {e.number:g}", f"score {name} = {got}")  # type: ignore[str-format]
+                fail(e, f"score {name} = {e.number:g}", f"score {name} = {got}")
         elif e.kind == "status":
             want = e.names[0]
             if known(e, "status", want) and result.status != want:
@@ -105,7 +105,9 @@ def check_expectations(protocol: Protocol, scenario: ast.Scenario, result: Triag
             want = e.names[0]
             got_next = result.next_question.id if result.next_question else None
             if known(e, "question", want) and got_next != want:
-                fail(e, f"next question {want}", f"next question {got_next}" if got_next else _outcome(result))
+                fail(
+                    e, f"next question {want}", f"next question {got_next}" if got_next else _outcome(result)
+                )
         elif e.kind == "asked":
             for name in e.names:
                 if known(e, "question", name) and name not in result.asked:

@@ -8,6 +8,7 @@ that does not compile; 130 interrupted.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import sys
 from collections.abc import Iterator, Sequence
@@ -108,7 +109,8 @@ def main(
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
     parser = _parser()
     try:
-        args = parser.parse_args(argv)
+        with contextlib.redirect_stdout(out):
+            args = parser.parse_args(argv)
     except _Usage as usage:
         print(usage, file=err)
         return USAGE
@@ -195,13 +197,10 @@ def _read_text(name: str, inp: TextIO) -> str:
         raise ProtocolFileError(f"{name}: cannot read ({exc.strerror})") from None
 
 
-def _reject_constant(text: str) -> Any:
-    raise ValueError(f"{text} is not a number")
-
-
 def parse_json(text: str) -> Any:
-    """Strict JSON: NaN and Infinity are refused (they are not JSON)."""
-    return json.loads(text, parse_constant=_reject_constant)
+    """JSON as Python reads it; NaN and Infinity parse, and answer validation refuses them
+    with the question named (better than losing the whole line)."""
+    return json.loads(text)
 
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:

@@ -119,7 +119,8 @@ def test_values_and_scores() -> None:
 def test_tiers_escalation_disposition() -> None:
     tiers, plan, disp = items(
         'tiers tier e "E" within 0 minutes tier h "Home" end\n'
-        "escalation page notify doc by secure_page, wait 15 minutes for callback, retry 2 times every 5 minutes\n"
+        "escalation page notify doc by secure_page, wait 15 minutes for callback,\n"
+        "  retry 2 times every 5 minutes\n"
         '  tell caller "Hold on." finally tell caller "Go to the ED." end\n'
         'disposition ed label "ED now" tier e within 30 minutes advice "a" advice "b" escalation page end'
     )

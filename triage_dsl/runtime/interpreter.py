@@ -59,6 +59,7 @@ class Evaluation:
         self.asked = asked
         self.memo: dict[str, v.Value] = {}
         self.read: dict[str, v.Value] = {}
+        self.used: list[str] = []  # every answer read, for the decision or for the record
         self.assumptions: list[m.Assumption] = []
         self.quiet = False
 
@@ -149,6 +150,8 @@ class Evaluation:
                     value=_answer_json(answer),
                     detail=f"answered {_fmt(answer)}",
                 )
+        if answer is not None and q.id not in self.used:
+            self.used.append(q.id)
         if not self.quiet or answer is not None:
             self.read[q.id] = value
         return value
@@ -500,8 +503,7 @@ class Evaluation:
             inner = Evaluation(callee, self.answers, self.trace, self.asked)
             outcome = inner.run()
             self.assumptions.extend(inner.assumptions)
-            outcome.setdefault("continued_from", []).insert(0, decided_by)
-            outcome["scores"] = {**outcome.get("scores", {})}
+            self.used.extend(q for q in inner.used if q not in self.used)
             return outcome
         d = self.plan.dispositions[target.id]
         self.record(
@@ -660,7 +662,7 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
     evaluation = Evaluation(protocol, clean, entries, asked)
     outcome = evaluation.run()
     scores = evaluation.scores()
-    used = {q: _answer_json(clean[q]) for q in asked if q in clean}
+    used = {q: _answer_json(clean[q]) for q in [*asked, *evaluation.used] if q in clean}
     common: dict[str, Any] = {
         "protocol": ref,
         "scores": scores,

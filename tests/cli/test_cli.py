@@ -1,0 +1,221 @@
+"""The CLI through ``main([...])``, plus the installed console script and wheel."""
+
+from __future__ import annotations
+
+import io
+import json
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import PROTOCOLS, ROOT
+from triage_dsl.cli import main
+
+NEWS2 = str(PROTOCOLS / "rules" / "news2.triage")
+NORMAL = {
+    "resp_rate": 16,
+    "spo2": 97,
+    "spo2_scale2": False,
+    "on_oxygen": False,
+    "sbp": 120,
+    "pulse": 70,
+    "consciousness": "alert",
+    "temp_c": 37.0,
+}
+
+
+def run(*argv: str, stdin: str = "") -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdin=io.StringIO(stdin), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def test_eval_answers_prints_the_whole_result(tmp_path: Path) -> None:
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(NORMAL))
+    code, out, _ = run("eval", NEWS2, "--answers", str(answers))
+    result = json.loads(out)
+    assert code == 0
+    assert result["status"] == "complete" and result["disposition"]["id"] == "zero"
+    assert result["scores"] == {"news2": 0} and result["schema_version"] == "1.0"
+    assert len(result["protocol"]["sha256"]) == 64 and result["trace"] and result["note"]
+
+
+def test_eval_answers_accepts_a_wrapped_object_and_stdin() -> None:
+    code, out, _ = run("eval", NEWS2, "--answers", "-", stdin=json.dumps({"answers": NORMAL}))
+    assert code == 0 and json.loads(out)["disposition"]["id"] == "zero"
+
+
+def test_eval_note_format() -> None:
+    code, out, _ = run("eval", NEWS2, "--answers", "-", "--format", "note", stdin=json.dumps(NORMAL))
+    assert code == 0 and out.startswith("TRIAGE NOTE: National Early Warning Score 2")
+    assert "Disposition:" in out and "NEWS2 0" in out
+
+
+def test_eval_invalid_answers_exit_1_with_the_question_named() -> None:
+    code, out, _ = run("eval", NEWS2, "--answers", "-", stdin=json.dumps({"spo2": 250}))
+    result = json.loads(out)
+    assert code == 1 and result["status"] == "error" and result["disposition"] is None
+    assert "spo2" in result["error"]
+
+
+def test_eval_bad_json_is_a_usage_error() -> None:
+    code, _, err = run("eval", NEWS2, "--answers", "-", stdin="{nope")
+    assert code == 2 and "invalid JSON" in err
+
+
+def test_eval_cases_follows_the_contract() -> None:
+    lines = [
+        json.dumps({"id": "case-1", "answers": NORMAL}),
+        json.dumps({"id": "case-2", "answers": {"resp_rate": 16}}),
+        json.dumps({"id": "case-3", "answers": {"spo2": 250}}),
+        "this is not json",
+        json.dumps({"id": "case-5", "answers": {"resp_rate": float("nan")}}).replace("NaN", "NaN"),
+        "",
+        json.dumps({"id": "case-7"}),
+        json.dumps({"id": "case-8", "answers": {**NORMAL, "nonsense": 1}}),
+    ]
+    code, out, _ = run("eval", NEWS2, "--cases", "-", stdin="\n".join(lines) + "\n")
+    results = [json.loads(line) for line in out.splitlines()]
+    assert code == 0
+    assert [r["id"] for r in results] == ["case-1", "case-2", "case-3", None, "case-5", "case-7", "case-8"]
+    assert [r["status"] for r in results] == [
+        "complete",
+        "needs_answers",
+        "error",
+        "error",
+        "error",
+        "error",
+        "error",
+    ]
+    first = results[0]
+    assert first["disposition"] == {
+        "id": "zero",
+        "label": "NEWS2 0: routine monitoring",
+        "care_advice": first["disposition"]["care_advice"],
+        "location": first["disposition"]["location"],
+    }
+    assert first["urgency"]["tier"] == "routine" and first["scores"] == {"news2": 0} and first["trace"]
+    assert results[1]["missing"][0] == "spo2" and results[1]["disposition"] is None
+    assert "spo2" in results[2]["error"] and results[2]["disposition"] is None
+    assert "nonsense" in results[6]["error"]
+
+
+def test_eval_cases_no_trace() -> None:
+    code, out, _ = run(
+        "eval", NEWS2, "--cases", "-", "--no-trace", stdin=json.dumps({"id": 1, "answers": NORMAL})
+    )
+    assert code == 0 and json.loads(out)["trace"] == []
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["eval", "missing.triage", "--answers", "-"], 2, "missing.triage: no such file"),
+        (["eval", NEWS2], 2, "one of the arguments --answers --cases is required"),
+        (["eval", NEWS2, "--cases", "nope.jsonl"], 2, "nope.jsonl: no such file"),
+        (["frobnicate"], 2, "invalid choice"),
+        (["check", str(PROTOCOLS / "rules")], 0, ""),
+    ],
+)
+def test_usage_and_file_errors(argv: list[str], code: int, message: str) -> None:
+    got, _, err = run(*argv)
+    assert got == code and message in err
+    assert "Traceback" not in err
+
+
+def test_eval_of_a_broken_protocol_is_exit_2_with_diagnostics(tmp_path: Path) -> None:
+    bad = tmp_path / "bad.triage"
+    bad.write_text('protocol bad title "b" version "1" end\ntriage default nowhere end\n')
+    code, _, err = run("eval", str(bad), "--answers", "-", stdin="{}")
+    assert code == 2 and "bad.triage:2:16: error[T063]: unknown disposition 'nowhere'" in err
+
+
+def test_check_exit_codes(tmp_path: Path) -> None:
+    assert run("check", NEWS2)[0] == 0
+    bad = tmp_path / "bad.triage"
+    bad.write_text('protocol bad title "b" version "1" end\ntriage default nowhere end\n')
+    assert run("check", str(bad))[0] == 1
+    assert run("check", str(tmp_path / "absent.triage"))[0] == 1
+
+
+def test_schema_is_json_schema_of_the_result() -> None:
+    code, out, _ = run("schema")
+    schema = json.loads(out)
+    assert code == 0 and schema["title"].startswith("TriageResult")
+    assert {"status", "disposition", "urgency", "escalation", "scores", "trace"} <= set(schema["properties"])
+
+
+def test_help_for_every_command() -> None:
+    for command in ("check", "eval", "run", "schema", "test"):
+        code, out, _ = run(command, "--help")
+        assert code == 0 and "usage: triage" in out
+
+
+def test_run_interviews_and_reasks_on_invalid_input(tmp_path: Path) -> None:
+    typed = "sixteen\n16\n97\nno\nno\n120\n70\n1\n37\n"
+    save = tmp_path / "result.json"
+    code, out, _ = run("run", NEWS2, "--save", str(save), stdin=typed)
+    assert code == 0
+    assert "Invalid answer: answer with a number" in out
+    assert "NEWS2 0: routine monitoring" in out
+    assert json.loads(save.read_text())["disposition"]["id"] == "zero"
+
+
+def test_run_stops_without_a_disposition_when_input_ends() -> None:
+    code, out, _ = run("run", NEWS2, stdin="16\n")
+    assert code == 1 and "stopped before a disposition" in out
+
+
+def test_installed_console_script_runs() -> None:
+    script = Path(sys.executable).with_name("triage")
+    assert script.exists(), "the 'triage' console script is not installed"
+    proc = subprocess.run([str(script), "check", NEWS2], capture_output=True, text=True, check=False)
+    assert proc.returncode == 0, proc.stderr
+
+
+def test_wheel_carries_the_grammar_and_finds_it(tmp_path: Path) -> None:
+    """Build the wheel, then import the package from it alone: the grammar must come along."""
+    if shutil.which("git") is None:  # pragma: no cover
+        pytest.skip("git not available")
+    proc = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-deps",
+            "--no-build-isolation",
+            "-q",
+            "-w",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = tmp_path.glob("triage_dsl-*.whl")
+    with zipfile.ZipFile(wheel) as archive:
+        assert "triage_dsl/grammar/triage.lark" in archive.namelist()
+        archive.extractall(tmp_path / "site")
+    code = (
+        "import triage_dsl, triage_dsl.syntax.grammar as g; "
+        "print(g.grammar_path()); "
+        f"print(triage_dsl.load({NEWS2!r}).id)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-I", "-c", f"import sys; sys.path.insert(0, {str(tmp_path / 'site')!r}); {code}"],
+        capture_output=True,
+        text=True,
+        check=False,
+        cwd=tmp_path,
+    )
+    assert proc.returncode == 0, proc.stderr
+    grammar, protocol_id = proc.stdout.split()
+    assert grammar.startswith(str(tmp_path / "site")) and protocol_id == "news2"

@@ -1,0 +1,160 @@
+"""Properties over every shipped protocol and random answers (hypothesis):
+
+- determinism: the same answers give the same result, byte for byte;
+- session == batch: an interview gives the batch result for the answers it collected,
+  and the same disposition as the batch result of the caller's full answers;
+- valid answers give a disposition or a question to ask, invalid ones a clean error;
+- re-evaluating a result's own answers reproduces it.
+"""
+
+from __future__ import annotations
+
+import math
+from pathlib import Path
+from typing import Any
+
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.conftest import PROTOCOLS
+from triage_dsl import Protocol, Session, evaluate, load
+from triage_dsl.graph.plan import QuestionPlan
+from triage_dsl.runtime.answers import all_questions
+
+PATHS = sorted(PROTOCOLS.rglob("*.triage"))
+SETTINGS = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+
+
+def _protocols() -> list[Protocol]:
+    out = []
+    for path in PATHS:
+        text = Path(path).read_text(encoding="utf-8")
+        if any(line.startswith("library ") for line in text.splitlines()):
+            continue
+        out.append(load(path))
+    return out
+
+
+PROTOCOL_LIST = _protocols()
+
+
+def valid_value(q: QuestionPlan) -> st.SearchStrategy[Any]:
+    if q.type == "yes/no":
+        base: st.SearchStrategy[Any] = st.booleans()
+    elif q.type == "choice":
+        base = st.sampled_from(q.option_ids)
+    else:
+        assert q.low is not None and q.high is not None
+        low, high = q.low, q.high
+        edges = st.sampled_from([low, high, (low + high) / 2])
+        if q.type == "whole number":
+            base = st.one_of(
+                edges.map(math.floor).filter(lambda x: low <= x <= high),
+                st.integers(math.ceil(low), math.floor(high)),
+            )
+        else:
+            base = st.one_of(
+                edges, st.floats(low, high, allow_nan=False), st.integers(math.ceil(low), math.floor(high))
+            )
+    if q.unknown_allowed:
+        return st.one_of(base, st.just("unknown"))
+    return base
+
+
+@st.composite
+def full_answers(draw: st.DrawFn, protocol: Protocol) -> dict[str, Any]:
+    return {qid: draw(valid_value(q)) for qid, q in all_questions(protocol.plan).items()}
+
+
+@st.composite
+def partial_answers(draw: st.DrawFn, protocol: Protocol) -> dict[str, Any]:
+    answers = draw(full_answers(protocol))
+    keep = draw(st.lists(st.sampled_from(sorted(answers)), unique=True)) if answers else []
+    return {k: answers[k] for k in keep}
+
+
+protocols = st.sampled_from(PROTOCOL_LIST)
+
+
+@SETTINGS
+@given(st.data())
+def test_determinism(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    answers = data.draw(partial_answers(protocol))
+    assert (
+        evaluate(protocol, answers).model_dump_json() == evaluate(protocol, dict(answers)).model_dump_json()
+    )
+
+
+@SETTINGS
+@given(st.data())
+def test_valid_answers_give_a_disposition_or_a_next_question(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    result = evaluate(protocol, data.draw(partial_answers(protocol)))
+    assert result.status in ("complete", "needs_answers")
+    if result.status == "complete":
+        assert result.disposition is not None and result.urgency is not None
+        assert result.decided_by is not None
+    else:
+        assert result.disposition is None and result.missing
+        assert result.next_question is not None and result.next_question.id == result.missing[0]
+
+
+@SETTINGS
+@given(st.data())
+def test_full_answers_always_complete(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    result = evaluate(protocol, data.draw(full_answers(protocol)))
+    assert result.status == "complete"
+
+
+@SETTINGS
+@given(st.data())
+def test_session_equals_batch(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    answers = data.draw(full_answers(protocol))
+    session = Session(protocol)
+    asked = []
+    while not session.done:
+        question = session.next_question()
+        assert question is not None and question.id not in asked
+        asked.append(question.id)
+        session.answer(question.id, answers[question.id])
+    interview = session.result()
+    assert interview.model_dump_json() == evaluate(protocol, session.answers).model_dump_json()
+    batch = evaluate(protocol, answers)
+    assert interview.disposition == batch.disposition
+    assert interview.urgency == batch.urgency
+
+
+@SETTINGS
+@given(st.data())
+def test_reevaluating_a_results_answers_reproduces_it(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    result = evaluate(protocol, data.draw(partial_answers(protocol)))
+    again = evaluate(protocol, result.answers)
+    assert again.model_dump_json() == result.model_dump_json()
+
+
+junk = st.one_of(
+    st.none(),
+    st.booleans(),
+    st.integers(-(10**9), 10**9),
+    st.floats(),
+    st.text(max_size=8),
+    st.lists(st.integers(), max_size=2),
+    st.dictionaries(st.text(max_size=3), st.integers(), max_size=2),
+)
+
+
+@SETTINGS
+@given(st.data())
+def test_any_answers_never_raise_and_invalid_ones_give_no_disposition(data: st.DataObject) -> None:
+    protocol = data.draw(protocols)
+    answers = data.draw(partial_answers(protocol))
+    keys = st.one_of(st.sampled_from(sorted(all_questions(protocol.plan))), st.text(max_size=6))
+    answers.update(data.draw(st.dictionaries(keys, junk, max_size=3)))
+    result = evaluate(protocol, answers)
+    assert result.status in ("complete", "needs_answers", "error")
+    if result.status == "error":
+        assert result.disposition is None and result.errors and result.error

@@ -63,6 +63,8 @@ def logic(scope: Scope) -> None:
 
 
 def _target(scope: Scope, target: ast.Target) -> None:
+    if target.kind == "protocol" and target.id in scope.protocols:
+        _shared_questions(scope, target)
     if target.kind == "disposition":
         if target.id not in scope.dispositions:
             scope.report(
@@ -84,3 +86,19 @@ def _rank(scope: Scope, target: ast.Target) -> int | None:
     if target.kind != "disposition" or target.id not in scope.dispositions:
         return None
     return scope.tier_rank(scope.dispositions[target.id].tier)
+
+
+def _shared_questions(scope: Scope, target: ast.Target) -> None:
+    """A protocol continued with reads the same answers: a question id must mean the same
+    question (the same declaration, e.g. from a shared library) in both."""
+    callee = scope.protocols[target.id]
+    for qid, theirs in callee.plan.questions.items():
+        ours = scope.questions.get(qid)
+        if ours is not None and ours.span != theirs.span:
+            scope.report(
+                target.span,
+                "T065",
+                f"question '{qid}' means different things here ({ours.id_span.where}) "
+                f"and in protocol '{target.id}' ({theirs.span.where})",
+                "declare it once in a shared library that both import",
+            )

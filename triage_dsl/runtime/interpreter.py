@@ -12,7 +12,7 @@ records the assumption. Nothing from a protocol is passed to eval or exec.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.check.walk import names as names_in
@@ -475,7 +475,7 @@ class Evaluation:
 
     def look_ahead(self, start: int, missing: list[str]) -> list[str]:
         """Unanswered questions of later sections: they matter if this one turns out no."""
-        self.quiet = True
+        was_quiet, self.quiet = self.quiet, True
         try:
             for s in self.plan.sections[start:]:
                 outcome, _, undecided = self.section(s)
@@ -484,7 +484,7 @@ class Evaluation:
                 if outcome in ("fires", "unknown"):
                     break
         finally:
-            self.quiet = False
+            self.quiet = was_quiet
         return missing
 
     def conclude(
@@ -527,11 +527,11 @@ class Evaluation:
         out: dict[str, float | int | None] = {}
         for score_id in self.plan.scores:
             if score_id not in self.memo:
-                self.quiet = True
+                was_quiet, self.quiet = self.quiet, True
                 try:
                     value = self.value(score_id)
                 finally:
-                    self.quiet = False
+                    self.quiet = was_quiet
                 plan = self.plan.values[score_id]
                 if not isinstance(value, v.Partial):
                     self.memo[score_id] = value
@@ -640,6 +640,34 @@ def urgency(d: DispositionPlan) -> m.Urgency:
         time_frame=d.within_text,
         time_frame_minutes=d.within_minutes,
     )
+
+
+class Decision(NamedTuple):
+    """What the analyses need of one evaluation, without building a result or a trace."""
+
+    status: str  # "complete" | "needs_answers"
+    disposition: str | None
+    tier_rank: int | None
+    section: str | None  # the deciding section node ("default" for the default)
+    criterion: str | None  # the deciding criterion node, if any
+    missing: tuple[str, ...]
+    read: tuple[str, ...]  # answered questions the evaluation read
+
+
+def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
+    """Evaluate already-validated answers quietly (the engine behind the analyses).
+
+    ``answers`` map question ids to clean values (``UNKNOWN`` for "does not know").
+    """
+    evaluation = Evaluation(protocol, answers, [], [])
+    evaluation.quiet = True
+    outcome = evaluation.run()
+    read = tuple(evaluation.used)
+    if outcome["status"] != "complete":
+        return Decision("needs_answers", None, None, None, None, tuple(outcome["missing"]), read)
+    d: DispositionPlan = outcome["disposition"]
+    decided: m.DecidedBy = outcome["decided_by"]
+    return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
 
 
 def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:

@@ -28,6 +28,8 @@ class Diagnostic:
     severity: Severity
     message: str
     hint: str | None = None
+    witness: tuple[tuple[str, object], ...] | None = None
+    """Answers that demonstrate a behavioural finding (analyses), as (question, answer)."""
 
     def render(self, source: Source | None = None) -> str:
         head = f"{self.span.where}: {self.severity}[{self.code}]: {self.message}"
@@ -36,6 +38,8 @@ class Diagnostic:
             excerpt = source.excerpt(self.span)
             if excerpt:
                 parts.append("\n".join("    " + line for line in excerpt.splitlines()))
+        if self.witness is not None:
+            parts.append(f"    witness: {witness_text(self.witness)}")
         if self.hint:
             parts.append(f"    hint: {self.hint}")
         return "\n".join(parts)
@@ -51,7 +55,15 @@ class Diagnostic:
             "code": self.code,
             "message": self.message,
             "hint": self.hint,
+            "witness": dict(self.witness) if self.witness is not None else None,
         }
+
+
+def witness_text(witness: tuple[tuple[str, object], ...]) -> str:
+    """``{"a": true, "b": 38.5}`` in JSON form, the way answers are written."""
+    import json
+
+    return json.dumps(dict(witness)) if witness else "{} (any answers)"
 
 
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:

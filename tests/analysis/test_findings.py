@@ -1,0 +1,76 @@
+"""Static verification findings, from chunked golden files (``### CODE`` on the line)."""
+
+from __future__ import annotations
+
+import re
+from pathlib import Path
+
+import pytest
+
+from tests.check.test_checks import MARK, _cases
+from triage_dsl import load
+from triage_dsl.analysis.findings import analyse
+
+DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), _cases("../analysis/findings.triage"), ids=lambda x: x if "\n" not in x else ""
+)
+def test_analyses_report_exactly_the_marked_findings(name: str, text: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.triage"
+    path.write_text(text, encoding="utf-8")
+    expected = sorted(
+        (number, code)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (m := MARK.search(line))
+        for code in m.group(1).split()
+    )
+    found = sorted((d.span.line, d.code) for d in analyse(load(path)))
+    assert found == expected
+
+
+def _finding(text: str, code: str, tmp_path: Path) -> tuple[str, dict[str, object] | None]:
+    path = tmp_path / "p.triage"
+    path.write_text(text, encoding="utf-8")
+    (d,) = [d for d in analyse(load(path)) if d.code == code]
+    return d.message, dict(d.witness) if d.witness is not None else None
+
+
+def test_unreachable_names_the_covering_criterion(tmp_path: Path) -> None:
+    ((_name, text),) = [c for c in _cases("../analysis/findings.triage") if c[0] == "unreachable"]
+    message, _ = _finding(text, "A002", tmp_path)
+    assert "'temp >= 39'" in message and "p.triage:8" in message
+
+
+def test_gap_witness_really_falls_through(tmp_path: Path) -> None:
+    ((_name, text),) = [c for c in _cases("../analysis/findings.triage") if c[0] == "bands"]
+    message, witness = _finding(text, "A011", tmp_path)
+    assert "in (36, 36.1]" in message
+    assert witness is not None and 36 < float(witness["temp"]) <= 36.1  # type: ignore[arg-type]
+
+
+def test_monotonic_witness_shows_the_less_urgent_answer(tmp_path: Path) -> None:
+    ((_name, text),) = [c for c in _cases("../analysis/findings.triage") if c[0] == "monotonic"]
+    path = tmp_path / "p.triage"
+    path.write_text(text, encoding="utf-8")
+    findings = {d.span.line: d for d in analyse(load(path))}
+    bleeding = findings[3]
+    assert bleeding.witness is not None and dict(bleeding.witness)["bleeding"] is True
+    from triage_dsl import evaluate
+
+    protocol = load(path)
+    worse = evaluate(protocol, dict(bleeding.witness))
+    better = evaluate(protocol, {**dict(bleeding.witness), "bleeding": False})
+    assert worse.urgency is not None and better.urgency is not None
+    assert worse.urgency.rank > better.urgency.rank
+
+
+def test_shipped_protocols_have_no_findings() -> None:
+    root = Path(__file__).resolve().parents[2] / "protocols"
+    findings = []
+    for path in sorted(root.rglob("*.triage")):
+        if re.search(r"^library ", path.read_text(encoding="utf-8"), re.M):
+            continue
+        findings += [d.render() for d in analyse(load(path))]
+    assert findings == []

@@ -1,0 +1,73 @@
+"""Walking two evaluations side by side over the same answers.
+
+``pairs`` explores the answers of two (protocol, fixed answers) sides together, splitting
+whichever question either side still needs, until both are decided; each yield is a
+region with both decisions. It serves ``diff`` (old and new protocol) and, with one
+protocol and two values of a question, the dead-question and monotonicity analyses.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+from typing import Any
+
+from triage_dsl.analysis.domains import AnswerClass, Domains
+from triage_dsl.runtime.answers import Clean, check_answer
+from triage_dsl.runtime.interpreter import Decision, decide
+
+INVALID = Decision("invalid", None, None, None, None, (), ())
+
+
+@dataclass(frozen=True)
+class Side:
+    protocol: Any
+    fixed: dict[str, Clean]
+
+
+def _decide(side: Side, answers: dict[str, Clean]) -> Decision:
+    merged = {**answers, **side.fixed}
+    questions = _questions(side.protocol)
+    for qid, value in merged.items():
+        q = questions.get(qid)
+        if q is None:
+            continue
+        if value is not None and not _valid(q, value):
+            return INVALID
+    return decide(side.protocol, {k: v for k, v in merged.items() if k in questions})
+
+
+def _questions(protocol: Any) -> dict[str, Any]:
+    from triage_dsl.runtime.answers import all_questions
+
+    return all_questions(protocol.plan)
+
+
+def _valid(q: Any, value: Clean) -> bool:
+    from triage_dsl.runtime.answers import UNKNOWN
+
+    if value is UNKNOWN:
+        return bool(q.unknown_allowed)
+    _, problem = check_answer(q, value)
+    return problem is None
+
+
+def pairs(a: Side, b: Side, doms: Domains) -> Iterator[tuple[tuple[AnswerClass, ...], Decision, Decision]]:
+    stack: list[tuple[AnswerClass, ...]] = [()]
+    while stack:
+        path = stack.pop()
+        answers = {c.question: c.representative for c in path}
+        da, db = _decide(a, answers), _decide(b, answers)
+        waiting = [d for d in (da, db) if d.status == "needs_answers"]
+        if not waiting:
+            yield path, da, db
+            continue
+        chosen = {c.question for c in path}
+        question = next(
+            (q for d in waiting for q in d.missing if q not in chosen and q in doms.classes), None
+        )
+        if question is None:  # pragma: no cover - a decision waits only on unanswered questions
+            yield path, da, db
+            continue
+        for cls in reversed(doms.classes[question]):
+            stack.append((*path, cls))

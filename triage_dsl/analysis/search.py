@@ -1,0 +1,140 @@
+"""Searching the answer space for answers that make a goal hold (exact, by classes).
+
+A goal is evaluated by the interpreter's own evaluation of sections and criteria over
+partial answers; when it is undecided the search splits the question it waits for.
+Used for reachability of criteria and sections, and for which earlier criterion covers
+an unreachable one.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterator
+from typing import Any
+
+from triage_dsl.analysis.domains import AnswerClass, Domains
+from triage_dsl.graph.plan import CriterionPlan, SectionPlan
+from triage_dsl.runtime import values as v
+from triage_dsl.runtime.answers import UNKNOWN, Clean
+from triage_dsl.runtime.interpreter import Evaluation
+
+# A goal returns True (holds), False (cannot hold here) or the questions it waits for.
+Goal = Callable[[Evaluation], bool | tuple[str, ...]]
+
+MAX_NODES = 500_000
+
+
+def evaluation(protocol: Any, answers: dict[str, Clean]) -> Evaluation:
+    ev = Evaluation(protocol, answers, [], [])
+    ev.quiet = True
+    return ev
+
+
+def satisfy(
+    protocol: Any, doms: Domains, goal: Goal, fixed: tuple[AnswerClass, ...] = ()
+) -> dict[str, Clean] | None:
+    """Answers (one per class on the path) for which ``goal`` holds, or None if none do."""
+    stack: list[tuple[AnswerClass, ...]] = [fixed]
+    nodes = 0
+    while stack:
+        path = stack.pop()
+        nodes += 1
+        if nodes > MAX_NODES:  # pragma: no cover - no shipped protocol comes near
+            raise RuntimeError("answer space too large to search exactly")
+        answers = {c.question: c.representative for c in path}
+        result = goal(evaluation(protocol, answers))
+        if result is True:
+            return answers
+        if result is False:
+            continue
+        ev = evaluation(protocol, answers)
+        question = ev.in_protocol_order(result)[0]
+        for cls in reversed(doms.classes[question]):
+            stack.append((*path, cls))
+    return None
+
+
+def _section_before(ev: Evaluation, s: SectionPlan) -> bool | tuple[str, ...]:
+    """True when section ``s`` is ruled out (so later ones are reached)."""
+    outcome, _, undecided = ev.section(s)
+    if outcome == "no":
+        return True
+    if outcome == "waiting":
+        return v.merge(*(u.missing for u in undecided))
+    return False
+
+
+def _criterion_value(ev: Evaluation, c: CriterionPlan) -> bool | tuple[str, ...] | None:
+    """True/False, the missing questions, or None when only an unknown answer leaves it open."""
+    value = ev.expr(c.expr)
+    if isinstance(value, v.Partial):
+        return value.missing if value.waiting else None
+    return bool(value)
+
+
+def decides(section_index: int, criterion_index: int | None) -> Goal:
+    """Goal: earlier sections are ruled out and this criterion (or, for ``all of``
+    sections and ``criterion_index=None``, the whole section) decides the outcome."""
+
+    def goal(ev: Evaluation) -> bool | tuple[str, ...]:
+        sections = ev.plan.sections
+        for s in sections[:section_index]:
+            before = _section_before(ev, s)
+            if before is not True:
+                return before
+        s = sections[section_index]
+        if s.mode == "all" or criterion_index is None:
+            wanted = s.criteria
+            if s.mode == "any":
+                return _any_fires(ev, wanted)
+            for c in wanted:
+                value = _criterion_value(ev, c)
+                if value is not True:
+                    return False if value is None else value
+            return True
+        for c in s.criteria[:criterion_index]:
+            value = _criterion_value(ev, c)
+            if value is True or value is None:
+                return False
+            if value is not False:
+                return value
+        value = _criterion_value(ev, s.criteria[criterion_index])
+        return False if value is None else value
+
+    return goal
+
+
+def _any_fires(ev: Evaluation, criteria: tuple[CriterionPlan, ...]) -> bool | tuple[str, ...]:
+    waiting: list[tuple[str, ...]] = []
+    for c in criteria:
+        value = _criterion_value(ev, c)
+        if value is True:
+            return True
+        if isinstance(value, tuple):
+            waiting.append(value)
+    return v.merge(*waiting) if waiting else False
+
+
+def both(first: CriterionPlan, first_value: bool, second: CriterionPlan, second_value: bool) -> Goal:
+    """Goal: ``first`` evaluates to first_value and ``second`` to second_value."""
+
+    def goal(ev: Evaluation) -> bool | tuple[str, ...]:
+        waiting = []
+        for c, want in ((first, first_value), (second, second_value)):
+            value = _criterion_value(ev, c)
+            if value is None or (isinstance(value, bool) and value != want):
+                return False
+            if isinstance(value, tuple):
+                waiting.append(value)
+        return v.merge(*waiting) if waiting else True
+
+    return goal
+
+
+def json_answers(answers: dict[str, Clean]) -> tuple[tuple[str, object], ...]:
+    return tuple((q, "unknown" if a is UNKNOWN else a) for q, a in answers.items())
+
+
+def iter_criteria(protocol: Any) -> Iterator[tuple[int, SectionPlan, int, CriterionPlan]]:
+    for s in protocol.plan.sections:
+        for n, c in enumerate(s.criteria):
+            yield s.index, s, n, c

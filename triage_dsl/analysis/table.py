@@ -1,0 +1,203 @@
+"""``triage table``: the complete decision table of a protocol.
+
+The leaves of the decision tree (``explore.py``) partition the answer space; rows that
+differ only in one question's class and agree on the outcome are merged, and a question
+whose every class is merged drops out of the row. Every complete answer set falls in
+exactly one row, and the row's outcome is the interpreter's (property-tested).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from dataclasses import dataclass
+from typing import Any
+
+from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
+from triage_dsl.analysis.explore import explore
+from triage_dsl.runtime.answers import UNKNOWN, Clean
+
+
+@dataclass(frozen=True)
+class Row:
+    """One region: a set of classes per constrained question, and its outcome."""
+
+    conditions: tuple[tuple[str, frozenset[int]], ...]  # question -> class indexes
+    disposition: str
+    tier: str
+    rank: int
+
+    def condition(self, question: str) -> frozenset[int] | None:
+        return dict(self.conditions).get(question)
+
+
+@dataclass(frozen=True)
+class Table:
+    protocol_id: str
+    domains: Domains
+    rows: tuple[Row, ...]
+
+    @property
+    def questions(self) -> list[str]:
+        used = {q for row in self.rows for q, _ in row.conditions}
+        return [q for q in self.domains.classes if q in used]
+
+    def row_for(self, answers: dict[str, Clean]) -> list[Row]:
+        """The rows an answer set falls in (exactly one for a valid complete answer set)."""
+        out = []
+        for row in self.rows:
+            for q, indexes in row.conditions:
+                classes = self.domains.classes[q]
+                if q not in answers or not any(classes[i].contains(answers[q]) for i in indexes):
+                    break
+            else:
+                out.append(row)
+        return out
+
+    def describe(self, question: str, indexes: frozenset[int]) -> str:
+        classes = self.domains.classes[question]
+        return describe_classes([classes[i] for i in sorted(indexes)])
+
+    def witness(self, row: Row) -> dict[str, Any]:
+        answers = {}
+        for q, indexes in row.conditions:
+            rep = self.domains.classes[q][min(indexes)].representative
+            answers[q] = "unknown" if rep is UNKNOWN else rep
+        return answers
+
+
+def describe_classes(classes: list[AnswerClass]) -> str:
+    if not classes:
+        return "-"
+    kind = classes[0].kind
+    parts: list[str] = []
+    numbers = [c for c in classes if c.kind == "number"]
+    if numbers:
+        atoms = tuple(a for c in numbers for a in c.atoms)
+        for low, high, low_closed, high_closed in interval_text(atoms):
+            if low == high:
+                parts.append(f"= {low:g}")
+            else:
+                left = ">=" if low_closed else ">"
+                right = "<=" if high_closed else "<"
+                parts.append(f"{left} {low:g} and {right} {high:g}")
+    for c in classes:
+        if c.kind == "choice":
+            parts.append(", ".join(c.options))
+        elif c.kind == "yes/no":
+            parts.append("yes" if c.value else "no")
+        elif c.kind == "unknown":
+            parts.append("unknown")
+    del kind
+    return (
+        " or ".join(parts)
+        if len(parts) > 1 and numbers
+        else ", ".join(parts)
+        if not numbers
+        else parts[0]
+        if len(parts) == 1
+        else " or ".join(parts)
+    )
+
+
+def build_table(protocol: Any, doms: Domains | None = None) -> Table:
+    doms = doms or domains(protocol.plan)
+    tiers = {d.id: (d.tier.id, d.tier.rank) for d in _all_dispositions(protocol)}
+    index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
+    raw: list[Row] = []
+    for leaf in explore(protocol, doms):
+        disposition = leaf.decision.disposition
+        assert disposition is not None
+        tier, rank = tiers[disposition]
+        conditions = tuple((c.question, frozenset({index[c.question][id(c)]})) for c in leaf.path)
+        raw.append(Row(conditions, disposition, tier, rank))
+    return Table(protocol.id, doms, tuple(_merge(raw, doms)))
+
+
+def _all_dispositions(protocol: Any) -> list[Any]:
+    out = list(protocol.plan.dispositions.values())
+    for callee in protocol.plan.callees.values():
+        out.extend(_all_dispositions(callee))
+    return out
+
+
+def _merge(rows: list[Row], doms: Domains) -> list[Row]:
+    """Merge rows equal but for one question's classes, until nothing merges."""
+    changed = True
+    while changed:
+        changed = False
+        for question in reversed(list(doms.classes)):
+            groups: dict[tuple[Any, ...], list[Row]] = {}
+            order: list[tuple[Any, ...]] = []
+            for row in rows:
+                rest = tuple((q, c) for q, c in row.conditions if q != question)
+                key = (rest, row.disposition, row.condition(question) is None)
+                if key not in groups:
+                    order.append(key)
+                groups.setdefault(key, []).append(row)
+            merged: list[Row] = []
+            for key in order:
+                group = groups[key]
+                if len(group) == 1 or key[2]:
+                    merged.extend(group)
+                    continue
+                union = frozenset().union(*(r.condition(question) or frozenset() for r in group))
+                first = group[0]
+                conditions = [(q, c) for q, c in first.conditions if q != question]
+                if len(union) < len(doms.classes[question]):
+                    position = [q for q, _ in first.conditions].index(question)
+                    conditions.insert(position, (question, union))
+                merged.append(Row(tuple(conditions), first.disposition, first.tier, first.rank))
+                changed = True
+            rows = merged
+    return rows
+
+
+# ------------------------------------------------------------------ output
+
+
+def to_json(table: Table) -> dict[str, Any]:
+    return {
+        "protocol": table.protocol_id,
+        "questions": table.questions,
+        "rows": [
+            {
+                "conditions": {q: table.describe(q, c) for q, c in row.conditions},
+                "disposition": row.disposition,
+                "tier": row.tier,
+                "rank": row.rank,
+                "witness": table.witness(row),
+            }
+            for row in table.rows
+        ],
+    }
+
+
+def to_markdown(table: Table) -> str:
+    questions = table.questions
+    head = ["#", *questions, "disposition", "tier"]
+    lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+    for n, row in enumerate(table.rows, start=1):
+        cells = [str(n)]
+        for q in questions:
+            c = row.condition(q)
+            cells.append("any" if c is None else table.describe(q, c).replace("|", "\\|"))
+        cells += [row.disposition, row.tier]
+        lines.append("| " + " | ".join(cells) + " |")
+    return f"Decision table of {table.protocol_id}: {len(table.rows)} rows\n\n" + "\n".join(lines) + "\n"
+
+
+def to_csv(table: Table) -> str:
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    questions = table.questions
+    writer.writerow(["row", *questions, "disposition", "tier"])
+    for n, row in enumerate(table.rows, start=1):
+        cells = [table.describe(q, c) if (c := row.condition(q)) is not None else "any" for q in questions]
+        writer.writerow([n, *cells, row.disposition, row.tier])
+    return out.getvalue()
+
+
+def dumps_json(table: Table) -> str:
+    return json.dumps(to_json(table), indent=2) + "\n"

@@ -11,19 +11,23 @@ import argparse
 import contextlib
 import json
 import sys
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
 from typing import Any, TextIO
 
 from triage_dsl import __version__
+from triage_dsl.analysis import AnalysisLimit, findings_for
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.source import Source
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
 
 class _Parser(argparse.ArgumentParser):
@@ -48,6 +52,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("paths", nargs="+", metavar="PATH")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    p.add_argument(
+        "--no-analysis",
+        action="store_true",
+        help="skip the static analyses (unreachable criteria, gaps, dead questions...)",
+    )
+    p.set_defaults(handler=_check)
 
     p = sub.add_parser(
         "eval",
@@ -67,6 +77,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("--no-trace", action="store_true", help="leave the trace out (faster)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(handler=_eval)
 
     p = sub.add_parser(
         "run",
@@ -76,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    p.set_defaults(handler=_run)
 
     p = sub.add_parser(
         "schema",
@@ -83,6 +95,7 @@ def _parser() -> argparse.ArgumentParser:
         description="Print the JSON Schema of the result that eval prints.",
     )
     p.add_argument("what", nargs="?", choices=("result",), default="result")
+    p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
         "test",
@@ -97,6 +110,60 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--verbose", "-v", action="store_true", help="list every scenario")
+    p.set_defaults(handler=_test)
+
+    p = sub.add_parser(
+        "table",
+        help="print the complete decision table of a protocol",
+        description="Split the answer space into regions, each with its disposition and tier.",
+    )
+    p.add_argument("protocol", metavar="PROTOCOL")
+    p.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(handler=_table)
+
+    p = sub.add_parser(
+        "diff",
+        help="the semantic difference between two versions of a protocol",
+        description="Regions of answers whose disposition or tier differs, each with a witness. "
+        "Exit 0 when the behaviour is identical, 1 when it differs, 2 on error.",
+    )
+    p.add_argument("old", metavar="OLD")
+    p.add_argument("new", metavar="NEW")
+    p.add_argument("--format", choices=("text", "json"), default="text")
+    p.set_defaults(handler=_diff)
+
+    p = sub.add_parser(
+        "cases",
+        help="generate scenarios at every threshold and one per table row",
+        description="Print scenarios (the .scenarios format) for an author to review and keep.",
+    )
+    p.add_argument("protocol", metavar="PROTOCOL")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(handler=_cases)
+
+    p = sub.add_parser(
+        "render",
+        help="draw a protocol's decision graph (svg, png, pdf or dot)",
+        description="Draw the compiled decision graph through graphviz. Without -o, print the DOT. "
+        "Without graphviz's dot program, write the DOT and say how to install it (exit 1).",
+    )
+    p.add_argument("protocol", metavar="PROTOCOL")
+    p.add_argument("-o", "--output", metavar="FILE", help="the drawing; its suffix picks the format")
+    p.add_argument("--format", choices=("svg", "png", "pdf", "dot"), default=None)
+    p.add_argument(
+        "--trace", metavar="RESULT.json", help="draw the path of a result of 'triage eval --answers'"
+    )
+    p.set_defaults(handler=_render)
+
+    p = sub.add_parser(
+        "book",
+        help="write a static HTML review site for a folder of protocols",
+        description="Graphs linked to source lines, scenarios and their paths, an index; no server needed.",
+    )
+    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
+    p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
+    p.set_defaults(handler=_book)
     return parser
 
 
@@ -120,9 +187,7 @@ def main(
         parser.print_help(out)
         return USAGE
     try:
-        handler = {"check": _check, "eval": _eval, "run": _run, "schema": _schema, "test": _test}[
-            args.command
-        ]
+        handler: Handler = args.handler
         return handler(args, inp, out, err)
     except ProtocolFileError as exc:
         print(f"triage: {exc}", file=err)
@@ -130,6 +195,9 @@ def main(
     except CompileError as exc:
         print(exc.render(), file=err)
         print(f"triage: {exc.args[0]}", file=err)
+        return USAGE
+    except AnalysisLimit as exc:
+        print(f"triage: {exc}", file=err)
         return USAGE
     except KeyboardInterrupt:
         print("\ntriage: interrupted", file=err)
@@ -169,6 +237,9 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
             else:
                 print(f"triage: {exc}", file=err)
             continue
+        if not args.no_analysis and not any(d.severity == "error" for d in diagnostics):
+            if _is_protocol(sources.get(str(path))):
+                diagnostics = diagnostics + findings_for(path)
         for d in diagnostics:
             errors += d.severity == "error"
             warnings += d.severity == "warning"
@@ -182,6 +253,12 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     else:
         print(f"{errors} error(s), {warnings} warning(s)", file=err if not errors else out)
     return NO if errors else OK
+
+
+def _is_protocol(source: Source | None) -> bool:
+    if source is None:
+        return False
+    return any(line.startswith("protocol ") for line in source.text.splitlines())
 
 
 def _read_text(name: str, inp: TextIO) -> str:
@@ -289,3 +366,93 @@ def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         junit=args.junit,
         verbose=args.verbose,
     )
+
+
+def _write(text: str, output: str | None, out: TextIO) -> None:
+    if output:
+        Path(output).write_text(text, encoding="utf-8")
+    else:
+        out.write(text)
+
+
+def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.analysis import table
+
+    built = table.build_table(compile_file(args.protocol))
+    render = {"markdown": table.to_markdown, "csv": table.to_csv, "json": table.dumps_json}[args.format]
+    _write(render(built), args.output, out)
+    return OK
+
+
+def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.analysis.diff import diff, summary
+
+    old, new = compile_file(args.old), compile_file(args.new)
+    changes = diff(old, new)
+    if args.format == "json":
+        data = {
+            "old": {"id": old.id, "version": old.version, "sha256": old.sha256},
+            "new": {"id": new.id, "version": new.version, "sha256": new.sha256},
+            "summary": summary(changes),
+            "changes": [
+                {"witness": c.witness, "old": c.old, "new": c.new, "direction": c.direction} for c in changes
+            ],
+        }
+        out.write(json.dumps(data, indent=2) + "\n")
+    else:
+        for c in changes:
+            old_text = c.old["disposition"] or "refused"
+            new_text = c.new["disposition"] or "refused"
+            out.write(f"{c.direction}: {old_text} ({c.old['tier']}) -> {new_text} ({c.new['tier']})\n")
+            out.write(f"    witness: {json.dumps(c.witness)}\n")
+        out.write(summary(changes) + "\n")
+    return NO if changes else OK
+
+
+def _cases(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.analysis.cases import generate
+
+    _write(generate(compile_file(args.protocol)), args.output, out)
+    return OK
+
+
+def _render(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl import render
+
+    protocol = compile_file(args.protocol)
+    overlay = None
+    if args.trace:
+        result = render.load_result(args.trace)
+        if result.protocol.id != protocol.id:
+            print(
+                f"triage: {args.trace} is a result of '{result.protocol.id}', not '{protocol.id}'", file=err
+            )
+            return USAGE
+        if result.protocol.sha256 != protocol.sha256:
+            print(f"triage: warning: {args.trace} was evaluated on another version of the source", file=err)
+        overlay = render.overlay_of(result, protocol.id)
+    drawing = render.protocol_dot(protocol, overlay=overlay)
+    if not args.output:
+        out.write(drawing.source)
+        return OK
+    written = render.write_drawing(drawing, args.output, render.format_for(args.output, args.format))
+    if written.dot_missing:
+        print(f"triage: {render.INSTALL_HINT}", file=err)
+        print(f"triage: wrote the DOT to {written.path} instead", file=err)
+        return NO
+    print(f"wrote {written.path}", file=err)
+    return OK
+
+
+def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.render import INSTALL_HINT
+    from triage_dsl.render.book import build_book
+
+    book = build_book(args.protocol_dir, args.output)
+    if book.dot_missing:
+        print(f"triage: {INSTALL_HINT}; the pages show the DOT source instead of the graphs", file=err)
+    print(
+        f"wrote {len(book.pages)} page(s) for {len(book.protocols)} protocol(s): {book.site / 'index.html'}",
+        file=out,
+    )
+    return OK

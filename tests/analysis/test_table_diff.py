@@ -1,0 +1,188 @@
+"""Decision tables agree with the interpreter; diffs are empty for the same behaviour and
+find every moved threshold with a witness that really changes the outcome."""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from tests.cli.test_cli import run
+from tests.runtime.test_properties import PROTOCOL_LIST, full_answers
+from triage_dsl import Protocol, compile_text, evaluate, load
+from triage_dsl.analysis.cases import generate
+from triage_dsl.analysis.diff import diff
+from triage_dsl.analysis.table import Table, build_table
+from triage_dsl.runtime.answers import validate
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "protocols" / "rules"
+TABLES: dict[str, Table] = {}
+
+
+def table_of(protocol: Protocol) -> Table:
+    if protocol.id not in TABLES:
+        TABLES[protocol.id] = build_table(protocol)
+    return TABLES[protocol.id]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(st.data())
+def test_every_answer_set_falls_in_exactly_one_row_which_agrees_with_the_interpreter(
+    data: st.DataObject,
+) -> None:
+    protocol = data.draw(st.sampled_from(PROTOCOL_LIST))
+    answers = data.draw(full_answers(protocol))
+    clean, problems = validate(protocol.plan, answers)
+    assert not problems
+    rows = table_of(protocol).row_for(clean)
+    assert len(rows) == 1
+    result = evaluate(protocol, answers)
+    assert result.disposition is not None and rows[0].disposition == result.disposition.id
+
+
+def test_table_witnesses_reproduce_their_rows() -> None:
+    for protocol in PROTOCOL_LIST:
+        table = table_of(protocol)
+        for row in table.rows[:200]:
+            result = evaluate(protocol, table.witness(row))
+            assert result.status == "complete" and result.disposition is not None
+            assert result.disposition.id == row.disposition
+
+
+def test_diff_of_a_protocol_with_itself_is_empty() -> None:
+    for protocol in PROTOCOL_LIST:
+        if protocol.id != "news2":  # news2 is covered by the CLI test below
+            assert diff(protocol, protocol) == []
+
+
+def _rewrite(text: str) -> str:
+    """Reformat and relabel without changing behaviour."""
+    text = re.sub(r'label "([^"]*)"', r'label "\1 (reworded)"', text)
+    text = text.replace("\n  ", "\n      ")
+    return "# reformatted copy\n" + text
+
+
+@pytest.mark.parametrize("name", ["curb65", "qsofa", "heart", "ottawa_ankle", "mcisaac", "esi"])
+def test_textual_rewrites_report_no_difference(name: str, tmp_path: Path) -> None:
+    (tmp_path / "rules.triage").write_text((RULES / "rules.triage").read_text())
+    copy = tmp_path / f"{name}.triage"
+    copy.write_text(_rewrite((RULES / f"{name}.triage").read_text()))
+    assert diff(load(RULES / f"{name}.triage"), load(copy)) == []
+
+
+THRESHOLD = re.compile(r"(?P<op><=|>=|<|>|=)\s*(?P<num>\d+(\.\d+)?)")
+
+
+def _mutations(text: str) -> list[tuple[int, str]]:
+    """Every number that follows a comparison in a criterion, value or points row."""
+    out = []
+    for m in THRESHOLD.finditer(text):
+        line_start = text.rfind("\n", 0, m.start()) + 1
+        if "#" in text[line_start : m.start()] or text[: m.start()].rstrip().endswith(("range", "to")):
+            continue  # comments and declared ranges are not thresholds
+        out.append((m.start("num"), m.group("num")))
+    return out
+
+
+@settings(
+    max_examples=40,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.function_scoped_fixture],
+)
+@given(st.data())
+def test_a_moved_threshold_shows_up_with_a_witness_that_really_changes_the_outcome(
+    tmp_path_factory: pytest.TempPathFactory, data: st.DataObject
+) -> None:
+    name = data.draw(st.sampled_from(["curb65", "qsofa", "heart", "mcisaac", "esi", "news2"]))
+    text = (RULES / f"{name}.triage").read_text()
+    body = text[text.index("\nend\n") :]  # after the header
+    offset = text.index("\nend\n")
+    candidates = [(offset + i, n) for i, n in _mutations(body)]
+    position, number = data.draw(st.sampled_from(candidates))
+    delta = data.draw(st.sampled_from([1, -1]))
+    moved = float(number) + delta
+    new_number = f"{moved:g}" if "." not in number else f"{moved:.1f}"
+    mutated = text[:position] + new_number + text[position + len(number) :]
+    folder = tmp_path_factory.mktemp("mut")
+    (folder / "rules.triage").write_text((RULES / "rules.triage").read_text())
+    path = folder / f"{name}.triage"
+    path.write_text(mutated)
+    try:
+        new = load(path)
+    except Exception:  # the mutation made the protocol invalid (e.g. outside a range)
+        return
+    old = load(RULES / f"{name}.triage")
+    changes = diff(old, new)
+    assert changes, f"moving {number} to {new_number} at {position} went unnoticed"
+    for change in changes:
+        a, b = evaluate(old, change.witness), evaluate(new, change.witness)
+        outcome_a = a.disposition.id if a.disposition else a.status
+        outcome_b = b.disposition.id if b.disposition else b.status
+        assert outcome_a != outcome_b
+
+
+def test_cli_table_formats() -> None:
+    code, out, _ = run("table", str(RULES / "qsofa.triage"))
+    assert code == 0 and out.startswith("Decision table of qsofa: 6 rows")
+    code, out, _ = run("table", str(RULES / "qsofa.triage"), "--format", "json")
+    data = json.loads(out)
+    assert (
+        code == 0
+        and len(data["rows"]) == 6
+        and {"conditions", "disposition", "tier", "witness"} <= set(data["rows"][0])
+    )
+    code, out, _ = run("table", str(RULES / "qsofa.triage"), "--format", "csv")
+    assert code == 0 and out.splitlines()[0] == "row,resp_rate,altered_mentation,sbp,disposition,tier"
+
+
+def test_cli_diff_exit_codes(tmp_path: Path) -> None:
+    news2 = str(RULES / "news2.triage")
+    code, out, _ = run("diff", news2, news2)
+    assert (code, out) == (0, "no difference in behaviour\n")
+    (tmp_path / "rules.triage").write_text((RULES / "rules.triage").read_text())
+    changed = tmp_path / "qsofa.triage"
+    changed.write_text((RULES / "qsofa.triage").read_text().replace("sbp <= 100", "sbp <= 90"))
+    code, out, _ = run("diff", str(RULES / "qsofa.triage"), str(changed), "--format", "json")
+    data = json.loads(out)
+    assert code == 1 and data["changes"] and data["changes"][0]["direction"] == "less urgent"
+    assert 90 < data["changes"][0]["witness"]["sbp"] <= 100
+    assert run("diff", news2, str(tmp_path / "missing.triage"))[0] == 2
+
+
+def test_cli_cases_are_valid_scenarios_that_pass(tmp_path: Path) -> None:
+    folder = tmp_path / "rules"
+    folder.mkdir()
+    for name in ("rules", "curb65"):
+        (folder / f"{name}.triage").write_text((RULES / f"{name}.triage").read_text())
+    code, _, _ = run("cases", str(folder / "curb65.triage"), "-o", str(folder / "curb65.scenarios"))
+    assert code == 0
+    code, out, _ = run("test", str(folder / "curb65.triage"))
+    assert code == 0 and "PASS curb65" in out
+
+
+def test_generated_scenarios_cover_both_sides_of_thresholds() -> None:
+    text = generate(load(RULES / "curb65.triage"))
+    for value in ("urea_mmol_l = 7,", "urea_mmol_l = 7.1", "age = 64.9", "age = 65,"):
+        assert value in text or value.rstrip(",") + "\n" in text
+
+
+def test_not_separable_comparisons_are_reported() -> None:
+    protocol = compile_text(
+        'protocol pp title "t" version "1" end\n'
+        'question sbp: number ask "S?" range 0 to 300 end\n'
+        'question dbp: number ask "D?" range 0 to 200 end\n'
+        'disposition ed label "ED" tier urgent end\n'
+        'disposition home label "Home" tier home_care end\n'
+        "triage section ed if any of when sbp - dbp < 25 end default home end\n",
+        path="pp.triage",
+    )
+    from triage_dsl.analysis.domains import NotSeparable
+    from triage_dsl.analysis.findings import analyse
+
+    with pytest.raises(NotSeparable, match="combines the number answers dbp, sbp"):
+        analyse(protocol)

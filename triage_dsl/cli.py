@@ -237,9 +237,9 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
             else:
                 print(f"triage: {exc}", file=err)
             continue
-        if not args.no_analysis and not any(d.severity == "error" for d in diagnostics):
-            if _is_protocol(sources.get(str(path))):
-                diagnostics = diagnostics + findings_for(path)
+        clean = not any(d.severity == "error" for d in diagnostics)
+        if not args.no_analysis and clean and _is_protocol(sources.get(str(path))):
+            diagnostics = diagnostics + findings_for(path)
         for d in diagnostics:
             errors += d.severity == "error"
             warnings += d.severity == "warning"

@@ -7,7 +7,7 @@ walks this plan, which is read off the graph once: sections in ``no``-edge order
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
@@ -110,6 +110,9 @@ class Plan:
     tiers: tuple[TierPlan, ...]
     callees: MappingProxyType[str, Protocol]
     scores: tuple[str, ...]
+    # The runtime's compiled form of this plan (closures, cached result pieces), built on
+    # first evaluation by ``runtime/interpreter.py``. A cache: not part of the plan's value.
+    compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
 
     @property
     def question_order(self) -> dict[str, int]:

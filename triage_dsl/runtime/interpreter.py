@@ -7,23 +7,39 @@ decided yet makes the result ``needs_answers`` with the questions to ask, the ne
 first. A section left undecided only because the caller did not know an answer is taken
 (the more urgent outcome, since sections run from most to least urgent) and the trace
 records the assumption. Nothing from a protocol is passed to eval or exec.
+
+Speed (see ``docs/performance.md``): on first use a plan is compiled into a
+:class:`Program` -- every expression a Python closure, every points table a list of row
+tests, the names each trace step reads, the result pieces that depend only on the
+protocol (validated once) -- and kept in ``plan.compiled``. Evaluation then walks
+closures, not the AST; answers that are plainly valid skip the general validator; trace
+entries and results are built from data that is valid by construction, without running
+pydantic's validators again; and with ``trace=False`` no trace step is formatted at all.
+The semantics are those of the tree-walking interpreter this replaced, step for step.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, NamedTuple
+import threading
+from collections.abc import Callable, Mapping
+from typing import Any, NamedTuple, TypeVar
+
+from pydantic import BaseModel
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan
+from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, validate
+from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions, validate
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 
 _JSON = bool | int | float | str | None
+Code = Callable[["Evaluation"], v.Value]
+_Partial = v.Partial
+_MISS: Any = object()
+M = TypeVar("M", bound=BaseModel)
 
 
 def _fmt(value: v.Value | Clean | None) -> str:
@@ -46,29 +62,572 @@ def _answer_json(value: Clean) -> bool | int | float | str:
     return "unknown" if value is UNKNOWN else value  # type: ignore[return-value]
 
 
+# --------------------------------------------------------------------- building models fast
+
+
+class _Builder:
+    """Builds instances of a pydantic model from data already valid by construction.
+
+    Equivalent to ``cls.model_construct(**values)`` (same fields, same ``model_fields_set``,
+    defaults filled in declaration order) at a fraction of its cost; used only where the
+    interpreter made every value itself. Fields added to the model later get their
+    defaults.
+    """
+
+    __slots__ = ("cls", "defaults")
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        self.cls = cls
+        self.defaults: list[tuple[str, Any, Callable[[], Any] | None]] = []
+        for name, info in cls.model_fields.items():
+            factory: Any = info.default_factory
+            self.defaults.append((name, None if factory else info.default, factory))
+
+    def __call__(self, values: dict[str, Any]) -> Any:
+        data: dict[str, Any] = {}
+        for name, default, factory in self.defaults:
+            if name in values:
+                data[name] = values[name]
+            else:
+                data[name] = factory() if factory is not None else default
+        obj = object.__new__(self.cls)
+        _set(obj, "__dict__", data)
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+
+_set = object.__setattr__
+_trace_entry = _Builder(m.TraceEntry)
+_triage_result = _Builder(m.TriageResult)
+_disposition = _Builder(m.Disposition)
+_escalation = _Builder(m.EscalationPlan)
+
+
+_TRACE_FIELDS = ("step", "kind", "node", "protocol", "location", "text", "reads", "value", "detail", "row")
+_TRACE_FIELDS_SET = frozenset(_TRACE_FIELDS)
+_TRACE_FAST = tuple(m.TraceEntry.model_fields) == _TRACE_FIELDS
+
+
+def _entry(
+    step: int,
+    kind: str,
+    node: str,
+    protocol: str,
+    location: str,
+    text: str,
+    reads: dict[str, _JSON],
+    value: _JSON,
+    detail: str,
+    row: int | None,
+) -> m.TraceEntry:
+    data = {
+        "step": step,
+        "kind": kind,
+        "node": node,
+        "protocol": protocol,
+        "location": location,
+        "text": text,
+        "reads": reads,
+        "value": value,
+        "detail": detail,
+        "row": row,
+    }
+    if not _TRACE_FAST:  # pragma: no cover - the model gained a field: take the general path
+        entry: m.TraceEntry = _trace_entry(data)
+        return entry
+    obj = object.__new__(m.TraceEntry)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(_TRACE_FIELDS_SET))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+# --------------------------------------------------------------------- the compiled program
+
+
+class _Band(NamedTuple):
+    kind: str  # "else" | "compare" | "when" | "options"
+    op: str
+    bound: ast.Number
+    condition: Code | None
+    ids: frozenset[str]
+    both: bool  # options {yes, no}
+    points: ast.Number
+    text: str
+
+
+class _ValueCode(NamedTuple):
+    plan: ValuePlan
+    code: Code | None  # a value or score
+    subject: Code | None  # a points table
+    bands: tuple[_Band, ...]
+    rows: tuple[tuple[Callable[[Any], bool], ast.Number], ...] | None  # tests of a concrete subject
+    reads: tuple[str, ...]
+    location: str
+
+
+class _CriterionCode(NamedTuple):
+    plan: CriterionPlan
+    code: Code
+    reads: tuple[str, ...]
+    location: str
+
+
+def _unique(items: list[str]) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+_CONCRETE_CMP: dict[str, Callable[[Any, Any], bool]] = {
+    "<": lambda a, b: float(a) < float(b),
+    "<=": lambda a, b: float(a) <= float(b),
+    ">": lambda a, b: float(a) > float(b),
+    ">=": lambda a, b: float(a) >= float(b),
+    "=": lambda a, b: bool(a == b),
+    "!=": lambda a, b: bool(a != b),
+}
+
+
+class Program:
+    """A plan compiled into closures, with the result pieces that depend only on the
+    protocol. Immutable once built, except for memo tables of equal values (safe to share
+    between threads)."""
+
+    def __init__(self, protocol: Any) -> None:
+        plan: Plan = protocol.plan
+        self.plan = plan
+        self.protocol_id = plan.protocol_id
+        self.ref = protocol_ref(protocol)
+        self.questions_all = all_questions(plan)
+        self.order = plan.question_order
+        self.missing_domain = {qid: _domain(q, missing=(qid,)) for qid, q in plan.questions.items()}
+        self.unknown_domain = {qid: _domain(q, unknown=(qid,)) for qid, q in plan.questions.items()}
+        self.locations = {qid: q.span.location for qid, q in plan.questions.items()}
+        self.checkers = {qid: _fast_check(q) for qid, q in self.questions_all.items()}
+        self.exprs: dict[int, Code] = {}
+        self.values: dict[str, _ValueCode] = {}
+        for vid, vp in plan.values.items():
+            self.values[vid] = self._value(vp)
+        self.sections: dict[str, tuple[_CriterionCode, ...]] = {
+            s.node: tuple(
+                _CriterionCode(
+                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), c.span.location
+                )
+                for c in s.criteria
+            )
+            for s in plan.sections
+        }
+        self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
+        self.default_decided: m.DecidedBy | None = None
+        self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
+        self.escalations = {
+            d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation
+        }
+        self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
+        self.infos: dict[str, m.QuestionInfo] = {}
+        self.all_infos_questions = {**_callee_questions(plan), **plan.questions}
+
+    # -- expressions
+    def expr(self, e: ast.Expr) -> Code:
+        """The closure for ``e`` (compiled once; the AST is kept alive by the plan)."""
+        code = self.exprs.get(id(e))
+        if code is None:
+            code = self._compile(e)
+            self.exprs[id(e)] = code
+        return code
+
+    def name(self, name_id: str) -> Code:
+        q = self.plan.questions.get(name_id)
+        if q is not None:
+            question = q
+
+            def read_question(ev: Evaluation) -> v.Value:
+                value = ev.read.get(name_id, _MISS)
+                return ev.question(question) if value is _MISS else value
+
+            return read_question
+
+        def read_value(ev: Evaluation) -> v.Value:
+            value = ev.memo.get(name_id, _MISS)
+            return ev.value(name_id) if value is _MISS else value
+
+        return read_value
+
+    def _compile(self, e: ast.Expr) -> Code:
+        t = type(e)
+        if isinstance(e, ast.Name):
+            return self.name(e.id)
+        if isinstance(e, ast.NumberLit | ast.BoolLit):
+            constant = e.value
+            return lambda ev: constant
+        if isinstance(e, ast.And):
+            left, right = self.expr(e.left), self.expr(e.right)
+
+            def and_(ev: Evaluation) -> v.Value:
+                a = left(ev)
+                if a is False:
+                    return False
+                if a is True:
+                    return right(ev)
+                return v.logical_and(a, right(ev))
+
+            return and_
+        if isinstance(e, ast.Or):
+            left, right = self.expr(e.left), self.expr(e.right)
+
+            def or_(ev: Evaluation) -> v.Value:
+                a = left(ev)
+                if a is True:
+                    return True
+                if a is False:
+                    return right(ev)
+                return v.logical_or(a, right(ev))
+
+            return or_
+        if isinstance(e, ast.Not):
+            operand = self.expr(e.operand)
+            return lambda ev: v.logical_not(operand(ev))
+        if isinstance(e, ast.Compare):
+            return self._compare(e)
+        if isinstance(e, ast.Member):
+            operand = self.expr(e.operand)
+            options = frozenset(o.id for o in e.options)
+            negated = e.negated
+
+            def member(ev: Evaluation) -> v.Value:
+                x = operand(ev)
+                if type(x) is _Partial:
+                    return v.member(x, options, negated)
+                return (x in options) != negated
+
+            return member
+        if isinstance(e, ast.IsUnknown):
+            assert isinstance(e.operand, ast.Name)
+            qid = e.operand.id
+            read = self.name(qid)
+            negated = e.negated
+
+            def is_unknown(ev: Evaluation) -> v.Value:
+                read(ev)
+                answer = ev.answers.get(qid)
+                if answer is None:
+                    return v.Partial("bool", missing=(qid,))
+                return (answer is UNKNOWN) != negated
+
+            return is_unknown
+        if isinstance(e, ast.Arith):
+            left, right = self.expr(e.left), self.expr(e.right)
+            op = e.op
+            tidy = v.tidy
+
+            def arith(ev: Evaluation) -> v.Value:
+                a, b = left(ev), right(ev)
+                if type(a) is _Partial or type(b) is _Partial:
+                    return v.arith(op, a, b)
+                if op == "+":
+                    return tidy(a + b)  # type: ignore[operator, arg-type]
+                if op == "-":
+                    return tidy(a - b)  # type: ignore[operator]
+                return tidy(a * b)  # type: ignore[operator, arg-type]
+
+            return arith
+        if isinstance(e, ast.Negate):
+            operand = self.expr(e.operand)
+            return lambda ev: v.negate(operand(ev))
+        if isinstance(e, ast.Count):
+            items = tuple(self.expr(item) for item in e.items)
+
+            def count(ev: Evaluation) -> v.Value:
+                values = [item(ev) for item in items]
+                for x in values:
+                    if type(x) is _Partial:
+                        return v.count(values)
+                return v.tidy(float(sum(1 for x in values if x is True)))
+
+            return count
+        if isinstance(e, ast.Conditional):
+            condition, then, otherwise = self.expr(e.condition), self.expr(e.then), self.expr(e.otherwise)
+
+            def conditional(ev: Evaluation) -> v.Value:
+                c = condition(ev)
+                if c is True:
+                    return then(ev)
+                if c is False:
+                    return otherwise(ev)
+                return v.hull(then(ev), otherwise(ev), c)
+
+            return conditional
+        raise AssertionError(f"unhandled expression {t.__name__}")  # pragma: no cover
+
+    def _compare(self, e: ast.Compare) -> Code:
+        left, right = self.expr(e.left), self.expr(e.right)
+        op = e.op
+        concrete = _CONCRETE_CMP[op]
+        compare = v.compare
+        if isinstance(e.right, ast.NumberLit):
+            bound = e.right.value
+            fbound = float(bound)
+            test: Callable[[Any], bool]
+            if op in ("<", "<=", ">", ">="):
+                test = {
+                    "<": lambda a: float(a) < fbound,
+                    "<=": lambda a: float(a) <= fbound,
+                    ">": lambda a: float(a) > fbound,
+                    ">=": lambda a: float(a) >= fbound,
+                }[op]
+            elif op == "=":
+                test = lambda a: bool(a == bound)  # noqa: E731
+            else:
+                test = lambda a: bool(a != bound)  # noqa: E731
+
+            def compare_constant(ev: Evaluation) -> v.Value:
+                a = left(ev)
+                if type(a) is _Partial:
+                    return compare(op, a, bound)
+                return test(a)
+
+            return compare_constant
+
+        def compare_general(ev: Evaluation) -> v.Value:
+            a, b = left(ev), right(ev)
+            if type(a) is _Partial or type(b) is _Partial:
+                return compare(op, a, b)
+            return concrete(a, b)
+
+        return compare_general
+
+    # -- values and points tables
+    def _value(self, vp: ValuePlan) -> _ValueCode:
+        decl = vp.decl
+        location = vp.span.location
+        if isinstance(decl, ast.Value):
+            reads = _unique([n.id for n in names_in(decl.expr)])
+            return _ValueCode(vp, self.expr(decl.expr), None, (), None, reads, location)
+        exprs: list[ast.Expr] = [decl.subject, *(b.condition for b in decl.bands if b.condition is not None)]
+        reads = _unique([n.id for x in exprs for n in names_in(x)])
+        bands = tuple(
+            _Band(
+                band.kind,
+                band.op or "",
+                band.bound if band.bound is not None else 0,
+                self.expr(band.condition) if band.condition is not None else None,
+                frozenset(o.id for o in band.options),
+                frozenset(o.id for o in band.options) == {"yes", "no"},
+                band.points,
+                _band_text(band),
+            )
+            for band in decl.bands
+        )
+        rows = None
+        if all(band.kind != "when" for band in decl.bands):
+            rows = tuple((_row_test(band), band.points) for band in decl.bands)
+        return _ValueCode(vp, None, self.name(decl.subject.id), bands, rows, reads, location)
+
+    # -- cached result pieces
+    def decided_by(self, s: SectionPlan, criterion: CriterionPlan) -> tuple[str, m.DecidedBy]:
+        key = (s.node, criterion.node)
+        cached = self.decided.get(key)
+        if cached is None:
+            how = "any of" if s.mode == "any" else "all of"
+            explanation = (
+                f"section '{_target_text(s.target)}' ({how}) holds: "
+                f"{'criterion' if s.mode == 'any' else 'last criterion'} "
+                f"'{criterion.text}' is yes ({criterion.span.location})"
+            )
+            cached = (
+                explanation,
+                m.DecidedBy(
+                    kind="criterion",
+                    section=s.node,
+                    criterion=criterion.node,
+                    location=criterion.span.location,
+                    text=criterion.text,
+                    explanation=explanation,
+                ),
+            )
+            self.decided[key] = cached
+        return cached
+
+    def disposition(self, d: DispositionPlan, advice: list[str]) -> m.Disposition:
+        key = (d.id, tuple(advice))
+        cached = self.dispositions.get(key)
+        if cached is None:
+            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=d.span.location)
+            self.dispositions[key] = cached
+        # A fresh copy: a result's lists belong to it alone.
+        fresh: m.Disposition = _disposition({**cached.__dict__, "care_advice": list(cached.care_advice)})
+        return fresh
+
+    def escalation(self, d: DispositionPlan) -> m.EscalationPlan | None:
+        cached = self.escalations.get(d.id)
+        if cached is None:
+            return None
+        fresh: m.EscalationPlan = _escalation({**cached.__dict__, "steps": list(cached.steps)})
+        return fresh
+
+    def question_info(self, qid: str) -> m.QuestionInfo:
+        info = self.infos.get(qid)
+        if info is None:
+            info = question_info(self.all_infos_questions[qid])
+            self.infos[qid] = info
+        return info.model_copy(update={"options": list(info.options)})
+
+    def clean(self, answers: Mapping[str, Any]) -> dict[str, Clean] | None:
+        """The clean answers when every one is plainly valid, else None (then the general
+        validator decides, with its messages)."""
+        checkers = self.checkers
+        clean: dict[str, Clean] = {}
+        for key, value in answers.items():
+            check = checkers.get(key)
+            if check is None:
+                return None
+            if value is None:
+                continue
+            cleaned = check(value)
+            if cleaned is _MISS:
+                return None
+            clean[key] = cleaned
+        return clean
+
+
+def _row_test(band: ast.Band) -> Callable[[Any], bool]:
+    """A points row's test of a concrete subject (the rows of ``Evaluation.points``)."""
+    if band.kind == "else":
+        return lambda subject: True
+    if band.kind == "compare":
+        assert band.op is not None and band.bound is not None
+        bound = band.bound
+        fbound = float(bound)
+        return {
+            "<": lambda s: float(s) < fbound,
+            "<=": lambda s: float(s) <= fbound,
+            ">": lambda s: float(s) > fbound,
+            ">=": lambda s: float(s) >= fbound,
+            "=": lambda s: bool(s == bound),
+            "!=": lambda s: bool(s != bound),
+        }[band.op]
+    ids = frozenset(o.id for o in band.options)
+
+    def options(s: Any) -> bool:
+        if s is True or s is False:
+            return ("yes" if s else "no") in ids
+        return s in ids
+
+    return options
+
+
+def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
+    """The common valid answers of one question, cleaned; anything else is _MISS."""
+    unknown: Any = UNKNOWN if q.unknown_allowed else _MISS
+    if q.type == "yes/no":
+
+        def yes_no(value: Any) -> Any:
+            if value is True or value is False:
+                return value
+            return unknown if type(value) is str and value == "unknown" else _MISS
+
+        return yes_no
+    if q.type == "choice":
+        options = frozenset(q.option_ids)
+
+        def choice(value: Any) -> Any:
+            if type(value) is str:
+                if value in options:
+                    return value
+                if value == "unknown":
+                    return unknown
+            return _MISS
+
+        return choice
+    assert q.low is not None and q.high is not None
+    low, high = q.low, q.high
+    whole = q.type == "whole number"
+
+    def number(value: Any) -> Any:
+        t = type(value)
+        if t is int or (t is float and not whole):
+            if low <= value <= high:  # false for NaN; infinities are out of range
+                return value
+            return _MISS
+        if t is str and value == "unknown":
+            return unknown
+        return _MISS
+
+    return number
+
+
+def _domain(q: QuestionPlan, missing: tuple[str, ...] = (), unknown: tuple[str, ...] = ()) -> v.Partial:
+    if q.type == "yes/no":
+        return v.Partial("bool", missing=missing, unknown=unknown)
+    if q.type == "choice":
+        return v.Partial("choice", options=frozenset(q.option_ids), missing=missing, unknown=unknown)
+    assert q.low is not None and q.high is not None
+    return v.Partial("number", low=q.low, high=q.high, missing=missing, unknown=unknown)
+
+
+_COMPILE_LOCK = threading.Lock()
+
+
+def program(protocol: Any) -> Program:
+    """The protocol's compiled program (built once, then shared)."""
+    cache = protocol.plan.compiled
+    compiled = cache.get("program")
+    if compiled is None:
+        with _COMPILE_LOCK:
+            compiled = cache.get("program")
+            if compiled is None:
+                compiled = Program(protocol)
+                cache["program"] = compiled
+    return compiled  # type: ignore[no-any-return]
+
+
 class Evaluation:
-    """The state of one evaluation; a plan is shared, this is not."""
+    """The state of one evaluation; a plan is shared, this is not.
+
+    ``quiet`` evaluates without recording anything (look-ahead, the analyses);
+    ``tracing=False`` records the answers read and the assumptions but builds no trace.
+    """
 
     def __init__(
-        self, protocol: Any, answers: Mapping[str, Clean], trace: list[m.TraceEntry], asked: list[str]
+        self,
+        protocol: Any,
+        answers: Mapping[str, Clean],
+        trace: list[m.TraceEntry],
+        asked: list[str],
+        *,
+        tracing: bool = True,
     ) -> None:
         self.protocol = protocol
+        self.program = program(protocol)
         self.plan: Plan = protocol.plan
         self.answers = answers
         self.trace = trace
         self.asked = asked
         self.memo: dict[str, v.Value] = {}
         self.read: dict[str, v.Value] = {}
-        self.used: list[str] = []  # every answer read, for the decision or for the record
+        self.used: dict[str, None] = {}  # every answer read, for the decision or for the record
         self.assumptions: list[m.Assumption] = []
-        self.quiet = False
+        self.tracing = tracing
+        self._quiet = False
+        self.recording = tracing
+
+    @property
+    def quiet(self) -> bool:
+        return self._quiet
+
+    @quiet.setter
+    def quiet(self, quiet: bool) -> None:
+        self._quiet = quiet
+        self.recording = self.tracing and not quiet
 
     # ----------------------------------------------------------------- trace
     def record(
         self,
         kind: str,
         node: str,
-        span: Span,
+        span: Span | str,
         text: str,
         *,
         reads: dict[str, _JSON] | None = None,
@@ -76,36 +635,38 @@ class Evaluation:
         detail: str = "",
         row: int | None = None,
     ) -> None:
-        if self.quiet:
+        if not self.recording:
             return
-        self.trace.append(
-            m.TraceEntry(
-                step=len(self.trace) + 1,
-                kind=kind,
-                node=node,
-                protocol=self.plan.protocol_id,
-                location=span.location,
-                text=text,
-                reads=reads or {},
-                value=value,
-                detail=detail,
-                row=row,
+        trace = self.trace
+        trace.append(
+            _entry(
+                len(trace) + 1,
+                kind,
+                node,
+                self.program.protocol_id,
+                span if isinstance(span, str) else span.location,
+                text,
+                reads if reads is not None else {},
+                value,
+                detail,
+                row,
             )
         )
 
     # ----------------------------------------------------------------- answers
     def question(self, q: QuestionPlan) -> v.Value:
-        if q.id in self.read:
-            return self.read[q.id]
-        answer = self.answers.get(q.id)
+        qid = q.id
+        if qid in self.read:
+            return self.read[qid]
+        answer = self.answers.get(qid)
         value: v.Value
         if answer is None:
-            value = self._domain(q, missing=(q.id,))
-            if not self.quiet:
+            value = self.program.missing_domain[qid]
+            if self.recording:
                 self.record(
                     "answer",
                     q.node,
-                    q.span,
+                    self.program.locations[qid],
                     q.prompt,
                     value=None,
                     detail="not answered yet: the outcome depends on it",
@@ -113,57 +674,50 @@ class Evaluation:
         elif answer is UNKNOWN:
             if q.unknown_means is not None:
                 value = q.unknown_means
-                reason = (
-                    f"the caller did not know; the protocol says unknown means "
-                    f"{_fmt(value)} for '{q.id}' ({q.span.location})"
-                )
-                if not self.quiet:
+                if not self._quiet:
+                    reason = (
+                        f"the caller did not know; the protocol says unknown means "
+                        f"{_fmt(value)} for '{qid}' ({q.span.location})"
+                    )
                     self.assumptions.append(
                         m.Assumption(
-                            question=q.id, node=q.node, location=q.span.location, assumed=value, reason=reason
+                            question=qid, node=q.node, location=q.span.location, assumed=value, reason=reason
                         )
                     )
             else:
-                value = self._domain(q, unknown=(q.id,))
+                value = self.program.unknown_domain[qid]
                 reason = "the caller does not know"
-            if not self.quiet:
-                self.asked.append(q.id)
-                self.record(
-                    "answer",
-                    q.node,
-                    q.span,
-                    q.prompt,
-                    reads={q.id: "unknown"},
-                    value="unknown",
-                    detail=reason,
-                )
+            if not self._quiet:
+                self.asked.append(qid)
+                if self.recording:
+                    self.record(
+                        "answer",
+                        q.node,
+                        self.program.locations[qid],
+                        q.prompt,
+                        reads={qid: "unknown"},
+                        value="unknown",
+                        detail=reason,
+                    )
         else:
             value = answer  # type: ignore[assignment]
-            if not self.quiet:
-                self.asked.append(q.id)
-                self.record(
-                    "answer",
-                    q.node,
-                    q.span,
-                    q.prompt,
-                    reads={q.id: _answer_json(answer)},
-                    value=_answer_json(answer),
-                    detail=f"answered {_fmt(answer)}",
-                )
-        if answer is not None and q.id not in self.used:
-            self.used.append(q.id)
-        if not self.quiet or answer is not None:
-            self.read[q.id] = value
+            if not self._quiet:
+                self.asked.append(qid)
+                if self.recording:
+                    self.record(
+                        "answer",
+                        q.node,
+                        self.program.locations[qid],
+                        q.prompt,
+                        reads={qid: answer},  # type: ignore[dict-item]
+                        value=answer,  # type: ignore[arg-type]
+                        detail=f"answered {_fmt(answer)}",
+                    )
+        if answer is not None:
+            self.used[qid] = None
+        if answer is not None or not self._quiet:
+            self.read[qid] = value
         return value
-
-    @staticmethod
-    def _domain(q: QuestionPlan, missing: tuple[str, ...] = (), unknown: tuple[str, ...] = ()) -> v.Partial:
-        if q.type == "yes/no":
-            return v.Partial("bool", missing=missing, unknown=unknown)
-        if q.type == "choice":
-            return v.Partial("choice", options=frozenset(q.option_ids), missing=missing, unknown=unknown)
-        assert q.low is not None and q.high is not None
-        return v.Partial("number", low=q.low, high=q.high, missing=missing, unknown=unknown)
 
     # ----------------------------------------------------------------- expressions
     def name(self, name_id: str) -> v.Value:
@@ -173,181 +727,159 @@ class Evaluation:
         return self.value(name_id)
 
     def expr(self, e: ast.Expr) -> v.Value:
-        t = type(e)
-        if t is ast.Name:
-            return self.name(e.id)  # type: ignore[union-attr]
-        if t is ast.NumberLit or t is ast.BoolLit:
-            return e.value  # type: ignore[union-attr]
-        if t is ast.And:
-            left = self.expr(e.left)  # type: ignore[union-attr]
-            if left is False:
-                return False
-            return v.logical_and(left, self.expr(e.right))  # type: ignore[union-attr]
-        if t is ast.Or:
-            left = self.expr(e.left)  # type: ignore[union-attr]
-            if left is True:
-                return True
-            return v.logical_or(left, self.expr(e.right))  # type: ignore[union-attr]
-        if t is ast.Not:
-            return v.logical_not(self.expr(e.operand))  # type: ignore[union-attr]
-        if t is ast.Compare:
-            return v.compare(e.op, self.expr(e.left), self.expr(e.right))  # type: ignore[union-attr]
-        if t is ast.Member:
-            assert isinstance(e, ast.Member)
-            return v.member(self.expr(e.operand), frozenset(o.id for o in e.options), e.negated)
-        if t is ast.IsUnknown:
-            assert isinstance(e, ast.IsUnknown) and isinstance(e.operand, ast.Name)
-            self.name(e.operand.id)
-            answer = self.answers.get(e.operand.id)
-            if answer is None:
-                return v.Partial("bool", missing=(e.operand.id,))
-            return (answer is UNKNOWN) != e.negated
-        if t is ast.Arith:
-            assert isinstance(e, ast.Arith)
-            return v.arith(e.op, self.expr(e.left), self.expr(e.right))
-        if t is ast.Negate:
-            return v.negate(self.expr(e.operand))  # type: ignore[union-attr]
-        if t is ast.Count:
-            assert isinstance(e, ast.Count)
-            return v.count([self.expr(item) for item in e.items])
-        if t is ast.Conditional:
-            assert isinstance(e, ast.Conditional)
-            condition = self.expr(e.condition)
-            if condition is True:
-                return self.expr(e.then)
-            if condition is False:
-                return self.expr(e.otherwise)
-            return v.hull(self.expr(e.then), self.expr(e.otherwise), condition)
-        raise AssertionError(f"unhandled expression {t.__name__}")  # pragma: no cover
+        """Evaluate any expression of this plan (compiled on first use)."""
+        return self.program.expr(e)(self)
 
-    def reads_of(self, exprs: list[ast.Expr]) -> dict[str, _JSON]:
+    def reads_of(self, names: tuple[str, ...]) -> dict[str, _JSON]:
         reads: dict[str, _JSON] = {}
-        for expr in exprs:
-            for name in names_in(expr):
-                if name.id in self.read:
-                    answer = self.answers.get(name.id)
-                    reads[name.id] = _answer_json(answer) if answer is not None else None
-                elif name.id in self.memo:
-                    reads[name.id] = v.to_json(self.memo[name.id])
+        read, memo, answers = self.read, self.memo, self.answers
+        for name in names:
+            if name in read:
+                answer = answers.get(name)
+                reads[name] = _answer_json(answer) if answer is not None else None
+            elif name in memo:
+                value = memo[name]
+                reads[name] = None if type(value) is _Partial else value  # type: ignore[assignment]
         return reads
 
     # ----------------------------------------------------------------- values
     def value(self, value_id: str) -> v.Value:
         if value_id in self.memo:
             return self.memo[value_id]
-        plan = self.plan.values[value_id]
-        decl = plan.decl
-        detail = ""
-        row: int | None = None
-        if isinstance(decl, ast.Value):
-            result = self.expr(decl.expr)
-            exprs: list[ast.Expr] = [decl.expr]
-        else:
-            result, detail, row = self.points(decl)
-            exprs = [decl.subject, *(b.condition for b in decl.bands if b.condition is not None)]
+        code = self.program.values[value_id]
+        if code.code is not None:
+            result = code.code(self)
+            self.memo[value_id] = result
+            if self.recording:
+                plan = code.plan
+                self.record(
+                    plan.kind,
+                    plan.node,
+                    code.location,
+                    plan.text,
+                    reads=self.reads_of(code.reads),
+                    value=None if type(result) is _Partial else result,  # type: ignore[arg-type]
+                    detail=_undecided_detail(result) if type(result) is _Partial else f"= {_fmt(result)}",
+                )
+            return result
+        result, subject, row, low, high = self.points(code)
         self.memo[value_id] = result
-        if not detail:
-            detail = _undecided_detail(result) if isinstance(result, v.Partial) else f"= {_fmt(result)}"
-        self.record(
-            plan.kind,
-            plan.node,
-            plan.span,
-            plan.text,
-            reads=self.reads_of(exprs),
-            value=v.to_json(result),
-            detail=detail,
-            row=row,
-        )
+        if self.recording:
+            plan = code.plan
+            if row is not None:
+                band = code.bands[row]
+                detail = f"{_fmt(subject)} falls in row '{band.text}': {band.points:g} points"
+            elif low is None:
+                detail = "no row matched"
+            else:
+                detail = f"between {low:g} and {high:g} points until answered"
+            self.record(
+                plan.kind,
+                plan.node,
+                code.location,
+                plan.text,
+                reads=self.reads_of(code.reads),
+                value=None if type(result) is _Partial else result,  # type: ignore[arg-type]
+                detail=detail,
+                row=row,
+            )
         return result
 
-    def points(self, p: ast.Points) -> tuple[v.Value, str, int | None]:
-        subject = self.name(p.subject.id)
-        possible: list[ast.Band] = []
+    def points(self, code: _ValueCode) -> tuple[v.Value, v.Value, int | None, float | None, float]:
+        """(value, subject, the matching row or None, low and high points while undecided)."""
+        assert code.subject is not None
+        subject = code.subject(self)
+        concrete = type(subject) is not _Partial
+        if concrete and code.rows is not None:
+            for index, (row_test, points) in enumerate(code.rows):
+                if row_test(subject):
+                    return points, subject, index, None, 0.0
+        possible: list[_Band] = []
         sources: list[v.Value] = [subject]
-        for index, band in enumerate(p.bands):
-            test = self.band_test(band, subject)
-            if isinstance(test, v.Partial):
+        for index, band in enumerate(code.bands):
+            kind = band.kind
+            test: v.Value
+            if kind == "compare":
+                if concrete:
+                    test = _CONCRETE_CMP[band.op](subject, band.bound)
+                else:
+                    test = v.compare(band.op, subject, band.bound)
+            elif kind == "else":
+                test = True
+            elif kind == "when":
+                assert band.condition is not None
+                test = band.condition(self)
+            elif subject is True or subject is False:
+                test = ("yes" if subject else "no") in band.ids
+            elif type(subject) is _Partial and subject.kind == "bool":
+                test = subject if not band.both else True
+            else:
+                test = v.member(subject, band.ids, False)
+            if type(test) is _Partial:
                 possible.append(band)
                 sources.append(test)
                 continue
             if test:
                 if not possible:
-                    return (
-                        band.points,
-                        f"{_fmt(subject)} falls in row '{_band_text(band)}': {band.points:g} points",
-                        index,
-                    )
+                    return band.points, subject, index, None, 0.0
                 possible.append(band)
                 break
         if not possible:  # the checker makes tables total; keep the value honest anyway
-            return v.Partial("number", 0, 0, missing=v.deps(*sources)[0]), "no row matched", None
+            return v.Partial("number", 0, 0, missing=v.deps(*sources)[0]), subject, None, None, 0.0
         low = float(min(b.points for b in possible))
         high = float(max(b.points for b in possible))
-        return (
-            v.number_partial(low, high, *sources),
-            f"between {low:g} and {high:g} points until answered",
-            None,
-        )
-
-    def band_test(self, band: ast.Band, subject: v.Value) -> v.Value:
-        if band.kind == "else":
-            return True
-        if band.kind == "compare":
-            assert band.op is not None and band.bound is not None
-            return v.compare(band.op, subject, band.bound)
-        if band.kind == "when":
-            assert band.condition is not None
-            return self.expr(band.condition)
-        ids = frozenset(o.id for o in band.options)
-        if isinstance(subject, bool) or (isinstance(subject, v.Partial) and subject.kind == "bool"):
-            if isinstance(subject, v.Partial):
-                return subject if ids != {"yes", "no"} else True
-            return ("yes" if subject else "no") in ids
-        return v.member(subject, ids, False)
+        return v.number_partial(low, high, *sources), subject, None, low, high
 
     # ----------------------------------------------------------------- criteria and sections
     def criterion(self, c: CriterionPlan) -> v.Value:
-        result = self.expr(c.expr)
-        detail = (
-            _undecided_detail(result)
-            if isinstance(result, v.Partial)
-            else ("holds" if result else "does not hold")
-        )
-        self.record(
-            "criterion",
-            c.node,
-            c.span,
-            c.text,
-            reads=self.reads_of([c.expr]),
-            value=v.to_json(result),
-            detail=detail,
-        )
+        for code in self.program.sections[f"section:{c.section}"]:
+            if code.plan is c:
+                return self._criterion(code)
+        raise AssertionError(f"criterion {c.node} is not in this plan")  # pragma: no cover
+
+    def _criterion(self, code: _CriterionCode) -> v.Value:
+        result = code.code(self)
+        if self.recording:
+            c = code.plan
+            partial = type(result) is _Partial
+            self.record(
+                "criterion",
+                c.node,
+                code.location,
+                c.text,
+                reads=self.reads_of(code.reads),
+                value=None if partial else result,  # type: ignore[arg-type]
+                detail=(
+                    _undecided_detail(result)  # type: ignore[arg-type]
+                    if partial
+                    else ("holds" if result else "does not hold")
+                ),
+            )
         return result
 
     def section(self, s: SectionPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
         """('fires'|'no'|'waiting'|'unknown', the deciding criterion, undecided values)."""
         undecided: list[v.Partial] = []
         undecided_criteria: list[CriterionPlan] = []
-        false_criteria: list[CriterionPlan] = []
-        for c in s.criteria:
-            value = self.criterion(c)
-            if isinstance(value, v.Partial):
+        any_mode = s.mode == "any"
+        for code in self.program.sections[s.node]:
+            c = code.plan
+            value = self._criterion(code)
+            if type(value) is _Partial:
                 undecided.append(value)
                 undecided_criteria.append(c)
-                if not value.waiting and s.mode == "any":
+                if not value.missing and any_mode:
                     return "unknown", c, undecided
                 continue
-            if value and s.mode == "any":
+            if value and any_mode:
                 return "fires", c, []
-            if not value:
-                false_criteria.append(c)
-                if s.mode == "all":
-                    return "no", c, []
+            if not value and not any_mode:
+                return "no", c, []
         if any(u.waiting for u in undecided):
             return "waiting", None, undecided
         if undecided:
             return "unknown", undecided_criteria[0], undecided
-        if s.mode == "all":
+        if not any_mode:
             return "fires", s.criteria[-1], []
         return "no", None, []
 
@@ -359,23 +891,11 @@ class Evaluation:
             target = s.target
             if outcome == "fires":
                 assert criterion is not None
-                how = "any of" if s.mode == "any" else "all of"
-                explanation = (
-                    f"section '{_target_text(target)}' ({how}) holds: "
-                    f"{'criterion' if s.mode == 'any' else 'last criterion'} "
-                    f"'{criterion.text}' is yes ({criterion.span.location})"
-                )
+                explanation, decided_by = self.program.decided_by(s, criterion)
                 self.record("section", s.node, s.span, s.text, value=True, detail=explanation)
                 return self.conclude(
                     target,
-                    m.DecidedBy(
-                        kind="criterion",
-                        section=s.node,
-                        criterion=criterion.node,
-                        location=criterion.span.location,
-                        text=criterion.text,
-                        explanation=explanation,
-                    ),
+                    decided_by,
                     advice=criterion.advice if s.mode == "any" else _all_advice(s),
                 )
             if outcome == "no":
@@ -446,7 +966,7 @@ class Evaluation:
                 detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
             )
             missing = self.look_ahead(index + 1, missing)
-            return {"status": "needs_answers", "missing": missing}
+            return {"status": "needs_answers", "missing": missing, "waiting": (self.plan.protocol_id, index)}
         explanation = "no section's criteria held, so the protocol's default applies"
         self.record(
             "default",
@@ -470,7 +990,7 @@ class Evaluation:
 
     def in_protocol_order(self, ids: tuple[str, ...]) -> list[str]:
         """Questions in the order the protocol declares them (the order an agent asks)."""
-        order = self.plan.question_order
+        order = self.program.order
         return sorted(ids, key=lambda q: order.get(q, len(order)))
 
     def look_ahead(self, start: int, missing: list[str]) -> list[str]:
@@ -500,10 +1020,10 @@ class Evaluation:
                 value=target.id,
                 detail=f"{decided_by.explanation}; continuing with protocol '{target.id}'",
             )
-            inner = Evaluation(callee, self.answers, self.trace, self.asked)
+            inner = Evaluation(callee, self.answers, self.trace, self.asked, tracing=self.tracing)
             outcome = inner.run()
             self.assumptions.extend(inner.assumptions)
-            self.used.extend(q for q in inner.used if q not in self.used)
+            self.used.update(inner.used)
             return outcome
         d = self.plan.dispositions[target.id]
         self.record(
@@ -652,6 +1172,7 @@ class Decision(NamedTuple):
     criterion: str | None  # the deciding criterion node, if any
     missing: tuple[str, ...]
     read: tuple[str, ...]  # answered questions the evaluation read
+    waiting: tuple[str, int] | None = None  # (protocol id, section index) still undecided
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
@@ -659,12 +1180,14 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
 
     ``answers`` map question ids to clean values (``UNKNOWN`` for "does not know").
     """
-    evaluation = Evaluation(protocol, answers, [], [])
+    evaluation = Evaluation(protocol, answers, [], [], tracing=False)
     evaluation.quiet = True
     outcome = evaluation.run()
     read = tuple(evaluation.used)
     if outcome["status"] != "complete":
-        return Decision("needs_answers", None, None, None, None, tuple(outcome["missing"]), read)
+        return Decision(
+            "needs_answers", None, None, None, None, tuple(outcome["missing"]), read, outcome.get("waiting")
+        )
     d: DispositionPlan = outcome["disposition"]
     decided: m.DecidedBy = outcome["decided_by"]
     return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
@@ -672,7 +1195,8 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
 
 def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:
     """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers."""
-    ref = protocol_ref(protocol)
+    compiled = program(protocol)
+    ref = compiled.ref
     if not isinstance(answers, Mapping):
         return m.TriageResult(
             protocol=ref,
@@ -680,44 +1204,50 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
             error="answers must be a JSON object of question id -> answer",
             errors=[m.AnswerProblem(question="", code="wrong_type", message="answers must be a JSON object")],
         )
-    clean, problems = validate(protocol.plan, answers)
-    if problems:
-        return m.TriageResult(
-            protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
-        )
+    clean = compiled.clean(answers)
+    if clean is None:
+        clean, problems = validate(protocol.plan, answers)
+        if problems:
+            return m.TriageResult(
+                protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
+            )
     entries: list[m.TraceEntry] = []
     asked: list[str] = []
-    evaluation = Evaluation(protocol, clean, entries, asked)
+    evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
     outcome = evaluation.run()
     scores = evaluation.scores()
-    used = {q: _answer_json(clean[q]) for q in [*asked, *evaluation.used] if q in clean}
+    used: dict[str, Any] = {}
+    for q in asked:
+        if q in clean:
+            used[q] = _answer_json(clean[q])
+    for q in evaluation.used:
+        if q in clean and q not in used:
+            used[q] = _answer_json(clean[q])
     common: dict[str, Any] = {
         "protocol": ref,
         "scores": scores,
         "answers": used,
         "asked": asked,
         "assumptions": evaluation.assumptions,
-        "trace": entries if trace else [],
+        "trace": entries,
     }
     if outcome["status"] == "needs_answers":
         missing: list[str] = outcome["missing"]
-        questions = {**_callee_questions(protocol.plan), **protocol.plan.questions}
-        return m.TriageResult(
-            status="needs_answers",
-            missing=missing,
-            next_question=question_info(questions[missing[0]]) if missing else None,
-            **common,
-        )
+        common["status"] = "needs_answers"
+        common["missing"] = missing
+        common["next_question"] = compiled.question_info(missing[0]) if missing else None
+        needs: m.TriageResult = _triage_result(common)
+        return needs
     d: DispositionPlan = outcome["disposition"]
-    advice = [*outcome["criterion_advice"], *(a for a in d.advice if a not in outcome["criterion_advice"])]
-    return m.TriageResult(
-        status="complete",
-        disposition=m.Disposition(id=d.id, label=d.label, care_advice=advice, location=d.span.location),
-        urgency=urgency(d),
-        escalation=escalation_plan(d.escalation) if d.escalation else None,
-        decided_by=outcome["decided_by"],
-        **common,
-    )
+    criterion_advice = outcome["criterion_advice"]
+    advice = [*criterion_advice, *(a for a in d.advice if a not in criterion_advice)]
+    common["status"] = "complete"
+    common["disposition"] = compiled.disposition(d, advice)
+    common["urgency"] = compiled.urgencies[d.id]
+    common["escalation"] = compiled.escalation(d)
+    common["decided_by"] = outcome["decided_by"]
+    complete: m.TriageResult = _triage_result(common)
+    return complete
 
 
 def _callee_questions(plan: Plan) -> dict[str, QuestionPlan]:

@@ -81,6 +81,9 @@ def _tidy(number: float) -> int | float:
     return int(number) if float(number).is_integer() and abs(number) < 2**53 else number
 
 
+tidy = _tidy  # the interpreter's compiled arithmetic uses it directly
+
+
 def logical_not(value: Value) -> Value:
     if isinstance(value, Partial):
         return value

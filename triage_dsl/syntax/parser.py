@@ -26,6 +26,9 @@ TOP_LEVEL = re.compile(
 )
 MAX_SOURCE_BYTES = 2_000_000
 MAX_NESTING = 64
+# Parse-tree depth: long `a and b and ...` or `not not ...` chains nest without parentheses;
+# the later stages walk trees recursively, so refuse them here with a position.
+MAX_TREE_DEPTH = 200
 
 
 def _unescape(token: Token) -> str:
@@ -724,7 +727,37 @@ def parse_protocol(source: Source) -> tuple[ast.ProtocolFile | None, list[Diagno
                 Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
             )
         ]
-    return cast(ast.ProtocolFile, _build(source, tree)), []
+    deep = _depth_diagnostic(source, tree)
+    if deep is not None:
+        return None, [deep]
+    try:
+        return cast(ast.ProtocolFile, _build(source, tree)), []
+    except RecursionError:  # pragma: no cover - the depth limit comes first
+        return None, [
+            Diagnostic(
+                Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
+            )
+        ]
+
+
+def _depth_diagnostic(source: Source, tree: Tree[Token]) -> Diagnostic | None:
+    """A parse tree deeper than MAX_TREE_DEPTH (measured without recursion), or None."""
+    stack: list[tuple[Tree[Token], int]] = [(tree, 1)]
+    while stack:
+        node, depth = stack.pop()
+        if depth > MAX_TREE_DEPTH:
+            meta = node.meta
+            line = getattr(meta, "line", 1) if not getattr(meta, "empty", True) else 1
+            column = getattr(meta, "column", 1) if not getattr(meta, "empty", True) else 1
+            return Diagnostic(
+                Span.point(source.path, line, column),
+                "S003",
+                "error",
+                f"expression is nested more than {MAX_TREE_DEPTH} levels deep",
+                "split it into named values, or into several criteria",
+            )
+        stack.extend((child, depth + 1) for child in node.children if isinstance(child, Tree))
+    return None
 
 
 def _resync(source: Source, first: UnexpectedInput) -> list[Diagnostic]:

@@ -1,0 +1,69 @@
+"""Limits with clear errors: source size, nesting depth, expression depth, import depth."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from triage_dsl import compile_text, load
+from triage_dsl.compiler import MAX_FILE_BYTES, MAX_IMPORT_DEPTH
+from triage_dsl.errors import CompileError, ProtocolFileError
+from triage_dsl.syntax.parser import MAX_NESTING, MAX_SOURCE_BYTES, MAX_TREE_DEPTH
+
+BODY = """protocol deep title "Deep" version "1" end
+question a: yes/no ask "A?" end
+disposition x label "X" tier urgent end
+disposition h label "H" tier home_care end
+triage section x if any of when {expr} end default h end
+"""
+
+
+def codes(text: str) -> list[tuple[str, str]]:
+    with pytest.raises(CompileError) as exc:
+        compile_text(text, "deep.triage")
+    return [(d.code, d.message) for d in exc.value.diagnostics]
+
+
+@pytest.mark.parametrize(
+    ("expr", "code", "words"),
+    [
+        ("(" * (MAX_NESTING + 1) + "a" + ")" * (MAX_NESTING + 1), "S003", "parentheses deep"),
+        ("not " * 5000 + "a", "S003", f"more than {MAX_TREE_DEPTH} levels"),
+        (" and ".join(["a"] * 5000), "S003", f"more than {MAX_TREE_DEPTH} levels"),
+        ("- " * 3000 + "1 > 0", "S003", f"more than {MAX_TREE_DEPTH} levels"),
+        ("not " * 150 + "a", "T", "nested too deeply"),
+    ],
+)
+def test_deep_expressions_are_refused_with_a_position(expr: str, code: str, words: str) -> None:
+    found = codes(BODY.format(expr=expr))
+    assert any(c.startswith(code) and words in m for c, m in found), found
+
+
+def test_long_flat_lists_are_fine() -> None:
+    protocol = compile_text(BODY.format(expr="count(" + ", ".join(["a"] * 3000) + ") > 1"), "flat.triage")
+    assert protocol.id == "deep"
+
+
+def test_source_size_limit() -> None:
+    text = BODY.format(expr="a") + "#" * (MAX_SOURCE_BYTES + 1)
+    assert codes(text)[0][0] == "S002"
+
+
+def test_file_size_limit(tmp_path: Path) -> None:
+    path = tmp_path / "big.triage"
+    path.write_text("#" * (MAX_FILE_BYTES + 1))
+    with pytest.raises(ProtocolFileError, match="larger than"):
+        load(path)
+
+
+def test_import_depth_limit(tmp_path: Path) -> None:
+    depth = MAX_IMPORT_DEPTH + 2
+    for n in range(depth):
+        following = f'import "lib{n + 1}.triage"\n' if n + 1 < depth else ""
+        (tmp_path / f"lib{n}.triage").write_text(f"library lib{n} end\n{following}")
+    header, rest = BODY.format(expr="a").split("\n", 1)
+    (tmp_path / "top.triage").write_text(f'{header}\nimport "lib0.triage"\n{rest}')
+    with pytest.raises(CompileError) as exc:
+        load(tmp_path / "top.triage")
+    assert any(d.code == "T071" and "nested more than" in d.message for d in exc.value.diagnostics)

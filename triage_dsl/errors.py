@@ -103,3 +103,8 @@ class AnswerError(TriageError):
 
 class SessionError(TriageError):
     """A session was used wrongly (answering after completion, answering twice...)."""
+
+
+class RecordError(TriageError):
+    """A liability-record operation refused (an override the policy forbids, an
+    escalation event out of order, a record that is not sealed)."""

@@ -118,7 +118,14 @@ def test_a_moved_threshold_shows_up_with_a_witness_that_really_changes_the_outco
         return
     old = load(RULES / f"{name}.triage")
     changes = diff(old, new)
-    assert changes, f"moving {number} to {new_number} at {position} went unnoticed"
+    if not changes:
+        # Some moves change nothing (a stricter copy of a band inside an "or"): then no
+        # answer set may tell the two versions apart.
+        for _ in range(100):
+            answers = data.draw(full_answers(old))
+            a, b = evaluate(old, answers), evaluate(new, answers)
+            assert (a.disposition and a.disposition.id) == (b.disposition and b.disposition.id), number
+        return
     for change in changes:
         a, b = evaluate(old, change.witness), evaluate(new, change.witness)
         outcome_a = a.disposition.id if a.disposition else a.status

@@ -64,7 +64,7 @@ def generate(protocol: Any, table: Table | None = None) -> str:
         "",
     ]
     for n, row in enumerate(table.rows, start=1):
-        answers, decision = _complete(protocol, doms, table.witness(row))
+        answers, decision = _complete(protocol, doms, table.representatives(row))
         conditions = "; ".join(f"{q} {table.describe(q, c)}" for q, c in row.conditions) or "any answers"
         out.append(_scenario(f"row {n}: {conditions}"[:150], answers, decision))
     tests = collect(protocol.plan)
@@ -74,7 +74,7 @@ def generate(protocol: Any, table: Table | None = None) -> str:
         if q.low is None or q.high is None:
             continue
         step = Fraction(1) if q.type == "whole number" else Fraction(1, 10 ** _decimals(cuts))
-        bases = [table.witness(r) for r in table.rows if r.condition(qid) is not None][:200] or [{}]
+        bases = [table.representatives(r) for r in table.rows if r.condition(qid) is not None][:200] or [{}]
         for cut in sorted(cuts):
             base = _sensitive_base(protocol, doms, bases, qid, cut, step)
             for value in (cut - step, cut, cut + step):

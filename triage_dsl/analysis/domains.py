@@ -382,8 +382,19 @@ class Domains:
         raise ValueError(f"{answer!r} is in no class of {question}")  # pragma: no cover
 
 
+_DOMAINS: dict[int, tuple[Plan, Domains]] = {}
+
+
 def domains(plan: Plan) -> Domains:
-    """Split every question's answers into classes (raises NotSeparable)."""
+    """Split every question's answers into classes (raises NotSeparable); cached per plan,
+    since a compiled plan never changes."""
+    cached = _DOMAINS.get(id(plan))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
     tests = collect(plan)
     questions = all_questions(plan)
-    return Domains({qid: classes_of(q, tests) for qid, q in questions.items()}, questions)
+    result = Domains({qid: classes_of(q, tests) for qid, q in questions.items()}, questions)
+    if len(_DOMAINS) > 256:
+        _DOMAINS.clear()
+    _DOMAINS[id(plan)] = (plan, result)
+    return result

@@ -36,6 +36,23 @@ class Leaf:
         return {c.question: c.representative for c in self.path}
 
 
+_LEAVES: dict[tuple[int, int], tuple[Any, Domains, list[Leaf]]] = {}
+
+
+def leaves(protocol: Any, doms: Domains | None = None) -> list[Leaf]:
+    """Every leaf of the whole decision tree, computed once per compiled protocol."""
+    doms = doms or domains(protocol.plan)
+    key = (id(protocol), id(doms))
+    cached = _LEAVES.get(key)
+    if cached is not None and cached[0] is protocol and cached[1] is doms:
+        return cached[2]
+    result = list(explore(protocol, doms))
+    if len(_LEAVES) > 64:
+        _LEAVES.clear()
+    _LEAVES[key] = (protocol, doms, result)
+    return result
+
+
 def explore(
     protocol: Any,
     doms: Domains | None = None,

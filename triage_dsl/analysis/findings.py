@@ -14,7 +14,6 @@ from fractions import Fraction
 from typing import Any
 
 from triage_dsl.analysis.domains import Domains, domains
-from triage_dsl.analysis.explore import explore
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
@@ -192,36 +191,20 @@ def _gap_text(samples: list[tuple[Any, Fraction]]) -> str:
 
 def dead_questions(ctx: Context) -> None:
     """Questions read by the triage whose answer can never change the outcome."""
-    branched: dict[str, list[tuple[Any, ...]]] = {}
-    for leaf in explore(ctx.protocol, ctx.doms):
-        for position, cls in enumerate(leaf.path):
-            branched.setdefault(cls.question, []).append(leaf.path[:position])
-    local = {q.id for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path}
-    read = {q for q in local if _read_by_triage(ctx, q)}
-    for qid in sorted(local, key=lambda q: ctx.plan.questions[q].span):
-        q = ctx.plan.questions[qid]
-        if qid not in read:
+    local = [q for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path]
+    for q in sorted(local, key=lambda q: q.span):
+        if not _read_by_triage(ctx, q.id):
             ctx.report(
                 q.span,
                 "A020",
-                f"question '{qid}' is never asked: no criterion, value or score reads it",
+                f"question '{q.id}' is never asked: no criterion, value or score reads it",
                 "remove it, or use it in a criterion",
             )
-            continue
-        prefixes = {tuple(id(c) for c in p): p for p in branched.get(qid, [])}
-        if not prefixes:
+        elif not _depends(ctx, q.id):
             ctx.report(
                 q.span,
                 "A021",
-                f"question '{qid}' is never needed: the outcome is always decided without it",
-                "remove it, or check the criteria that read it",
-            )
-            continue
-        if not any(_depends(ctx, qid, prefix) for prefix in prefixes.values()):
-            ctx.report(
-                q.span,
-                "A021",
-                f"question '{qid}' is asked, but no answer to it can change the outcome",
+                f"question '{q.id}' is asked, but no answer to it can change the outcome",
                 "remove it, or check the criteria that read it",
             )
 
@@ -232,12 +215,11 @@ def _read_by_triage(ctx: Context, qid: str) -> bool:
     return bool(graph.has_node(node) and graph.out_degree(node) > 0)
 
 
-def _depends(ctx: Context, qid: str, prefix: tuple[Any, ...]) -> bool:
+def _depends(ctx: Context, qid: str) -> bool:
     classes = ctx.doms.classes[qid]
-    fixed = {c.question: c.representative for c in prefix}
-    first = Side(ctx.protocol, {**fixed, qid: classes[0].representative})
+    first = Side(ctx.protocol, {qid: classes[0].representative})
     for other in classes[1:]:
-        second = Side(ctx.protocol, {**fixed, qid: other.representative})
+        second = Side(ctx.protocol, {qid: other.representative})
         for _, da, db in pairs(first, second, ctx.doms):
             if _outcome(ctx, da) != _outcome(ctx, db):
                 return True

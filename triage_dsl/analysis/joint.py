@@ -13,6 +13,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
+from triage_dsl.analysis.state import key, relevant
 from triage_dsl.runtime.answers import Clean, check_answer
 from triage_dsl.runtime.interpreter import Decision, decide
 
@@ -53,11 +54,21 @@ def _valid(q: Any, value: Clean) -> bool:
 
 
 def pairs(a: Side, b: Side, doms: Domains) -> Iterator[tuple[tuple[AnswerClass, ...], Decision, Decision]]:
+    """Regions where both sides are decided, each with the two decisions.
+
+    A state already explored (same undecided sections, same answers to what they read) is
+    skipped: its regions would repeat outcomes already yielded.
+    """
     stack: list[tuple[AnswerClass, ...]] = [()]
+    seen: set[tuple[Any, ...]] = set()
     while stack:
         path = stack.pop()
         answers = {c.question: c.representative for c in path}
         da, db = _decide(a, answers), _decide(b, answers)
+        state = (key(da, relevant(a.protocol, da), path), key(db, relevant(b.protocol, db), path))
+        if state in seen:
+            continue
+        seen.add(state)
         waiting = [d for d in (da, db) if d.status == "needs_answers"]
         if not waiting:
             yield path, da, db

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
-from triage_dsl.analysis.explore import explore
+from triage_dsl.analysis.explore import leaves
 from triage_dsl.runtime.answers import UNKNOWN, Clean
 
 
@@ -59,12 +59,13 @@ class Table:
         classes = self.domains.classes[question]
         return describe_classes([classes[i] for i in sorted(indexes)])
 
+    def representatives(self, row: Row) -> dict[str, Clean]:
+        """One answer per constrained question of the row (``UNKNOWN`` for "does not know")."""
+        return {q: self.domains.classes[q][min(indexes)].representative for q, indexes in row.conditions}
+
     def witness(self, row: Row) -> dict[str, Any]:
-        answers = {}
-        for q, indexes in row.conditions:
-            rep = self.domains.classes[q][min(indexes)].representative
-            answers[q] = "unknown" if rep is UNKNOWN else rep
-        return answers
+        """The row's answers as JSON values (``"unknown"`` for "does not know")."""
+        return {q: "unknown" if rep is UNKNOWN else rep for q, rep in self.representatives(row).items()}
 
 
 def describe_classes(classes: list[AnswerClass]) -> str:
@@ -105,14 +106,40 @@ def build_table(protocol: Any, doms: Domains | None = None) -> Table:
     doms = doms or domains(protocol.plan)
     tiers = {d.id: (d.tier.id, d.tier.rank) for d in _all_dispositions(protocol)}
     index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
-    raw: list[Row] = []
-    for leaf in explore(protocol, doms):
-        disposition = leaf.decision.disposition
-        assert disposition is not None
-        tier, rank = tiers[disposition]
-        conditions = tuple((c.question, frozenset({index[c.question][id(c)]})) for c in leaf.path)
-        raw.append(Row(conditions, disposition, tier, rank))
+    # The decision tree as a trie: each inner node splits one question into its classes.
+    root: dict[str, Any] = {}
+    for leaf in leaves(protocol, doms):
+        node = root
+        for cls in leaf.path:
+            node.setdefault("question", cls.question)
+            node = node.setdefault("children", {}).setdefault(index[cls.question][id(cls)], {})
+        node["outcome"] = leaf.decision.disposition
+    raw = [Row(conditions, d, *tiers[d]) for conditions, d in _rows(root, doms)]
     return Table(protocol.id, doms, tuple(_merge(raw, doms)))
+
+
+def _rows(node: dict[str, Any], doms: Domains) -> list[tuple[tuple[tuple[str, frozenset[int]], ...], str]]:
+    """Rows of a subtree, children with equal rows merged (bottom-up)."""
+    if "outcome" in node:
+        return [((), node["outcome"])]
+    question: str = node["question"]
+    merged: dict[tuple[Any, ...], set[int]] = {}
+    order: list[tuple[Any, ...]] = []
+    for index, child in node["children"].items():
+        for conditions, outcome in _rows(child, doms):
+            key = (conditions, outcome)
+            if key not in merged:
+                merged[key] = set()
+                order.append(key)
+            merged[key].add(index)
+    out = []
+    for conditions, outcome in order:
+        indexes = frozenset(merged[(conditions, outcome)])
+        if len(indexes) == len(doms.classes[question]):
+            out.append((conditions, outcome))
+        else:
+            out.append((((question, indexes), *conditions), outcome))
+    return out
 
 
 def _all_dispositions(protocol: Any) -> list[Any]:

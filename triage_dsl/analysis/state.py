@@ -1,0 +1,88 @@
+"""Which answers still matter: the key that lets the searches skip repeated states.
+
+When evaluation waits at section ``i`` of a protocol, every earlier section is already
+ruled out, so what happens next depends only on the answers to questions that section
+``i`` and the later ones read (through values and points tables, and into protocols they
+continue with). Two paths that agree on those answers lead to the same subtree, so a
+search that has explored one need not explore the other. This keeps protocols with many
+``a and b`` criteria from growing exponentially.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from triage_dsl.analysis.domains import AnswerClass
+from triage_dsl.check.walk import decl_expressions, names
+from triage_dsl.graph.plan import Plan
+from triage_dsl.runtime.interpreter import Decision
+from triage_dsl.syntax import ast
+
+
+def _reads(plan: Plan, exprs: list[ast.Expr], seen: set[str]) -> set[str]:
+    out: set[str] = set()
+    stack = list(exprs)
+    while stack:
+        expr = stack.pop()
+        for name in names(expr):
+            if name.id in plan.questions:
+                out.add(name.id)
+            elif name.id in plan.values and name.id not in seen:
+                seen.add(name.id)
+                stack.extend(decl_expressions(plan.values[name.id].decl))
+    return out
+
+
+def _all_questions(plan: Plan) -> frozenset[str]:
+    out = set(plan.questions)
+    for callee in plan.callees.values():
+        out |= _all_questions(callee.plan)
+    return frozenset(out)
+
+
+_CACHE: dict[tuple[int, int], tuple[Plan, frozenset[str]]] = {}
+
+
+def _relevant(plan: Plan, index: int) -> frozenset[str]:
+    cached = _CACHE.get((id(plan), index))
+    if cached is not None and cached[0] is plan:
+        return cached[1]
+    result = _compute(plan, index)
+    if len(_CACHE) > 4096:
+        _CACHE.clear()
+    _CACHE[(id(plan), index)] = (plan, result)
+    return result
+
+
+def _compute(plan: Plan, index: int) -> frozenset[str]:
+    exprs = [c.expr for s in plan.sections[index:] for c in s.criteria]
+    out = _reads(plan, exprs, set())
+    targets = [s.target for s in plan.sections[index:]] + [plan.default]
+    for target in targets:
+        if target.kind == "protocol":
+            out |= _all_questions(plan.callees[target.id].plan)
+    return frozenset(out)
+
+
+def _plans(protocol: Any) -> dict[str, Plan]:
+    out = {protocol.plan.protocol_id: protocol.plan}
+    for callee in protocol.plan.callees.values():
+        out.update(_plans(callee))
+    return out
+
+
+def relevant(protocol: Any, decision: Decision) -> frozenset[str] | None:
+    """Questions the rest of the evaluation may read (None: the decision is final)."""
+    if decision.waiting is None:
+        return None
+    plan = _plans(protocol).get(decision.waiting[0])
+    if plan is None:  # pragma: no cover - the interpreter names its own plans
+        return frozenset(_all_questions(protocol.plan))
+    return _relevant(plan, decision.waiting[1])
+
+
+def key(decision: Decision, wanted: frozenset[str] | None, path: tuple[AnswerClass, ...]) -> tuple[Any, ...]:
+    """What determines the subtree below this decision."""
+    if wanted is None:
+        return (decision.status, decision.disposition, decision.criterion)
+    return (decision.waiting, tuple(sorted((c.question, id(c)) for c in path if c.question in wanted)))

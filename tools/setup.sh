@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
 # Set up a fresh machine and run the main job on the bundled protocols:
-#   1. Debian packages (graphviz, for rendering) when missing and we are root;
+#   1. Debian packages (graphviz for rendering, chromium + chromium-driver for the browser
+#      tests) when missing and we are root;
 #   2. a virtual environment in .venv with triage-dsl and its development tools;
 #   3. check every bundled protocol, run their scenarios with coverage, and evaluate
 #      the two example protocols against their example answers.
@@ -8,13 +9,19 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-if ! command -v dot >/dev/null 2>&1; then
+# Debian packages: graphviz (triage render/book), chromium + chromedriver (browser tests).
+missing=()
+command -v dot >/dev/null 2>&1 || missing+=(graphviz)
+command -v chromium >/dev/null 2>&1 || missing+=(chromium)
+command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
-    echo "== installing graphviz (Debian)"
-    (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq graphviz >/dev/null) \
-      || echo "warning: could not install graphviz; 'triage render' will write DOT only"
+    echo "== installing ${missing[*]} (Debian)"
+    (apt-get update -qq >/dev/null \
+      && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq "${missing[@]}" >/dev/null) \
+      || echo "warning: could not install ${missing[*]}; rendering writes DOT only and browser tests skip"
   else
-    echo "warning: graphviz 'dot' not found; install it (e.g. apt-get install graphviz) to render graphs"
+    echo "warning: not installed: ${missing[*]} (apt-get install ${missing[*]}); rendering writes DOT only and browser tests skip"
   fi
 fi
 

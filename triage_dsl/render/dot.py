@@ -1,0 +1,364 @@
+"""Decision graph -> DOT: the picture a reviewer approves, drawn from ``protocol.graph``.
+
+Everything drawn is read off the compiled decision graph (node kinds, edges, spans) and
+its plan (tier ranks, criterion text), the same objects the interpreter walks; nothing is
+re-derived from the source. Layout, chosen for protocols of a hundred nodes:
+
+- left to right: questions, then the values, scores and points tables that read them,
+  then the criteria, then the sections, then the dispositions;
+- each section is a cluster with its criteria, and the sections sit in one column in
+  first-match order (``newrank`` lets that column cross the clusters), so the order in
+  which sections are tried reads top to bottom, the default last;
+- dispositions are one column ordered by urgency tier and coloured by it, with the legend
+  under them; labels are wrapped to a fixed width.
+"""
+
+from __future__ import annotations
+
+import html
+import itertools
+import re
+from collections.abc import Callable
+from typing import Any
+
+import graphviz
+
+from triage_dsl.model.result import JSONValue
+from triage_dsl.protocol import Protocol
+from triage_dsl.render.overlay import Overlay
+from triage_dsl.source import Span
+
+WRAP = 30
+FONT = "Helvetica"
+
+# Most urgent first; sampled evenly when a scale has fewer tiers. Dark reds carry white text.
+TIER_COLOURS = ("#b2182b", "#e34a33", "#fc8d59", "#fdd49e", "#d9ef8b", "#91cf60", "#1a9850")
+DARK = {"#b2182b", "#e34a33", "#1a9850"}
+
+GREY_LINE, GREY_TEXT, GREY_FILL = "#c8c8c8", "#9a9a9a", "#f6f6f6"
+PATH_COLOUR, FIRED_COLOUR = "#1f4e9c", "#c2185b"
+
+# kind -> node attributes: the shape says what a node is, independent of colour.
+SHAPES: dict[str, dict[str, str]] = {
+    "start": {"shape": "circle", "style": "filled", "fillcolor": "#333333", "fontcolor": "white"},
+    "question": {"shape": "box", "style": "rounded,filled", "fillcolor": "#e8f0fb"},
+    "value": {"shape": "note", "style": "filled", "fillcolor": "#fff8e1"},
+    "score": {"shape": "box3d", "style": "filled", "fillcolor": "#ffe9b0"},
+    "points": {"shape": "tab", "style": "filled", "fillcolor": "#fff3cc"},
+    "criterion": {"shape": "hexagon", "style": "filled", "fillcolor": "white"},
+    "section": {"shape": "diamond", "style": "filled", "fillcolor": "#eeeeee"},
+    "default": {"shape": "diamond", "style": "filled,dashed", "fillcolor": "#eeeeee"},
+    "disposition": {"shape": "box", "style": "filled,bold"},
+    "protocol": {"shape": "box", "style": "filled", "peripheries": "2", "fillcolor": "#e0e0e0"},
+}
+KIND_NAMES = {
+    "question": "question",
+    "value": "value",
+    "score": "score",
+    "points": "points table",
+    "criterion": "criterion",
+    "section": "section",
+    "default": "default",
+    "disposition": "disposition",
+    "protocol": "continue with",
+}
+
+Link = Callable[[Span], "str | None"]
+
+
+def node_id(node: str) -> str:
+    """The SVG element id of a graph node: ``criterion:1.0`` -> ``n-criterion-1-0``."""
+    return "n-" + re.sub(r"[^A-Za-z0-9_-]", "-", node)
+
+
+def tier_colour(rank: int, count: int) -> str:
+    if count <= 1:
+        return TIER_COLOURS[0]
+    return TIER_COLOURS[round(rank * (len(TIER_COLOURS) - 1) / (count - 1))]
+
+
+def _esc(text: str) -> str:
+    """A DOT escString: backslashes kept literal (``\\N`` would name the node)."""
+    return text.replace("\\", "\\\\")
+
+
+def _lines(text: str, width: int = WRAP) -> list[str]:
+    """Wrap at spaces; a name longer than a line breaks after an underscore, not mid-word."""
+    lines: list[str] = []
+    line = ""
+    for word in text.split():
+        pieces = re.findall(r"[^_]*_+|[^_]+", word) if len(word) > width else [word]
+        for n, piece in enumerate(pieces):
+            glue = "" if n else " "
+            if line and len(line) + len(glue) + len(piece) > width:
+                lines.append(line)
+                line = piece
+            else:
+                line = f"{line}{glue}{piece}" if line else piece
+    lines.append(line)
+    return lines
+
+
+def _html_label(title: str, body: str = "", extra: str = "", width: int = WRAP) -> str:
+    """An HTML-like label: a bold title, the wrapped body in smaller type, an overlay line."""
+    parts = ["<B>" + "<BR/>".join(html.escape(x) for x in _lines(title, width)) + "</B>"]
+    if body:
+        wrapped = "<BR/>".join(html.escape(x) for x in _lines(body, width))
+        parts.append(f'<FONT POINT-SIZE="9">{wrapped}</FONT>')
+    if extra:
+        parts.append(f"<I>{html.escape(extra)}</I>")
+    return "<" + "<BR/>".join(parts) + ">"
+
+
+def shown(value: JSONValue) -> str:
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    if isinstance(value, float):
+        return f"{value:g}"
+    if value is None:
+        return "undecided"
+    return str(value)
+
+
+def protocol_dot(
+    protocol: Protocol,
+    *,
+    overlay: Overlay | None = None,
+    link: Link | None = None,
+) -> graphviz.Digraph:
+    """The DOT drawing of ``protocol.graph``; ``overlay`` draws one evaluation's path and
+    ``link`` gives each node a URL (the review site links nodes to source lines)."""
+    graph = protocol.graph
+    plan = protocol.plan
+    criteria = {c.node: c for s in plan.sections for c in s.criteria}
+    sections = {s.node: s for s in plan.sections}
+    dispositions = {d.node: d for d in plan.dispositions.values()}
+    tier_count = len(plan.tiers)
+
+    dot = graphviz.Digraph(name=protocol.id, engine="dot")
+    dot.attr(
+        "graph",
+        rankdir="LR",
+        nodesep="0.18",
+        ranksep="0.55",
+        fontname=FONT,
+        fontsize="11",
+        labelloc="t",
+        labeljust="l",
+        remincross="false",
+        label=_esc(f"{protocol.title} ({protocol.id} {protocol.version})"),
+        tooltip=_esc(f"{protocol.title}: decision graph"),
+    )
+    dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
+    dot.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6")
+
+    def node_attrs(node: str, data: dict[str, Any]) -> dict[str, str]:
+        kind = data["kind"]
+        span: Span = data["span"]
+        attrs = dict(SHAPES.get(kind, {}))
+        attrs["id"] = node_id(node)
+        name = node.split(":", 1)[-1]
+        extra = ""
+        if overlay is not None and node in overlay.values:
+            value = overlay.values[node]
+            if node in overlay.answered:
+                extra = f"answer: {shown(value)}"
+            elif kind in ("value", "score", "points", "criterion"):
+                extra = f"= {shown(value)}"
+            elif kind == "section":
+                extra = "holds" if value is True else "does not hold" if value is False else shown(value)
+        if kind == "question":
+            decl = data["decl"]
+            label = _html_label(name, decl.prompt or "", extra)
+            summary = f"question {name}: {decl.prompt or ''}"
+        elif kind in ("value", "score", "points"):
+            value_plan = plan.values[name]
+            label = _html_label(f"{kind} {name}", value_plan.text.split("=", 1)[-1].strip(), extra)
+            if kind == "points":
+                label = _html_label(f"points {name}", f"from {data['decl'].subject.id}", extra)
+            summary = value_plan.text
+        elif kind == "criterion":
+            c = criteria[node]
+            text = c.text
+            label = _html_label(f"{c.section + 1}.{c.index + 1}", f"when {text}", extra, width=WRAP + 6)
+            summary = f"criterion {c.section + 1}.{c.index + 1}: when {text}"
+        elif kind == "section":
+            s = sections[node]
+            label = _html_label(f"{s.index + 1}. {s.mode} of", f"-> {s.target.id}", extra, width=18)
+            summary = f"section {s.index + 1}: {s.text}"
+        elif kind == "default":
+            label = _html_label("default", f"-> {data['target'].id}", extra, width=18)
+            summary = f"default {data['target'].id}"
+        elif kind == "disposition":
+            d = dispositions[node]
+            colour = tier_colour(d.tier.rank, tier_count)
+            attrs["fillcolor"] = colour
+            attrs["fontcolor"] = "white" if colour in DARK else "black"
+            label = _html_label(d.label, f"{d.id} · tier {d.tier.id}", width=WRAP)
+            summary = f"disposition {d.id}: {d.label} (tier {d.tier.id})"
+        elif kind == "protocol":
+            label = _html_label(f"continue with {name}", "")
+            summary = f"continue with protocol {name}"
+        else:
+            label = "start"
+            summary = "start: sections are tried from the top"
+        attrs["label"] = label
+        attrs["tooltip"] = _esc(f"{span.location}: {summary}")
+        if link is not None:
+            url = link(span)
+            if url:
+                attrs["URL"] = _esc(url)
+                attrs["target"] = "_self"
+        if overlay is not None:
+            attrs.update(_overlay_style(node, kind, attrs, overlay))
+        return attrs
+
+    nodes = graph.nodes
+    section_nodes = [s.node for s in plan.sections]
+
+    # Questions no criterion or value reads: shown apart, so a reviewer sees them.
+    unused = [n for n, d in nodes(data=True) if d["kind"] == "question" and graph.out_degree(n) == 0]
+    for node, data in nodes(data=True):
+        if data["kind"] in ("criterion", "section", "disposition", "protocol") or node in unused:
+            continue
+        dot.node(node_id(node), **node_attrs(node, data))
+    for index, section in enumerate(plan.sections):
+        with dot.subgraph(name=f"cluster_section_{index}") as cluster:
+            cluster.attr(
+                label=_esc(f"{index + 1}. {section.text}"),
+                style="rounded,dashed",
+                color="#888888",
+                fontsize="10",
+                tooltip=_esc(f"{section.span.location}: {section.text}"),
+            )
+            # The criteria in the order they are tried, one above the other.
+            with cluster.subgraph() as stack:
+                stack.attr(rank="same")
+                for c in section.criteria:
+                    stack.node(node_id(c.node), **node_attrs(c.node, nodes[c.node]))
+                # Flat edges in a left-to-right drawing stack their head above their tail.
+                for upper, lower in itertools.pairwise(section.criteria):
+                    stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
+    if unused:
+        with dot.subgraph(name="cluster_unused") as cluster:
+            cluster.attr(label="questions no criterion reads", style="dashed", color="#bbbbbb", fontsize="9")
+            for node in unused:
+                cluster.node(node_id(node), **node_attrs(node, nodes[node]))
+
+    # The section column: start, sections in first-match order, default.
+    with dot.subgraph(name="sections_column") as column:
+        column.attr(rank="same")
+        for node in section_nodes:
+            column.node(node_id(node), **node_attrs(node, nodes[node]))
+        for node in ("start", "default"):
+            column.node(node_id(node))
+    # The outcome column, most urgent at the top, the legend under it.
+    targets = [s.target for s in plan.sections] + [plan.default]
+    first_use: dict[str, int] = {}
+    for position, target in enumerate(targets):
+        first_use.setdefault(f"{target.kind}:{target.id}", position)
+    outcomes = sorted(
+        (n for n, d in nodes(data=True) if d["kind"] in ("disposition", "protocol")),
+        key=lambda n: (dispositions[n].tier.rank if n in dispositions else -1, first_use.get(n, 0), n),
+    )
+    with dot.subgraph(name="outcomes_column") as column:
+        column.attr(rank="same")
+        for node in outcomes:
+            column.node(node_id(node), **node_attrs(node, nodes[node]))
+        column.node("legend", **_legend(protocol, overlay))
+        for upper, lower in zip([*outcomes], [*outcomes[1:], "legend"], strict=True):
+            column.edge(
+                node_id(upper) if upper != "legend" else upper,
+                node_id(lower) if lower != "legend" else lower,
+                style="invis",
+            )
+
+    for source, target, data in graph.edges(data=True):
+        dot.edge(node_id(source), node_id(target), **_edge_attrs(source, target, data, graph, overlay))
+    return dot
+
+
+def _edge_attrs(
+    source: str, target: str, data: dict[str, Any], graph: Any, overlay: Overlay | None
+) -> dict[str, str]:
+    label = data.get("label", "")
+    attrs: dict[str, str] = {}
+    if label == "reads":
+        attrs.update(label="reads", color="#7a8699", fontcolor="#7a8699", penwidth="0.7")
+    elif label == "criterion":
+        attrs.update(color="#555555", penwidth="0.8")
+    elif label == "yes":
+        attrs.update(label="yes", color="#2e7d32", fontcolor="#2e7d32", fontsize="9", penwidth="1.4")
+    elif label == "no":
+        attrs.update(label="no", color="#555555", fontsize="9", penwidth="1.4")
+        if graph.nodes[source]["kind"] == "section" and graph.nodes[target]["kind"] in ("section", "default"):
+            attrs["weight"] = "10"
+    elif label == "first":
+        attrs.update(penwidth="1.4")
+    if overlay is not None:
+        if _edge_taken(source, target, label, overlay):
+            attrs.update(color=PATH_COLOUR, penwidth="2.6", fontcolor=PATH_COLOUR)
+        else:
+            attrs.update(color=GREY_LINE, fontcolor=GREY_LINE)
+    return attrs
+
+
+def _edge_taken(source: str, target: str, label: str, overlay: Overlay) -> bool:
+    if source not in overlay.visited or target not in overlay.visited:
+        return False
+    value = overlay.values.get(source)
+    if label == "yes":
+        return source == "default" or value is True
+    if label == "no":
+        return value is False
+    return True
+
+
+def _overlay_style(node: str, kind: str, attrs: dict[str, str], overlay: Overlay) -> dict[str, str]:
+    if node not in overlay.visited and node != "legend":
+        return {"color": GREY_LINE, "fontcolor": GREY_TEXT, "fillcolor": GREY_FILL}
+    style: dict[str, str] = {"color": PATH_COLOUR, "penwidth": "2.2"}
+    if node == overlay.fired:
+        style.update(color=FIRED_COLOUR, penwidth="4", fillcolor="#fde7ef")
+        style["label"] = attrs["label"][:-1] + '<BR/><B><FONT COLOR="#c2185b">fired</FONT></B>>'
+    if node == overlay.outcome:
+        style.update(penwidth="4")
+    return style
+
+
+def _legend(protocol: Protocol, overlay: Overlay | None) -> dict[str, str]:
+    """One plain node holding two tables: the urgency tiers and the node shapes."""
+    rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Urgency tiers (most urgent first)</B></TD></TR>']
+    count = len(protocol.plan.tiers)
+    for tier in protocol.plan.tiers:
+        colour = tier_colour(tier.rank, count)
+        text = html.escape(f"{tier.id}: {tier.label}")
+        rows.append(f'<TR><TD BGCOLOR="{colour}" WIDTH="18"> </TD><TD ALIGN="LEFT">{text}</TD></TR>')
+    rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Shapes</B></TD></TR>')
+    for shape, meaning in (
+        ("rounded box", "question asked of the caller"),
+        ("note / 3-D box / tab", "value / score / points table"),
+        ("hexagon", "criterion (a 'when' line)"),
+        ("dashed frame", "section with its criteria, tried top to bottom"),
+        ("diamond", "section outcome test / default"),
+        ("coloured box", "disposition, coloured by tier"),
+        ("thin grey arrow", "'reads': a value flows into"),
+    ):
+        rows.append(f'<TR><TD ALIGN="LEFT">{shape}</TD><TD ALIGN="LEFT">{html.escape(meaning)}</TD></TR>')
+    if overlay is not None:
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Trace overlay</B></TD></TR>')
+        rows.append(
+            f'<TR><TD BGCOLOR="{PATH_COLOUR}"> </TD><TD ALIGN="LEFT">visited by the evaluation</TD></TR>'
+        )
+        rows.append(
+            f'<TR><TD BGCOLOR="{FIRED_COLOUR}"> </TD><TD ALIGN="LEFT">the criterion that fired</TD></TR>'
+        )
+        rows.append(f'<TR><TD BGCOLOR="{GREY_FILL}"> </TD><TD ALIGN="LEFT">not visited</TD></TR>')
+    table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>"
+    return {
+        "shape": "plain",
+        "fontsize": "9",
+        "label": f"<{table}>",
+        "id": "legend",
+        "tooltip": "legend",
+    }

@@ -1,13 +1,17 @@
 """The triage note: the plain-language chart entry, rendered from a result's trace.
 
-Written as a nurse charts a call: protocol and version, the questions in the order
-asked with the answers, what decided the outcome and where it is written, the
-disposition, its urgency, the care advice and the escalation plan.
+Written as a nurse charts a call: protocol and version, the time of the call, the
+questions in the order asked with the answers, what decided the outcome and where it is
+written, the disposition, its urgency, the care advice, the escalation plan, and for a
+record (``triage_dsl.record``) the overrides and the escalation steps run.
 """
 
 from __future__ import annotations
 
-from triage_dsl.model.result import TriageResult
+from collections.abc import Callable
+from datetime import datetime
+
+from triage_dsl.model.result import EscalationStepRun, TriageResult
 
 
 def _answer(value: object) -> str:
@@ -22,6 +26,62 @@ def _answer(value: object) -> str:
     return str(value)
 
 
+def _time(at: datetime) -> str:
+    return f"{at:%Y-%m-%d %H:%M} UTC"
+
+
+def _event(run: EscalationStepRun) -> str:
+    e = run.event
+    step = f" (step {run.step}{f', retry {run.attempt}' if run.attempt else ''})" if run.step else ""
+    who = f" {run.role}" if run.role else ""
+    what = {
+        "paged": f"notified{who}" + (f" by {run.channel}" if run.channel else ""),
+        "no_answer": f"no answer from{who or ' the clinician'}",
+        "callback": f"callback received from{who or ' the clinician'}",
+        "told_caller": "told the caller" if run.step else "told the caller the fallback",
+    }[e.kind]
+    detail = f": {e.detail}" if e.detail else ""
+    return f"{_time(e.at)} {what}{step}{detail}"
+
+
+def _next(run: EscalationStepRun) -> str:
+    n = run.next
+    when = f" at {_time(n.due_at)}" if n.due_at else ""
+    if n.kind == "notify":
+        return f"Next: notify {n.role} by {n.channel}{when}"
+    if n.kind == "wait":
+        return f"Next: wait for a callback from {n.role} until {_time(n.due_at) if n.due_at else '-'}"
+    if n.kind in ("tell_caller", "fallback"):
+        return f"Next: tell the caller{when}: {n.text}"
+    return "Escalation complete"
+
+
+def _record_lines(result: TriageResult, h: Callable[[str], str], bullet: str) -> list[str]:
+    """Overrides and escalation steps run (records only)."""
+    lines: list[str] = []
+    if result.overrides:
+        lines.append(h("Overrides"))
+        for o in result.overrides:
+            change = {"downgrade": "a downgrade", "upgrade": "an upgrade", "same_tier": "same tier"}.get(
+                o.direction, "no computed disposition before"
+            )
+            lines.append(
+                f"{bullet}{_time(o.at)} {o.by} changed the disposition"
+                f" from {o.previous_disposition or '-'} to "
+                f"{o.disposition.label} ({o.disposition.id}, tier {o.urgency.tier}), {change}"
+                + (f". Reason: {o.reason}" if o.reason else "")
+            )
+        last = result.overrides[-1]
+        lines.append(f"{bullet}Disposition in effect: {last.disposition.label} (tier {last.urgency.tier})")
+        lines.append("")
+    if result.escalation_run:
+        lines.append(h("Escalation steps run"))
+        lines += [f"{bullet}{_event(run)}" for run in result.escalation_run]
+        lines.append(f"{bullet}{_next(result.escalation_run[-1])}")
+        lines.append("")
+    return lines
+
+
 def render_note(result: TriageResult, markdown: bool = False) -> str:
     """The note as plain text (``markdown=False``) or Markdown."""
 
@@ -33,11 +93,15 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
     lines = [
         (f"# Triage note: {p.title}" if markdown else f"TRIAGE NOTE: {p.title}"),
         f"Protocol {p.id} version {p.version or '-'}, source SHA-256 {p.sha256[:16]}",
-        "",
     ]
+    if result.started_at is not None:
+        session = f" (session {result.session_id})" if result.session_id else ""
+        lines.append(f"Call started {_time(result.started_at)}{session}")
+    lines.append("")
     if result.status == "error":
-        lines += [h("Not evaluated"), f"{bullet}{result.error}"]
-        return "\n".join(lines) + "\n"
+        lines += [h("Not evaluated"), f"{bullet}{result.error}", ""]
+        lines += _record_lines(result, h, bullet)
+        return "\n".join(lines).rstrip() + "\n"
     prompts = {e.node: e.text for e in result.trace if e.kind == "answer"}
     lines.append(h("Questions asked"))
     for question in result.asked:
@@ -47,8 +111,9 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
         lines.append(f"{bullet}(none)")
     lines.append("")
     if result.status == "needs_answers":
-        lines += [h("Outcome"), f"{bullet}Not yet decided; still to ask: {', '.join(result.missing)}"]
-        return "\n".join(lines) + "\n"
+        lines += [h("Outcome"), f"{bullet}Not yet decided; still to ask: {', '.join(result.missing)}", ""]
+        lines += _record_lines(result, h, bullet)
+        return "\n".join(lines).rstrip() + "\n"
     assert result.disposition is not None and result.urgency is not None
     u = result.urgency
     lines += [
@@ -84,4 +149,5 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
                 lines.append(f"{bullet}{n}. Notify {step.role} by {step.channel}{wait}{retry}")
         lines.append(f"{bullet}If nobody responds: {e.fallback}")
         lines.append("")
+    lines += _record_lines(result, h, bullet)
     return "\n".join(lines).rstrip() + "\n"

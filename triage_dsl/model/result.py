@@ -3,15 +3,21 @@
 ``TriageResult`` is what ``triage eval --answers`` prints and what
 :func:`triage_dsl.evaluate` returns. ``SCHEMA_VERSION`` names its shape: a later version
 may add fields but never changes the meaning of an existing one.
+
+Schema 1.1 adds the optional fields of the **liability record** (``triage_dsl.record``
+fills them when it seals a result): each trace entry's chained ``hash``, the interpreter
+version, the session id, timestamps, overrides, the escalation steps run and the
+``seal``. A 1.0 result is a valid 1.1 record without them.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.0"
+SCHEMA_VERSION = "1.1"
 
 JSONValue = bool | int | float | str | None
 AnswerValue = bool | int | float | str
@@ -156,6 +162,82 @@ class TraceEntry(_Model):
     value: JSONValue = None
     detail: str = ""
     row: int | None = Field(None, description="points tables: the row that matched (0-based)")
+    hash: str | None = Field(
+        None,
+        description="record (1.1): SHA-256 of this entry without its hash, chained to the previous link",
+    )
+
+
+class Override(_Model):
+    """A person changed the disposition: who, when, why, from what to what.
+
+    The computed result stays in the record beside it; overrides apply in order and the
+    last one is the disposition in effect.
+    """
+
+    seq: int = Field(
+        description="position among the record's appended links (overrides and escalation steps)"
+    )
+    by: str = Field(description="who overrode (the host's staff id)")
+    at: datetime
+    reason: str | None = None
+    disposition: Disposition
+    urgency: Urgency
+    escalation: EscalationPlan | None = None
+    previous_disposition: str | None = Field(description="the disposition in effect before this override")
+    previous_tier_rank: int | None = None
+    direction: Literal["upgrade", "same_tier", "downgrade", "first_disposition"] = Field(
+        description="relative to the disposition in effect before: a downgrade is to a less urgent tier"
+    )
+    hash: str | None = None
+
+
+class EscalationEvent(_Model):
+    """What happened in an escalation run, as the host reports it."""
+
+    kind: Literal["paged", "callback", "no_answer", "told_caller"]
+    at: datetime
+    detail: str | None = Field(None, description="free text from the host (redacted in log copies)")
+
+
+class NextEscalationStep(_Model):
+    """What the host should do next in an escalation run, and when."""
+
+    kind: Literal["notify", "tell_caller", "wait", "fallback", "done"]
+    step: int | None = Field(None, description="1-based step of the plan (None for fallback/done)")
+    attempt: int = Field(0, description="0 for the first notification, 1.. for retries")
+    role: str | None = None
+    channel: str | None = None
+    text: str | None = None
+    due_at: datetime | None = Field(None, description="when: at once (the event time) or a deadline")
+    explanation: str
+
+
+class EscalationStepRun(_Model):
+    """One event of an escalation run, appended to the record with the next step it led to."""
+
+    seq: int
+    plan: str
+    event: EscalationEvent
+    step: int | None = Field(None, description="the plan step the event belongs to (1-based)")
+    attempt: int = 0
+    role: str | None = Field(None, description="who the step notifies")
+    channel: str | None = None
+    next: NextEscalationStep
+    hash: str | None = None
+
+
+class Seal(_Model):
+    """How the record is chained: every link's hash covers the previous link's hash."""
+
+    algorithm: Literal["sha256"] = "sha256"
+    encoding: Literal["json-c14n-1"] = Field(
+        "json-c14n-1", description="UTF-8 JSON, keys sorted, no whitespace (docs/record.md)"
+    )
+    chain_version: str = Field(description="which fields each link covers (the schema version that sealed)")
+    header: str = Field(description="hash of the header link (protocol, files, session, time, answers)")
+    outcome: str = Field(description="hash of the outcome link, chained to the last trace entry")
+    head: str = Field(description="hash of the last link: anchor it elsewhere to detect truncation")
 
 
 class TriageResult(_Model):
@@ -183,6 +265,18 @@ class TriageResult(_Model):
     errors: list[AnswerProblem] = Field(default_factory=list)
     trace: list[TraceEntry] = Field(default_factory=list)
     note: str | None = Field(None, description="the triage note for the chart (plain text)")
+    # ---- record (schema 1.1): filled when triage_dsl.record seals the result
+    interpreter_version: str | None = None
+    session_id: str | None = None
+    started_at: datetime | None = None
+    sealed_at: datetime | None = None
+    protocol_files: dict[str, str] | None = Field(
+        None, description="every source file the protocol was compiled from (imports too) -> SHA-256"
+    )
+    overrides: list[Override] = Field(default_factory=list)
+    escalation_run: list[EscalationStepRun] = Field(default_factory=list)
+    seal: Seal | None = None
+    redacted: bool = Field(False, description="a copy for logs: answers and free text removed")
 
     def to_json(self, **kwargs: Any) -> str:
         return self.model_dump_json(**kwargs)

@@ -1,0 +1,222 @@
+"""Escalation runs: a small state machine over an escalation plan and a stream of events.
+
+The host pages, calls and talks to the caller; the machine says what to do next and
+when. Events: ``paged`` (the host sent the current notification), ``no_answer`` (nobody
+called back, or the page failed), ``callback`` (the clinician called back: done) and
+``told_caller`` (the host said the current ``tell caller`` text, or the fallback).
+
+States, per plan step: *act* (do the step now), *waiting* (a notification was sent;
+wait for a callback until the deadline), then the next attempt or step; after the last
+step, *fallback* (tell the caller the plan's last words); *done* after a callback or the
+fallback. A notification's first wait is the step's ``wait``, each retry waits ``every``.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Literal
+
+from triage_dsl.errors import RecordError
+from triage_dsl.model.result import (
+    EscalationEvent,
+    EscalationPlan,
+    EscalationStep,
+    EscalationStepRun,
+    NextEscalationStep,
+    TriageResult,
+)
+from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
+from triage_dsl.record.overrides import in_effect
+from triage_dsl.record.seal import append, next_seq
+
+log = logging.getLogger("triage_dsl.record")
+
+Phase = Literal["act", "waiting", "fallback", "done"]
+
+
+class EscalationError(RecordError):
+    """An event that does not fit the run (a callback before any page, time going back)."""
+
+
+@dataclass(frozen=True)
+class EscalationState:
+    """Where a run is: step (0-based; ``len(steps)`` once at the fallback), attempt, phase."""
+
+    step: int
+    attempt: int
+    phase: Phase
+    due_at: datetime  # act/fallback: when to do it; waiting: the callback deadline
+    last_event_at: datetime
+    paged: bool = False
+
+
+def start(plan: EscalationPlan, at: datetime) -> EscalationState:
+    """The state before any event: the first step is due at ``at``."""
+    return _enter(plan, 0, at, at, paged=False)
+
+
+def _enter(plan: EscalationPlan, step: int, due: datetime, last: datetime, paged: bool) -> EscalationState:
+    phase: Phase = "act" if step < len(plan.steps) else "fallback"
+    return EscalationState(step, 0, phase, due, last, paged)
+
+
+def _wait(step: EscalationStep, attempt: int) -> float | None:
+    return step.wait_minutes if attempt == 0 else (step.retry_every_minutes or step.wait_minutes)
+
+
+def next_step(plan: EscalationPlan, state: EscalationState) -> NextEscalationStep:
+    """What the host should do next, and when."""
+    n = state.step + 1
+    if state.phase == "done":
+        return NextEscalationStep(kind="done", explanation="the escalation run is over")
+    if state.phase == "fallback":
+        return NextEscalationStep(
+            kind="fallback",
+            text=plan.fallback,
+            due_at=state.due_at,
+            explanation="every step has been tried without a callback: tell the caller the plan's last words",
+        )
+    step = plan.steps[state.step]
+    if state.phase == "waiting":
+        return NextEscalationStep(
+            kind="wait",
+            step=n,
+            attempt=state.attempt,
+            role=step.role,
+            channel=step.channel,
+            due_at=state.due_at,
+            explanation=f"wait for a callback from {step.role} until the deadline; then report no_answer",
+        )
+    if step.kind == "tell_caller":
+        return NextEscalationStep(
+            kind="tell_caller",
+            step=n,
+            text=step.text,
+            due_at=state.due_at,
+            explanation=f"step {n}: tell the caller",
+        )
+    tries = f"attempt {state.attempt + 1} of {step.retries + 1}"
+    return NextEscalationStep(
+        kind="notify",
+        step=n,
+        attempt=state.attempt,
+        role=step.role,
+        channel=step.channel,
+        due_at=state.due_at,
+        explanation=f"step {n}: notify {step.role} by {step.channel} ({tries})",
+    )
+
+
+def apply(plan: EscalationPlan, state: EscalationState, event: EscalationEvent) -> EscalationState:
+    """The state after ``event``, or :class:`EscalationError` when it does not fit."""
+    at = utc(event.at)
+    if at < state.last_event_at:
+        raise EscalationError("escalation events must come in time order")
+    if state.phase == "done":
+        raise EscalationError("the escalation run is over")
+    if event.kind == "callback":
+        if not state.paged:
+            raise EscalationError("a callback before anyone was notified")
+        return replace(state, phase="done", last_event_at=at)
+    if state.phase == "fallback":
+        if event.kind != "told_caller":
+            raise EscalationError(f"'{event.kind}' after every step was tried: tell the caller the fallback")
+        return replace(state, phase="done", last_event_at=at)
+    step = plan.steps[state.step]
+    if state.phase == "act":
+        expected = "told_caller" if step.kind == "tell_caller" else "paged"
+        if event.kind != expected:
+            raise EscalationError(f"step {state.step + 1} expects '{expected}', not '{event.kind}'")
+        wait = _wait(step, state.attempt) if step.kind == "notify" else None
+        if wait:
+            return replace(
+                state, phase="waiting", due_at=at + timedelta(minutes=wait), last_event_at=at, paged=True
+            )
+        return _enter(plan, state.step + 1, at, at, paged=state.paged or step.kind == "notify")
+    # waiting for a callback
+    if event.kind != "no_answer":
+        raise EscalationError(f"waiting for a callback from {step.role}: '{event.kind}' does not fit")
+    due = max(at, state.due_at)  # an early "no answer" still leaves time for a callback
+    if state.attempt < step.retries:
+        return replace(state, phase="act", attempt=state.attempt + 1, due_at=due, last_event_at=at)
+    return _enter(plan, state.step + 1, due, at, paged=True)
+
+
+def run(
+    plan: EscalationPlan, events: Iterable[EscalationEvent], started_at: datetime
+) -> tuple[EscalationState, list[tuple[EscalationEvent, int | None, int, NextEscalationStep]]]:
+    """Replay events from the start: the final state and, per event, its step, attempt and next step."""
+    state = start(plan, utc(started_at))
+    steps: list[tuple[EscalationEvent, int | None, int, NextEscalationStep]] = []
+    for event in events:
+        step = state.step + 1 if state.phase in ("act", "waiting") else None
+        attempt = state.attempt
+        state = apply(plan, state, event)
+        steps.append((event, step, attempt, next_step(plan, state)))
+    return state, steps
+
+
+def _current_run(record: TriageResult, plan: EscalationPlan) -> list[EscalationStepRun]:
+    """The record's steps for the plan now in effect (a later plan, after an override, starts over)."""
+    run_steps: list[EscalationStepRun] = []
+    for item in reversed(record.escalation_run):
+        if item.plan != plan.id:
+            break
+        run_steps.insert(0, item)
+    return run_steps
+
+
+def _start_time(record: TriageResult) -> datetime:
+    if record.overrides:
+        return record.overrides[-1].at
+    assert record.sealed_at is not None
+    return record.sealed_at
+
+
+def escalation_next(record: TriageResult) -> NextEscalationStep | None:
+    """The next step of the record's escalation run (None when no plan is in effect)."""
+    plan = in_effect(record).escalation
+    if plan is None:
+        return None
+    previous = _current_run(record, plan)
+    if previous:
+        return previous[-1].next
+    return next_step(plan, start(plan, _start_time(record)))
+
+
+def escalate(
+    record: TriageResult,
+    kind: Literal["paged", "callback", "no_answer", "told_caller"],
+    *,
+    at: datetime | str | None = None,
+    detail: str | None = None,
+    clock: Clock | None = None,
+) -> TriageResult:
+    """Append one event of the escalation run to a sealed record, with the next step."""
+    plan = in_effect(record).escalation
+    if plan is None:
+        raise EscalationError("no escalation plan is in effect for this record")
+    event = EscalationEvent(
+        kind=kind, at=utc(at) if at is not None else utc((clock or SYSTEM_CLOCK).now()), detail=detail
+    )
+    previous = _current_run(record, plan)
+    state, _ = run(plan, [s.event for s in previous], _start_time(record))
+    step = state.step + 1 if state.phase in ("act", "waiting") else None
+    attempt = state.attempt
+    state = apply(plan, state, event)
+    notifies = plan.steps[step - 1] if step is not None else None
+    item = EscalationStepRun(
+        seq=next_seq(record),
+        plan=plan.id,
+        event=event,
+        step=step,
+        attempt=attempt,
+        role=notifies.role if notifies else None,
+        channel=notifies.channel if notifies else None,
+        next=next_step(plan, state),
+    )
+    log.info("escalation %s on plan %s, next %s", kind, plan.id, item.next.kind)
+    return append(record, "escalation", item)

@@ -1,0 +1,248 @@
+"""Verification: is the record intact, and does the protocol still give what it says?
+
+Two checks, in order. The **chain**: every link's hash is recomputed from the record's
+JSON (``canonical.py``); the first link whose stored hash differs is named. The
+**replay**: the protocol (the same source, by SHA-256) is evaluated again with the
+record's answers and compared field by field, then trace entry by trace entry; the
+first difference is named. A schema 1.0 record has no chain: it is replayed only.
+
+Findings name *where* (a trace entry, a field); their messages may quote values, so
+they go to the person verifying, never to the library's log.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from pydantic import ValidationError
+
+from triage_dsl.model.call import CallRecord
+from triage_dsl.model.result import TriageResult
+from triage_dsl.protocol import Protocol
+from triage_dsl.record.call import call_decision, call_hash
+from triage_dsl.record.canonical import HEADER_FIELDS, chain
+from triage_dsl.runtime.interpreter import evaluate_protocol
+
+log = logging.getLogger("triage_dsl.record")
+
+# What a replay must reproduce, in the order differences are reported.
+REPLAYED = (
+    "status",
+    "answers",
+    "asked",
+    "missing",
+    "next_question",
+    "scores",
+    "assumptions",
+    "decided_by",
+    "disposition",
+    "urgency",
+    "escalation",
+    "error",
+    "errors",
+)
+
+
+@dataclass(frozen=True)
+class Finding:
+    """One problem: where (safe to log) and what (may quote values)."""
+
+    where: str
+    message: str
+
+    def __str__(self) -> str:
+        return f"{self.where}: {self.message}"
+
+
+@dataclass
+class Verification:
+    """The outcome of verifying one record: the first problem of each check, and notes."""
+
+    problems: list[Finding] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return not self.problems
+
+
+def check_chain(raw: Mapping[str, Any]) -> Finding | None:
+    """The first link of the record's JSON whose hash is wrong (None when intact)."""
+    seal = raw.get("seal")
+    if not isinstance(seal, Mapping):
+        return Finding("seal", "the record has no seal")
+    version = seal.get("chain_version")
+    if not isinstance(version, str) or version not in HEADER_FIELDS:
+        return Finding("seal", f"unknown chain version {version!r}")
+    for position, entry in enumerate(raw.get("trace") or [], start=1):
+        step = entry.get("step") if isinstance(entry, Mapping) else None
+        if step != position:
+            return Finding(
+                f"trace entry {position}",
+                f"has step {step}: an entry was removed, added or moved before it",
+            )
+    seqs = [item[1].get("seq") for item in _appended_in_list_order(raw)]
+    if seqs != list(range(1, len(seqs) + 1)):
+        return Finding("overrides/escalation_run", f"appended links have seq {seqs}, expected 1..{len(seqs)}")
+    try:
+        links = chain(raw, version)
+    except ValueError:
+        return Finding("record", "holds NaN or infinity, which a sealed record never does")
+    for link, expected in links:
+        if link.stored != expected:
+            return Finding(
+                link.where, "hash does not match its content (edited, or a link before it changed)"
+            )
+    if seal.get("head") != links[-1][1]:
+        return Finding("seal head", "does not match the last link")
+    return None
+
+
+def _appended_in_list_order(raw: Mapping[str, Any]) -> list[tuple[str, Mapping[str, Any]]]:
+    merged = [("override", o) for o in raw.get("overrides") or []] + [
+        ("escalation", s) for s in raw.get("escalation_run") or []
+    ]
+    # each list must be in seq order on its own; merged, they cover 1..n
+    for name in ("overrides", "escalation_run"):
+        seqs = [i.get("seq") for i in raw.get(name) or [] if isinstance(i, Mapping)]
+        if seqs != sorted(s for s in seqs if isinstance(s, int)):
+            return [("", {"seq": None})]
+    return sorted(merged, key=lambda item: item[1].get("seq") or 0)
+
+
+def _portable(value: Any, prefix: str) -> Any:
+    """Paths made relative to the protocol's folder (``prefix``), hashes dropped: a record
+    made in another working directory still replays."""
+    if isinstance(value, dict):
+        return {k: _portable(v, prefix) for k, v in value.items() if k != "hash"}
+    if isinstance(value, list):
+        return [_portable(v, prefix) for v in value]
+    if isinstance(value, str) and prefix:
+        return value.replace(prefix, "")
+    return value
+
+
+def _folder(path: str) -> str:
+    cut = max(path.rfind("/"), path.rfind("\\"))
+    return path[: cut + 1]
+
+
+def _show(value: Any) -> str:
+    text = repr(value)
+    return text if len(text) <= 200 else text[:197] + "..."
+
+
+def _first_difference(recorded: Any, replayed: Any) -> str:
+    if isinstance(recorded, dict) and isinstance(replayed, dict):
+        for key in [*recorded, *(k for k in replayed if k not in recorded)]:
+            was, now = recorded.get(key), replayed.get(key)
+            if was != now:
+                return f"{key}: the record says {_show(was)}, the replay gives {_show(now)}"
+    return f"the record says {_show(recorded)}, the replay gives {_show(replayed)}"
+
+
+def replay(record: TriageResult, protocol: Protocol) -> tuple[Finding | None, list[str]]:
+    """Evaluate the protocol again with the record's answers: the first difference, and notes."""
+    if protocol.sha256 != record.protocol.sha256:
+        return Finding(
+            "protocol",
+            f"the record was made with source SHA-256 {record.protocol.sha256}, "
+            f"{protocol.path} has {protocol.sha256}",
+        ), []
+    if record.protocol_files is not None:
+        recorded = sorted(record.protocol_files.values())
+        now = sorted(sha for _, sha in protocol.files)
+        if recorded != now:
+            return Finding(
+                "protocol files",
+                "the protocol or a file it imports differs from the one the record was made with",
+            ), []
+    if record.status == "error":
+        return None, ["replay skipped: a record of invalid answers holds no answers to replay"]
+    fresh = evaluate_protocol(protocol, record.answers, trace=bool(record.trace))
+    was = _portable(record.model_dump(mode="json"), _folder(record.protocol.path))
+    now_ = _portable(fresh.model_dump(mode="json"), _folder(protocol.path))
+    for name in REPLAYED:
+        if was[name] != now_[name]:
+            return Finding(name, _first_difference(was[name], now_[name])), []
+    for position in range(max(len(was["trace"]), len(now_["trace"]))):
+        a = was["trace"][position] if position < len(was["trace"]) else None
+        b = now_["trace"][position] if position < len(now_["trace"]) else None
+        if a != b:
+            entry = a or b or {}
+            where = f"trace entry {position + 1} ({entry.get('kind')} {entry.get('node')})"
+            return Finding(where, _first_difference(a, b)), []
+    return None, []
+
+
+def parse_record(raw: Mapping[str, Any]) -> tuple[TriageResult | None, Finding | None]:
+    try:
+        return TriageResult.model_validate(raw), None
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "record"
+        return None, Finding(where, f"not a valid record: {first['msg']}")
+
+
+def verify(raw: Mapping[str, Any], protocol: Protocol) -> Verification:
+    """Verify one record's JSON (as read from its file) against the protocol."""
+    result = Verification()
+    record, invalid = parse_record(raw)
+    if record is None:
+        assert invalid is not None
+        result.problems.append(invalid)
+        return result
+    if record.redacted:
+        result.problems.append(Finding("record", "a redacted copy cannot be verified; verify the original"))
+        return result
+    if record.seal is None and not any(e.hash for e in record.trace):
+        result.notes.append(f"schema {record.schema_version} record without a hash chain: replay only")
+    else:
+        broken = check_chain(raw)
+        if broken is not None:
+            result.problems.append(broken)
+    difference, notes = replay(record, protocol)
+    result.notes += notes
+    if difference is not None:
+        result.problems.append(difference)
+    for problem in result.problems:
+        log.warning("record of protocol %s failed verification at %s", record.protocol.id, problem.where)
+    return result
+
+
+def verify_call(raw: Mapping[str, Any], protocols: Sequence[Protocol]) -> Verification:
+    """Verify a call record: each protocol's record, the call's hash and its disposition."""
+    result = Verification()
+    try:
+        call = CallRecord.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        result.problems.append(Finding(".".join(map(str, first["loc"])) or "call", first["msg"]))
+        return result
+    by_sha = {p.sha256: p for p in protocols}
+    for n, (one, one_raw) in enumerate(zip(call.results, raw["results"], strict=True), start=1):
+        protocol = by_sha.get(one.protocol.sha256)
+        if protocol is None:
+            result.problems.append(
+                Finding(f"result {n} ({one.protocol.id})", "no --protocol given with this source SHA-256")
+            )
+            continue
+        inner = verify(one_raw, protocol)
+        result.problems += [
+            Finding(f"result {n} ({one.protocol.id}): {p.where}", p.message) for p in inner.problems
+        ]
+        result.notes += [f"result {n} ({one.protocol.id}): {note}" for note in inner.notes]
+    if raw.get("hash") != call_hash(dict(raw)):
+        result.problems.append(Finding("call", "hash does not match its content"))
+    decision = call_decision(call.results)
+    for key, value in decision.items():
+        stored = getattr(call, key)
+        if (stored.model_dump() if hasattr(stored, "model_dump") else stored) != (
+            value.model_dump() if hasattr(value, "model_dump") else value
+        ):
+            result.problems.append(Finding(key, "differs from what the protocols' records give"))
+            break
+    return result

@@ -76,6 +76,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --answers: the whole result as JSON, or the triage note",
     )
     p.add_argument("--no-trace", action="store_true", help="leave the trace out (faster)")
+    p.add_argument(
+        "--redact", action="store_true", help="with --answers: the record's copy for logs (no PHI)"
+    )
+    p.add_argument(
+        "--session-id", metavar="ID", help="with --answers: the record's session id (default: a UUID)"
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_eval)
 
@@ -94,7 +100,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the JSON Schema of results",
         description="Print the JSON Schema of the result that eval prints.",
     )
-    p.add_argument("what", nargs="?", choices=("result",), default="result")
+    p.add_argument("what", nargs="?", choices=("result", "record", "call"), default="result")
     p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
@@ -164,6 +170,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
     p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
     p.set_defaults(handler=_book)
+    _record_parsers(sub)
     return parser
 
 
@@ -294,9 +301,8 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
             return USAGE
         if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
             answers = answers["answers"]
-        result = evaluate_protocol(protocol, answers, trace=not args.no_trace)
+        result = _sealed(protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace), args)
         if args.format == "json":
-            result = result.model_copy(update={"note": render_note(result)})
             target.write(result.model_dump_json(indent=2) + "\n")
         else:
             target.write(render_note(result, markdown=args.format == "markdown"))
@@ -340,6 +346,8 @@ def _eval_cases(protocol: Protocol, text: str, args: argparse.Namespace, out: Te
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    if args.what != "result":
+        return _record_schema(args.what, out)
     schema = TriageResult.model_json_schema()
     schema["$id"] = f"https://triage-dsl.invalid/schema/result/{SCHEMA_VERSION}"
     schema["title"] = f"TriageResult (schema {SCHEMA_VERSION})"
@@ -455,4 +463,104 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         f"wrote {len(book.pages)} page(s) for {len(book.protocols)} protocol(s): {book.site / 'index.html'}",
         file=out,
     )
+    return OK
+
+
+# ----------------------------------------------------------------- the liability record
+
+
+def _record_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "verify",
+        help="check a record's hash chain and replay its answers",
+        description="Exit 0 when the record (or call record) is intact and the protocol, evaluated "
+        "again with its answers, gives the same result; exit 1 naming the first broken link or difference.",
+    )
+    p.add_argument("record", metavar="RECORD.json")
+    p.add_argument(
+        "--protocol", metavar="FILE", action="append", required=True, help="repeat for a call record"
+    )
+    p.set_defaults(handler=_verify)
+    p = sub.add_parser(
+        "redact",
+        help="a copy of a record fit for logs (answers and free text removed)",
+        description="Print the record (or call record) without PHI; "
+        "structure, protocol hash and outcome kept.",
+    )
+    p.add_argument("record", metavar="RECORD.json")
+    p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    p.set_defaults(handler=_redact)
+
+
+def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) -> TriageResult:
+    from triage_dsl.record import redact, seal
+
+    record = seal(result, protocol=protocol, session_id=args.session_id)
+    return redact(record) if args.redact else record
+
+
+def _read_record(name: str, inp: TextIO, err: TextIO) -> dict[str, Any] | None:
+    try:
+        raw = json.loads(_read_text(name, inp))
+    except ValueError as exc:
+        print(f"triage: {name}: invalid JSON: {exc}", file=err)
+        return None
+    if not isinstance(raw, dict):
+        print(f"triage: {name}: not a record (expected a JSON object)", file=err)
+        return None
+    return raw
+
+
+def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.record import verify, verify_call
+
+    raw = _read_record(args.record, inp, err)
+    if raw is None:
+        return USAGE
+    protocols = [compile_file(path) for path in args.protocol]
+    if raw.get("kind") == "call":
+        verification = verify_call(raw, protocols)
+    elif len(protocols) != 1:
+        print("triage: verify: a record of one protocol takes exactly one --protocol", file=err)
+        return USAGE
+    else:
+        verification = verify(raw, protocols[0])
+    for note in verification.notes:
+        print(f"{args.record}: note: {note}", file=out)
+    for problem in verification.problems:
+        print(f"{args.record}: {problem}", file=out)
+    if verification.ok:
+        print(f"{args.record}: intact, and the replay agrees", file=out)
+    return OK if verification.ok else NO
+
+
+def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from pydantic import ValidationError
+
+    from triage_dsl.model.call import CallRecord
+    from triage_dsl.record import redact, redact_call
+
+    raw = _read_record(args.record, inp, err)
+    if raw is None:
+        return USAGE
+    try:
+        if raw.get("kind") == "call":
+            text = redact_call(CallRecord.model_validate(raw)).model_dump_json(indent=2)
+        else:
+            text = redact(TriageResult.model_validate(raw)).model_dump_json(indent=2)
+    except ValidationError as exc:
+        print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
+        return USAGE
+    if args.output:
+        Path(args.output).write_text(text + "\n", encoding="utf-8")
+    else:
+        out.write(text + "\n")
+    return OK
+
+
+def _record_schema(what: str, out: TextIO) -> int:
+    from triage_dsl.record import call_schema, record_schema
+
+    json.dump(record_schema() if what == "record" else call_schema(), out, indent=2, sort_keys=True)
+    out.write("\n")
     return OK

@@ -68,6 +68,10 @@ def synthetic(questions: int = 60, seed: int = 7) -> str:
         if lines[-1].startswith("  section"):
             lines.append(f"    when total >= {12 - n}")
         lines.append("  end")
+    leftovers = [f"    when {q} >= 100" for q in pool_num] + [f"    when {c} is c" for c in pool_choice]
+    leftovers += [f"    when {q}" for q in pool_yes]
+    if leftovers:
+        lines.insert(len(lines) - 1, "\n".join(leftovers))
     lines.append("  default d_home_care\nend")
     return "\n".join(lines) + "\n"
 

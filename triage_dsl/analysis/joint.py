@@ -69,7 +69,12 @@ def pairs(a: Side, b: Side, doms: Domains) -> Iterator[tuple[tuple[AnswerClass, 
         if state in seen:
             continue
         seen.add(state)
-        waiting = [d for d in (da, db) if d.status == "needs_answers"]
+        # The side stuck earliest is split first, so the two sides move through the
+        # sections together and repeated states are recognised.
+        waiting = sorted(
+            (d for d in (da, db) if d.status == "needs_answers"),
+            key=lambda d: d.waiting[1] if d.waiting else 0,
+        )
         if not waiting:
             yield path, da, db
             continue

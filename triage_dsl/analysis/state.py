@@ -1,8 +1,9 @@
 """Which answers still matter: the key that lets the searches skip repeated states.
 
 When evaluation waits at section ``i`` of a protocol, every earlier section is already
-ruled out, so what happens next depends only on the answers to questions that section
-``i`` and the later ones read (through values and points tables, and into protocols they
+ruled out, and so is every criterion of section ``i`` already decided; what happens next
+depends only on the answers to questions that the open criteria of section ``i`` and
+the later sections read (through values and points tables, and into protocols they
 continue with). Two paths that agree on those answers lead to the same subtree, so a
 search that has explored one need not explore the other. This keeps protocols with many
 ``a and b`` criteria from growing exponentially.
@@ -40,22 +41,24 @@ def _all_questions(plan: Plan) -> frozenset[str]:
     return frozenset(out)
 
 
-_CACHE: dict[tuple[int, int], tuple[Plan, frozenset[str]]] = {}
+_CACHE: dict[tuple[int, int, tuple[int, ...]], tuple[Plan, frozenset[str]]] = {}
 
 
-def _relevant(plan: Plan, index: int) -> frozenset[str]:
-    cached = _CACHE.get((id(plan), index))
+def _relevant(plan: Plan, index: int, open_criteria: tuple[int, ...]) -> frozenset[str]:
+    cached = _CACHE.get((id(plan), index, open_criteria))
     if cached is not None and cached[0] is plan:
         return cached[1]
-    result = _compute(plan, index)
+    result = _compute(plan, index, open_criteria)
     if len(_CACHE) > 4096:
         _CACHE.clear()
-    _CACHE[(id(plan), index)] = (plan, result)
+    _CACHE[(id(plan), index, open_criteria)] = (plan, result)
     return result
 
 
-def _compute(plan: Plan, index: int) -> frozenset[str]:
-    exprs = [c.expr for s in plan.sections[index:] for c in s.criteria]
+def _compute(plan: Plan, index: int, open_criteria: tuple[int, ...]) -> frozenset[str]:
+    waiting = plan.sections[index]
+    exprs = [waiting.criteria[i].expr for i in open_criteria]
+    exprs += [c.expr for s in plan.sections[index + 1 :] for c in s.criteria]
     out = _reads(plan, exprs, set())
     targets = [s.target for s in plan.sections[index:]] + [plan.default]
     for target in targets:
@@ -78,7 +81,7 @@ def relevant(protocol: Any, decision: Decision) -> frozenset[str] | None:
     plan = _plans(protocol).get(decision.waiting[0])
     if plan is None:  # pragma: no cover - the interpreter names its own plans
         return frozenset(_all_questions(protocol.plan))
-    return _relevant(plan, decision.waiting[1])
+    return _relevant(plan, decision.waiting[1], decision.waiting[2])
 
 
 def key(decision: Decision, wanted: frozenset[str] | None, path: tuple[AnswerClass, ...]) -> tuple[Any, ...]:

@@ -612,6 +612,7 @@ class Evaluation:
         self.tracing = tracing
         self._quiet = False
         self.recording = tracing
+        self.open_criteria: tuple[int, ...] = ()  # of the section evaluation waits at
 
     @property
     def quiet(self) -> bool:
@@ -876,6 +877,7 @@ class Evaluation:
             if not value and not any_mode:
                 return "no", c, []
         if any(u.waiting for u in undecided):
+            self.open_criteria = tuple(c.index for c in undecided_criteria)
             return "waiting", None, undecided
         if undecided:
             return "unknown", undecided_criteria[0], undecided
@@ -965,8 +967,13 @@ class Evaluation:
                 value=None,
                 detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
             )
+            open_criteria = self.open_criteria
             missing = self.look_ahead(index + 1, missing)
-            return {"status": "needs_answers", "missing": missing, "waiting": (self.plan.protocol_id, index)}
+            return {
+                "status": "needs_answers",
+                "missing": missing,
+                "waiting": (self.plan.protocol_id, index, open_criteria),
+            }
         explanation = "no section's criteria held, so the protocol's default applies"
         self.record(
             "default",
@@ -1172,7 +1179,8 @@ class Decision(NamedTuple):
     criterion: str | None  # the deciding criterion node, if any
     missing: tuple[str, ...]
     read: tuple[str, ...]  # answered questions the evaluation read
-    waiting: tuple[str, int] | None = None  # (protocol id, section index) still undecided
+    # (protocol id, section index, indexes of its criteria still undecided)
+    waiting: tuple[str, int, tuple[int, ...]] | None = None
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:

@@ -10,6 +10,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import json
+import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
@@ -26,6 +27,8 @@ from triage_dsl.runtime.interpreter import evaluate_protocol
 from triage_dsl.source import Source
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
+
+CHUNK = 2000  # cases per parallel work item
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
@@ -76,6 +79,13 @@ def _parser() -> argparse.ArgumentParser:
         help="with --answers: the whole result as JSON, or the triage note",
     )
     p.add_argument("--no-trace", action="store_true", help="leave the trace out (faster)")
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=1,
+        metavar="N",
+        help="with --cases: worker processes (0 = one per core); output order is kept",
+    )
     p.add_argument(
         "--redact", action="store_true", help="with --answers: the record's copy for logs (no PHI)"
     )
@@ -312,36 +322,64 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
             target.close()
 
 
-def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> dict[str, Any]:
-    """One JSON line of ``--cases`` in, one result object out (never raises)."""
+def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> str:
+    """One JSON line of ``--cases`` in, one JSON result line out (never raises)."""
     try:
         case = parse_json(line)
     except ValueError as exc:
-        return {
-            "id": None,
-            "line": number,
-            "status": "error",
-            "disposition": None,
-            "error": f"line {number}: invalid JSON: {exc}",
-        }
+        return json.dumps(
+            {
+                "id": None,
+                "line": number,
+                "status": "error",
+                "disposition": None,
+                "error": f"line {number}: invalid JSON: {exc}",
+            }
+        )
     case_id = case.get("id") if isinstance(case, dict) else None
     if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
-        return {
-            "id": case_id,
-            "line": number,
-            "status": "error",
-            "disposition": None,
-            "error": f'line {number}: expected an object with "answers": {{...}}',
-        }
+        return json.dumps(
+            {
+                "id": case_id,
+                "line": number,
+                "status": "error",
+                "disposition": None,
+                "error": f'line {number}: expected an object with "answers": {{...}}',
+            }
+        )
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
-    return {"id": case_id, **result.model_dump(mode="json", exclude={"note"})}
+    # pydantic's serializer writes the result; the case id goes first, as the contract shows
+    body = result.model_dump_json(exclude={"note"})
+    return '{"id":' + json.dumps(case_id) + "," + body[1:]
+
+
+_WORKER: dict[str, Any] = {}
+
+
+def _worker_start(path: str, trace: bool) -> None:
+    _WORKER["protocol"] = compile_file(path)
+    _WORKER["trace"] = trace
+
+
+def _worker_chunk(chunk: list[tuple[int, str]]) -> list[str]:
+    return [case_line(_WORKER["protocol"], line, number, _WORKER["trace"]) for number, line in chunk]
 
 
 def _eval_cases(protocol: Protocol, text: str, args: argparse.Namespace, out: TextIO) -> int:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
-            continue
-        out.write(json.dumps(case_line(protocol, line, number, trace=not args.no_trace)) + "\n")
+    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+    trace = not args.no_trace
+    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
+    if jobs == 1 or len(lines) < 2 * CHUNK:
+        for number, line in lines:
+            out.write(case_line(protocol, line, number, trace) + "\n")
+        return OK
+    import multiprocessing
+
+    chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
+    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
+    with context.Pool(jobs, initializer=_worker_start, initargs=(protocol.path, trace)) as pool:
+        for produced in pool.imap(_worker_chunk, chunks):  # imap keeps the input order
+            out.write("\n".join(produced) + "\n")
     return OK
 
 

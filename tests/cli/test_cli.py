@@ -219,3 +219,19 @@ def test_wheel_carries_the_grammar_and_finds_it(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr
     grammar, protocol_id = proc.stdout.split()
     assert grammar.startswith(str(tmp_path / "site")) and protocol_id == "news2"
+
+
+def test_eval_cases_in_parallel_keeps_order_and_output(tmp_path: Path) -> None:
+    lines = []
+    for i in range(4100):
+        answers = {**NORMAL, "resp_rate": i % 40, "temp_c": 35 + (i % 7)}
+        if i % 13 == 0:
+            answers["spo2"] = 250
+        lines.append(json.dumps({"id": f"c{i}", "answers": answers}))
+    cases = tmp_path / "cases.jsonl"
+    cases.write_text("\n".join(lines) + "\n")
+    one = run("eval", NEWS2, "--cases", str(cases), "--no-trace")
+    two = run("eval", NEWS2, "--cases", str(cases), "--no-trace", "--jobs", "2")
+    assert one[0] == two[0] == 0
+    assert one[1] == two[1]
+    assert [json.loads(line)["id"] for line in two[1].splitlines()] == [f"c{i}" for i in range(4100)]

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.check.test_checks import MARK, _cases
+from tests.check.test_checks import _cases, marked
 from triage_dsl import load
 from triage_dsl.analysis.findings import analyse
 
@@ -20,12 +20,7 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "analysis"
 def test_analyses_report_exactly_the_marked_findings(name: str, text: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.triage"
     path.write_text(text, encoding="utf-8")
-    expected = sorted(
-        (number, code)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if (m := MARK.search(line))
-        for code in m.group(1).split()
-    )
+    expected = marked(text)
     found = sorted((d.span.line, d.code) for d in analyse(load(path)))
     assert found == expected
 

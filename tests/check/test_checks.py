@@ -15,6 +15,16 @@ DATA = Path(__file__).resolve().parents[1] / "data" / "check"
 MARK = re.compile(r"###\s*(.*)$")
 
 
+def marked(text: str) -> list[tuple[int, str]]:
+    """The (line, code) pairs a chunk marks with ``### CODE`` at the end of lines."""
+    return sorted(
+        (number, code)
+        for number, line in enumerate(text.splitlines(), start=1)
+        if (m := MARK.search(line))
+        for code in m.group(1).split()
+    )
+
+
 def _cases(name: str) -> list[tuple[str, str]]:
     text = (DATA / name).read_text(encoding="utf-8")
     chunks = re.split(r"^# ---\n", text, flags=re.M)
@@ -30,13 +40,8 @@ def _cases(name: str) -> list[tuple[str, str]]:
 def test_checker_reports_exactly_the_marked_diagnostics(name: str, text: str, tmp_path: Path) -> None:
     path = tmp_path / f"{name}.triage"
     path.write_text(text, encoding="utf-8")
-    expected = sorted(
-        (number, code)
-        for number, line in enumerate(text.splitlines(), start=1)
-        if (m := MARK.search(line))
-        for code in m.group(1).split()
-    )
     found = sorted((d.span.line, d.code) for d in check(path))
+    expected = marked(text)
     assert found == expected
 
 

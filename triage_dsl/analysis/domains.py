@@ -284,7 +284,8 @@ def collect(plan: Plan) -> _Tests:
 # ------------------------------------------------------------------ classes
 
 
-def _holds(op: str, x: Fraction, bound: Fraction) -> bool:
+def holds(op: str, x: Fraction, bound: Fraction) -> bool:
+    """``x op bound``, exactly (fractions, not floats)."""
     return {
         "<": x < bound,
         "<=": x <= bound,
@@ -325,7 +326,7 @@ def number_classes(q: QuestionPlan, tests: _Tests) -> list[AnswerClass]:
                 atoms.append((Atom(float(cut), float(cuts[i + 1])), Fraction(str(inner))))
     signature: dict[tuple[bool, ...], list[tuple[Atom, Fraction]]] = {}
     for atom, sample in atoms:
-        sig = tuple(_holds(op, sample, bound) for op, _, bound in tests.number_tests.get(q.id, []))
+        sig = tuple(holds(op, sample, bound) for op, _, bound in tests.number_tests.get(q.id, []))
         signature.setdefault(sig, []).append((atom, sample))
     classes = []
     for members in signature.values():

@@ -13,7 +13,7 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
-from triage_dsl.analysis.domains import Domains, domains
+from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
@@ -139,7 +139,7 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
         if band.kind == "compare":
             assert band.op is not None and band.bound is not None
             bound = Fraction(str(band.bound))
-            hit = [s for s in remaining if _cmp(band.op, s[1], bound)]
+            hit = [s for s in remaining if holds(band.op, s[1], bound)]
             if not hit:
                 ctx.report(
                     band.span,
@@ -167,17 +167,6 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
                 )
         elif band.kind == "when":
             continue
-
-
-def _cmp(op: str, x: Fraction, bound: Fraction) -> bool:
-    return {
-        "<": x < bound,
-        "<=": x <= bound,
-        ">": x > bound,
-        ">=": x >= bound,
-        "=": x == bound,
-        "!=": x != bound,
-    }[op]
 
 
 def _gap_text(samples: list[tuple[Any, Fraction]]) -> str:

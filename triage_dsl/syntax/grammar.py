@@ -15,6 +15,21 @@ from lark import Lark
 
 START_RULES = ["protocol_file", "scenario_file", "item_chunk", "file_header"]
 
+# Keywords that start a top-level declaration (the parser resynchronises on them).
+TOP_LEVEL_WORDS = (
+    "protocol",
+    "library",
+    "import",
+    "question",
+    "value",
+    "score",
+    "points",
+    "tiers",
+    "escalation",
+    "disposition",
+    "triage",
+)
+
 
 def grammar_path() -> Path:
     """The grammar file this process uses: the packaged copy, else the checkout's."""

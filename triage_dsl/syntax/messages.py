@@ -17,7 +17,7 @@ from lark.lexer import PatternStr
 
 from triage_dsl.errors import Diagnostic
 from triage_dsl.source import Source, Span
-from triage_dsl.syntax.grammar import lark_parser
+from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS, lark_parser
 
 NAMED = {
     "ID": "a name",
@@ -33,22 +33,7 @@ NAMED = {
     "$END": "the end of the file",
 }
 
-BLOCK_KEYWORDS = {
-    "question",
-    "value",
-    "score",
-    "points",
-    "tiers",
-    "escalation",
-    "disposition",
-    "triage",
-    "import",
-    "protocol",
-    "library",
-    "section",
-    "scenario",
-    "tier",
-}
+BLOCK_KEYWORDS = {*TOP_LEVEL_WORDS, "section", "scenario", "tier"}
 
 
 @lru_cache(maxsize=1)

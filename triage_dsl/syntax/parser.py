@@ -18,12 +18,10 @@ from lark.exceptions import UnexpectedInput, VisitError
 from triage_dsl.errors import Diagnostic
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
-from triage_dsl.syntax.grammar import lark_parser
+from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS, lark_parser
 from triage_dsl.syntax.messages import syntax_diagnostic
 
-TOP_LEVEL = re.compile(
-    r"^(protocol|library|import|question|value|score|points|tiers|escalation|disposition|triage)\b"
-)
+TOP_LEVEL = re.compile(rf"^({'|'.join(TOP_LEVEL_WORDS)})\b")
 MAX_SOURCE_BYTES = 2_000_000
 MAX_NESTING = 64
 # Parse-tree depth: long `a and b and ...` or `not not ...` chains nest without parentheses;
@@ -666,21 +664,6 @@ def _guard(source: Source) -> list[Diagnostic]:
         ]
     nested = _nesting_diagnostic(source)
     return [nested] if nested else []
-
-
-TOP_LEVEL_WORDS = (
-    "protocol",
-    "library",
-    "import",
-    "question",
-    "value",
-    "score",
-    "points",
-    "tiers",
-    "escalation",
-    "disposition",
-    "triage",
-)
 
 
 def _starts_declaration(line: str) -> bool:

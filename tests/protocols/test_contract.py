@@ -63,10 +63,18 @@ EDGES: dict[str, dict[str, list[Any]]] = {
         "known_atherosclerotic_disease": [True, False],
         "troponin_ratio": around(1, 3, step=0.01),
     },
-    "ottawa_ankle": {q: [True, False] for q in (
-        "malleolar_zone_pain", "midfoot_zone_pain", "lateral_malleolus_tenderness",
-        "medial_malleolus_tenderness", "fifth_metatarsal_base_tenderness", "navicular_tenderness",
-        "unable_to_bear_weight")},
+    "ottawa_ankle": {
+        q: [True, False]
+        for q in (
+            "malleolar_zone_pain",
+            "midfoot_zone_pain",
+            "lateral_malleolus_tenderness",
+            "medial_malleolus_tenderness",
+            "fifth_metatarsal_base_tenderness",
+            "navicular_tenderness",
+            "unable_to_bear_weight",
+        )
+    },
     "mcisaac": {
         "age": around(3, 15, 45),
         "temp_c": around(38.0, step=0.05),
@@ -141,9 +149,18 @@ def test_complete_answers_report_the_score_by_its_contract_name(rule: str) -> No
         ("ottawa_ankle", {"malleolar_zone_pain": False, "midfoot_zone_pain": False}, None),
         ("mcisaac", {"age": 2}, None),
         ("esi", {"lifesaving_intervention": True}, None),
-        ("esi", {"lifesaving_intervention": False, "high_risk_situation": False,
-                 "new_confusion_lethargy_disorientation": False, "pain_score": 2, "age_months": 400,
-                 "resources": 1}, None),
+        (
+            "esi",
+            {
+                "lifesaving_intervention": False,
+                "high_risk_situation": False,
+                "new_confusion_lethargy_disorientation": False,
+                "pain_score": 2,
+                "age_months": 400,
+                "resources": 1,
+            },
+            None,
+        ),
         ("qsofa", {"resp_rate": 25, "altered_mentation": True}, None),
         ("news2", {}, "resp_rate"),
         ("ottawa_ankle", {"malleolar_zone_pain": True}, "midfoot_zone_pain"),

@@ -901,13 +901,15 @@ class Evaluation:
                     advice=criterion.advice if s.mode == "any" else _all_advice(s),
                 )
             if outcome == "no":
-                why = (
-                    "none of its criteria holds"
-                    if s.mode == "any"
-                    else f"criterion '{criterion.text}' does not hold"
-                    if criterion
-                    else ""
-                )
+                if s.mode == "any":
+                    false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+                    why = f"none of its criteria holds: {false} are all no"
+                else:
+                    why = (
+                        f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
+                        if criterion
+                        else ""
+                    )
                 self.record("section", s.node, s.span, s.text, value=False, detail=why)
                 continue
             if outcome == "unknown":

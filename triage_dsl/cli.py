@@ -82,9 +82,9 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--jobs",
         type=int,
-        default=1,
+        default=0,
         metavar="N",
-        help="with --cases: worker processes (0 = one per core); output order is kept",
+        help="with --cases: worker processes (default 0: one per core for large batches); order is kept",
     )
     p.add_argument(
         "--redact", action="store_true", help="with --answers: the record's copy for logs (no PHI)"
@@ -377,7 +377,13 @@ def _eval_cases(protocol: Protocol, text: str, args: argparse.Namespace, out: Te
 
     chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    with context.Pool(jobs, initializer=_worker_start, initargs=(protocol.path, trace)) as pool:
+    try:
+        pool = context.Pool(jobs, initializer=_worker_start, initargs=(protocol.path, trace))
+    except OSError:  # no process support here: the same output, one case at a time
+        for number, line in lines:
+            out.write(case_line(protocol, line, number, trace) + "\n")
+        return OK
+    with pool:
         for produced in pool.imap(_worker_chunk, chunks):  # imap keeps the input order
             out.write("\n".join(produced) + "\n")
     return OK

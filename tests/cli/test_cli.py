@@ -230,7 +230,7 @@ def test_eval_cases_in_parallel_keeps_order_and_output(tmp_path: Path) -> None:
         lines.append(json.dumps({"id": f"c{i}", "answers": answers}))
     cases = tmp_path / "cases.jsonl"
     cases.write_text("\n".join(lines) + "\n")
-    one = run("eval", NEWS2, "--cases", str(cases), "--no-trace")
+    one = run("eval", NEWS2, "--cases", str(cases), "--no-trace", "--jobs", "1")
     two = run("eval", NEWS2, "--cases", str(cases), "--no-trace", "--jobs", "2")
     assert one[0] == two[0] == 0
     assert one[1] == two[1]

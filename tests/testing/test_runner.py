@@ -57,7 +57,9 @@ def test_full_coverage_passes(folder: Path) -> None:
 
 
 def test_a_failure_shows_expected_actual_and_the_trace(folder: Path) -> None:
-    (folder / "fever.scenarios").write_text(FULL.replace('given temp = 38 expect today', 'given temp = 38 expect home'))
+    (folder / "fever.scenarios").write_text(
+        FULL.replace("given temp = 38 expect today", "given temp = 38 expect home")
+    )
     code, out, _ = run("test", str(folder))
     assert code == 1 and "FAIL fever" in out
     assert "fever.scenarios:4:" in out and "expected disposition home, got disposition today" in out
@@ -65,7 +67,9 @@ def test_a_failure_shows_expected_actual_and_the_trace(folder: Path) -> None:
 
 
 def test_uncovered_goals_are_named_with_their_lines(folder: Path) -> None:
-    (folder / "fever.scenarios").write_text('scenario "only home" given rash = no, temp = 37 expect home end\n')
+    (folder / "fever.scenarios").write_text(
+        'scenario "only home" given rash = no, temp = 37 expect home end\n'
+    )
     code, out, _ = run("test", str(folder), "--min-coverage", "90")
     assert code == 1 and "1 below 90% coverage" in out
     assert "fever.triage:14: criterion fires: rash" in out
@@ -108,7 +112,8 @@ def test_misspelled_expectation_is_a_failure_with_a_suggestion(folder: Path) -> 
 def test_invalid_answers_fail_unless_expected(folder: Path) -> None:
     (folder / "fever.scenarios").write_text(
         'scenario "bad" given temp = 99 expect ed end\n'
-        'scenario "refused" given temp = 99 expect status error end\n')
+        'scenario "refused" given temp = 99 expect status error end\n'
+    )
     code, out, _ = run("test", str(folder), "-v")
     assert code == 1 and "1/2 scenarios" in out
     assert "expected valid answers, got error: question 'temp': 99 is outside the valid range 30 to 45" in out

@@ -26,6 +26,7 @@ from triage_dsl.syntax.parser import parse_protocol
 T = TypeVar("T")
 
 MAX_IMPORT_DEPTH = 16
+MAX_GRAPH_NODES = 20_000
 MAX_FILE_BYTES = 2_000_000
 
 
@@ -129,6 +130,7 @@ class _Compiler:
                 self.merge(scope, imported.scope, item.span)
             else:
                 protocol = self.protocol_of(imported)
+                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
                 if protocol is not None:
                     _add(scope, scope.protocols, protocol.id, protocol, item.span, "protocol")
                 else:
@@ -193,6 +195,18 @@ class _Compiler:
             return None
         scope = unit.scope
         graph = build_graph(scope)
+        if graph.number_of_nodes() > MAX_GRAPH_NODES:
+            unit.diagnostics.append(
+                Diagnostic(
+                    scope.file.header.id_span,
+                    "T078",
+                    "error",
+                    f"protocol '{scope.file.header.id}' has {graph.number_of_nodes():,} decision-graph nodes, "
+                    f"more than the {MAX_GRAPH_NODES:,} a protocol may have",
+                    "split it into protocols joined by 'continue with'",
+                )
+            )
+            return None
         protocol = Protocol(
             header=scope.file.header,
             source=unit.source,

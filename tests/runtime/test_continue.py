@@ -45,3 +45,15 @@ def test_missing_import_is_reported(tmp_path: Path) -> None:
     (d,) = check(tmp_path / "p.triage")
     assert (d.code, d.span.line, d.span.column) == ("T072", 2, 1)
     assert "cannot import 'nowhere.triage'" in d.message
+
+
+def test_a_protocol_too_large_is_refused_with_a_clear_error(monkeypatch: object, tmp_path: Path) -> None:
+    import triage_dsl.compiler as compiler
+
+    monkeypatch.setattr(compiler, "MAX_GRAPH_NODES", 5)  # type: ignore[attr-defined]
+    compiler._CACHE.clear()
+    diagnostics = check(DATA / "breathing.triage")
+    assert [d.code for d in diagnostics] == ["T078"]
+    compiler._CACHE.clear()
+    assert {d.code for d in check(DATA / "chest.triage")} == {"T078", "T073"}
+    assert "decision-graph nodes" in diagnostics[0].message

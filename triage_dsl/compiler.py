@@ -134,6 +134,7 @@ class _Compiler:
                 if protocol is not None:
                     _add(scope, scope.protocols, protocol.id, protocol, item.span, "protocol")
                 else:
+                    scope.broken_protocols.add(imported.file.header.id)
                     scope.report(item.span, "T073", f"'{item.path}' has errors (listed above)")
 
     def merge(self, scope: Scope, library: Scope, span: Span) -> None:
@@ -201,7 +202,7 @@ class _Compiler:
                     scope.file.header.id_span,
                     "T078",
                     "error",
-                    f"protocol '{scope.file.header.id}' has {graph.number_of_nodes():,} decision-graph nodes, "
+                    f"protocol '{scope.file.header.id}' has {graph.number_of_nodes():,} graph nodes, "
                     f"more than the {MAX_GRAPH_NODES:,} a protocol may have",
                     "split it into protocols joined by 'continue with'",
                 )

@@ -73,7 +73,7 @@ def _target(scope: Scope, target: ast.Target) -> None:
                 f"unknown disposition '{target.id}'",
                 did_you_mean(target.id, scope.dispositions) or "declare it with: disposition NAME ... end",
             )
-    elif target.id not in scope.protocols:
+    elif target.id not in scope.protocols and target.id not in scope.broken_protocols:
         scope.report(
             target.span,
             "T064",

@@ -56,4 +56,4 @@ def test_a_protocol_too_large_is_refused_with_a_clear_error(monkeypatch: object,
     assert [d.code for d in diagnostics] == ["T078"]
     compiler._CACHE.clear()
     assert {d.code for d in check(DATA / "chest.triage")} == {"T078", "T073"}
-    assert "decision-graph nodes" in diagnostics[0].message
+    assert "graph nodes" in diagnostics[0].message

@@ -376,12 +376,6 @@ class Domains:
     classes: dict[str, list[AnswerClass]]
     questions: dict[str, QuestionPlan]
 
-    def class_of(self, question: str, answer: Clean) -> AnswerClass:
-        for c in self.classes[question]:
-            if c.contains(answer):
-                return c
-        raise ValueError(f"{answer!r} is in no class of {question}")  # pragma: no cover
-
 
 _DOMAINS: dict[int, tuple[Plan, Domains]] = {}
 

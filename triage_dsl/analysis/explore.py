@@ -10,7 +10,7 @@ value of them.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -53,20 +53,13 @@ def leaves(protocol: Any, doms: Domains | None = None) -> list[Leaf]:
     return result
 
 
-def explore(
-    protocol: Any,
-    doms: Domains | None = None,
-    fixed: dict[str, AnswerClass] | None = None,
-    branch: Callable[[Decision], str | None] | None = None,
-) -> Iterator[Leaf]:
+def explore(protocol: Any, doms: Domains | None = None) -> Iterator[Leaf]:
     """Every leaf of the decision tree, in protocol order, depth first.
 
-    ``fixed`` pins some questions to a class; ``branch`` may choose which missing question
-    to split next (default: the one the interpreter would ask next).
+    Each inner node splits the question the interpreter would ask next.
     """
     doms = doms or domains(protocol.plan)
-    start = tuple((fixed or {}).values())
-    stack: list[tuple[AnswerClass, ...]] = [start]
+    stack: list[tuple[AnswerClass, ...]] = [()]
     count = 0
     while stack:
         path = stack.pop()
@@ -78,9 +71,6 @@ def explore(
                 raise TooLarge(f"more than {MAX_LEAVES:,} regions")
             yield Leaf(path, decision)
             continue
-        question = branch(decision) if branch else decision.missing[0]
-        if question is None:
-            yield Leaf(path, decision)
-            continue
+        question = decision.missing[0]
         for cls in reversed(doms.classes[question]):
             stack.append((*path, cls))

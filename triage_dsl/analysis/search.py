@@ -8,7 +8,7 @@ an unreachable one.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
@@ -132,9 +132,3 @@ def both(first: CriterionPlan, first_value: bool, second: CriterionPlan, second_
 
 def json_answers(answers: dict[str, Clean]) -> tuple[tuple[str, object], ...]:
     return tuple((q, "unknown" if a is UNKNOWN else a) for q, a in answers.items())
-
-
-def iter_criteria(protocol: Any) -> Iterator[tuple[int, SectionPlan, int, CriterionPlan]]:
-    for s in protocol.plan.sections:
-        for n, c in enumerate(s.criteria):
-            yield s.index, s, n, c

@@ -51,17 +51,6 @@ SHAPES: dict[str, dict[str, str]] = {
     "disposition": {"shape": "box", "style": "filled,bold"},
     "protocol": {"shape": "box", "style": "filled", "peripheries": "2", "fillcolor": "#e0e0e0"},
 }
-KIND_NAMES = {
-    "question": "question",
-    "value": "value",
-    "score": "score",
-    "points": "points table",
-    "criterion": "criterion",
-    "section": "section",
-    "default": "default",
-    "disposition": "disposition",
-    "protocol": "continue with",
-}
 
 Link = Callable[[Span], "str | None"]
 

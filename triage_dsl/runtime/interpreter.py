@@ -22,7 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
-from typing import Any, NamedTuple, TypeVar
+from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
@@ -39,7 +39,6 @@ _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
 _Partial = v.Partial
 _MISS: Any = object()
-M = TypeVar("M", bound=BaseModel)
 
 
 def _fmt(value: v.Value | Clean | None) -> str:
@@ -220,7 +219,6 @@ class Program:
             for s in plan.sections
         }
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
-        self.default_decided: m.DecidedBy | None = None
         self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
         self.escalations = {
             d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation

@@ -92,6 +92,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--session-id", metavar="ID", help="with --answers: the record's session id (default: a UUID)"
     )
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="with --answers: the record's time (ISO 8601, UTC), for reproducible records",
+    )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_eval)
 
@@ -539,7 +544,15 @@ def _record_parsers(sub: Any) -> None:
 def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) -> TriageResult:
     from triage_dsl.record import redact, seal
 
-    record = seal(result, protocol=protocol, session_id=args.session_id)
+    clock = None
+    if args.at:
+        from triage_dsl.record.clock import FixedClock
+
+        try:
+            clock = FixedClock(args.at)
+        except ValueError as exc:
+            raise ProtocolFileError(f"--at {args.at!r}: not an ISO 8601 time ({exc})") from None
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=clock)
     return redact(record) if args.redact else record
 
 

@@ -235,3 +235,12 @@ def test_eval_cases_in_parallel_keeps_order_and_output(tmp_path: Path) -> None:
     assert one[0] == two[0] == 0
     assert one[1] == two[1]
     assert [json.loads(line)["id"] for line in two[1].splitlines()] == [f"c{i}" for i in range(4100)]
+
+
+def test_eval_with_a_fixed_clock_and_session_is_byte_for_byte_reproducible() -> None:
+    argv = ("eval", NEWS2, "--answers", "-", "--session-id", "call-1", "--at", "2026-11-27T10:00:00Z")
+    first = run(*argv, stdin=json.dumps(NORMAL))
+    second = run(*argv, stdin=json.dumps(NORMAL))
+    assert first[0] == 0 and first[1] == second[1]
+    assert json.loads(first[1])["session_id"] == "call-1"
+    assert run(*argv[:-1], "not a time", stdin=json.dumps(NORMAL))[0] == 2

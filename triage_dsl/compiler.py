@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import threading
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
@@ -244,6 +245,7 @@ def _add(scope: Scope, table: dict[str, T], key: str, value: T, span: Span, what
     )
 
 
+@lru_cache(maxsize=1)
 def _default_tiers() -> ast.Tiers:
     file, diagnostics = parse_protocol(
         Source("<default>", "library default_tiers end\n" + DEFAULT_TIERS_TEXT)

@@ -14,6 +14,7 @@ from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains, classes_of, collect
 from triage_dsl.analysis.joint import Side, pairs
+from triage_dsl.graph.plan import all_dispositions
 from triage_dsl.runtime.answers import UNKNOWN, all_questions
 from triage_dsl.runtime.interpreter import Decision
 
@@ -35,10 +36,7 @@ def _outcome(decision: Decision, tiers: dict[str, tuple[str, int]]) -> dict[str,
 
 
 def _tiers(protocol: Any) -> dict[str, tuple[str, int]]:
-    out = {d.id: (d.tier.id, d.tier.rank) for d in protocol.plan.dispositions.values()}
-    for callee in protocol.plan.callees.values():
-        out.update(_tiers(callee))
-    return out
+    return {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
 
 
 def joint_domains(old: Any, new: Any) -> Domains:

@@ -13,13 +13,12 @@ is fine; ``sbp - dbp < 25`` is not): :class:`NotSeparable` says where that fails
 from __future__ import annotations
 
 import math
-from collections.abc import Iterator
 from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
 from triage_dsl.check.walk import children
-from triage_dsl.graph.plan import Plan, QuestionPlan
+from triage_dsl.graph.plan import Plan, QuestionPlan, plans
 from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -257,19 +256,13 @@ class _Tests:
                 self.walk(band.condition)
 
 
-def _plans(plan: Plan) -> Iterator[Plan]:
-    yield plan
-    for callee in plan.callees.values():
-        yield from _plans(callee.plan)
-
-
 def collect(plan: Plan) -> _Tests:
     questions = all_questions(plan)
     values: dict[str, Any] = {}
-    for p in _plans(plan):
+    for p in plans(plan):
         values.update({vid: v.decl for vid, v in p.values.items()})
     tests = _Tests(plan, questions, values)
-    for p in _plans(plan):
+    for p in plans(plan):
         for value in p.values.values():
             if isinstance(value.decl, ast.Points):
                 tests.points(value.decl)

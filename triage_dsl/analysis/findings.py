@@ -17,7 +17,7 @@ from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
-from triage_dsl.graph.plan import Plan
+from triage_dsl.graph.plan import Plan, all_dispositions, plans
 from triage_dsl.runtime.answers import Clean
 from triage_dsl.runtime.interpreter import escalation_plan
 from triage_dsl.source import Span
@@ -32,8 +32,7 @@ class Context:
     advice: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
 
     def __post_init__(self) -> None:
-        plans = [self.protocol.plan, *(c.plan for c in self.protocol.plan.callees.values())]
-        for plan in plans:
+        for plan in plans(self.protocol.plan):
             for s in plan.sections:
                 for c in s.criteria:
                     self.advice[c.node] = c.advice
@@ -257,9 +256,7 @@ def _word(value: Clean) -> str:
 def _monotonic_break(
     ctx: Context, qid: str, order: list[Clean]
 ) -> tuple[Clean, Clean, str, str, dict[str, Clean]] | None:
-    tiers = {d.id: d.tier.rank for d in ctx.plan.dispositions.values()}
-    for callee in ctx.plan.callees.values():
-        tiers.update({d.id: d.tier.rank for d in callee.plan.dispositions.values()})
+    tiers = {d.id: d.tier.rank for d in all_dispositions(ctx.plan).values()}
     for better, worse in itertools.pairwise(order):
         for path, da, db in pairs(
             Side(ctx.protocol, {qid: better}), Side(ctx.protocol, {qid: worse}), ctx.doms

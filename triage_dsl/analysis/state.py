@@ -15,7 +15,8 @@ from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass
 from triage_dsl.check.walk import decl_expressions, names
-from triage_dsl.graph.plan import Plan
+from triage_dsl.graph.plan import Plan, plans
+from triage_dsl.runtime.answers import all_questions
 from triage_dsl.runtime.interpreter import Decision
 from triage_dsl.syntax import ast
 
@@ -32,13 +33,6 @@ def _reads(plan: Plan, exprs: list[ast.Expr], seen: set[str]) -> set[str]:
                 seen.add(name.id)
                 stack.extend(decl_expressions(plan.values[name.id].decl))
     return out
-
-
-def _all_questions(plan: Plan) -> frozenset[str]:
-    out = set(plan.questions)
-    for callee in plan.callees.values():
-        out |= _all_questions(callee.plan)
-    return frozenset(out)
 
 
 _CACHE: dict[tuple[int, int, tuple[int, ...]], tuple[Plan, frozenset[str]]] = {}
@@ -63,24 +57,17 @@ def _compute(plan: Plan, index: int, open_criteria: tuple[int, ...]) -> frozense
     targets = [s.target for s in plan.sections[index:]] + [plan.default]
     for target in targets:
         if target.kind == "protocol":
-            out |= _all_questions(plan.callees[target.id].plan)
+            out |= set(all_questions(plan.callees[target.id].plan))
     return frozenset(out)
-
-
-def _plans(protocol: Any) -> dict[str, Plan]:
-    out = {protocol.plan.protocol_id: protocol.plan}
-    for callee in protocol.plan.callees.values():
-        out.update(_plans(callee))
-    return out
 
 
 def relevant(protocol: Any, decision: Decision) -> frozenset[str] | None:
     """Questions the rest of the evaluation may read (None: the decision is final)."""
     if decision.waiting is None:
         return None
-    plan = _plans(protocol).get(decision.waiting[0])
+    plan = next((p for p in plans(protocol.plan) if p.protocol_id == decision.waiting[0]), None)
     if plan is None:  # pragma: no cover - the interpreter names its own plans
-        return frozenset(_all_questions(protocol.plan))
+        return frozenset(all_questions(protocol.plan))
     return _relevant(plan, decision.waiting[1], decision.waiting[2])
 
 

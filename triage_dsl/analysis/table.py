@@ -16,6 +16,7 @@ from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
 from triage_dsl.analysis.explore import leaves
+from triage_dsl.graph.plan import all_dispositions
 from triage_dsl.runtime.answers import UNKNOWN, Clean
 
 
@@ -104,7 +105,7 @@ def describe_classes(classes: list[AnswerClass]) -> str:
 
 def build_table(protocol: Any, doms: Domains | None = None) -> Table:
     doms = doms or domains(protocol.plan)
-    tiers = {d.id: (d.tier.id, d.tier.rank) for d in _all_dispositions(protocol)}
+    tiers = {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
     index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
     # The decision tree as a trie: each inner node splits one question into its classes.
     root: dict[str, Any] = {}
@@ -139,13 +140,6 @@ def _rows(node: dict[str, Any], doms: Domains) -> list[tuple[tuple[tuple[str, fr
             out.append((conditions, outcome))
         else:
             out.append((((question, indexes), *conditions), outcome))
-    return out
-
-
-def _all_dispositions(protocol: Any) -> list[Any]:
-    out = list(protocol.plan.dispositions.values())
-    for callee in protocol.plan.callees.values():
-        out.extend(_all_dispositions(callee))
     return out
 
 

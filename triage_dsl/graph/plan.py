@@ -7,6 +7,7 @@ walks this plan, which is read off the graph once: sections in ``no``-edge order
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
@@ -241,3 +242,19 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         callees=MappingProxyType(callees),
         scores=tuple(sorted(scores, key=lambda s: values[s].span)),
     )
+
+
+def plans(plan: Plan) -> Iterator[Plan]:
+    """``plan`` and every plan it continues with (``continue with``), depth first."""
+    yield plan
+    for callee in plan.callees.values():
+        yield from plans(callee.plan)
+
+
+def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
+    """Every disposition a result of ``plan`` may name, its own first."""
+    out: dict[str, DispositionPlan] = {}
+    for p in plans(plan):
+        for did, d in p.dispositions.items():
+            out.setdefault(did, d)
+    return out

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from triage_dsl.errors import did_you_mean
-from triage_dsl.graph.plan import Plan, QuestionPlan
+from triage_dsl.graph.plan import Plan, QuestionPlan, plans
 from triage_dsl.model.result import AnswerProblem
 
 
@@ -37,9 +37,9 @@ Clean = bool | int | float | str | _Unknown
 
 def all_questions(plan: Plan) -> dict[str, QuestionPlan]:
     """The plan's questions and those of every protocol it continues with."""
-    questions = dict(plan.questions)
-    for callee in plan.callees.values():
-        for qid, q in all_questions(callee.plan).items():
+    questions: dict[str, QuestionPlan] = {}
+    for p in plans(plan):
+        for qid, q in p.questions.items():
             questions.setdefault(qid, q)
     return questions
 

@@ -225,7 +225,6 @@ class Program:
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
-        self.all_infos_questions = {**_callee_questions(plan), **plan.questions}
 
     # -- expressions
     def expr(self, e: ast.Expr) -> Code:
@@ -468,7 +467,7 @@ class Program:
     def question_info(self, qid: str) -> m.QuestionInfo:
         info = self.infos.get(qid)
         if info is None:
-            info = question_info(self.all_infos_questions[qid])
+            info = question_info(self.questions_all[qid])
             self.infos[qid] = info
         return info.model_copy(update={"options": list(info.options)})
 
@@ -1256,11 +1255,3 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
     common["decided_by"] = outcome["decided_by"]
     complete: m.TriageResult = _triage_result(common)
     return complete
-
-
-def _callee_questions(plan: Plan) -> dict[str, QuestionPlan]:
-    out: dict[str, QuestionPlan] = {}
-    for callee in plan.callees.values():
-        out.update(_callee_questions(callee.plan))
-        out.update(callee.plan.questions)
-    return out

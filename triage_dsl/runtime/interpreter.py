@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
@@ -31,9 +32,10 @@ from triage_dsl.check.walk import names as names_in
 from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions, validate
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -42,6 +44,8 @@ _MISS: Any = object()
 
 
 def _fmt(value: v.Value | Clean | None) -> str:
+    if type(value) is TimeAnswer:
+        return value.text
     if value is UNKNOWN:
         return "unknown (caller does not know)"
     if isinstance(value, v.Partial):
@@ -57,8 +61,7 @@ def _fmt(value: v.Value | Clean | None) -> str:
     return str(value)
 
 
-def _answer_json(value: Clean) -> bool | int | float | str:
-    return "unknown" if value is UNKNOWN else value  # type: ignore[return-value]
+_answer_json = answer_json
 
 
 # --------------------------------------------------------------------- building models fast
@@ -538,6 +541,12 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
+    if q.is_time:  # an age or duration: the general validator reads its forms
+
+        def time(value: Any) -> Any:
+            return unknown if type(value) is str and value == "unknown" else _MISS
+
+        return time
     assert q.low is not None and q.high is not None
     low, high = q.low, q.high
     whole = q.type == "whole number"
@@ -702,15 +711,29 @@ class Evaluation:
             if not self._quiet:
                 self.asked.append(qid)
                 if self.recording:
-                    self.record(
-                        "answer",
-                        q.node,
-                        self.program.locations[qid],
-                        q.prompt,
-                        reads={qid: answer},  # type: ignore[dict-item]
-                        value=answer,  # type: ignore[arg-type]
-                        detail=f"answered {_fmt(answer)}",
-                    )
+                    if type(answer) is TimeAnswer:
+                        # The answer as given, and the minutes the protocol compares.
+                        shown = readable(answer, q.type)
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer.text},
+                            value=float(answer),
+                            detail=f"answered {answer.text}"
+                            + ("" if shown == answer.text else f" ({shown})"),
+                        )
+                    else:
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer},  # type: ignore[dict-item]
+                            value=answer,  # type: ignore[arg-type]
+                            detail=f"answered {_fmt(answer)}",
+                        )
         if answer is not None:
             self.used[qid] = None
         if answer is not None or not self._quiet:
@@ -1096,6 +1119,8 @@ def _undecided_detail(value: v.Partial) -> str:
 
 def _band_text(band: ast.Band) -> str:
     if band.kind == "compare":
+        if band.unit is not None:
+            return f"{band.op} {band.amount} {band.unit}"
         return f"{band.op} {band.bound:g}"
     if band.kind == "options":
         return ", ".join(o.id for o in band.options)
@@ -1125,6 +1150,7 @@ def question_info(q: QuestionPlan) -> m.QuestionInfo:
         type=q.type,
         unit=q.unit,
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
+        range_text=q.time_range_text() if q.is_time else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
         location=q.span.location,
@@ -1200,8 +1226,13 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
     return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
 
 
-def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:
-    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers."""
+def evaluate_protocol(
+    protocol: Any, answers: Mapping[str, Any], *, trace: bool = True, now: datetime | None = None
+) -> m.TriageResult:
+    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers.
+
+    ``now`` (an aware datetime) is the evaluation's clock: it turns a date of birth into
+    an age; without it a date of birth is refused."""
     compiled = program(protocol)
     ref = compiled.ref
     if not isinstance(answers, Mapping):
@@ -1213,7 +1244,7 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
         )
     clean = compiled.clean(answers)
     if clean is None:
-        clean, problems = validate(protocol.plan, answers)
+        clean, problems = validate(protocol.plan, answers, now)
         if problems:
             return m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems

@@ -123,4 +123,4 @@ def interview(
             encoding="utf-8",
         )
         out.write(f"\nResult saved to {save}\n")
-    return 0
+    return 0 if result.status == "complete" else 1

@@ -189,6 +189,8 @@ def dead_questions(ctx: Context) -> None:
     """Questions read by the triage whose answer can never change the outcome."""
     local = [q for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path]
     for q in sorted(local, key=lambda q: q.span):
+        if q.patient_age and ctx.plan.population is not None:
+            continue  # read by the population check, whatever the criteria do
         if not _read_by_triage(ctx, q.id):
             ctx.report(
                 q.span,

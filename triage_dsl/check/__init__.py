@@ -13,6 +13,7 @@ from triage_dsl.check.dispositions import dispositions
 from triage_dsl.check.escalations import escalations
 from triage_dsl.check.logic import logic
 from triage_dsl.check.names import names
+from triage_dsl.check.population import population
 from triage_dsl.check.scope import Scope
 from triage_dsl.check.types import types
 
@@ -20,6 +21,7 @@ CHECKS: tuple[Callable[[Scope], None], ...] = (
     declarations,
     names,
     types,
+    population,
     escalations,
     dispositions,
     logic,

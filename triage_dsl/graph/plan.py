@@ -14,6 +14,7 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
+from triage_dsl.check.declarations import age_limit_minutes, ages_text
 from triage_dsl.check.scope import Scope, minutes
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -114,6 +115,17 @@ class DispositionPlan:
 
 
 @dataclass(frozen=True)
+class PopulationPlan:
+    """``population adult aged 18 to 120 years``, enforced against ``question``'s answer."""
+
+    text: str  # "adult aged 18 to 120 years"
+    low: float  # minutes, inclusive
+    high: float  # minutes, inclusive
+    question: str  # the question marked `patient age`
+    location: str
+
+
+@dataclass(frozen=True)
 class Plan:
     protocol_id: str
     path: str
@@ -126,6 +138,7 @@ class Plan:
     tiers: tuple[TierPlan, ...]
     callees: MappingProxyType[str, Protocol]
     scores: tuple[str, ...]
+    population: PopulationPlan | None = None
     # The runtime's compiled form of this plan (closures, cached result pieces), built on
     # first evaluation by ``runtime/interpreter.py``. A cache: not part of the plan's value.
     compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -268,6 +281,22 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         tiers=tiers,
         callees=MappingProxyType(callees),
         scores=tuple(sorted(scores, key=lambda s: values[s].span)),
+        population=_population(scope),
+    )
+
+
+def _population(scope: Scope) -> PopulationPlan | None:
+    header = scope.file.header
+    marked = [q for q in scope.questions.values() if q.patient_age and q.type == "age"]
+    if header.ages is None or len(marked) != 1 or header.population_span is None:
+        return None
+    low, high = age_limit_minutes(header.ages)
+    return PopulationPlan(
+        text=f"{header.population} {ages_text(header.ages)}",
+        low=low,
+        high=high,
+        question=marked[0].id,
+        location=header.population_span.location,
     )
 
 

@@ -160,6 +160,7 @@ class TraceEntry(_Model):
         "assumption",
         "continue",
         "disposition",
+        "population",
     ]
     node: str
     protocol: str

@@ -29,7 +29,15 @@ from pydantic import BaseModel
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    DispositionPlan,
+    Plan,
+    PopulationPlan,
+    QuestionPlan,
+    SectionPlan,
+    ValuePlan,
+)
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
@@ -1226,6 +1234,91 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
     return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
 
 
+def _outside_population(
+    protocol: Any, population: PopulationPlan, clean: Mapping[str, Clean], trace: bool
+) -> m.TriageResult | None:
+    """The error result for a patient's age outside the protocol's population, or None."""
+    qid = population.question
+    answer = clean.get(qid)
+    if not isinstance(answer, TimeAnswer) or population.low <= answer <= population.high:
+        return None
+    given = answer_json(answer)
+    message = (
+        f"{qid} = {given} is outside this protocol's population: {population.text}; "
+        "use a protocol for this age group"
+    )
+    entries = []
+    if trace:
+        q = program(protocol).questions_all[qid]
+        entries = [
+            _entry(
+                1,
+                "answer",
+                q.node,
+                protocol.id,
+                q.span.location,
+                q.prompt,
+                {qid: given},
+                float(answer),
+                f"answered {given}",
+                None,
+            ),
+            _entry(
+                2,
+                "population",
+                "population",
+                protocol.id,
+                population.location,
+                f"population {population.text}",
+                {qid: given},
+                False,
+                message,
+                None,
+            ),
+        ]
+    return m.TriageResult(
+        protocol=program(protocol).ref,
+        status="error",
+        error=message,
+        errors=[m.AnswerProblem(question=qid, code="outside_population", message=message)],
+        answers={qid: given},
+        trace=entries,
+    )
+
+
+def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome: dict[str, Any]) -> None:
+    """The population check in the trace; an unanswered age is asked first."""
+    qid = population.question
+    answer = evaluation.answers.get(qid)
+    reads: dict[str, _JSON] = {}
+    value: _JSON = None
+    if answer is None and outcome["status"] == "needs_answers":
+        outcome["missing"] = [qid, *(q for q in outcome["missing"] if q != qid)]
+        detail = f"'{qid}' is asked first: this protocol's population is {population.text}"
+    elif answer is None:
+        detail = (
+            f"not checked: '{qid}' was not answered and the outcome did not need it "
+            f"(this protocol's population is {population.text})"
+        )
+    else:
+        evaluation.used[qid] = None  # the answer was read: it belongs in the record
+        reads = {qid: answer_json(answer)}
+        if answer is UNKNOWN:
+            detail = f"not checked: the caller does not know '{qid}' (population {population.text})"
+        else:
+            value = True
+            detail = f"{qid} = {answer_json(answer)} is within this protocol's population: {population.text}"
+    evaluation.record(
+        "population",
+        "population",
+        population.location,
+        f"population {population.text}",
+        reads=reads,
+        value=value,
+        detail=detail,
+    )
+
+
 def evaluate_protocol(
     protocol: Any, answers: Mapping[str, Any], *, trace: bool = True, now: datetime | None = None
 ) -> m.TriageResult:
@@ -1249,10 +1342,17 @@ def evaluate_protocol(
             return m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
             )
+    population = protocol.plan.population
+    if population is not None:
+        refused = _outside_population(protocol, population, clean, trace)
+        if refused is not None:
+            return refused
     entries: list[m.TraceEntry] = []
     asked: list[str] = []
     evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
     outcome = evaluation.run()
+    if population is not None:
+        _population_step(evaluation, population, outcome)
     scores = evaluation.scores()
     used: dict[str, Any] = {}
     for q in asked:

@@ -22,7 +22,7 @@ from triage_dsl.graph.plan import Plan, QuestionPlan, plans
 from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import FACTORS, best_unit, in_unit, plural
+from triage_dsl.units import FACTORS, best_unit, in_unit, quantity_text
 
 
 class NotSeparable(Exception):
@@ -249,8 +249,8 @@ class _Tests:
             and constant.unit is not None
             and Fraction(str(constant.value)) == bound
         ):
-            unit = plural(constant.unit) or constant.unit
-            self.labels.setdefault(question, {}).setdefault(bound, f"{constant.amount} {unit}")
+            text = quantity_text(constant.amount or "", constant.unit)
+            self.labels.setdefault(question, {}).setdefault(bound, text)
         self.number_tests.setdefault(question, []).append((op, Fraction(1), bound))
 
     def walk(self, e: ast.Expr) -> None:

@@ -121,6 +121,6 @@ def test_redact_flag_and_command_remove_answers(record: dict[str, Any], tmp_path
 def test_schema_record_is_versioned() -> None:
     code, out, _ = run("schema", "record")
     schema = json.loads(out)
-    assert code == 0 and schema["$id"].endswith("/record/1.1") and "seal" in schema["properties"]
+    assert code == 0 and schema["$id"].endswith("/record/1.2") and "seal" in schema["properties"]
     code, out, _ = run("schema", "call")
-    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.1")
+    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.2")

@@ -8,7 +8,7 @@ that is not one of the question's, and a points table that could score nothing.
 from __future__ import annotations
 
 from triage_dsl.check.scope import BOOL, ERROR, NUMBER, Scope, Type
-from triage_dsl.check.walk import depth
+from triage_dsl.check.walk import blocks, depth
 from triage_dsl.errors import did_you_mean
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -290,9 +290,9 @@ def types(scope: Scope) -> None:
             typer.of_name(ast.Name(item.id_span, item.id))
         elif isinstance(item, ast.Points):
             typer.of_name(ast.Name(item.id_span, item.id))
-        elif isinstance(item, ast.Triage):
-            for section in item.sections:
-                for criterion in section.criteria:
+        else:
+            for block in blocks(item):
+                for criterion in block.criteria:
                     if depth(criterion.expr) > MAX_EXPRESSION_DEPTH:
                         scope.report(
                             criterion.span,

@@ -17,7 +17,7 @@ from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
-from triage_dsl.graph.plan import Plan, all_dispositions, plans
+from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime.answers import Clean
 from triage_dsl.runtime.interpreter import escalation_plan
 from triage_dsl.source import Span
@@ -33,7 +33,7 @@ class Context:
 
     def __post_init__(self) -> None:
         for plan in plans(self.protocol.plan):
-            for s in plan.sections:
+            for s in blocks(plan):
                 for c in s.criteria:
                     self.advice[c.node] = c.advice
 
@@ -216,7 +216,7 @@ def _depends(ctx: Context, qid: str) -> bool:
 
 def _outcome(ctx: Context, decision: Any) -> tuple[Any, ...]:
     """What the caller is told: the disposition and the deciding criterion's advice."""
-    return (decision.disposition, ctx.advice.get(decision.criterion, ()))
+    return (decision.disposition, ctx.advice.get(decision.criterion, ()), decision.raised_by)
 
 
 def monotonic(ctx: Context) -> None:

@@ -317,3 +317,9 @@ def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
         for did, d in p.dispositions.items():
             out.setdefault(did, d)
     return out
+
+
+def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
+    """The plan's sections, then its floors: everything that holds criteria."""
+    found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
+    return found

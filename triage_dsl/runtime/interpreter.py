@@ -36,6 +36,8 @@ from triage_dsl.graph.plan import (
     QuestionPlan,
     SectionPlan,
     ValuePlan,
+    all_dispositions,
+    blocks,
 )
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
@@ -217,7 +219,6 @@ class Program:
         self.values: dict[str, _ValueCode] = {}
         for vid, vp in plan.values.items():
             self.values[vid] = self._value(vp)
-        blocks: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
         self.sections: dict[str, tuple[_CriterionCode, ...]] = {
             s.node: tuple(
                 _CriterionCode(
@@ -225,17 +226,18 @@ class Program:
                 )
                 for c in s.criteria
             )
-            for s in blocks
+            for s in blocks(plan)
         }
         # Floors in the order they are tried: most urgent first, ties in written order.
         self.floors = tuple(
             sorted(plan.floors, key=lambda f: (plan.dispositions[f.target.id].tier.rank, f.index))
         )
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
-        self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
-        self.escalations = {
-            d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation
-        }
+        # Every disposition a result may name: a protocol continued with may reach one
+        # that this protocol never names itself.
+        reachable = all_dispositions(plan).values()
+        self.urgencies = {d.id: urgency(d) for d in reachable}
+        self.escalations = {d.id: escalation_plan(d.escalation) for d in reachable if d.escalation}
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
 
@@ -961,10 +963,12 @@ class Evaluation:
                 value=None,
                 detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
             )
+            # Waiting at a floor: the index counts on after the sections (the analyses read it).
+            open_criteria = self.open_criteria
             return {
                 "status": "needs_answers",
                 "missing": self.floor_look_ahead(missing, current, start=position + 1),
-                "waiting": None,
+                "waiting": (self.plan.protocol_id, len(self.plan.sections) + position, open_criteria),
             }
         return outcome
 

@@ -69,3 +69,25 @@ def test_shipped_protocols_have_no_findings() -> None:
             continue
         findings += [d.render() for d in analyse(load(path))]
     assert findings == []
+
+
+@pytest.mark.parametrize(
+    ("name", "text"), _cases("../analysis/floors.triage"), ids=lambda x: x if "\n" not in x else ""
+)
+def test_floor_findings_are_exactly_the_marked_ones(name: str, text: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.triage"
+    path.write_text(text, encoding="utf-8")
+    assert sorted((d.span.line, d.code) for d in analyse(load(path))) == marked(text)
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("floor_below_everything", "every outcome is already at least as urgent"),
+        ("floor_never_holds", "its criteria never hold when the outcome is less urgent"),
+    ],
+)
+def test_a_floor_that_never_raises_says_why(name: str, reason: str, tmp_path: Path) -> None:
+    ((_name, text),) = [c for c in _cases("../analysis/floors.triage") if c[0] == name]
+    message, _ = _finding(text, "A050", tmp_path)
+    assert message.startswith("floor 'at least") and reason in message

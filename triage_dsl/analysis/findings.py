@@ -2,7 +2,8 @@
 
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
-of red flags and ``worse when`` numbers, and escalation budgets.
+of red flags and ``worse when`` numbers (floors included: every analysis evaluates the
+final outcome), floors that can never raise, and escalation budgets.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from fractions import Fraction
 from typing import Any
 
 from triage_dsl.analysis.domains import Domains, domains, holds
+from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
@@ -269,6 +271,31 @@ def _monotonic_break(
     return None
 
 
+def floors(ctx: Context) -> None:
+    """Floors (``at least``) that can never raise the outcome."""
+    plan = ctx.plan
+    if not plan.floors:
+        return
+    found = leaves(ctx.protocol, ctx.doms)
+    raised = {leaf.decision.raised_by for leaf in found}
+    for f in plan.floors:
+        if f.span.location in raised:
+            continue
+        rank = plan.dispositions[f.target.id].tier.rank
+        below = [
+            leaf for leaf in found if leaf.decision.tier_rank is not None and leaf.decision.tier_rank > rank
+        ]
+        if not below:
+            why = "every outcome is already at least as urgent"
+            hint = "remove it, or raise it to a more urgent disposition"
+        else:
+            why = (
+                "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
+            )
+            hint = "check its criteria against the sections above, or remove it"
+        ctx.report(f.span, "A050", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
+
+
 def budgets(ctx: Context) -> None:
     """Escalation plans fit their disposition's time frame; urgent plans have a backup."""
     for d in ctx.plan.dispositions.values():
@@ -298,7 +325,14 @@ def budgets(ctx: Context) -> None:
                 )
 
 
-ANALYSES: tuple[Callable[[Context], None], ...] = (unreachable, bands, dead_questions, monotonic, budgets)
+ANALYSES: tuple[Callable[[Context], None], ...] = (
+    unreachable,
+    bands,
+    dead_questions,
+    monotonic,
+    floors,
+    budgets,
+)
 
 
 def analyse(protocol: Any) -> list[Diagnostic]:

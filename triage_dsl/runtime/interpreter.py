@@ -1396,7 +1396,7 @@ class Decision(NamedTuple):
     read: tuple[str, ...]  # answered questions the evaluation read
     # (protocol id, section index, indexes of its criteria still undecided)
     waiting: tuple[str, int, tuple[int, ...]] | None = None
-    raised_by: str | None = None  # the floor node that raised the outcome, if any
+    raised_by: str | None = None  # file:line of the floor that raised the outcome, if any
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
@@ -1423,7 +1423,7 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
         decided.criterion,
         (),
         read,
-        raised_by=raised.floor if raised is not None else None,
+        raised_by=raised.floor_location if raised is not None else None,
     )
 
 

@@ -198,12 +198,13 @@ class Program:
         plan: Plan = protocol.plan
         self.plan = plan
         self.protocol_id = plan.protocol_id
+        self.where = Locator(protocol)
         self.ref = protocol_ref(protocol)
         self.questions_all = all_questions(plan)
         self.order = plan.question_order
         self.missing_domain = {qid: _domain(q, missing=(qid,)) for qid, q in plan.questions.items()}
         self.unknown_domain = {qid: _domain(q, unknown=(qid,)) for qid, q in plan.questions.items()}
-        self.locations = {qid: q.span.location for qid, q in plan.questions.items()}
+        self.locations = {qid: self.where(q.span) for qid, q in plan.questions.items()}
         self.checkers = {qid: _fast_check(q) for qid, q in self.questions_all.items()}
         self.exprs: dict[int, Code] = {}
         self.values: dict[str, _ValueCode] = {}
@@ -212,7 +213,7 @@ class Program:
         self.sections: dict[str, tuple[_CriterionCode, ...]] = {
             s.node: tuple(
                 _CriterionCode(
-                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), c.span.location
+                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), self.where(c.span)
                 )
                 for c in s.criteria
             )
@@ -221,7 +222,9 @@ class Program:
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
         self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
         self.escalations = {
-            d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation
+            d.id: escalation_plan(d.escalation, self.where)
+            for d in plan.dispositions.values()
+            if d.escalation
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
@@ -398,7 +401,7 @@ class Program:
     # -- values and points tables
     def _value(self, vp: ValuePlan) -> _ValueCode:
         decl = vp.decl
-        location = vp.span.location
+        location = self.where(vp.span)
         if isinstance(decl, ast.Value):
             reads = _unique([n.id for n in names_in(decl.expr)])
             return _ValueCode(vp, self.expr(decl.expr), None, (), None, reads, location)
@@ -431,7 +434,7 @@ class Program:
             explanation = (
                 f"section '{_target_text(s.target)}' ({how}) holds: "
                 f"{'criterion' if s.mode == 'any' else 'last criterion'} "
-                f"'{criterion.text}' is yes ({criterion.span.location})"
+                f"'{criterion.text}' is yes ({self.where(criterion.span)})"
             )
             cached = (
                 explanation,
@@ -439,7 +442,7 @@ class Program:
                     kind="criterion",
                     section=s.node,
                     criterion=criterion.node,
-                    location=criterion.span.location,
+                    location=self.where(criterion.span),
                     text=criterion.text,
                     explanation=explanation,
                 ),
@@ -451,7 +454,7 @@ class Program:
         key = (d.id, tuple(advice))
         cached = self.dispositions.get(key)
         if cached is None:
-            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=d.span.location)
+            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=self.where(d.span))
             self.dispositions[key] = cached
         # A fresh copy: a result's lists belong to it alone.
         fresh: m.Disposition = _disposition({**cached.__dict__, "care_advice": list(cached.care_advice)})
@@ -467,7 +470,7 @@ class Program:
     def question_info(self, qid: str) -> m.QuestionInfo:
         info = self.infos.get(qid)
         if info is None:
-            info = question_info(self.questions_all[qid])
+            info = question_info(self.questions_all[qid], self.where)
             self.infos[qid] = info
         return info.model_copy(update={"options": list(info.options)})
 
@@ -642,7 +645,7 @@ class Evaluation:
                 kind,
                 node,
                 self.program.protocol_id,
-                span if isinstance(span, str) else span.location,
+                span if isinstance(span, str) else self.program.where(span),
                 text,
                 reads if reads is not None else {},
                 value,
@@ -675,11 +678,15 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({q.span.location})"
+                        f"{_fmt(value)} for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
                         m.Assumption(
-                            question=qid, node=q.node, location=q.span.location, assumed=value, reason=reason
+                            question=qid,
+                            node=q.node,
+                            location=self.program.where(q.span),
+                            assumed=value,
+                            reason=reason,
                         )
                     )
             else:
@@ -899,11 +906,11 @@ class Evaluation:
                 )
             if outcome == "no":
                 if s.mode == "any":
-                    false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+                    false = "; ".join(f"'{c.text}' ({self.program.where(c.span)})" for c in s.criteria)
                     why = f"none of its criteria holds: {false} are all no"
                 else:
                     why = (
-                        f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
+                        f"criterion '{criterion.text}' ({self.program.where(criterion.span)}) does not hold"
                         if criterion
                         else ""
                     )
@@ -918,7 +925,7 @@ class Evaluation:
                         m.Assumption(
                             question=qid,
                             node=criterion.node,
-                            location=criterion.span.location,
+                            location=self.program.where(criterion.span),
                             assumed=None,
                             reason=(
                                 f"the caller does not know '{qid}', so criterion "
@@ -931,7 +938,7 @@ class Evaluation:
                 explanation = (
                     f"section '{_target_text(target)}' is taken because it could not "
                     f"be ruled out: the caller does not know {_quote_list(unknown)} "
-                    f"(criterion '{criterion.text}', {criterion.span.location}); "
+                    f"(criterion '{criterion.text}', {self.program.where(criterion.span)}); "
                     "undecided criteria resolve toward the more urgent outcome"
                 )
                 self.record(
@@ -950,7 +957,7 @@ class Evaluation:
                         kind="unknown_answer",
                         section=s.node,
                         criterion=criterion.node,
-                        location=criterion.span.location,
+                        location=self.program.where(criterion.span),
                         text=criterion.text,
                         explanation=explanation,
                     ),
@@ -987,7 +994,7 @@ class Evaluation:
             m.DecidedBy(
                 kind="default",
                 section="default",
-                location=plan.default_span.location,
+                location=self.program.where(plan.default_span),
                 text=f"default {_target_text(plan.default)}",
                 explanation=explanation,
             ),
@@ -1107,17 +1114,38 @@ def _band_text(band: ast.Band) -> str:
 # --------------------------------------------------------------------- result assembly
 
 
+class Locator:
+    """``path:line`` of a span, the path relative to the protocol's root folder (what
+    results show: the same bytes whatever the working directory)."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._relative: Callable[[str], str] = getattr(protocol, "relative", lambda path: path)
+        self._paths: dict[str, str] = {}
+
+    def path(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = self._relative(path)
+        return found
+
+    def __call__(self, span: Span) -> str:
+        return f"{self.path(span.path)}:{span.line}"
+
+
 def protocol_ref(protocol: Any) -> m.ProtocolRef:
+    relative = getattr(protocol, "relative", None)
     return m.ProtocolRef(
         id=protocol.id,
         title=protocol.title,
         version=protocol.version,
-        path=protocol.path,
+        path=relative(protocol.path) if relative else protocol.path,
         sha256=protocol.sha256,
+        content_sha256=getattr(protocol, "content_sha256", None),
+        status=getattr(protocol, "status", None),
     )
 
 
-def question_info(q: QuestionPlan) -> m.QuestionInfo:
+def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
     return m.QuestionInfo(
         id=q.id,
         prompt=q.prompt,
@@ -1127,11 +1155,11 @@ def question_info(q: QuestionPlan) -> m.QuestionInfo:
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
-        location=q.span.location,
+        location=where(q.span) if where else q.span.location,
     )
 
 
-def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
+def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:
     steps: list[m.EscalationStep] = []
     total = 0.0
     for step in plan.steps:
@@ -1154,7 +1182,11 @@ def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
             )
         )
     return m.EscalationPlan(
-        id=plan.id, steps=steps, fallback=plan.fallback, worst_case_minutes=total, location=plan.span.location
+        id=plan.id,
+        steps=steps,
+        fallback=plan.fallback,
+        worst_case_minutes=total,
+        location=where(plan.span) if where else plan.span.location,
     )
 
 

@@ -140,3 +140,24 @@ def test_any_answer_and_retract_sequence_replays_to_the_final_answers(sequence: 
     assert [e.seq for e in s.log] == list(range(1, len(s.log) + 1))
     record = seal(s.result(), protocol=PROTOCOL, session_id="c1", clock=FixedClock(T0))
     assert verify(record.model_dump(mode="json"), PROTOCOL).ok
+
+
+def test_a_changed_response_to_the_advice_keeps_the_earlier_one() -> None:
+    from triage_dsl import CallInfo
+
+    call = CallInfo(caller="patient", agent_id="a-1", chief_complaint="chest pain")
+    s = Session(PROTOCOL, call=call, clock=FixedClock(T0))
+    with pytest.raises(SessionError, match="once the outcome is reached"):
+        s.respond(True)
+    s.answer("collapsed", True)
+    with pytest.raises(SessionError, match="needs declined_reason"):
+        s.respond(False)
+    s.respond(False, "will drive")
+    result = s.respond(True)
+    assert (
+        result.call is not None and result.call.agreement == "agrees" and result.call.declined_reason is None
+    )
+    assert (
+        s.log[-1].kind == "note"
+        and s.log[-1].text == "the caller's earlier response to the advice: declines (will drive)"
+    )

@@ -20,7 +20,7 @@ import math
 from collections.abc import Mapping
 from typing import Any
 
-from pydantic import JsonValue
+from pydantic import JsonValue, ValidationError
 
 from triage_dsl.clock import SYSTEM_CLOCK, Clock, utc
 from triage_dsl.errors import AnswerError, SessionError
@@ -179,13 +179,15 @@ class Session:
 
     def respond(self, agrees: bool, reason: str | None = None) -> TriageResult:
         """The caller's response to the advice, once the outcome is reached: agrees, or
-        declines (with ``reason``). Kept in the caller block."""
+        declines (with ``reason``). Kept in the caller block; a response given again
+        replaces it there, and the earlier one is kept in the log as a note."""
         if self._call is None:
             raise SessionError(
                 "no caller block: start the session with Session(protocol, call=CallInfo(...))"
             )
         if not self.done:
             raise SessionError("the caller responds to the advice once the outcome is reached")
+        before = self._call
         try:
             self._call = CallInfo.model_validate(
                 {
@@ -194,8 +196,15 @@ class Session:
                     "declined_reason": None if agrees else reason,
                 }
             )
-        except ValueError as exc:
-            raise SessionError(str(exc).splitlines()[-1].strip()) from None
+        except ValidationError as exc:
+            raise SessionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        if before.agreement is not None:  # a changed response: the earlier one stays in the log
+            earlier = before.agreement + (f" ({before.declined_reason})" if before.declined_reason else "")
+            self._append(
+                kind="note",
+                text=f"the caller's earlier response to the advice: {earlier}",
+                after_outcome=True,
+            )
         self._result = None
         return self.result()
 

@@ -185,3 +185,17 @@ def test_the_same_call_with_the_same_key_seals_to_the_same_bytes() -> None:
         key=OTHER,
     )
     assert other.seal is not None and one.seal is not None and other.seal.keyed != one.seal.keyed
+
+
+@pytest.mark.parametrize(
+    ("given", "ok"), [(KEY, True), (None, False), (OTHER, False)], ids=["key", "no-key", "wrong-key"]
+)
+def test_a_keyed_call_record(given: RecordKey | None, ok: bool) -> None:
+    from triage_dsl.record import combine, verify_call
+
+    call = combine([keyed()], call_id="c", clock=clock(), key=KEY)
+    found = verify_call(call.model_dump(mode="json"), [PROTOCOL], key=given)
+    assert found.ok is ok
+    raw = call.model_dump(mode="json")
+    raw["keyed"] = None
+    assert not verify_call(raw, [PROTOCOL], key=KEY).ok

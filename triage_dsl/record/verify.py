@@ -24,7 +24,7 @@ from typing import Any
 from pydantic import ValidationError
 
 from triage_dsl.model.call import CallRecord
-from triage_dsl.model.result import AnswerEvent, TriageResult, final_answers
+from triage_dsl.model.result import AnswerEvent, KeyedSeal, TriageResult, final_answers
 from triage_dsl.protocol import Protocol
 from triage_dsl.record.call import call_decision, call_hash
 from triage_dsl.record.canonical import HEADER_FIELDS, chain
@@ -182,9 +182,14 @@ def missing_chain(raw: Mapping[str, Any], record: TriageResult) -> Finding | Non
 def check_keyed(
     record: TriageResult, key: RecordKey | None, allow_unkeyed: bool
 ) -> tuple[Finding | None, list[str]]:
-    """The keyed seal against the key (see docs/record.md for what each case means)."""
+    """The record's keyed seal against the key (docs/record.md says what each case means)."""
     assert record.seal is not None
-    keyed = record.seal.keyed
+    return _check_mac(record.seal.keyed, record.seal.head, key, allow_unkeyed)
+
+
+def _check_mac(
+    keyed: KeyedSeal | None, head: str, key: RecordKey | None, allow_unkeyed: bool
+) -> tuple[Finding | None, list[str]]:
     if keyed is None:
         if key is not None:
             return Finding(
@@ -205,7 +210,7 @@ def check_keyed(
         return Finding(
             "keyed seal", f"made with key {keyed.key_id}, not with the key given ({key.key_id})"
         ), []
-    if keyed.head != record.seal.head:
+    if keyed.head != head:
         return Finding("keyed seal", "covers another head: the record was extended or edited after it"), []
     if not hmac.compare_digest(keyed.mac, key.seal_mac(keyed.head)):
         return Finding("keyed seal", "the MAC does not match: the seal was not made with this key"), []
@@ -360,6 +365,11 @@ def verify_call(
         result.notes += [f"result {n} ({one.protocol.id}): {note}" for note in inner.notes]
     if raw.get("hash") != call_hash(dict(raw)):
         result.problems.append(Finding("call", "hash does not match its content"))
+    elif call.keyed is not None or key is not None:
+        problem, notes = _check_mac(call.keyed, call.hash or "", key, allow_unkeyed)
+        result.notes += [f"call: {note}" for note in notes]
+        if problem is not None:
+            result.problems.append(Finding(f"call: {problem.where}", problem.message))
     decision = call_decision(call.results)
     for name, value in decision.items():
         stored = getattr(call, name)

@@ -116,16 +116,24 @@ def test_a_keyed_record_is_extended_only_with_its_key() -> None:
     assert verify(extended.model_dump(mode="json"), PROTOCOL, key=KEY).ok
 
 
-def test_a_record_without_its_chain_is_refused() -> None:
+def test_a_record_without_its_chain_is_refused(tmp_path: Path) -> None:
     """Defect: seal and hashes set to null, a downgrade forged: verify said 'intact'."""
-    _, record = chest()
-    raw = record.model_dump(mode="json")
+    protocol, record = chest()
+    genuine = override(record, protocol, "ed_now", by="rn", reason="r", clock=clock())
+    raw = genuine.model_dump(mode="json")
     _strip_chain(raw)
-    raw["overrides"] = []
-    found = verify(raw, PROTOCOL)
-    assert not found.ok and found.problems[0].where == "seal"
-    assert "must have its hash chain" in found.problems[0].message
-    assert "the seal" in found.problems[0].message and "trace entr" in found.problems[0].message
+    forged = raw["overrides"][0]
+    forged.update(hash=None, direction="downgrade", previous_tier_rank=0)
+    forged["disposition"]["id"] = "routine_chest_pain"
+    path = tmp_path / "forged.json"
+    path.write_text(json.dumps(raw))
+    code, out, _ = run("verify", str(path), "--protocol", str(CHEST))
+    assert code == 1 and "intact" not in out and "replay only" not in out
+    assert "seal: a schema 1.2 with" in out and "must have its hash chain; missing: the seal and" in out
+    for name in ("1.0", "1.1"):  # claiming an older schema does not help while record fields remain
+        raw["schema_version"] = name
+        found = verify(raw, PROTOCOL)
+        assert not found.ok and found.problems[0].where == "seal"
 
 
 def test_a_1_0_result_stays_replay_only() -> None:

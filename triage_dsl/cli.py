@@ -23,7 +23,7 @@ from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -382,6 +382,11 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
             target.close()
 
 
+def _protocol_block(protocol: Protocol) -> dict[str, Any]:
+    """What ran, on every batch line (a refused line too): id, version, content hash."""
+    return program(protocol).ref.model_dump()
+
+
 def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> str:
     """One JSON line of ``--cases`` in, one JSON result line out (never raises)."""
     try:
@@ -394,6 +399,7 @@ def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) ->
                 "status": "error",
                 "disposition": None,
                 "error": f"line {number}: invalid JSON: {exc}",
+                "protocol": _protocol_block(protocol),
             }
         )
     case_id = case.get("id") if isinstance(case, dict) else None
@@ -405,6 +411,7 @@ def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) ->
                 "status": "error",
                 "disposition": None,
                 "error": f'line {number}: expected an object with "answers": {{...}}',
+                "protocol": _protocol_block(protocol),
             }
         )
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)

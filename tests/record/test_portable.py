@@ -94,3 +94,11 @@ def test_batch_lines_carry_the_content_hash() -> None:
         and line["protocol"]["content_sha256"] == load(TELEPHONE / "chest_pain_adult.triage").content_sha256
     )
     assert line["protocol"]["status"] == "draft"
+
+
+def test_refused_batch_lines_carry_the_content_hash_too() -> None:
+    protocol = load(TELEPHONE / "chest_pain_adult.triage")
+    code, out = run("eval", str(TELEPHONE / "chest_pain_adult.triage"), "--cases", "-", stdin="{oops\n[1]\n")
+    lines = [json.loads(line) for line in out.splitlines()]
+    assert code == 0 and [line["status"] for line in lines] == ["error", "error"]
+    assert {line["protocol"]["content_sha256"] for line in lines} == {protocol.content_sha256}

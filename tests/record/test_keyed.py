@@ -207,3 +207,21 @@ def test_a_keyed_call_record(given: RecordKey | None, ok: bool) -> None:
     raw = call.model_dump(mode="json")
     raw["keyed"] = None
     assert not verify_call(raw, [PROTOCOL], key=KEY).ok
+
+
+def test_cli_redaction_with_and_without_the_key(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.delenv("TRIAGE_RECORD_KEY", raising=False)
+    monkeypatch.delenv("TRIAGE_RECORD_KEY_FILE", raising=False)
+    key = tmp_path / "record.key"
+    key.write_text("y" * 40)
+    record = tmp_path / "record.json"
+    record.write_text(keyed().model_dump_json())
+    code, out, _ = run("redact", str(record), "--key-file", str(key))
+    pseudonym = RecordKey(b"y" * 40).pseudonym("call-0001")
+    assert code == 0 and json.loads(out)["session_id"] == pseudonym
+    code, out, _ = run("redact", str(record))
+    assert code == 0 and json.loads(out)["session_id"] == "[redacted]"
+    answers = json.dumps(example("chest_pain_emergency"))
+    flags = ("--session-id", "call-0001", "--redact", "--key-file", str(key))
+    code, out, _ = run("eval", str(CHEST), "--answers", "-", *flags, stdin=answers)
+    assert code == 0 and json.loads(out)["session_id"] == pseudonym

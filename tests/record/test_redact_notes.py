@@ -8,6 +8,8 @@ from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from tests.record.helpers import CHEST, NEWS2, T0, chest, clock, example, sealed
@@ -169,3 +171,40 @@ def test_golden_notes(name: str, markdown: bool) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(note, encoding="utf-8")
     assert note == Path(path).read_text(encoding="utf-8"), f"rerun with UPDATE_GOLDEN=1 and review {path}"
+
+
+secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 ", min_size=1, max_size=12).map(
+    lambda t: f"QZX{t}XZQ"
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(secret_text, min_size=7, max_size=7),
+    st.dictionaries(secret_text, st.one_of(st.booleans(), secret_text, st.integers()), max_size=3),
+)
+def test_no_free_text_or_unknown_key_survives_redaction(texts: list[str], junk: dict[str, object]) -> None:
+    protocol = load(CHEST)
+    call = CallInfo(
+        caller="other",
+        caller_detail=texts[0],
+        callback_number=texts[1],
+        callback_read_back=True,
+        patient_can_come_to_phone=True,
+        agent_id=texts[2],
+        chief_complaint=texts[3],
+    )
+    s = Session(protocol, call=call, clock=FixedClock(T0))
+    s.answer("collapsed", False)
+    s.answer("collapsed", False, reason=texts[4])
+    s.retract("collapsed", texts[5])
+    s.answer("collapsed", True)
+    s.note(texts[6])
+    s.respond(False, texts[0])
+    record = seal(s.result(), protocol=protocol, session_id=texts[1], clock=clock())
+    batch = seal(
+        evaluate(protocol, {"collapsed": True, **junk}), protocol=protocol, session_id="s", clock=clock()
+    )
+    for one in (record, batch):
+        for key in (None, KEY):
+            assert "QZX" not in redact(one, key).model_dump_json()

@@ -323,9 +323,15 @@ def test_scenarios_answer_with_units(tmp_path: Path) -> None:
     assert "5/5 scenarios" in out.getvalue()
 
 
+CALL = DATA / "caller.json"
+
+
 def _run(stdin: str, *extra: str, protocol: Path = DATA / "fever_infant.triage") -> tuple[int, str]:
+    """The interview with the caller block given (--call), then: nothing else said, and
+    the caller agrees with the advice."""
     out = io.StringIO()
-    code = main(["run", str(protocol), *extra], stdin=io.StringIO(stdin), stdout=out, stderr=io.StringIO())
+    argv = ["run", str(protocol), "--call", str(CALL), *extra]
+    code = main(argv, stdin=io.StringIO(stdin + "\nyes\n"), stdout=out, stderr=io.StringIO())
     return code, out.getvalue()
 
 

@@ -43,7 +43,7 @@ from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import readable
+from triage_dsl.units import exact_text, readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -692,7 +692,7 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({q.span.location})"
+                        f"{exact_text(value) if q.is_time else _fmt(value)} for '{qid}' ({q.span.location})"  # type: ignore[arg-type]
                     )
                     self.assumptions.append(
                         m.Assumption(

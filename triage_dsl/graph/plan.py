@@ -16,6 +16,7 @@ import networkx as nx
 
 from triage_dsl.check.declarations import age_limit_minutes, ages_text
 from triage_dsl.check.scope import Scope, minutes
+from triage_dsl.check.walk import decl_expressions, names
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 from triage_dsl.units import in_unit, parse_text, to_minutes
@@ -313,4 +314,20 @@ def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
     for p in plans(plan):
         for did, d in p.dispositions.items():
             out.setdefault(did, d)
+    return out
+
+
+def questions_read(plan: Plan) -> set[str]:
+    """Questions the triage block of ``plan`` reads, through its values and points tables
+    (not those of the protocols it continues with)."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    stack = [c.expr for s in plan.sections for c in s.criteria]
+    while stack:
+        for name in names(stack.pop()):
+            if name.id in plan.questions:
+                out.add(name.id)
+            elif name.id in plan.values and name.id not in seen:
+                seen.add(name.id)
+                stack.extend(decl_expressions(plan.values[name.id].decl))
     return out

@@ -240,6 +240,17 @@ class Literal_:
 
 
 @dataclass(frozen=True)
+class Allow:
+    """``allow W010 "the two findings are one clinical sign"``: a warning accepted on the
+    declaration it is written in, with the reason (shown by ``check --show-suppressed``)."""
+
+    span: Span
+    code: str
+    code_span: Span
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Question:
     """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``.
 
@@ -266,6 +277,7 @@ class Question:
     worse_when_span: Span | None = None
     patient_age: bool = False
     patient_age_span: Span | None = None
+    allows: tuple[Allow, ...] = ()
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
@@ -397,6 +409,7 @@ class Disposition:
     advice: tuple[str, ...] = ()
     escalation: str | None = None
     escalation_span: Span | None = None
+    allows: tuple[Allow, ...] = ()
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
@@ -429,6 +442,7 @@ class Section:
     target: Target
     mode: Literal["any", "all"]
     criteria: tuple[Criterion, ...]
+    allows: tuple[Allow, ...] = ()
 
 
 @dataclass(frozen=True)

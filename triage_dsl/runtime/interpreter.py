@@ -43,10 +43,18 @@ from triage_dsl.graph.plan import (
 )
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
+from triage_dsl.runtime.answers import (
+    UNKNOWN,
+    Clean,
+    TimeAnswer,
+    all_questions,
+    answer_json,
+    check_answer,
+    validate,
+)
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import readable
+from triage_dsl.units import exact_text, readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -560,10 +568,21 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
-    if q.is_time:  # an age or duration: the general validator reads its forms
+    if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
+        read: dict[str, Any] = {}
 
         def time(value: Any) -> Any:
-            return unknown if type(value) is str and value == "unknown" else _MISS
+            if type(value) is not str:
+                return _MISS  # objects and dates of birth: the general validator
+            if value == "unknown":
+                return unknown
+            cleaned = read.get(value)
+            if cleaned is None:
+                answer, problem = check_answer(q, value)  # no clock: a date of birth is _MISS
+                cleaned = _MISS if problem is not None else answer
+                if len(read) < 4096:
+                    read[value] = cleaned
+            return cleaned
 
         return time
     assert q.low is not None and q.high is not None
@@ -703,7 +722,8 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({self.program.where(q.span)})"
+                        f"{exact_text(value) if q.is_time else _fmt(value)} "  # type: ignore[arg-type]
+                        f"for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
                         m.Assumption(

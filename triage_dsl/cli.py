@@ -17,14 +17,13 @@ from pathlib import Path
 from typing import Any, TextIO
 
 from triage_dsl import __version__
-from triage_dsl.analysis import AnalysisLimit, findings_for
+from triage_dsl.analysis import AnalysisLimit, findings_of
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
-from triage_dsl.source import Source
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -59,6 +58,11 @@ def _parser() -> argparse.ArgumentParser:
         "--no-analysis",
         action="store_true",
         help="skip the static analyses (unreachable criteria, gaps, dead questions...)",
+    )
+    p.add_argument(
+        "--show-suppressed",
+        action="store_true",
+        help="also print the warnings an 'allow' accepts, each with its reason",
     )
     p.set_defaults(handler=_check)
 
@@ -239,10 +243,10 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     findings: list[dict[str, object]] = []
-    errors = warnings = 0
+    errors = warnings = infos = suppressed = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path)
+            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of)
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":
@@ -259,28 +263,29 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
             else:
                 print(f"triage: {exc}", file=err)
             continue
-        clean = not any(d.severity == "error" for d in diagnostics)
-        if not args.no_analysis and clean and _is_protocol(sources.get(str(path))):
-            diagnostics = diagnostics + findings_for(path)
         for d in diagnostics:
-            errors += d.severity == "error"
-            warnings += d.severity == "warning"
+            if d.suppressed is not None:
+                suppressed += 1
+                if not args.show_suppressed:
+                    continue
+            else:
+                errors += d.severity == "error"
+                warnings += d.severity == "warning"
+                infos += d.severity == "info"
             if args.format == "json":
                 findings.append(d.to_dict())
             else:
                 print(d.render(sources.get(d.span.path)), file=out)
     if args.format == "json":
-        json.dump({"errors": errors, "warnings": warnings, "findings": findings}, out, indent=2)
+        summary = {"errors": errors, "warnings": warnings, "infos": infos, "suppressed": suppressed}
+        json.dump({**summary, "findings": findings}, out, indent=2)
         out.write("\n")
     else:
-        print(f"{errors} error(s), {warnings} warning(s)", file=err if not errors else out)
+        line = f"{errors} error(s), {warnings} warning(s)"
+        line += f", {infos} note(s)" if infos else ""
+        line += f", {suppressed} suppressed" if suppressed else ""
+        print(line, file=err if not errors else out)
     return NO if errors else OK
-
-
-def _is_protocol(source: Source | None) -> bool:
-    if source is None:
-        return False
-    return any(line.startswith("protocol ") for line in source.text.splitlines())
 
 
 def _read_text(name: str, inp: TextIO) -> str:

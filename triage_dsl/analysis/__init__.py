@@ -9,6 +9,7 @@ into classes, ``explore`` walks the interpreter's decisions over them, and ``fin
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from triage_dsl.analysis.domains import NotSeparable
 from triage_dsl.analysis.explore import TooLarge
@@ -22,10 +23,15 @@ class AnalysisLimit(TriageError):
 
 def findings_for(path: str | Path) -> list[Diagnostic]:
     """The analyses' findings for a protocol file that compiles (libraries have none)."""
-    from triage_dsl.analysis.findings import analyse
     from triage_dsl.compiler import compile_file
 
-    protocol = compile_file(path)
+    return findings_of(compile_file(path))
+
+
+def findings_of(protocol: Any) -> list[Diagnostic]:
+    """The analyses' findings for a compiled protocol; ``A000`` when they cannot be exact."""
+    from triage_dsl.analysis.findings import analyse
+
     try:
         return analyse(protocol)
     except NotSeparable as exc:
@@ -50,4 +56,4 @@ def findings_for(path: str | Path) -> list[Diagnostic]:
         ]
 
 
-__all__ = ["AnalysisLimit", "NotSeparable", "TooLarge", "findings_for"]
+__all__ = ["AnalysisLimit", "NotSeparable", "TooLarge", "findings_for", "findings_of"]

@@ -1,7 +1,8 @@
 """``triage cases``: generated scenarios for an author to review and keep.
 
-One scenario per decision-table row (its witness), and, for every threshold a number
-question is compared with, one scenario on each side of it. Expectations are what the
+One scenario per decision-table row (its witness); for every threshold a number
+question is compared with, one scenario on each side of it; and for every question that
+allows "I don't know", one scenario answering ``unknown``. Expectations are what the
 interpreter says today: the author reviews them against the source before keeping them.
 """
 
@@ -13,6 +14,7 @@ from typing import Any
 
 from triage_dsl.analysis.domains import Domains, collect
 from triage_dsl.analysis.table import Table, build_table
+from triage_dsl.graph.plan import questions_read
 from triage_dsl.runtime.answers import UNKNOWN, Clean, check_answer
 from triage_dsl.runtime.interpreter import decide
 
@@ -87,7 +89,29 @@ def generate(protocol: Any, table: Table | None = None) -> str:
                         f"{qid} = {literal(number)} (threshold {literal(float(cut))})", answers, decision
                     )
                 )
+    out += _unknown_scenarios(protocol, table)
     return "\n".join(out)
+
+
+def _unknown_scenarios(protocol: Any, table: Table) -> list[str]:
+    """One scenario per question the triage reads that allows "I don't know", under other
+    answers for which not knowing changes the outcome where there are any."""
+    doms = table.domains
+    read = questions_read(protocol.plan)
+    out = []
+    for qid, q in protocol.plan.questions.items():
+        if not q.unknown_allowed or qid not in read:
+            continue
+        bases = [table.representatives(r) for r in table.rows if r.condition(qid) is not None][:200] or [{}]
+        chosen = bases[0]
+        for base in bases:
+            unknown = _complete(protocol, doms, {**base, qid: UNKNOWN})[1].disposition
+            if _complete(protocol, doms, base)[1].disposition != unknown:
+                chosen = base
+                break
+        answers, decision = _complete(protocol, doms, {**chosen, qid: UNKNOWN})
+        out.append(_scenario(f"{qid} = unknown (the caller does not know)", answers, decision))
+    return out
 
 
 def _sensitive_base(

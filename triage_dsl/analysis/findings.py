@@ -2,8 +2,10 @@
 
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
-of red flags and ``worse when`` numbers (floors included: every analysis evaluates the
-final outcome), floors that can never raise, and escalation budgets.
+of red flags and ``worse when`` numbers, red flags that count only with other answers,
+"I don't know" answers that alone decide a section, floors that can never raise, and
+escalation budgets. Every analysis evaluates the final outcome, floors (``at least``)
+included.
 """
 
 from __future__ import annotations
@@ -14,13 +16,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import networkx as nx
+
 from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
-from triage_dsl.analysis.search import both, decides, json_answers, satisfy
+from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
-from triage_dsl.runtime.answers import Clean
+from triage_dsl.runtime import values as v
+from triage_dsl.runtime.answers import UNKNOWN, Clean
 from triage_dsl.runtime.interpreter import escalation_plan
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -293,7 +298,122 @@ def floors(ctx: Context) -> None:
                 "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
             )
             hint = "check its criteria against the sections above, or remove it"
-        ctx.report(f.span, "A050", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
+        ctx.report(f.span, "A060", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
+
+
+def gated_red_flags(ctx: Context) -> None:
+    """Red flags that count only together with an answer that is not a red flag.
+
+    For a red flag Q, the most urgent tier among the sections whose criteria read Q is
+    what Q can lead to. The walk fixes Q = yes and looks for answers whose outcome is
+    less urgent than that, where a most-urgent criterion reading Q is false only because
+    of answers that are not red flags: with Q = yes, the other red flags as answered (or
+    yes where unanswered) and nothing else, that criterion is still undecided. The
+    headache case: "new confusion" counts only with "extreme" pain, so confusion with
+    severe pain -> home care.
+    """
+    plan = ctx.plan
+    graph = ctx.protocol.graph
+    red = {q.id for q in plan.questions.values() if q.red_flag and q.type == "yes/no"}
+    criteria = {c.node: (s, c) for s in plan.sections for c in s.criteria}
+    for q in plan.questions.values():
+        if q.id not in red or not graph.has_node(q.node):
+            continue
+        readers = [criteria[n] for n in nx.descendants(graph, q.node) if n in criteria]
+        ranks = [
+            plan.dispositions[s.target.id].tier.rank
+            for s, _ in readers
+            if s.target.kind == "disposition" and s.target.id in plan.dispositions
+        ]
+        if not ranks:
+            continue
+        best = min(ranks)
+        top = [
+            c
+            for s, c in sorted(readers, key=lambda sc: (sc[0].index, sc[1].index))
+            if s.target.kind == "disposition"
+            and s.target.id in plan.dispositions
+            and plan.dispositions[s.target.id].tier.rank == best
+            and _reads_other_than(graph, c.node, red)
+        ]
+        if not top:
+            continue
+        found = _gated(ctx, q.id, red, best, top)
+        if found is None:
+            continue
+        answers, outcome, criterion = found
+        best_tier = next(t.id for t in plan.tiers if t.rank == best)
+        span = q.span if q.span.path == ctx.protocol.path else criterion.span
+        ctx.report(
+            span,
+            "A031",
+            f"red flag '{q.id}' counts for '{best_tier}' only together with answers that are "
+            f"not red flags ('{criterion.text}', {criterion.span.location}): with '{q.id}' yes "
+            f"these answers give '{outcome}'",
+            f"let '{q.id}' decide on its own (when {q.id}), or remove the red-flag mark",
+            witness=answers,
+        )
+
+
+def _reads_other_than(graph: Any, node: str, red: set[str]) -> bool:
+    """Does the criterion read a question that is not a red flag (through values too)?"""
+    return any(
+        graph.nodes[a]["kind"] == "question" and a.split(":", 1)[1] not in red
+        for a in nx.ancestors(graph, node)
+    )
+
+
+def _gated(
+    ctx: Context, qid: str, red: set[str], best: int, top: list[Any]
+) -> tuple[dict[str, Clean], str, Any] | None:
+    """Answers with ``qid`` yes, an outcome less urgent than ``best``, and a criterion of
+    ``top`` left undecided by the red flags alone; with that outcome and criterion."""
+    side = Side(ctx.protocol, {qid: True})
+    for path, decision, _ in pairs(side, side, ctx.doms):
+        if decision.disposition is None or decision.tier_rank is None or decision.tier_rank <= best:
+            continue
+        answers = {c.question: c.representative for c in path}
+        flags: dict[str, Clean] = {r: True for r in red}
+        flags.update({k: a for k, a in answers.items() if k in red})
+        flags[qid] = True
+        ev = evaluation(ctx.protocol, flags)
+        for criterion in top:
+            value = ev.expr(criterion.expr)
+            if isinstance(value, v.Partial) and value.waiting:
+                return {**answers, qid: True}, decision.disposition, criterion
+    return None
+
+
+def unknown_decides(ctx: Context) -> None:
+    """An "I don't know" that alone makes a section hold, whatever else the caller says.
+
+    Often intended (no thermometer in an infant -> the emergency department), but it
+    sends every caller who does not know there: a note, so the author confirms it.
+    """
+    plan = ctx.plan
+    for q in plan.questions.values():
+        if not q.unknown_allowed or q.unknown_means is not None:
+            continue
+        ev = evaluation(ctx.protocol, {q.id: UNKNOWN})
+        for s in plan.sections:
+            outcome, criterion, _ = ev.section(s)
+            if outcome == "fires":
+                break
+            if outcome != "unknown" or criterion is None:
+                continue
+            target = s.target.id if s.target.kind == "disposition" else f"continue with {s.target.id}"
+            ctx.report(
+                criterion.span,
+                "A050",
+                f"every caller who does not know '{q.id}' is sent to '{target}' (or to a more "
+                f"urgent section) whatever else they answer: '{criterion.text}' cannot be ruled out",
+                f'if that is intended, confirm it with allow A050 "..." on the section; '
+                f"otherwise write 'unknown means ...' on '{q.id}' or test '{q.id} is unknown' "
+                "together with other answers",
+                witness={q.id: UNKNOWN},
+                severity="info",
+            )
+            break
 
 
 def budgets(ctx: Context) -> None:
@@ -330,6 +450,8 @@ ANALYSES: tuple[Callable[[Context], None], ...] = (
     bands,
     dead_questions,
     monotonic,
+    gated_red_flags,
+    unknown_decides,
     floors,
     budgets,
 )

@@ -112,6 +112,15 @@ def _question(scope: Scope, q: ast.Question) -> None:
         )
     if q.unknown_means is not None:
         _unknown_means(scope, q, q.unknown_means)
+        if q.red_flag and q.unknown_means.value is False:
+            scope.report(
+                q.unknown_means.span,
+                "T080",
+                f"red flag '{q.id}' is taken as 'no' when the caller does not know: a caller "
+                "unsure about a danger sign is treated as not having it",
+                "remove 'unknown means no' (an undecided red flag then errs toward the more "
+                "urgent outcome), or write 'unknown means yes'",
+            )
 
 
 def _unknown_means(scope: Scope, q: ast.Question, literal: ast.Literal_) -> None:

@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any, Literal
 import networkx as nx
 
 from triage_dsl.check.scope import Scope, minutes
+from triage_dsl.check.walk import decl_expressions, names
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 
@@ -323,3 +324,19 @@ def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
     """The plan's sections, then its floors: everything that holds criteria."""
     found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
     return found
+
+
+def questions_read(plan: Plan) -> set[str]:
+    """Questions the triage block of ``plan`` reads, through its values and points tables
+    (not those of the protocols it continues with)."""
+    out: set[str] = set()
+    seen: set[str] = set()
+    stack = [c.expr for s in blocks(plan) for c in s.criteria]
+    while stack:
+        for name in names(stack.pop()):
+            if name.id in plan.questions:
+                out.add(name.id)
+            elif name.id in plan.values and name.id not in seen:
+                seen.add(name.id)
+                stack.extend(decl_expressions(plan.values[name.id].decl))
+    return out

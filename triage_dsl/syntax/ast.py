@@ -232,6 +232,17 @@ class Literal_:
 
 
 @dataclass(frozen=True)
+class Allow:
+    """``allow W010 "the two findings are one clinical sign"``: a warning accepted on the
+    declaration it is written in, with the reason (shown by ``check --show-suppressed``)."""
+
+    span: Span
+    code: str
+    code_span: Span
+    reason: str | None
+
+
+@dataclass(frozen=True)
 class Question:
     """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``."""
 
@@ -251,6 +262,7 @@ class Question:
     red_flag: bool = False
     worse_when: str | None = None
     worse_when_span: Span | None = None
+    allows: tuple[Allow, ...] = ()
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
@@ -379,6 +391,7 @@ class Disposition:
     advice: tuple[str, ...] = ()
     escalation: str | None = None
     escalation_span: Span | None = None
+    allows: tuple[Allow, ...] = ()
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
@@ -411,6 +424,7 @@ class Section:
     target: Target
     mode: Literal["any", "all"]
     criteria: tuple[Criterion, ...]
+    allows: tuple[Allow, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -427,6 +441,7 @@ class Floor:
     target: Target
     mode: Literal["any", "all"]
     criteria: tuple[Criterion, ...]
+    allows: tuple[Allow, ...] = ()
 
 
 @dataclass(frozen=True)

@@ -170,8 +170,13 @@ class _Builder(Transformer[Token, Any]):
         name, (qtype, type_span), *attrs = c
         fields: dict[str, Any] = {}
         options: list[ast.Option] = []
+        allows: list[ast.Allow] = []
         dups: list[tuple[str, Span]] = []
-        for key, value, span in attrs:
+        for attr in attrs:
+            if isinstance(attr, ast.Allow):
+                allows.append(attr)
+                continue
+            key, value, span = attr
             if key == "option":
                 options.append(value)
                 continue
@@ -190,6 +195,7 @@ class _Builder(Transformer[Token, Any]):
             type=qtype,
             type_span=type_span,
             options=tuple(options),
+            allows=tuple(allows),
             duplicates=tuple(dups),
             **fields,
         )
@@ -246,6 +252,17 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def q_worse_when(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
         return ("worse_when", str(c[0]), self.tspan(c[0]))
+
+    def question_attr(self, c: list[Any]) -> Any:  # the one unaliased attribute: allow
+        return c[0]
+
+    def disposition_attr(self, c: list[Any]) -> Any:
+        return c[0]
+
+    @v_args(meta=True)
+    def allow(self, meta: Any, c: list[Any]) -> ast.Allow:
+        reason = _unescape(c[1]).strip() if len(c) > 1 else None
+        return ast.Allow(self.span(meta), str(c[0]), self.tspan(c[0]), reason or None)
 
     @v_args(meta=True)
     def literal(self, meta: Any, c: list[Any]) -> ast.Literal_:
@@ -371,8 +388,13 @@ class _Builder(Transformer[Token, Any]):
         name, *attrs = c
         fields: dict[str, Any] = {}
         advice: list[str] = []
+        allows: list[ast.Allow] = []
         dups: list[tuple[str, Span]] = []
-        for key, value, span in attrs:
+        for attr in attrs:
+            if isinstance(attr, ast.Allow):
+                allows.append(attr)
+                continue
+            key, value, span = attr
             if key == "advice":
                 advice.append(value)
                 continue
@@ -387,6 +409,7 @@ class _Builder(Transformer[Token, Any]):
             str(name),
             self.tspan(name),
             advice=tuple(advice),
+            allows=tuple(allows),
             duplicates=tuple(dups),
             **fields,
         )
@@ -434,14 +457,18 @@ class _Builder(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def floor(self, meta: Any, c: list[Any]) -> ast.Floor:
-        name, mode, *criteria = c
+        name, mode, *rest = c
         target = ast.Target(self.tspan(name), "disposition", str(name))
-        return ast.Floor(self.span(meta), target, mode, tuple(criteria))
+        allows = tuple(r for r in rest if isinstance(r, ast.Allow))
+        criteria = tuple(r for r in rest if not isinstance(r, ast.Allow))
+        return ast.Floor(self.span(meta), target, mode, criteria, allows)
 
     @v_args(meta=True)
     def section(self, meta: Any, c: list[Any]) -> ast.Section:
-        target, mode, *criteria = c
-        return ast.Section(self.span(meta), target, mode, tuple(criteria))
+        target, mode, *rest = c
+        allows = tuple(r for r in rest if isinstance(r, ast.Allow))
+        criteria = tuple(r for r in rest if not isinstance(r, ast.Allow))
+        return ast.Section(self.span(meta), target, mode, criteria, allows)
 
     @v_args(meta=True)
     def target_disposition(self, meta: Any, c: list[Any]) -> ast.Target:

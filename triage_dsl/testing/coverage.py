@@ -9,7 +9,9 @@ Goals, each met by at least one scenario:
 - a disposition that the triage can reach is the result;
 - a floor (``at least``) *raises* the outcome and is *seen not to hold* (evaluated and
   found no; a floor not needed because the outcome is already as urgent meets neither),
-  and each of its criteria fires and is seen false.
+  and each of its criteria fires and is seen false;
+- a question the triage reads that allows "I don't know" is answered ``unknown`` in a
+  scenario that expects a disposition or a tier (and the evaluation read the answer).
 
 Coverage is the share of goals met; unmet goals are named with ``file:line``.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from triage_dsl.graph.plan import FloorPlan, Plan, SectionPlan
+from triage_dsl.graph.plan import FloorPlan, Plan, SectionPlan, questions_read
 from triage_dsl.model.result import TriageResult
 from triage_dsl.syntax import ast
 
@@ -26,7 +28,7 @@ from triage_dsl.syntax import ast
 @dataclass(frozen=True)
 class Goal:
     key: str
-    kind: str  # section | criterion fires | criterion false | row | disposition | floor ...
+    kind: str  # section | criterion fires | criterion false | points row | disposition | floor ...
     location: str
     text: str
 
@@ -63,6 +65,10 @@ def goals(plan: Plan) -> list[Goal]:
             seen.add(target.id)
             d = plan.dispositions[target.id]
             out.append(Goal(f"disposition:{d.id}", "disposition", d.span.location, d.label))
+    read = questions_read(plan)
+    for q in plan.questions.values():
+        if q.unknown_allowed and q.id in read:
+            out.append(Goal(f"unknown:{q.id}", "unknown answer", q.span.location, f"{q.id} = unknown"))
     return out
 
 
@@ -71,17 +77,22 @@ class Coverage:
     plan: Plan
     met: set[str] = field(default_factory=set)
 
-    def observe(self, result: TriageResult) -> None:
-        """Mark the goals one evaluation met, read off its trace."""
+    def observe(self, result: TriageResult, asserts_outcome: bool = True) -> None:
+        """Mark the goals one evaluation met, read off its trace. An unknown answer counts
+        only in a scenario that ``asserts_outcome`` (expects a disposition or a tier)."""
         protocol_id = self.plan.protocol_id
         sections: dict[str, SectionPlan | FloorPlan] = {s.node: s for s in self.plan.sections}
         sections.update((f.node, f) for f in self.plan.floors)
         true_criteria: list[str] = []
         assumed = False
+        outcome = asserts_outcome and result.status == "complete"
         for entry in result.trace:
             if entry.protocol != protocol_id:
                 continue
-            if entry.kind == "criterion":
+            if entry.kind == "answer":
+                if outcome and entry.value == "unknown" and entry.node.startswith("question:"):
+                    self.met.add(f"unknown:{entry.node.split(':', 1)[1]}")
+            elif entry.kind == "criterion":
                 if entry.value is False:
                     self.met.add(f"false:{entry.node}")
                 elif entry.value is True:

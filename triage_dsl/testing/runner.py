@@ -113,7 +113,7 @@ def run_protocol(path: Path) -> ProtocolReport:
             failures.insert(0, Failure(scenario.span.where, "valid answers", f"error: {result.error}"))
         if not scenario.expectations:
             failures.append(Failure(scenario.span.where, "at least one expect line", "none"))
-        coverage.observe(result)
+        coverage.observe(result, any(e.kind in ("disposition", "tier") for e in scenario.expectations))
         report.scenarios.append(ScenarioOutcome(scenario.name, scenario.span.where, failures, result))
     report.coverage, report.missed = coverage.report()
     return report
@@ -207,9 +207,12 @@ def _junit(reports: list[ProtocolReport], path: str) -> None:
             if s.failures:
                 text = "\n".join(f"{f.location}: expected {f.expected}, got {f.actual}" for f in s.failures)
                 ET.SubElement(case, "failure", message=s.failures[0].expected).text = text
-        ET.SubElement(suite, "properties").append(
-            ET.Element("property", name="coverage", value=f"{r.coverage:.2f}")
-        )
+        properties = ET.SubElement(suite, "properties")
+        properties.append(ET.Element("property", name="coverage", value=f"{r.coverage:.2f}"))
+        for g in r.missed:
+            properties.append(
+                ET.Element("property", name="not covered", value=f"{g.location}: {g.kind}: {g.text}")
+            )
     ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
 
 

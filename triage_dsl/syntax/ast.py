@@ -275,9 +275,9 @@ class Question:
     red_flag: bool = False
     worse_when: str | None = None
     worse_when_span: Span | None = None
+    allows: tuple[Allow, ...] = ()
     patient_age: bool = False
     patient_age_span: Span | None = None
-    allows: tuple[Allow, ...] = ()
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 

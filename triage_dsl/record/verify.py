@@ -38,6 +38,7 @@ REPLAYED = (
     "scores",
     "assumptions",
     "decided_by",
+    "raised_by",
     "disposition",
     "urgency",
     "escalation",

@@ -1,26 +1,38 @@
 """The ``triage`` command: arguments in, one API call, output printed. No protocol logic.
 
 Exit codes (also in the README): 0 success; 1 the answer is "no" (check found errors,
-a scenario failed, answers were invalid); 2 usage error, unreadable file or a protocol
-that does not compile; 130 interrupted.
+a scenario failed, answers were invalid, a line of a batch failed); 2 usage error,
+unreadable input, unwritable output or a protocol that does not compile; 130
+interrupted (Ctrl-C); 143 terminated (SIGTERM).
+
+Every input file is read through :mod:`triage_dsl.io` (regular files within a size limit,
+strict JSON) and every output path is checked before the work starts and written
+atomically.
 """
 
 from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import json
 import os
+import signal
 import sys
+import threading
+from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import Any, TextIO
+from typing import IO, Any, TextIO
 
 from triage_dsl import __version__
 from triage_dsl.analysis import AnalysisLimit, findings_for
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
+from triage_dsl.io.files import InputError, inside, lines, open_input, read_bytes
+from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
+from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, JSONInputError, loads
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
@@ -43,6 +55,28 @@ class _Usage(Exception):
     pass
 
 
+class Terminated(Exception):
+    """SIGTERM or SIGHUP arrived; the command stops the way Ctrl-C stops it."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _roots_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="another folder imports may come from (repeat; the protocol's own folder always may)",
+    )
+
+
 def _parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="triage", description="Write, check, test and run telephone-triage protocols.")
     parser.add_argument("--version", action="version", version=f"triage-dsl {__version__}")
@@ -60,6 +94,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the static analyses (unreachable criteria, gaps, dead questions...)",
     )
+    _roots_option(p)
     p.set_defaults(handler=_check)
 
     p = sub.add_parser(
@@ -98,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
         help="with --answers: the record's time (ISO 8601, UTC), for reproducible records",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser(
@@ -108,6 +144,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    _roots_option(p)
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
@@ -131,6 +168,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--verbose", "-v", action="store_true", help="list every scenario")
+    _roots_option(p)
     p.set_defaults(handler=_test)
 
     p = sub.add_parser(
@@ -141,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_table)
 
     p = sub.add_parser(
@@ -152,6 +191,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="OLD")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _roots_option(p)
     p.set_defaults(handler=_diff)
 
     p = sub.add_parser(
@@ -161,6 +201,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_cases)
 
     p = sub.add_parser(
@@ -175,6 +216,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trace", metavar="RESULT.json", help="draw the path of a result of 'triage eval --answers'"
     )
+    _roots_option(p)
     p.set_defaults(handler=_render)
 
     p = sub.add_parser(
@@ -184,6 +226,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
     p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
+    _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
     return parser
@@ -208,9 +251,13 @@ def main(
     if args.command is None:
         parser.print_help(out)
         return USAGE
+    previous = _catch_sigterm()
     try:
         handler: Handler = args.handler
         return handler(args, inp, out, err)
+    except OutputError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
     except ProtocolFileError as exc:
         print(f"triage: {exc}", file=err)
         return USAGE
@@ -224,15 +271,35 @@ def main(
     except KeyboardInterrupt:
         print("\ntriage: interrupted", file=err)
         return INTERRUPTED
+    except Terminated as exc:
+        print(f"\ntriage: stopped by {exc}", file=err)
+        return 128 + exc.signum
     except BrokenPipeError:
         return OK
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _catch_sigterm() -> dict[int, Any]:
+    """Turn SIGTERM (and SIGHUP) into :class:`Terminated` while a command runs (main
+    thread only); the old handlers, to restore."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            with contextlib.suppress(ValueError, OSError):
+                previous[signum] = signal.signal(signum, _on_signal)
+    return previous
 
 
 def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            yield from sorted(path.rglob("*.triage"))
+        if path.is_dir():  # a symbolic link that leads out of the folder is left out
+            yield from (p for p in sorted(path.rglob("*.triage")) if inside(p, [path]))
         else:
             yield path
 
@@ -242,7 +309,7 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     errors = warnings = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path)
+            diagnostics, sources = check_file(path, args.root)
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":
@@ -261,7 +328,7 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
             continue
         clean = not any(d.severity == "error" for d in diagnostics)
         if not args.no_analysis and clean and _is_protocol(sources.get(str(path))):
-            diagnostics = diagnostics + findings_for(path)
+            diagnostics = diagnostics + findings_for(path, args.root)
         for d in diagnostics:
             errors += d.severity == "error"
             warnings += d.severity == "warning"
@@ -283,115 +350,215 @@ def _is_protocol(source: Source | None) -> bool:
     return any(line.startswith("protocol ") for line in source.text.splitlines())
 
 
-def _read_text(name: str, inp: TextIO) -> str:
-    if name == "-":
-        return inp.read()
-    try:
-        return Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{name}: no such file") from None
-    except UnicodeDecodeError:
-        raise ProtocolFileError(f"{name}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ProtocolFileError(f"{name}: cannot read ({exc.strerror})") from None
+def _input_name(name: str) -> str:
+    return "<stdin>" if name == "-" else name
 
 
-def parse_json(text: str) -> Any:
-    """JSON as Python reads it; NaN and Infinity parse, and answer validation refuses them
-    with the question named (better than losing the whole line)."""
-    return json.loads(text)
+def _read_input(name: str, inp: TextIO, limit: int) -> bytes:
+    """The bytes of an input file ('-' for standard input), within ``limit`` bytes."""
+    if name != "-":
+        return read_bytes(name, limit)
+    buffer = getattr(inp, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read(limit + 1)
+    else:  # a text stream (tests): its characters as UTF-8
+        data = inp.read(limit + 1).encode("utf-8", "surrogatepass")
+    if len(data) > limit:
+        raise InputError("<stdin>", f"larger than the limit of {limit:,} bytes")
+    return data
+
+
+def _read_json(name: str, inp: TextIO, limit: int) -> Any:
+    """A JSON input through the strict reader (duplicate keys, depth, size... refused)."""
+    return loads(_read_input(name, inp, limit), path=_input_name(name))
+
+
+def _outputs(args: argparse.Namespace, *names: str | None, inputs: Sequence[str | None] = ()) -> None:
+    """Check every output path of the command before any work (exit 2 on a problem)."""
+    sources = [args.protocol] if isinstance(getattr(args, "protocol", None), str) else []
+    sources += [i for i in inputs if i]
+    for name in names:
+        if name:
+            check_output(name, sources)
 
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    protocol = compile_file(args.protocol)
-    target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
-    try:
-        if args.cases:
-            return _eval_cases(protocol, _read_text(args.cases, inp), args, target)
-        text = _read_text(args.answers, inp)
-        try:
-            answers = parse_json(text)
-        except ValueError as exc:
-            print(f"triage: {args.answers}: invalid JSON: {exc}", file=err)
-            return USAGE
-        if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
-            answers = answers["answers"]
-        result = _sealed(protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace), args)
-        if args.format == "json":
-            target.write(result.model_dump_json(indent=2) + "\n")
-        else:
-            target.write(render_note(result, markdown=args.format == "markdown"))
-        return NO if result.status == "error" else OK
-    finally:
-        if target is not out:
-            target.close()
+    _outputs(args, args.output, inputs=[args.answers, args.cases])
+    protocol = compile_file(args.protocol, args.root)
+    if args.cases:
+        if args.output:
+            with atomic(args.output) as target:
+                return _eval_cases(protocol, args, inp, target)
+        return _eval_cases(protocol, args, inp, out)
+    answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
+    if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
+        answers = answers["answers"]
+    result = _sealed(protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace), args)
+    if args.format == "json":
+        text = result.model_dump_json(indent=2) + "\n"
+    else:
+        text = render_note(result, markdown=args.format == "markdown")
+    _write(text, args.output, out)
+    return NO if result.status == "error" else OK
 
 
-def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> str:
-    """One JSON line of ``--cases`` in, one JSON result line out (never raises)."""
+def _error_line(protocol: Protocol, case_id: Any, number: int, code: str, message: str) -> str:
+    error = {
+        "id": case_id,
+        "line": number,
+        "protocol": _protocol_ref(protocol),
+        "status": "error",
+        "disposition": None,
+        "error": message,
+        "errors": [{"question": "", "code": code, "message": message}],
+    }
+    return json.dumps(error, ensure_ascii=False)
+
+
+def _protocol_ref(protocol: Protocol) -> dict[str, str]:
+    return {
+        "id": protocol.id,
+        "title": protocol.title,
+        "version": protocol.version,
+        "path": protocol.path,
+        "sha256": protocol.sha256,
+    }
+
+
+def _case_id(case: Any) -> Any:
+    """The case's id when it is a plain, printable JSON scalar (anything else is not shown)."""
+    if isinstance(case, dict):
+        value = case.get("id")
+        if isinstance(value, str):
+            with contextlib.suppress(UnicodeEncodeError):
+                value.encode("utf-8")
+                return value
+        elif value is None or isinstance(value, bool | int) or (
+            isinstance(value, float) and value == value and abs(value) != float("inf")
+        ):
+            return value
+    return None
+
+
+def _refused_case_id(line: str | bytes) -> Any:
+    """The id of a line the strict reader refused, when a lenient reading still finds one
+    (so the error line names its case); None when it cannot."""
     try:
-        case = parse_json(line)
-    except ValueError as exc:
-        return json.dumps(
-            {
-                "id": None,
-                "line": number,
-                "status": "error",
-                "disposition": None,
-                "error": f"line {number}: invalid JSON: {exc}",
-            }
-        )
-    case_id = case.get("id") if isinstance(case, dict) else None
+        return _case_id(json.loads(line))
+    except (ValueError, RecursionError, UnicodeDecodeError, TypeError):
+        return None
+
+
+def case_line(
+    protocol: Protocol, line: str | bytes | None, number: int, trace: bool = True, path: str = "<cases>"
+) -> tuple[str, bool]:
+    """One line of ``--cases`` in, one JSON line out and whether it failed; never raises.
+
+    ``line`` is None for a line longer than the limit (it was never read whole).
+    """
+    if line is None:
+        message = f"{path}:{number}: the line is longer than the limit of {MAX_ANSWERS_BYTES:,} bytes"
+        return _error_line(protocol, None, number, "line_too_long", message), True
+    try:
+        case = loads(line, path=path, line=number)
+    except JSONInputError as exc:
+        return _error_line(protocol, _refused_case_id(line), number, "invalid_json", str(exc)), True
+    case_id = _case_id(case)
     if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
-        return json.dumps(
-            {
-                "id": case_id,
-                "line": number,
-                "status": "error",
-                "disposition": None,
-                "error": f'line {number}: expected an object with "answers": {{...}}',
-            }
-        )
+        message = f'{path}:{number}: expected an object with "answers": {{...}}'
+        return _error_line(protocol, case_id, number, "not_a_case", message), True
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
-    # pydantic's serializer writes the result; the case id goes first, as the contract shows
+    # pydantic's serializer writes the result; the case id and line go first
     body = result.model_dump_json(exclude={"note"})
-    return '{"id":' + json.dumps(case_id) + "," + body[1:]
+    head = '{"id":' + json.dumps(case_id, ensure_ascii=False) + ',"line":' + str(number) + ","
+    return head + body[1:], result.status == "error"
 
 
 _WORKER: dict[str, Any] = {}
 
 
-def _worker_start(path: str, trace: bool) -> None:
-    _WORKER["protocol"] = compile_file(path)
-    _WORKER["trace"] = trace
+def _worker_start(path: str, roots: list[str], trace: bool, name: str) -> None:
+    # Ctrl-C goes to the whole process group: the parent stops the workers, they stay quiet
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_DFL)
+    if hasattr(signal, "SIGHUP"):
+        signal.signal(signal.SIGHUP, signal.SIG_DFL)
+    _WORKER.update(protocol=compile_file(path, roots), trace=trace, name=name)
 
 
-def _worker_chunk(chunk: list[tuple[int, str]]) -> list[str]:
-    return [case_line(_WORKER["protocol"], line, number, _WORKER["trace"]) for number, line in chunk]
+Chunk = list[tuple[int, bytes | None]]
 
 
-def _eval_cases(protocol: Protocol, text: str, args: argparse.Namespace, out: TextIO) -> int:
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
+def _worker_chunk(chunk: Chunk) -> list[tuple[str, bool]]:
+    return [
+        case_line(_WORKER["protocol"], line, number, _WORKER["trace"], _WORKER["name"])
+        for number, line in chunk
+    ]
+
+
+def _case_lines(name: str, inp: TextIO) -> Iterator[tuple[int, bytes | None]]:
+    """The lines of the cases file (or standard input), one at a time, blank ones left out."""
+    if name == "-":
+        buffer = getattr(inp, "buffer", None)
+        if buffer is not None:
+            source: Iterator[tuple[int, bytes | None]] = lines(buffer, MAX_ANSWERS_BYTES)
+        else:  # a text stream (tests)
+            source = ((n, text.encode("utf-8", "surrogatepass")) for n, text in enumerate(inp, start=1))
+        yield from ((n, b) for n, b in source if b is None or b.strip())
+        return
+    with open_input(name) as stream:
+        yield from ((n, b) for n, b in lines(stream, MAX_ANSWERS_BYTES) if b is None or b.strip())
+
+
+def _chunks(items: Iterator[tuple[int, bytes | None]], size: int) -> Iterator[Chunk]:
+    while True:
+        chunk = list(itertools.islice(items, size))
+        if not chunk:
+            return
+        yield chunk
+
+
+def _eval_cases(protocol: Protocol, args: argparse.Namespace, inp: TextIO, out: IO[str]) -> int:
+    """Stream the cases: read a chunk, evaluate it, write it, in input order; memory stays
+    bounded by a few chunks whatever the file's size. Exit 1 when any line failed."""
     trace = not args.no_trace
+    name = _input_name(args.cases)
+    chunks = _chunks(_case_lines(args.cases, inp), CHUNK)
     jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    if jobs == 1 or len(lines) < 2 * CHUNK:
-        for number, line in lines:
-            out.write(case_line(protocol, line, number, trace) + "\n")
-        return OK
+    ahead = list(itertools.islice(chunks, max(1, jobs)))  # never more workers than chunks
+    failed = False
+
+    def write(produced: list[tuple[str, bool]]) -> None:
+        nonlocal failed
+        out.write("".join(text + "\n" for text, _ in produced))
+        failed = failed or any(bad for _, bad in produced)
+
+    def serial() -> int:
+        for chunk in itertools.chain(ahead, chunks):
+            write([case_line(protocol, line, number, trace, name) for number, line in chunk])
+        return NO if failed else OK
+
+    jobs = min(jobs, len(ahead))
+    if jobs <= 1:
+        return serial()
     import multiprocessing
 
-    chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
     context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
     try:
-        pool = context.Pool(jobs, initializer=_worker_start, initargs=(protocol.path, trace))
+        pool = context.Pool(
+            jobs, initializer=_worker_start, initargs=(protocol.path, list(args.root), trace, name)
+        )
     except OSError:  # no process support here: the same output, one case at a time
-        for number, line in lines:
-            out.write(case_line(protocol, line, number, trace) + "\n")
-        return OK
-    with pool:
-        for produced in pool.imap(_worker_chunk, chunks):  # imap keeps the input order
-            out.write("\n".join(produced) + "\n")
-    return OK
+        return serial()
+    with pool:  # leaving the block (also on Ctrl-C or SIGTERM) terminates the workers
+        pending: deque[Any] = deque()
+        for chunk in itertools.chain(ahead, chunks):
+            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+            while len(pending) >= 2 * jobs:  # feed the workers, keep the order, bound memory
+                write(pending.popleft().get())
+        while pending:
+            write(pending.popleft().get())
+    return NO if failed else OK
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -408,14 +575,18 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
 
-    return interview(compile_file(args.protocol), inp, out, args.save)
+    _outputs(args, args.save)
+    return interview(compile_file(args.protocol, args.root), inp, out, args.save, err=err)
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.testing.runner import run_tests
 
+    if args.junit:
+        check_output(args.junit, [p for p in args.paths if not os.path.isdir(p)])
     return run_tests(
         args.paths,
+        roots=args.root,
         out=out,
         err=err,
         min_coverage=args.min_coverage,
@@ -426,8 +597,9 @@ def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
 
 def _write(text: str, output: str | None, out: TextIO) -> None:
+    """Print ``text``, or write it atomically to ``output`` (checked before the work)."""
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_atomic(output, text)
     else:
         out.write(text)
 
@@ -435,7 +607,8 @@ def _write(text: str, output: str | None, out: TextIO) -> None:
 def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis import table
 
-    built = table.build_table(compile_file(args.protocol))
+    _outputs(args, args.output)
+    built = table.build_table(compile_file(args.protocol, args.root))
     render = {"markdown": table.to_markdown, "csv": table.to_csv, "json": table.dumps_json}[args.format]
     _write(render(built), args.output, out)
     return OK
@@ -444,7 +617,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
 def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.diff import diff, summary
 
-    old, new = compile_file(args.old), compile_file(args.new)
+    old, new = compile_file(args.old, args.root), compile_file(args.new, args.root)
     changes = diff(old, new)
     if args.format == "json":
         data = {
@@ -469,14 +642,18 @@ def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 def _cases(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.cases import generate
 
-    _write(generate(compile_file(args.protocol)), args.output, out)
+    _outputs(args, args.output)
+    _write(generate(compile_file(args.protocol, args.root)), args.output, out)
     return OK
 
 
 def _render(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl import render
 
-    protocol = compile_file(args.protocol)
+    _outputs(args, args.output, inputs=[args.trace])
+    if args.output and render.format_for(args.output, args.format) != "dot":
+        _outputs(args, str(Path(args.output).with_suffix(".dot")), inputs=[args.trace])
+    protocol = compile_file(args.protocol, args.root)
     overlay = None
     if args.trace:
         result = render.load_result(args.trace)
@@ -505,7 +682,7 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     from triage_dsl.render import INSTALL_HINT
     from triage_dsl.render.book import build_book
 
-    book = build_book(args.protocol_dir, args.output)
+    book = build_book(args.protocol_dir, args.output, args.root)
     if book.dot_missing:
         print(f"triage: {INSTALL_HINT}; the pages show the DOT source instead of the graphs", file=err)
     print(
@@ -529,6 +706,7 @@ def _record_parsers(sub: Any) -> None:
     p.add_argument(
         "--protocol", metavar="FILE", action="append", required=True, help="repeat for a call record"
     )
+    _roots_option(p)
     p.set_defaults(handler=_verify)
     p = sub.add_parser(
         "redact",
@@ -557,11 +735,7 @@ def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) 
 
 
 def _read_record(name: str, inp: TextIO, err: TextIO) -> dict[str, Any] | None:
-    try:
-        raw = json.loads(_read_text(name, inp))
-    except ValueError as exc:
-        print(f"triage: {name}: invalid JSON: {exc}", file=err)
-        return None
+    raw = _read_json(name, inp, MAX_RECORD_BYTES)
     if not isinstance(raw, dict):
         print(f"triage: {name}: not a record (expected a JSON object)", file=err)
         return None
@@ -574,7 +748,7 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
-    protocols = [compile_file(path) for path in args.protocol]
+    protocols = [compile_file(path, args.root) for path in args.protocol]
     if raw.get("kind") == "call":
         verification = verify_call(raw, protocols)
     elif len(protocols) != 1:
@@ -597,6 +771,7 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     from triage_dsl.model.call import CallRecord
     from triage_dsl.record import redact, redact_call
 
+    _outputs(args, args.output, inputs=[args.record])
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
@@ -608,10 +783,7 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     except ValidationError as exc:
         print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
         return USAGE
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-    else:
-        out.write(text + "\n")
+    _write(text + "\n", args.output, out)
     return OK
 
 

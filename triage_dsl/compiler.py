@@ -8,7 +8,9 @@ the SHA-256 of every file they were built from.
 
 from __future__ import annotations
 
+import os
 import threading
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -19,6 +21,7 @@ from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
 from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
 from triage_dsl.graph.build import build_graph
 from triage_dsl.graph.plan import build_plan
+from triage_dsl.io.files import inside, read_text
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
@@ -32,21 +35,22 @@ MAX_FILE_BYTES = 2_000_000
 
 
 def read_source(path: str | Path) -> Source:
-    """Read a protocol file, turning OS and encoding failures into ProtocolFileError."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise ProtocolFileError(f"{path}: is a folder, not a protocol file")
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProtocolFileError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        return Source.from_file(p)
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ProtocolFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ProtocolFileError(f"{path}: cannot read ({exc.strerror})") from None
+    """Read a protocol file: a regular file of at most 2 MB of UTF-8, else
+    :class:`~triage_dsl.io.InputError` (a ProtocolFileError) naming the path and problem."""
+    return Source(str(path), read_text(path, MAX_FILE_BYTES))
+
+
+def import_problem(target: str, roots: Sequence[str]) -> str | None:
+    """Why ``target`` may not be imported (None when it may): imports are ``.triage``
+    files inside the roots, symbolic links followed."""
+    if not target.endswith(".triage"):
+        return "only .triage files can be imported"
+    if not inside(target, roots):
+        return (
+            f"it is outside the protocol's folder ({', '.join(roots)}); "
+            "imports stay inside it (name another folder with --root)"
+        )
+    return None
 
 
 @dataclass
@@ -61,7 +65,8 @@ class _Unit:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, roots: Sequence[str]) -> None:
+        self.roots = list(roots)
         self.units: dict[str, _Unit] = {}
         self.protocols: dict[str, Protocol | None] = {}
         self.sources: dict[str, Source] = {}
@@ -110,6 +115,15 @@ class _Compiler:
             if len(self.stack) >= MAX_IMPORT_DEPTH:
                 scope.report(item.span, "T071", f"imports are nested more than {MAX_IMPORT_DEPTH} deep")
                 continue
+            refused = import_problem(target, self.roots)
+            if refused is not None:
+                scope.report(
+                    item.span,
+                    "T072",
+                    f"cannot import '{item.path}': {refused}",
+                    "paths are relative to this file's folder",
+                )
+                continue
             try:
                 source = read_source(target)
             except ProtocolFileError as exc:
@@ -124,14 +138,14 @@ class _Compiler:
             unit.files.update(imported.files)
             if imported.file is None or imported.scope is None:
                 scope.report(item.span, "T073", f"'{item.path}' has syntax errors (listed above)")
-                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+                _extend_unique(unit.diagnostics, imported.diagnostics)
                 continue
-            unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+            _extend_unique(unit.diagnostics, imported.diagnostics)
             if imported.file.header.kind == "library":
                 self.merge(scope, imported.scope, item.span)
             else:
                 protocol = self.protocol_of(imported)
-                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+                _extend_unique(unit.diagnostics, imported.diagnostics)
                 if protocol is not None:
                     _add(scope, scope.protocols, protocol.id, protocol, item.span, "protocol")
                 else:
@@ -256,13 +270,19 @@ def _default_tiers() -> ast.Tiers:
     return tiers
 
 
-_CACHE: dict[tuple[str, str], Protocol] = {}
+_CACHE: dict[tuple[str, str, tuple[str, ...]], Protocol] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached(source: Source) -> Protocol | None:
+def roots_for(path: str, roots: Sequence[str | Path] | None) -> tuple[str, ...]:
+    """The folders imports must stay in: the protocol's own folder and any named."""
+    own = os.path.dirname(path) or "."
+    return tuple(dict.fromkeys([own, *(str(r) for r in roots or ())]))
+
+
+def _cached(source: Source, roots: tuple[str, ...]) -> Protocol | None:
     with _CACHE_LOCK:
-        protocol = _CACHE.get((source.path, source.sha256))
+        protocol = _CACHE.get((source.path, source.sha256, roots))
     if protocol is None:
         return None
     for path, sha in protocol.files:
@@ -276,12 +296,14 @@ def _cached(source: Source) -> Protocol | None:
     return protocol
 
 
-def compile_source(source: Source) -> Protocol:
-    """Compile one protocol from its source (imports are read relative to its path)."""
-    cached = _cached(source)
+def compile_source(source: Source, roots: Sequence[str | Path] | None = None) -> Protocol:
+    """Compile one protocol from its source. Imports are read relative to its path and
+    must stay inside its folder or one of ``roots``."""
+    folders = roots_for(source.path, roots)
+    cached = _cached(source, folders)
     if cached is not None:
         return cached
-    compiler = _Compiler()
+    compiler = _Compiler(folders)
     unit = compiler.unit(source)
     errors = [d for d in unit.diagnostics if d.severity == "error"]
     if unit.file is not None and unit.file.header.kind == "library" and not errors:
@@ -301,19 +323,21 @@ def compile_source(source: Source) -> Protocol:
     if protocol is None:
         raise CompileError(_sorted(unit.diagnostics), compiler.sources)
     with _CACHE_LOCK:
-        _CACHE[(source.path, source.sha256)] = protocol
+        _CACHE[(source.path, source.sha256, folders)] = protocol
     return protocol
 
 
-def compile_file(path: str | Path) -> Protocol:
-    """Read and compile a ``.triage`` protocol file."""
-    return compile_source(read_source(path))
+def compile_file(path: str | Path, roots: Sequence[str | Path] | None = None) -> Protocol:
+    """Read and compile a ``.triage`` protocol file (imports inside its folder or ``roots``)."""
+    return compile_source(read_source(path), roots)
 
 
-def check_file(path: str | Path) -> tuple[list[Diagnostic], dict[str, Source]]:
+def check_file(
+    path: str | Path, roots: Sequence[str | Path] | None = None
+) -> tuple[list[Diagnostic], dict[str, Source]]:
     """Every diagnostic for a protocol or library file, errors and warnings, in file order."""
     source = read_source(path)
-    compiler = _Compiler()
+    compiler = _Compiler(roots_for(source.path, roots))
     unit = compiler.unit(source)
     if (
         unit.file is not None
@@ -324,9 +348,15 @@ def check_file(path: str | Path) -> tuple[list[Diagnostic], dict[str, Source]]:
     return _sorted(unit.diagnostics), compiler.sources
 
 
+def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:
+    """Append the diagnostics of ``more`` not already in ``diagnostics`` (hashed, linear)."""
+    seen = set(diagnostics)
+    for d in more:
+        if d not in seen:
+            seen.add(d)
+            diagnostics.append(d)
+
+
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    unique: list[Diagnostic] = []
-    for d in diagnostics:
-        if d not in unique:
-            unique.append(d)
+    unique = list(dict.fromkeys(diagnostics))  # first of equal diagnostics kept, in linear time
     return sorted(unique, key=lambda d: (d.span.path, d.span.line, d.span.column, d.code))

@@ -3,15 +3,22 @@
 Reads the agent's typed answers, re-asks on invalid input, and ends with the
 disposition, urgency, escalation plan and triage note. Input ending early stops the
 interview without a disposition (exit 1), never with a guess.
+
+With ``--save`` a call is never lost: the path was checked before the first question; an
+interview stopped by end of input, Ctrl-C, SIGTERM or SIGHUP saves the answers so far (a
+``needs_answers`` result); and when the path cannot be written at the end, the result
+goes to a fallback file in the temporary folder, whose name is printed.
 """
 
 from __future__ import annotations
 
-from pathlib import Path
+import os
+import tempfile
 from typing import Any, TextIO
 
 from triage_dsl.errors import AnswerError
 from triage_dsl.explain.note import render_note
+from triage_dsl.io.outputs import OutputError, write_atomic
 from triage_dsl.model.result import QuestionInfo
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.session import Session
@@ -60,8 +67,40 @@ def _allowed(question: QuestionInfo) -> str:
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
 
 
-def interview(protocol: Protocol, inp: TextIO, out: TextIO, save: str | None) -> int:
+def interview(
+    protocol: Protocol, inp: TextIO, out: TextIO, save: str | None, err: TextIO | None = None
+) -> int:
     session = Session(protocol)
+    try:
+        code = _ask(protocol, session, inp, out)
+    except BaseException:
+        if save:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said
+            save_result(session, save, err or out)
+        raise
+    if save:
+        save_result(session, save, out if code == 0 else (err or out))
+    return code
+
+
+def save_result(session: Session, save: str, out: TextIO) -> str:
+    """Write the session's result (with its note) to ``save``, or to a fallback file when
+    ``save`` cannot be written; returns the path written and says where."""
+    result = session.result()
+    text = result.model_copy(update={"note": render_note(result)}).model_dump_json(indent=2) + "\n"
+    state = "Result" if result.status == "complete" else "Partial result (interview not finished)"
+    try:
+        write_atomic(save, text)
+        out.write(f"\n{state} saved to {save}\n")
+        return save
+    except OutputError as exc:
+        fd, fallback = tempfile.mkstemp(prefix=f"triage-{session.protocol.id}-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        out.write(f"\ntriage: {exc}\n{state} saved to {fallback} instead\n")
+        return fallback
+
+
+def _ask(protocol: Protocol, session: Session, inp: TextIO, out: TextIO) -> int:
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     for disclaimer in protocol.header.disclaimers:
         out.write(f"Note: {disclaimer}\n")
@@ -87,10 +126,4 @@ def interview(protocol: Protocol, inp: TextIO, out: TextIO, save: str | None) ->
                 out.write(f"  Invalid answer: {exc}. Please ask again.\n")
     result = session.result()
     out.write("\n" + render_note(result))
-    if save:
-        Path(save).write_text(
-            result.model_copy(update={"note": render_note(result)}).model_dump_json(indent=2) + "\n",
-            encoding="utf-8",
-        )
-        out.write(f"\nResult saved to {save}\n")
     return 0

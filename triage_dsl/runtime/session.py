@@ -13,7 +13,7 @@ from typing import Any
 from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.result import QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import all_questions, check_answer
+from triage_dsl.runtime.answers import all_questions, check_answer, describe, printable
 
 
 class Session:
@@ -62,13 +62,19 @@ class Session:
         :class:`SessionError` when the question was already answered.
         """
         questions = all_questions(self.protocol.plan)
-        if question_id not in questions:
-            raise AnswerError(f"'{question_id}' is not a question of protocol '{self.protocol.id}'")
+        if not isinstance(question_id, str) or question_id not in questions:
+            name = printable(question_id) if isinstance(question_id, str) else describe(question_id)
+            raise AnswerError(
+                f"'{name}' is not a question of protocol '{self.protocol.id}'",
+                question=name,
+                code="unknown_question",
+                value=value,
+            )
         if question_id in self._answers:
             raise SessionError(f"'{question_id}' is already answered; start a new session to change it")
         _, problem = check_answer(questions[question_id], value)
         if problem is not None:
-            raise AnswerError(problem.message)
+            raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
         self._answers[question_id] = value
         self._result = None
         return self.result()

@@ -24,6 +24,7 @@ from triage_dsl.errors import (
     CompileError,
     Diagnostic,
     ProtocolFileError,
+    RecordError,
     SessionError,
     TriageError,
 )
@@ -92,6 +93,7 @@ __all__ = [
     "Protocol",
     "ProtocolFileError",
     "QuestionInfo",
+    "RecordError",
     "Session",
     "SessionError",
     "TraceEntry",

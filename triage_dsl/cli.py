@@ -33,7 +33,7 @@ from triage_dsl.explain.note import render_note
 from triage_dsl.io.files import InputError, inside, lines, open_input, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, JSONInputError, loads
-from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
+from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
 from triage_dsl.source import Source
@@ -149,10 +149,11 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "schema",
-        help="print the JSON Schema of results",
-        description="Print the JSON Schema of the result that eval prints.",
+        help="print the JSON Schema of results, records, call records or batch lines",
+        description="Print a JSON Schema: result (eval --answers), record (a sealed result), "
+        "call (a call record) or batch (one line of eval --cases).",
     )
-    p.add_argument("what", nargs="?", choices=("result", "record", "call"), default="result")
+    p.add_argument("what", nargs="?", choices=("result", "record", "call", "batch"), default="result")
     p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
@@ -433,8 +434,10 @@ def _case_id(case: Any) -> Any:
             with contextlib.suppress(UnicodeEncodeError):
                 value.encode("utf-8")
                 return value
-        elif value is None or isinstance(value, bool | int) or (
-            isinstance(value, float) and value == value and abs(value) != float("inf")
+        elif (
+            value is None
+            or isinstance(value, bool | int)
+            or (isinstance(value, float) and value == value and abs(value) != float("inf"))
         ):
             return value
     return None
@@ -562,12 +565,15 @@ def _eval_cases(protocol: Protocol, args: argparse.Namespace, inp: TextIO, out: 
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    if args.what != "result":
-        return _record_schema(args.what, out)
-    schema = TriageResult.model_json_schema()
-    schema["$id"] = f"https://triage-dsl.invalid/schema/result/{SCHEMA_VERSION}"
-    schema["title"] = f"TriageResult (schema {SCHEMA_VERSION})"
-    json.dump(schema, out, indent=2, sort_keys=True)
+    from triage_dsl.record.schema import batch_line_schema, call_schema, record_schema, result_schema
+
+    schemas = {
+        "result": result_schema,
+        "record": record_schema,
+        "call": call_schema,
+        "batch": batch_line_schema,
+    }
+    json.dump(schemas[args.what](), out, indent=2, sort_keys=True)
     out.write("\n")
     return OK
 
@@ -784,12 +790,4 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
         print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
         return USAGE
     _write(text + "\n", args.output, out)
-    return OK
-
-
-def _record_schema(what: str, out: TextIO) -> int:
-    from triage_dsl.record import call_schema, record_schema
-
-    json.dump(record_schema() if what == "record" else call_schema(), out, indent=2, sort_keys=True)
-    out.write("\n")
     return OK

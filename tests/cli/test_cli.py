@@ -204,6 +204,7 @@ def test_wheel_carries_the_grammar_and_finds_it(tmp_path: Path) -> None:
     (wheel,) = tmp_path.glob("triage_dsl-*.whl")
     with zipfile.ZipFile(wheel) as archive:
         assert "triage_dsl/grammar/triage.lark" in archive.namelist()
+        assert "triage_dsl/py.typed" in archive.namelist()  # type checkers read the hints
         archive.extractall(tmp_path / "site")
     code = (
         "import triage_dsl, triage_dsl.syntax.grammar as g; "

@@ -59,7 +59,10 @@ def _kind(mode: int) -> str:
 
 def _refuse_irregular(path: str, mode: int) -> None:
     if not stat.S_ISREG(mode):
-        raise InputError(path, f"not a regular file ({_kind(mode)}); give a file")
+        hint = "; give a file, or '-' to read standard input where a command takes it"
+        raise InputError(
+            path, f"not a regular file ({_kind(mode)}){hint if stat.S_ISFIFO(mode) else '; give a file'}"
+        )
 
 
 def _os_problem(exc: OSError) -> str:

@@ -30,7 +30,7 @@ import re
 from itertools import accumulate
 from typing import Any
 
-from triage_dsl.io.files import InputError, decode
+from triage_dsl.io.files import InputError, position_in_bytes
 
 MAX_DEPTH = 64
 """Objects and lists nested deeper than this are refused (a record needs about 8)."""
@@ -95,7 +95,14 @@ def loads(data: str | bytes, path: str = "<input>", line: int = 1) -> Any:
     ``line`` is the line number of the first line of ``data`` (for one line of a
     ``--cases`` file). Size limits are the caller's (see :mod:`triage_dsl.io.files`).
     """
-    text = decode(data, path) if isinstance(data, bytes) else data
+    if isinstance(data, bytes):
+        try:
+            text = data.decode("utf-8-sig")
+        except UnicodeDecodeError as exc:
+            row, column = position_in_bytes(data, exc.start)
+            raise JSONInputError(path, "not UTF-8 text (an invalid byte)", line + row - 1, column) from None
+    else:
+        text = data.removeprefix("\ufeff")
     try:
         text.encode("utf-8")
     except UnicodeEncodeError as exc:

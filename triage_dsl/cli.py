@@ -553,15 +553,47 @@ def _eval_cases(protocol: Protocol, args: argparse.Namespace, inp: TextIO, out: 
         )
     except OSError:  # no process support here: the same output, one case at a time
         return serial()
-    with pool:  # leaving the block (also on Ctrl-C or SIGTERM) terminates the workers
-        pending: deque[Any] = deque()
-        for chunk in itertools.chain(ahead, chunks):
-            pending.append(pool.apply_async(_worker_chunk, (chunk,)))
-            while len(pending) >= 2 * jobs:  # feed the workers, keep the order, bound memory
-                write(pending.popleft().get())
-        while pending:
-            write(pending.popleft().get())
+    # A signal must not interrupt the pool's own threads and locks: the handlers only note
+    # it, the loop below sees the note between waits and stops the workers itself.
+    stop: list[int] = []
+    previous = {}
+    if threading.current_thread() is threading.main_thread():
+        previous = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in _STOP_SIGNALS}
+    try:
+        with pool:  # leaving the block terminates the workers
+            pending: deque[Any] = deque()
+
+            def take() -> None:
+                result = pending.popleft()
+                while not result.ready():
+                    result.wait(0.1)
+                    if stop:
+                        _stopped(stop[0])
+                write(result.get())
+
+            for chunk in itertools.chain(ahead, chunks):
+                if stop:
+                    _stopped(stop[0])
+                pending.append(pool.apply_async(_worker_chunk, (chunk,)))
+                while len(pending) >= 2 * jobs:  # feed the workers, keep the order, bound memory
+                    take()
+            while pending:
+                take()
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
     return NO if failed else OK
+
+
+_STOP_SIGNALS = tuple(
+    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
+)
+
+
+def _stopped(signum: int) -> None:
+    if signum == signal.SIGINT:
+        raise KeyboardInterrupt
+    raise Terminated(signum)
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:

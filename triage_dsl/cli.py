@@ -14,33 +14,30 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import itertools
 import json
 import os
 import signal
 import sys
 import threading
-from collections import deque
 from collections.abc import Callable, Iterator, Sequence
 from pathlib import Path
-from typing import IO, Any, TextIO
+from typing import Any, TextIO
 
 from triage_dsl import __version__
 from triage_dsl.analysis import AnalysisLimit, findings_for
+from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
-from triage_dsl.io.files import InputError, inside, lines, open_input, read_bytes
+from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
-from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, JSONInputError, loads
+from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
 from triage_dsl.source import Source
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
-
-CHUNK = 2000  # cases per parallel work item
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
@@ -53,14 +50,6 @@ class _Parser(argparse.ArgumentParser):
 
 class _Usage(Exception):
     pass
-
-
-class Terminated(Exception):
-    """SIGTERM or SIGHUP arrived; the command stops the way Ctrl-C stops it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 def _on_signal(signum: int, frame: Any) -> None:
@@ -387,10 +376,16 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     _outputs(args, args.output, inputs=[args.answers, args.cases])
     protocol = compile_file(args.protocol, args.root)
     if args.cases:
+        lines = case_lines(args.cases, inp)
+        name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
         if args.output:
             with atomic(args.output) as target:
-                return _eval_cases(protocol, args, inp, target)
-        return _eval_cases(protocol, args, inp, out)
+                failed = run_cases(
+                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root
+                )
+        else:
+            failed = run_cases(protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root)
+        return NO if failed else OK
     answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
         answers = answers["answers"]
@@ -401,199 +396,6 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         text = render_note(result, markdown=args.format == "markdown")
     _write(text, args.output, out)
     return NO if result.status == "error" else OK
-
-
-def _error_line(protocol: Protocol, case_id: Any, number: int, code: str, message: str) -> str:
-    error = {
-        "id": case_id,
-        "line": number,
-        "protocol": _protocol_ref(protocol),
-        "status": "error",
-        "disposition": None,
-        "error": message,
-        "errors": [{"question": "", "code": code, "message": message}],
-    }
-    return json.dumps(error, ensure_ascii=False)
-
-
-def _protocol_ref(protocol: Protocol) -> dict[str, str]:
-    return {
-        "id": protocol.id,
-        "title": protocol.title,
-        "version": protocol.version,
-        "path": protocol.path,
-        "sha256": protocol.sha256,
-    }
-
-
-def _case_id(case: Any) -> Any:
-    """The case's id when it is a plain, printable JSON scalar (anything else is not shown)."""
-    if isinstance(case, dict):
-        value = case.get("id")
-        if isinstance(value, str):
-            with contextlib.suppress(UnicodeEncodeError):
-                value.encode("utf-8")
-                return value
-        elif (
-            value is None
-            or isinstance(value, bool | int)
-            or (isinstance(value, float) and value == value and abs(value) != float("inf"))
-        ):
-            return value
-    return None
-
-
-def _refused_case_id(line: str | bytes) -> Any:
-    """The id of a line the strict reader refused, when a lenient reading still finds one
-    (so the error line names its case); None when it cannot."""
-    try:
-        return _case_id(json.loads(line))
-    except (ValueError, RecursionError, UnicodeDecodeError, TypeError):
-        return None
-
-
-def case_line(
-    protocol: Protocol, line: str | bytes | None, number: int, trace: bool = True, path: str = "<cases>"
-) -> tuple[str, bool]:
-    """One line of ``--cases`` in, one JSON line out and whether it failed; never raises.
-
-    ``line`` is None for a line longer than the limit (it was never read whole).
-    """
-    if line is None:
-        message = f"{path}:{number}: the line is longer than the limit of {MAX_ANSWERS_BYTES:,} bytes"
-        return _error_line(protocol, None, number, "line_too_long", message), True
-    try:
-        case = loads(line, path=path, line=number)
-    except JSONInputError as exc:
-        return _error_line(protocol, _refused_case_id(line), number, "invalid_json", str(exc)), True
-    case_id = _case_id(case)
-    if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
-        message = f'{path}:{number}: expected an object with "answers": {{...}}'
-        return _error_line(protocol, case_id, number, "not_a_case", message), True
-    result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
-    # pydantic's serializer writes the result; the case id and line go first
-    body = result.model_dump_json(exclude={"note"})
-    head = '{"id":' + json.dumps(case_id, ensure_ascii=False) + ',"line":' + str(number) + ","
-    return head + body[1:], result.status == "error"
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_start(path: str, roots: list[str], trace: bool, name: str) -> None:
-    # Ctrl-C goes to the whole process group: the parent stops the workers, they stay quiet
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    signal.signal(signal.SIGTERM, signal.SIG_DFL)
-    if hasattr(signal, "SIGHUP"):
-        signal.signal(signal.SIGHUP, signal.SIG_DFL)
-    _WORKER.update(protocol=compile_file(path, roots), trace=trace, name=name)
-
-
-Chunk = list[tuple[int, bytes | None]]
-
-
-def _worker_chunk(chunk: Chunk) -> list[tuple[str, bool]]:
-    return [
-        case_line(_WORKER["protocol"], line, number, _WORKER["trace"], _WORKER["name"])
-        for number, line in chunk
-    ]
-
-
-def _case_lines(name: str, inp: TextIO) -> Iterator[tuple[int, bytes | None]]:
-    """The lines of the cases file (or standard input), one at a time, blank ones left out."""
-    if name == "-":
-        buffer = getattr(inp, "buffer", None)
-        if buffer is not None:
-            source: Iterator[tuple[int, bytes | None]] = lines(buffer, MAX_ANSWERS_BYTES)
-        else:  # a text stream (tests)
-            source = ((n, text.encode("utf-8", "surrogatepass")) for n, text in enumerate(inp, start=1))
-        yield from ((n, b) for n, b in source if b is None or b.strip())
-        return
-    with open_input(name) as stream:
-        yield from ((n, b) for n, b in lines(stream, MAX_ANSWERS_BYTES) if b is None or b.strip())
-
-
-def _chunks(items: Iterator[tuple[int, bytes | None]], size: int) -> Iterator[Chunk]:
-    while True:
-        chunk = list(itertools.islice(items, size))
-        if not chunk:
-            return
-        yield chunk
-
-
-def _eval_cases(protocol: Protocol, args: argparse.Namespace, inp: TextIO, out: IO[str]) -> int:
-    """Stream the cases: read a chunk, evaluate it, write it, in input order; memory stays
-    bounded by a few chunks whatever the file's size. Exit 1 when any line failed."""
-    trace = not args.no_trace
-    name = _input_name(args.cases)
-    chunks = _chunks(_case_lines(args.cases, inp), CHUNK)
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    ahead = list(itertools.islice(chunks, max(1, jobs)))  # never more workers than chunks
-    failed = False
-
-    def write(produced: list[tuple[str, bool]]) -> None:
-        nonlocal failed
-        out.write("".join(text + "\n" for text, _ in produced))
-        failed = failed or any(bad for _, bad in produced)
-
-    def serial() -> int:
-        for chunk in itertools.chain(ahead, chunks):
-            write([case_line(protocol, line, number, trace, name) for number, line in chunk])
-        return NO if failed else OK
-
-    jobs = min(jobs, len(ahead))
-    if jobs <= 1:
-        return serial()
-    import multiprocessing
-
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    try:
-        pool = context.Pool(
-            jobs, initializer=_worker_start, initargs=(protocol.path, list(args.root), trace, name)
-        )
-    except OSError:  # no process support here: the same output, one case at a time
-        return serial()
-    # A signal must not interrupt the pool's own threads and locks: the handlers only note
-    # it, the loop below sees the note between waits and stops the workers itself.
-    stop: list[int] = []
-    previous = {}
-    if threading.current_thread() is threading.main_thread():
-        previous = {s: signal.signal(s, lambda signum, frame: stop.append(signum)) for s in _STOP_SIGNALS}
-    try:
-        with pool:  # leaving the block terminates the workers
-            pending: deque[Any] = deque()
-
-            def take() -> None:
-                result = pending.popleft()
-                while not result.ready():
-                    result.wait(0.1)
-                    if stop:
-                        _stopped(stop[0])
-                write(result.get())
-
-            for chunk in itertools.chain(ahead, chunks):
-                if stop:
-                    _stopped(stop[0])
-                pending.append(pool.apply_async(_worker_chunk, (chunk,)))
-                while len(pending) >= 2 * jobs:  # feed the workers, keep the order, bound memory
-                    take()
-            while pending:
-                take()
-    finally:
-        for signum, old in previous.items():
-            signal.signal(signum, old)
-    return NO if failed else OK
-
-
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
-
-
-def _stopped(signum: int) -> None:
-    if signum == signal.SIGINT:
-        raise KeyboardInterrupt
-    raise Terminated(signum)
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:

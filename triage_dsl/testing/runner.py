@@ -82,11 +82,7 @@ def discover(paths: list[str]) -> list[Path]:
             found.append(path.with_suffix(".triage"))
         else:
             found.append(path)
-    unique: list[Path] = []
-    for p in found:
-        if p not in unique:
-            unique.append(p)
-    return unique
+    return list(dict.fromkeys(found))
 
 
 def run_protocol(path: Path, roots: Sequence[str | Path] | None = None) -> ProtocolReport:

@@ -22,7 +22,9 @@ class Source:
 
     def __post_init__(self) -> None:
         if not self.sha256:
-            digest = hashlib.sha256(self.text.encode("utf-8")).hexdigest()
+            # surrogatepass: text from the API may hold a lone surrogate, which the parser
+            # then reports (S004); the hash must not fail before it can
+            digest = hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
             object.__setattr__(self, "sha256", digest)
 
     @classmethod

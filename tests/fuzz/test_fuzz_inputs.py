@@ -15,16 +15,27 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hypothesis import given
+import pytest
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import PROTOCOLS
-from tests.fuzz.conftest import FUZZ
-from triage_dsl import AnswerError, Session, SessionError, TriageError, evaluate, load
+from tests.fuzz.conftest import EXAMPLES, FUZZ
+from triage_dsl import (
+    AnswerError,
+    CompileError,
+    Session,
+    SessionError,
+    TriageError,
+    compile_text,
+    evaluate,
+    load,
+)
 from triage_dsl.batch import case_line
 from triage_dsl.cli import main
 from triage_dsl.io.strict_json import JSONInputError, loads
 
+HEAVY = settings(FUZZ, max_examples=max(10, EXAMPLES // 4))  # each example writes files
 QSOFA = load(PROTOCOLS / "rules" / "qsofa.triage")
 NEWS2 = load(PROTOCOLS / "rules" / "news2.triage")
 SECRET = "SECRET-CONTENT-1234"
@@ -108,7 +119,7 @@ def test_a_batch_line_is_always_one_json_line(data: bytes, number: int) -> None:
     assert failed == (row["status"] == "error")
 
 
-@FUZZ
+@HEAVY
 @given(st.lists(json_texts(), min_size=1, max_size=5))
 def test_the_batch_command_answers_every_line(lines: list[bytes]) -> None:
     data = b"\n".join(line.replace(b"\n", b" ") for line in lines) + b"\n"
@@ -141,6 +152,15 @@ def test_the_api_takes_any_json_like_value(answers: dict[str, Any]) -> None:
             pass
 
 
+@FUZZ
+@given(st.text(max_size=40), SURROGATE, st.integers(0, 40))
+def test_protocol_text_with_a_lone_surrogate_is_a_compile_error(text: str, bad: str, at: int) -> None:
+    source = 'protocol p title "P" version "1" end\n' + text[:at] + bad + text[at:]
+    with pytest.raises(CompileError) as caught:
+        compile_text(source)
+    assert any(d.code == "S004" for d in caught.value.diagnostics)
+
+
 @st.composite
 def import_targets(draw: st.DrawFn) -> str:
     return draw(
@@ -150,7 +170,7 @@ def import_targets(draw: st.DrawFn) -> str:
     )
 
 
-@FUZZ
+@HEAVY
 @given(import_targets())
 def test_imports_never_quote_what_is_outside(tmp_path_factory: Any, target: str) -> None:
     root = Path(tmp_path_factory.mktemp("imports"))
@@ -203,7 +223,7 @@ def hostile_records(draw: st.DrawFn) -> bytes:
     return text.encode("utf-8", "surrogatepass")
 
 
-@FUZZ
+@HEAVY
 @given(hostile_records(), st.sampled_from(["verify", "redact", "render"]))
 def test_records_give_a_result_or_one_clean_error(tmp_path_factory: Any, data: bytes, command: str) -> None:
     path = Path(tmp_path_factory.mktemp("records")) / "r.json"

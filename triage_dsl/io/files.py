@@ -65,7 +65,9 @@ def _refuse_irregular(path: str, mode: int) -> None:
         )
 
 
-def _os_problem(exc: OSError) -> str:
+def _os_problem(exc: OSError | ValueError) -> str:
+    if isinstance(exc, ValueError):  # a NUL byte in the path
+        return "not a valid path"
     if isinstance(exc, FileNotFoundError):
         return "no such file"
     if isinstance(exc, PermissionError):
@@ -80,7 +82,7 @@ def read_bytes(path: str | Path, limit: int) -> bytes:
     try:
         _refuse_irregular(name, os.stat(name).st_mode)
         fd = os.open(name, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise InputError(name, _os_problem(exc)) from None
     try:
         info = os.fstat(fd)
@@ -130,7 +132,7 @@ def open_input(path: str) -> BinaryIO:
     try:
         _refuse_irregular(path, os.stat(path).st_mode)
         fd = os.open(path, os.O_RDONLY | os.O_NONBLOCK | getattr(os, "O_CLOEXEC", 0))
-    except OSError as exc:
+    except (OSError, ValueError) as exc:
         raise InputError(path, _os_problem(exc)) from None
     try:
         _refuse_irregular(path, os.fstat(fd).st_mode)

@@ -7,7 +7,7 @@
   141 s); N = 25,000, 50,000, 100,000.
 - the strict JSON reader against ``json.loads`` on an answers line and a record.
 
-Not a test: timings depend on the machine. Run:
+Times are CPU seconds of this process. Not a test: timings depend on the machine. Run:
 
     .venv/bin/python tools/bench_inputs.py
 """
@@ -49,9 +49,10 @@ def many_errors(n: int) -> str:
 
 
 def timed(action: object) -> float:
-    start = time.perf_counter()
+    """CPU seconds of the process (steadier than the wall clock on a shared machine)."""
+    start = time.process_time()
     action()  # type: ignore[operator]
-    return time.perf_counter() - start
+    return time.process_time() - start
 
 
 def main() -> None:

@@ -20,11 +20,12 @@ import signal
 import sys
 import threading
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
 from triage_dsl import __version__
-from triage_dsl.analysis import AnalysisLimit, findings_for
+from triage_dsl.analysis import AnalysisLimit, findings_of
 from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
@@ -35,7 +36,6 @@ from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
-from triage_dsl.source import Source
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -83,6 +83,11 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="skip the static analyses (unreachable criteria, gaps, dead questions...)",
     )
+    p.add_argument(
+        "--show-suppressed",
+        action="store_true",
+        help="also print the warnings an 'allow' accepts, each with its reason",
+    )
     _roots_option(p)
     p.set_defaults(handler=_check)
 
@@ -119,7 +124,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--at",
         metavar="TIME",
-        help="with --answers: the record's time (ISO 8601, UTC), for reproducible records",
+        help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
+        "for reproducible records; it turns a date of birth into an age",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     _roots_option(p)
@@ -133,6 +139,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
+    )
     _roots_option(p)
     p.set_defaults(handler=_run)
 
@@ -296,10 +307,10 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     findings: list[dict[str, object]] = []
-    errors = warnings = 0
+    errors = warnings = infos = suppressed = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, args.root)
+            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":
@@ -316,28 +327,29 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
             else:
                 print(f"triage: {exc}", file=err)
             continue
-        clean = not any(d.severity == "error" for d in diagnostics)
-        if not args.no_analysis and clean and _is_protocol(sources.get(str(path))):
-            diagnostics = diagnostics + findings_for(path, args.root)
         for d in diagnostics:
-            errors += d.severity == "error"
-            warnings += d.severity == "warning"
+            if d.suppressed is not None:
+                suppressed += 1
+                if not args.show_suppressed:
+                    continue
+            else:
+                errors += d.severity == "error"
+                warnings += d.severity == "warning"
+                infos += d.severity == "info"
             if args.format == "json":
                 findings.append(d.to_dict())
             else:
                 print(d.render(sources.get(d.span.path)), file=out)
     if args.format == "json":
-        json.dump({"errors": errors, "warnings": warnings, "findings": findings}, out, indent=2)
+        summary = {"errors": errors, "warnings": warnings, "infos": infos, "suppressed": suppressed}
+        json.dump({**summary, "findings": findings}, out, indent=2)
         out.write("\n")
     else:
-        print(f"{errors} error(s), {warnings} warning(s)", file=err if not errors else out)
+        line = f"{errors} error(s), {warnings} warning(s)"
+        line += f", {infos} note(s)" if infos else ""
+        line += f", {suppressed} suppressed" if suppressed else ""
+        print(line, file=err if not errors else out)
     return NO if errors else OK
-
-
-def _is_protocol(source: Source | None) -> bool:
-    if source is None:
-        return False
-    return any(line.startswith("protocol ") for line in source.text.splitlines())
 
 
 def _input_name(name: str) -> str:
@@ -389,7 +401,10 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
         answers = answers["answers"]
-    result = _sealed(protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace), args)
+    now = _clock_reading(args.at)
+    result = _sealed(
+        protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace, now=now), args, now
+    )
     if args.format == "json":
         text = result.model_dump_json(indent=2) + "\n"
     else:
@@ -416,7 +431,8 @@ def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
     from triage_dsl.interview import interview
 
     _outputs(args, args.save)
-    return interview(compile_file(args.protocol, args.root), inp, out, args.save, err=err)
+    protocol = compile_file(args.protocol, args.root)
+    return interview(protocol, inp, out, args.save, now=_clock_reading(args.at), err=err)
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -559,18 +575,30 @@ def _record_parsers(sub: Any) -> None:
     p.set_defaults(handler=_redact)
 
 
-def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) -> TriageResult:
+def _clock_reading(at: str | None) -> datetime:
+    """The evaluation's time: ``--at`` when given (reproducible records), else now (UTC)."""
+    import importlib
+
+    from triage_dsl.record.clock import FixedClock
+
+    if not at:  # the record's own clock (one injection point for tests)
+        clock: Any = importlib.import_module("triage_dsl.record.seal").SYSTEM_CLOCK
+        now: datetime = clock.now()
+        return now
+    try:
+        return FixedClock(at).now()
+    except ValueError as exc:
+        raise ProtocolFileError(f"--at {at!r}: not an ISO 8601 time ({exc})") from None
+
+
+def _sealed(
+    protocol: Protocol, result: TriageResult, args: argparse.Namespace, now: datetime
+) -> TriageResult:
     from triage_dsl.record import redact, seal
+    from triage_dsl.record.clock import FixedClock
 
-    clock = None
-    if args.at:
-        from triage_dsl.record.clock import FixedClock
-
-        try:
-            clock = FixedClock(args.at)
-        except ValueError as exc:
-            raise ProtocolFileError(f"--at {args.at!r}: not an ISO 8601 time ({exc})") from None
-    record = seal(result, protocol=protocol, session_id=args.session_id, clock=clock)
+    # One reading of the clock: the evaluation (a date of birth's age) and the record agree.
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now))
     return redact(record) if args.redact else record
 
 

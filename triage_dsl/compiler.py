@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import os
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
 from triage_dsl.check import Scope, run_checks
+from triage_dsl.check.allow import suppress
 from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
 from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
 from triage_dsl.graph.build import build_graph
@@ -333,19 +334,33 @@ def compile_file(path: str | Path, roots: Sequence[str | Path] | None = None) ->
 
 
 def check_file(
-    path: str | Path, roots: Sequence[str | Path] | None = None
+    path: str | Path,
+    analyses: Callable[[Protocol], list[Diagnostic]] | None = None,
+    roots: Sequence[str | Path] | None = None,
 ) -> tuple[list[Diagnostic], dict[str, Source]]:
-    """Every diagnostic for a protocol or library file, errors and warnings, in file order."""
+    """Every diagnostic for a protocol or library file, errors, warnings and notes, in
+    file order; those an ``allow`` accepts are marked ``suppressed``.
+
+    ``analyses`` (the static verification, a later stage handed in by the caller) runs on
+    the compiled protocol when the file has no errors. Imports stay inside the file's
+    folder or ``roots``."""
     source = read_source(path)
     compiler = _Compiler(roots_for(source.path, roots))
     unit = compiler.unit(source)
+    diagnostics = list(unit.diagnostics)
+    analysed = False
     if (
         unit.file is not None
         and unit.file.header.kind == "protocol"
         and not any(d.severity == "error" for d in unit.diagnostics)
     ):
-        compiler.protocol_of(unit)
-    return _sorted(unit.diagnostics), compiler.sources
+        protocol = compiler.protocol_of(unit)
+        diagnostics = list(unit.diagnostics)
+        if protocol is not None and analyses is not None:
+            diagnostics += analyses(protocol)
+            analysed = True
+    files = [u.file for u in compiler.units.values() if u.file is not None]
+    return _sorted(suppress(_sorted(diagnostics), files, source.path, analysed)), compiler.sources
 
 
 def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:

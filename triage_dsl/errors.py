@@ -16,7 +16,7 @@ from typing import Literal
 
 from triage_dsl.source import Source, Span
 
-Severity = Literal["error", "warning"]
+Severity = Literal["error", "warning", "info"]
 
 
 @dataclass(frozen=True)
@@ -30,6 +30,8 @@ class Diagnostic:
     hint: str | None = None
     witness: tuple[tuple[str, object], ...] | None = None
     """Answers that demonstrate a behavioural finding (analyses), as (question, answer)."""
+    suppressed: str | None = None
+    """The reason an ``allow`` in the protocol gives for accepting this finding."""
 
     def render(self, source: Source | None = None) -> str:
         head = f"{self.span.where}: {self.severity}[{self.code}]: {self.message}"
@@ -42,6 +44,8 @@ class Diagnostic:
             parts.append(f"    witness: {witness_text(self.witness)}")
         if self.hint:
             parts.append(f"    hint: {self.hint}")
+        if self.suppressed is not None:
+            parts.append(f"    suppressed: {self.suppressed}")
         return "\n".join(parts)
 
     def to_dict(self) -> dict[str, object]:
@@ -56,6 +60,7 @@ class Diagnostic:
             "message": self.message,
             "hint": self.hint,
             "witness": dict(self.witness) if self.witness is not None else None,
+            "suppressed": self.suppressed,
         }
 
 

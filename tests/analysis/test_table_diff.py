@@ -193,3 +193,20 @@ def test_not_separable_comparisons_are_reported() -> None:
 
     with pytest.raises(NotSeparable, match="combines the number answers dbp, sbp"):
         analyse(protocol)
+
+
+def test_generated_scenarios_answer_unknown_where_it_is_allowed(tmp_path: Path) -> None:
+    path = tmp_path / "p.triage"
+    path.write_text(
+        'protocol p title "t" version "1" end\n'
+        'question temp: number ask "T?" range 30 to 45 unknown allowed end\n'
+        'question infant: yes/no ask "Infant?" end\n'
+        'question spare: yes/no ask "Spare?" unknown allowed end\n'
+        'disposition ed label "ED" tier urgent end\n'
+        'disposition home label "Home" tier home_care end\n'
+        "triage section ed if any of when infant and temp >= 38 end default home end\n"
+    )
+    text = generate(load(path))
+    assert 'scenario "temp = unknown (the caller does not know)"' in text
+    assert "given temp = unknown, infant = yes\n  expect ed" in text  # not knowing changes the outcome
+    assert "spare = unknown" not in text  # never read by the triage

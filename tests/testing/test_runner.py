@@ -123,3 +123,40 @@ def test_scenario_syntax_errors_are_reported_with_positions(folder: Path) -> Non
     (folder / "fever.scenarios").write_text('scenario "x" gven rash = yes expect ed end\n')
     code, out, _ = run("test", str(folder))
     assert code == 1 and "fever.scenarios:1:14: error[S022]: unknown word 'gven'" in out
+
+
+@pytest.mark.parametrize(
+    ("scenario", "met"),
+    [
+        ('scenario "u" given temp = unknown expect ed end', True),
+        ('scenario "u" given temp = unknown expect tier urgent end', True),
+        ('scenario "u" given temp = unknown expect not asked rash end', False),  # no outcome asserted
+        ('scenario "u" given rash = yes, temp = unknown expect ed end', False),  # temp never read
+        ('scenario "u" given temp = 37 expect home end', False),
+    ],
+)
+def test_an_unknown_answer_is_a_goal_met_by_a_scenario_asserting_an_outcome(
+    folder: Path, scenario: str, met: bool
+) -> None:
+    (folder / "fever.scenarios").write_text("baseline rash = no\n" + scenario + "\n")
+    _, out, _ = run("test", str(folder), "--format", "json")
+    missed = [g for g in json.loads(out)["protocols"][0]["not_covered"] if g["kind"] == "unknown answer"]
+    assert (missed == []) is met
+    if not met:
+        assert missed == [
+            {"location": missed[0]["location"], "kind": "unknown answer", "text": "temp = unknown"}
+        ]
+        assert missed[0]["location"].endswith("fever.triage:2")
+
+
+def test_full_coverage_needs_the_unknown_answer_and_junit_lists_what_is_missing(folder: Path) -> None:
+    (folder / "fever.scenarios").write_text(
+        FULL.replace(
+            'scenario "unknown temperature is taken as urgent" given temp = unknown expect ed end', ""
+        )
+    )
+    junit = folder / "report.xml"
+    code, out, _ = run("test", str(folder), "--min-coverage", "100", "--junit", str(junit))
+    assert code == 1 and "fever.triage:2: unknown answer: temp = unknown" in out
+    properties = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
+    assert properties["not covered"].endswith("fever.triage:2: unknown answer: temp = unknown")

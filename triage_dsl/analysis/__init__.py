@@ -10,6 +10,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from pathlib import Path
+from typing import Any
 
 from triage_dsl.analysis.domains import NotSeparable
 from triage_dsl.analysis.explore import TooLarge
@@ -23,10 +24,15 @@ class AnalysisLimit(TriageError):
 
 def findings_for(path: str | Path, roots: Sequence[str | Path] | None = None) -> list[Diagnostic]:
     """The analyses' findings for a protocol file that compiles (libraries have none)."""
-    from triage_dsl.analysis.findings import analyse
     from triage_dsl.compiler import compile_file
 
-    protocol = compile_file(path, roots)
+    return findings_of(compile_file(path, roots))
+
+
+def findings_of(protocol: Any) -> list[Diagnostic]:
+    """The analyses' findings for a compiled protocol; ``A000`` when they cannot be exact."""
+    from triage_dsl.analysis.findings import analyse
+
     try:
         return analyse(protocol)
     except NotSeparable as exc:
@@ -51,4 +57,4 @@ def findings_for(path: str | Path, roots: Sequence[str | Path] | None = None) ->
         ]
 
 
-__all__ = ["AnalysisLimit", "NotSeparable", "TooLarge", "findings_for"]
+__all__ = ["AnalysisLimit", "NotSeparable", "TooLarge", "findings_for", "findings_of"]

@@ -2,7 +2,8 @@
 
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
-of red flags and ``worse when`` numbers, and escalation budgets.
+of red flags and ``worse when`` numbers, red flags that count only with other answers,
+"I don't know" answers that alone decide a section, and escalation budgets.
 """
 
 from __future__ import annotations
@@ -13,13 +14,16 @@ from dataclasses import dataclass, field
 from fractions import Fraction
 from typing import Any
 
+import networkx as nx
+
 from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.joint import Side, pairs
-from triage_dsl.analysis.search import both, decides, json_answers, satisfy
+from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
 from triage_dsl.analysis.walk import Walk, walk
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, plans
-from triage_dsl.runtime.answers import Clean
+from triage_dsl.runtime import values as v
+from triage_dsl.runtime.answers import UNKNOWN, Clean
 from triage_dsl.runtime.interpreter import escalation_plan
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -123,7 +127,7 @@ def bands(ctx: Context) -> None:
         if not isinstance(decl, ast.Points):
             continue
         q = ctx.doms.questions.get(decl.subject.id)
-        if q is None or q.type not in ("number", "whole number") or q.low is None or q.high is None:
+        if q is None or q.type not in ast.NUMERIC_TYPES or q.low is None or q.high is None:
             continue
         _number_bands(ctx, decl, Fraction(str(q.low)), Fraction(str(q.high)), q.type == "whole number")
 
@@ -151,10 +155,11 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             bound = Fraction(str(band.bound))
             hit = [s for s in remaining if holds(band.op, s[1], bound)]
             if not hit:
+                shown = f"{band.amount} {band.unit}" if band.unit else f"{band.bound:g}"
                 ctx.report(
                     band.span,
                     "A010",
-                    f"row '{band.op} {band.bound:g}' of '{table.id}' never "
+                    f"row '{band.op} {shown}' of '{table.id}' never "
                     "matches: earlier rows take every value it covers",
                     "bands are tried top to bottom: check the order and the bounds",
                     severity="error",
@@ -164,9 +169,12 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
         elif band.kind == "else" and remaining and explicit:
             inside = [s for s in remaining if min(explicit) < s[1] < max(explicit)]
             if inside:
-                gap = _gap_text(inside)
+                text = classes[0].number_text if classes else _number_text
+                gap = _gap_text(inside, text)
                 value = inside[0][1]
-                rep: int | float = int(value) if value.denominator == 1 else float(value)
+                rep: Any = int(value) if value.denominator == 1 else float(value)
+                if classes and classes[0].labels is not None:
+                    rep = text(float(value))  # an age or duration: the answer in words
                 ctx.report(
                     band.span,
                     "A011",
@@ -179,19 +187,25 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             continue
 
 
-def _gap_text(samples: list[tuple[Any, Fraction]]) -> str:
+def _number_text(x: float) -> str:
+    return f"{x:g}"
+
+
+def _gap_text(samples: list[tuple[Any, Fraction]], text: Any = _number_text) -> str:
     atoms = [a for a, _ in samples]
     low = min(atoms, key=lambda a: (a.low, not a.is_point))
     high = max(atoms, key=lambda a: (a.high, a.is_point))
     left = "[" if low.is_point else "("
     right = "]" if high.is_point else ")"
-    return f"in {left}{low.low:g}, {high.high:g}{right}"
+    return f"in {left}{text(low.low)}, {text(high.high)}{right}"
 
 
 def dead_questions(ctx: Context) -> None:
     """Questions read by the triage whose answer can never change the outcome."""
     local = [q for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path]
     for q in sorted(local, key=lambda q: q.span):
+        if q.patient_age and ctx.plan.population is not None:
+            continue  # read by the population check, whatever the criteria do
         if not _read_by_triage(ctx, q.id):
             ctx.report(
                 q.span,
@@ -238,9 +252,9 @@ def monotonic(ctx: Context) -> None:
         order: list[Clean]
         if q.red_flag and q.type == "yes/no":
             order = [False, True]
-        elif q.worse_when in ("higher", "lower") and q.type in ("number", "whole number"):
-            reps = [float(c.representative) for c in ctx.doms.classes[q.id] if c.kind == "number"]  # type: ignore[arg-type]
-            order = list(sorted(reps, reverse=q.worse_when == "lower"))
+        elif q.worse_when in ("higher", "lower") and q.type in ast.NUMERIC_TYPES:
+            reps = [c.representative for c in ctx.doms.classes[q.id] if c.kind == "number"]
+            order = list(sorted(reps, key=float, reverse=q.worse_when == "lower"))  # type: ignore[arg-type]
         else:
             continue
         found = _monotonic_break(ctx, q.id, order)
@@ -280,6 +294,121 @@ def _monotonic_break(
     return None
 
 
+def gated_red_flags(ctx: Context) -> None:
+    """Red flags that count only together with an answer that is not a red flag.
+
+    For a red flag Q, the most urgent tier among the sections whose criteria read Q is
+    what Q can lead to. The walk fixes Q = yes and looks for answers whose outcome is
+    less urgent than that, where a most-urgent criterion reading Q is false only because
+    of answers that are not red flags: with Q = yes, the other red flags as answered (or
+    yes where unanswered) and nothing else, that criterion is still undecided. The
+    headache case: "new confusion" counts only with "extreme" pain, so confusion with
+    severe pain -> home care.
+    """
+    plan = ctx.plan
+    graph = ctx.protocol.graph
+    red = {q.id for q in plan.questions.values() if q.red_flag and q.type == "yes/no"}
+    criteria = {c.node: (s, c) for s in plan.sections for c in s.criteria}
+    for q in plan.questions.values():
+        if q.id not in red or not graph.has_node(q.node):
+            continue
+        readers = [criteria[n] for n in nx.descendants(graph, q.node) if n in criteria]
+        ranks = [
+            plan.dispositions[s.target.id].tier.rank
+            for s, _ in readers
+            if s.target.kind == "disposition" and s.target.id in plan.dispositions
+        ]
+        if not ranks:
+            continue
+        best = min(ranks)
+        top = [
+            c
+            for s, c in sorted(readers, key=lambda sc: (sc[0].index, sc[1].index))
+            if s.target.kind == "disposition"
+            and s.target.id in plan.dispositions
+            and plan.dispositions[s.target.id].tier.rank == best
+            and _reads_other_than(graph, c.node, red)
+        ]
+        if not top:
+            continue
+        found = _gated(ctx, q.id, red, best, top)
+        if found is None:
+            continue
+        answers, outcome, criterion = found
+        best_tier = next(t.id for t in plan.tiers if t.rank == best)
+        span = q.span if q.span.path == ctx.protocol.path else criterion.span
+        ctx.report(
+            span,
+            "A031",
+            f"red flag '{q.id}' counts for '{best_tier}' only together with answers that are "
+            f"not red flags ('{criterion.text}', {criterion.span.location}): with '{q.id}' yes "
+            f"these answers give '{outcome}'",
+            f"let '{q.id}' decide on its own (when {q.id}), or remove the red-flag mark",
+            witness=answers,
+        )
+
+
+def _reads_other_than(graph: Any, node: str, red: set[str]) -> bool:
+    """Does the criterion read a question that is not a red flag (through values too)?"""
+    return any(
+        graph.nodes[a]["kind"] == "question" and a.split(":", 1)[1] not in red
+        for a in nx.ancestors(graph, node)
+    )
+
+
+def _gated(
+    ctx: Context, qid: str, red: set[str], best: int, top: list[Any]
+) -> tuple[dict[str, Clean], str, Any] | None:
+    """Answers with ``qid`` yes, an outcome less urgent than ``best``, and a criterion of
+    ``top`` left undecided by the red flags alone; with that outcome and criterion."""
+    side = Side(ctx.protocol, {qid: True})
+    for path, decision, _ in pairs(side, side, ctx.doms):
+        if decision.disposition is None or decision.tier_rank is None or decision.tier_rank <= best:
+            continue
+        answers = {c.question: c.representative for c in path}
+        flags: dict[str, Clean] = {r: True for r in red}
+        flags.update({k: a for k, a in answers.items() if k in red})
+        flags[qid] = True
+        ev = evaluation(ctx.protocol, flags)
+        for criterion in top:
+            value = ev.expr(criterion.expr)
+            if isinstance(value, v.Partial) and value.waiting:
+                return {**answers, qid: True}, decision.disposition, criterion
+    return None
+
+
+def unknown_decides(ctx: Context) -> None:
+    """An "I don't know" that alone makes a section hold, whatever else the caller says.
+
+    Often intended (no thermometer in an infant -> the emergency department), but it
+    sends every caller who does not know there: a note, so the author confirms it.
+    """
+    plan = ctx.plan
+    for q in plan.questions.values():
+        if not q.unknown_allowed or q.unknown_means is not None:
+            continue
+        ev = evaluation(ctx.protocol, {q.id: UNKNOWN})
+        for s in plan.sections:
+            outcome, criterion, _ = ev.section(s)
+            if outcome == "fires":
+                break
+            if outcome != "unknown" or criterion is None:
+                continue
+            target = s.target.id if s.target.kind == "disposition" else f"continue with {s.target.id}"
+            ctx.report(
+                criterion.span,
+                "A050",
+                f"every caller who does not know '{q.id}' is sent to '{target}' (or to a more "
+                f"urgent section) whatever else they answer: '{criterion.text}' cannot be ruled out",
+                f'if that is intended, confirm it with allow A050 "..." on the section; '
+                f"otherwise write 'unknown means ...' on '{q.id}' or test '{q.id} is unknown' "
+                "together with other answers",
+                witness={q.id: UNKNOWN},
+                severity="info",
+            )
+            break
+
+
 def budgets(ctx: Context) -> None:
     """Escalation plans fit their disposition's time frame; urgent plans have a backup."""
     for d in ctx.plan.dispositions.values():
@@ -309,7 +438,15 @@ def budgets(ctx: Context) -> None:
                 )
 
 
-ANALYSES: tuple[Callable[[Context], None], ...] = (unreachable, bands, dead_questions, monotonic, budgets)
+ANALYSES: tuple[Callable[[Context], None], ...] = (
+    unreachable,
+    bands,
+    dead_questions,
+    monotonic,
+    gated_red_flags,
+    unknown_decides,
+    budgets,
+)
 
 
 def analyse(protocol: Any) -> list[Diagnostic]:

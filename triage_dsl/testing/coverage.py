@@ -6,7 +6,9 @@ Goals, each met by at least one scenario:
 - a criterion *fires* (it is the criterion that decided its section; in an ``all of``
   section, every criterion of a section that held) **and** is *seen false*;
 - a points-table row *matches*;
-- a disposition that the triage can reach is the result.
+- a disposition that the triage can reach is the result;
+- a question the triage reads that allows "I don't know" is answered ``unknown`` in a
+  scenario that expects a disposition or a tier (and the evaluation read the answer).
 
 Coverage is the share of goals met; unmet goals are named with ``file:line``.
 """
@@ -15,7 +17,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from triage_dsl.graph.plan import Plan
+from triage_dsl.graph.plan import Plan, questions_read
 from triage_dsl.model.result import TriageResult
 from triage_dsl.syntax import ast
 
@@ -23,7 +25,7 @@ from triage_dsl.syntax import ast
 @dataclass(frozen=True)
 class Goal:
     key: str
-    kind: str  # section | criterion_fires | criterion_false | row | disposition
+    kind: str  # section | criterion fires | criterion false | points row | disposition | unknown answer
     location: str
     text: str
 
@@ -54,6 +56,10 @@ def goals(plan: Plan) -> list[Goal]:
             seen.add(target.id)
             d = plan.dispositions[target.id]
             out.append(Goal(f"disposition:{d.id}", "disposition", d.span.location, d.label))
+    read = questions_read(plan)
+    for q in plan.questions.values():
+        if q.unknown_allowed and q.id in read:
+            out.append(Goal(f"unknown:{q.id}", "unknown answer", q.span.location, f"{q.id} = unknown"))
     return out
 
 
@@ -62,16 +68,21 @@ class Coverage:
     plan: Plan
     met: set[str] = field(default_factory=set)
 
-    def observe(self, result: TriageResult) -> None:
-        """Mark the goals one evaluation met, read off its trace."""
+    def observe(self, result: TriageResult, asserts_outcome: bool = True) -> None:
+        """Mark the goals one evaluation met, read off its trace. An unknown answer counts
+        only in a scenario that ``asserts_outcome`` (expects a disposition or a tier)."""
         protocol_id = self.plan.protocol_id
         sections = {s.node: s for s in self.plan.sections}
         true_criteria: list[str] = []
         assumed = False
+        outcome = asserts_outcome and result.status == "complete"
         for entry in result.trace:
             if entry.protocol != protocol_id:
                 continue
-            if entry.kind == "criterion":
+            if entry.kind == "answer":
+                if outcome and entry.value == "unknown" and entry.node.startswith("question:"):
+                    self.met.add(f"unknown:{entry.node.split(':', 1)[1]}")
+            elif entry.kind == "criterion":
                 if entry.value is False:
                     self.met.add(f"false:{entry.node}")
                 elif entry.value is True:

@@ -115,7 +115,7 @@ def run_protocol(path: Path, roots: Sequence[str | Path] | None = None) -> Proto
             failures.insert(0, Failure(scenario.span.where, "valid answers", f"error: {result.error}"))
         if not scenario.expectations:
             failures.append(Failure(scenario.span.where, "at least one expect line", "none"))
-        coverage.observe(result)
+        coverage.observe(result, any(e.kind in ("disposition", "tier") for e in scenario.expectations))
         report.scenarios.append(ScenarioOutcome(scenario.name, scenario.span.where, failures, result))
     report.coverage, report.missed = coverage.report()
     return report
@@ -210,9 +210,12 @@ def _junit(reports: list[ProtocolReport], path: str) -> None:
             if s.failures:
                 text = "\n".join(f"{f.location}: expected {f.expected}, got {f.actual}" for f in s.failures)
                 ET.SubElement(case, "failure", message=s.failures[0].expected).text = text
-        ET.SubElement(suite, "properties").append(
-            ET.Element("property", name="coverage", value=f"{r.coverage:.2f}")
-        )
+        properties = ET.SubElement(suite, "properties")
+        properties.append(ET.Element("property", name="coverage", value=f"{r.coverage:.2f}"))
+        for g in r.missed:
+            properties.append(
+                ET.Element("property", name="not covered", value=f"{g.location}: {g.kind}: {g.text}")
+            )
     write_atomic(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 

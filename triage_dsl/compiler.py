@@ -22,7 +22,7 @@ from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
 from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
 from triage_dsl.graph.build import build_graph
 from triage_dsl.graph.plan import build_plan
-from triage_dsl.io.files import inside, read_text
+from triage_dsl.io.files import MAX_PROTOCOL_BYTES, inside, read_text
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
@@ -32,7 +32,7 @@ T = TypeVar("T")
 
 MAX_IMPORT_DEPTH = 16
 MAX_GRAPH_NODES = 20_000
-MAX_FILE_BYTES = 2_000_000
+MAX_FILE_BYTES = MAX_PROTOCOL_BYTES
 
 
 def read_source(path: str | Path) -> Source:

@@ -23,6 +23,8 @@ from typing import BinaryIO
 from triage_dsl.errors import ProtocolFileError
 
 MB = 1_000_000
+MAX_PROTOCOL_BYTES = 2 * MB
+"""A protocol, library or scenario file."""
 
 
 class InputError(ProtocolFileError):

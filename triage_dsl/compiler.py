@@ -43,12 +43,13 @@ def read_source(path: str | Path) -> Source:
 
 def import_problem(target: str, roots: Sequence[str]) -> str | None:
     """Why ``target`` may not be imported (None when it may): imports are ``.triage``
-    files inside the roots, symbolic links followed."""
-    if not target.endswith(".triage"):
+    files inside the roots, symbolic links followed (the file a link leads to must be a
+    ``.triage`` file inside them too)."""
+    if not target.endswith(".triage") or not os.path.realpath(target).endswith(".triage"):
         return "only .triage files can be imported"
     if not inside(target, roots):
         return (
-            f"it is outside the protocol's folder ({', '.join(roots)}); "
+            f"it is outside the protocol library ({', '.join(roots)}); "
             "imports stay inside it (name another folder with --root)"
         )
     return None
@@ -276,9 +277,12 @@ _CACHE_LOCK = threading.Lock()
 
 
 def roots_for(path: str, roots: Sequence[str | Path] | None) -> tuple[str, ...]:
-    """The folders imports must stay in: the protocol's own folder and any named."""
-    own = os.path.dirname(path) or "."
-    return tuple(dict.fromkeys([own, *(str(r) for r in roots or ())]))
+    """The folders imports must stay in: the protocol's **library**, the folder that holds
+    the protocol's folder (so ``protocols/pathways/x.triage`` may import
+    ``../rules/rules.triage``, but nothing above ``protocols/``), and any folder named."""
+    own = os.path.dirname(os.path.abspath(path))
+    library = os.path.dirname(own) if os.path.dirname(own) != own else own
+    return tuple(dict.fromkeys([library, *(str(r) for r in roots or ())]))
 
 
 def _cached(source: Source, roots: tuple[str, ...]) -> Protocol | None:

@@ -118,9 +118,10 @@ def secret(tmp_path: Path) -> Path:
     ("target", "words"),
     [
         ("{secret}/shadow", "only .triage files can be imported"),
-        ("../etc/lib.triage", "outside the protocol's folder"),
-        ("{secret}/lib.triage", "outside the protocol's folder"),
-        ("link.triage", "outside the protocol's folder"),
+        ("../../etc/lib.triage", "outside the protocol library"),
+        ("{secret}/lib.triage", "outside the protocol library"),
+        ("link.triage", "only .triage files"),  # a link to the secret file
+        ("tlink.triage", "outside the protocol library"),
         ("/dev/zero", "only .triage files"),
         ("pipe.triage", "not a regular file (a pipe)"),
         ("big.triage", "larger than the limit of 2 MB"),
@@ -129,9 +130,10 @@ def secret(tmp_path: Path) -> Path:
 def test_imports_stay_in_the_root_and_are_never_quoted(
     tmp_path: Path, secret: Path, target: str, words: str
 ) -> None:
-    folder = tmp_path / "protocols"
+    folder = tmp_path / "library" / "protocols"
     path = protocol_importing(folder, target.format(secret=secret))
-    (folder / "link.triage").symlink_to(secret / "lib.triage")
+    (folder / "link.triage").symlink_to(secret / "shadow")
+    (folder / "tlink.triage").symlink_to(secret / "lib.triage")
     os.mkfifo(folder / "pipe.triage")
     with (folder / "big.triage").open("wb") as big:
         big.truncate(3_000_000)
@@ -145,20 +147,20 @@ def test_root_lets_a_named_folder_in(tmp_path: Path) -> None:
     shared = tmp_path / "shared"
     shared.mkdir()
     (shared / "lib.triage").write_text('library lib title "L" end\n')
-    path = protocol_importing(tmp_path / "protocols", "../shared/lib.triage")
+    path = protocol_importing(tmp_path / "library" / "protocols", "../../shared/lib.triage")
     assert run("eval", str(path), "--answers", "-", stdin='{"fever": true}')[0] == 2
     code, out, _ = run("eval", str(path), "--answers", "-", "--root", str(shared), stdin='{"fever": true}')
     assert code == 0 and json.loads(out)["disposition"]["id"] == "see"
 
 
 def test_book_writes_nothing_from_outside_the_folder(tmp_path: Path, secret: Path) -> None:
-    folder = tmp_path / "protocols"
-    protocol_importing(folder, "../etc/lib.triage")
+    folder = tmp_path / "library" / "protocols"
+    protocol_importing(folder, "../../etc/lib.triage")
     (folder / "leak.triage").symlink_to(secret / "shadow")
     code, _, err = run("book", str(folder), "-o", str(tmp_path / "site"))
     assert code == 0, err
     site = "".join(p.read_text() for p in (tmp_path / "site").iterdir())
-    assert "SECRET" not in site and "outside the protocol&#x27;s folder" in site
+    assert "SECRET" not in site and "outside the protocol library" in site
 
 
 @pytest.mark.parametrize("option", ["--answers", "--cases"])

@@ -164,8 +164,10 @@ def test_protocol_text_with_a_lone_surrogate_is_a_compile_error(text: str, bad: 
 @st.composite
 def import_targets(draw: st.DrawFn) -> str:
     return draw(
-        st.sampled_from(["../secret.triage", "../secret.txt", "/dev/zero", "link.triage", "fifo.triage"])
-        | st.builds(lambda s: "a/../../" + s, st.sampled_from(["secret.triage", "x.triage"]))
+        st.sampled_from(
+            ["../../secret.triage", "../../secret.txt", "/dev/zero", "link.triage", "fifo.triage"]
+        )
+        | st.builds(lambda s: "a/../../../" + s, st.sampled_from(["secret.triage", "x.triage"]))
         | st.text(st.characters(blacklist_characters='"\n\r\\', blacklist_categories=("Cs",)), max_size=20)
     )
 
@@ -176,8 +178,8 @@ def test_imports_never_quote_what_is_outside(tmp_path_factory: Any, target: str)
     root = Path(tmp_path_factory.mktemp("imports"))
     (root / "secret.triage").write_text(SECRET)
     (root / "secret.txt").write_text(SECRET)
-    folder = root / "protocols"
-    folder.mkdir()
+    folder = root / "library" / "protocols"
+    folder.mkdir(parents=True)
     (folder / "link.triage").symlink_to(root / "secret.triage")
     import os
 

@@ -33,7 +33,7 @@ from triage_dsl.io.files import lines, open_input
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, JSONInputError, loads
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
 CHUNK = 2000
 """Cases per work item."""
@@ -59,13 +59,7 @@ def _error_line(protocol: Protocol, case_id: Any, number: int, code: str, messag
     error = {
         "id": case_id,
         "line": number,
-        "protocol": {
-            "id": protocol.id,
-            "title": protocol.title,
-            "version": protocol.version,
-            "path": protocol.path,
-            "sha256": protocol.sha256,
-        },
+        "protocol": program(protocol).ref.model_dump(),  # what ran, on a refused line too
         "status": "error",
         "disposition": None,
         "error": message,

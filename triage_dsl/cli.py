@@ -24,7 +24,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from triage_dsl import __version__
+from triage_dsl import __version__, evaluate
 from triage_dsl.analysis import AnalysisLimit, findings_of
 from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
@@ -35,7 +35,6 @@ from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomi
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -127,6 +126,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
         "for reproducible records; it turns a date of birth into an age",
     )
+    p.add_argument(
+        "--call",
+        metavar="FILE.json",
+        help="with --answers: the caller block (who called, callback number, agent, complaint, agreement)",
+    )
+    _key_argument(p, "with --answers: seal the record with the key (HMAC-SHA-256) and key the pseudonyms")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     _roots_option(p)
     p.set_defaults(handler=_eval)
@@ -138,12 +143,15 @@ def _parser() -> argparse.ArgumentParser:
         "disposition, urgency, escalation plan and note.",
     )
     p.add_argument("protocol", metavar="PROTOCOL")
-    p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    p.add_argument("--save", metavar="FILE", help="write the sealed record as JSON")
+    p.add_argument("--call", metavar="FILE.json", help="the caller block, instead of asking it")
+    p.add_argument("--session-id", metavar="ID", help="the record's session id (default: a UUID)")
     p.add_argument(
         "--at",
         metavar="TIME",
         help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
     )
+    _key_argument(p, "seal the saved record with the key")
     _roots_option(p)
     p.set_defaults(handler=_run)
 
@@ -153,7 +161,9 @@ def _parser() -> argparse.ArgumentParser:
         description="Print a JSON Schema: result (eval --answers), record (a sealed result), "
         "call (a call record) or batch (one line of eval --cases).",
     )
-    p.add_argument("what", nargs="?", choices=("result", "record", "call", "batch"), default="result")
+    p.add_argument(
+        "what", nargs="?", choices=("result", "record", "call", "call-info", "batch"), default="result"
+    )
     p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
@@ -384,6 +394,43 @@ def _outputs(args: argparse.Namespace, *names: str | None, inputs: Sequence[str 
             check_output(name, sources)
 
 
+def _key_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the record key (at least 32 bytes; else $TRIAGE_RECORD_KEY_FILE or "
+        f"$TRIAGE_RECORD_KEY): {what}",
+    )
+
+
+def _key(args: argparse.Namespace) -> Any:
+    from triage_dsl.record.keys import RecordKeyError, load_key
+
+    try:
+        return load_key(args.key_file)
+    except RecordKeyError as exc:
+        raise ProtocolFileError(str(exc)) from None
+
+
+def _call_info(name: str | None, inp: TextIO) -> Any:
+    """The caller block of ``--call FILE.json`` (None without the option)."""
+    if name is None:
+        return None
+    from pydantic import ValidationError
+
+    from triage_dsl.model.caller import CallInfo
+
+    raw = _read_json(name, inp, MAX_ANSWERS_BYTES)
+    try:
+        return CallInfo.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "caller block"
+        raise ProtocolFileError(
+            f"{name}: not a valid caller block: {where}: {first['msg']} (see: triage schema call-info)"
+        ) from None
+
+
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     _outputs(args, args.output, inputs=[args.answers, args.cases])
     protocol = compile_file(args.protocol, args.root)
@@ -402,8 +449,9 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
         answers = answers["answers"]
     now = _clock_reading(args.at)
+    call = _call_info(args.call, inp)
     result = _sealed(
-        protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace, now=now), args, now
+        protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
     )
     if args.format == "json":
         text = result.model_dump_json(indent=2) + "\n"
@@ -414,12 +462,19 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from triage_dsl.record.schema import batch_line_schema, call_schema, record_schema, result_schema
+    from triage_dsl.record.schema import (
+        batch_line_schema,
+        call_info_schema,
+        call_schema,
+        record_schema,
+        result_schema,
+    )
 
     schemas = {
         "result": result_schema,
         "record": record_schema,
         "call": call_schema,
+        "call-info": call_info_schema,
         "batch": batch_line_schema,
     }
     json.dump(schemas[args.what](), out, indent=2, sort_keys=True)
@@ -429,10 +484,43 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
+    from triage_dsl.record import seal
 
     _outputs(args, args.save)
     protocol = compile_file(args.protocol, args.root)
-    return interview(protocol, inp, out, args.save, now=_clock_reading(args.at), err=err)
+    call, key = _call_info(args.call, inp), _key(args)
+
+    def finish(result: TriageResult) -> TriageResult:
+        return seal(result, protocol=protocol, session_id=args.session_id, key=key)
+
+    def stopped(session: Any) -> None:  # the call stopped early: keep what was said
+        if args.save:
+            save_record(finish(session.result()), args.save, err, "Partial record")
+
+    code, record = interview(
+        protocol, inp, out, call=call, finish=finish, now=_clock_reading(args.at), stopped=stopped
+    )
+    if args.save and record is not None:
+        save_record(record, args.save, out, "Record")
+    return code
+
+
+def save_record(record: TriageResult, path: str, out: TextIO, what: str) -> str:
+    """Write ``record`` atomically to ``path`` (checked before the interview), or, when it
+    cannot be written now, to a fallback file in the temporary folder; says which."""
+    import tempfile
+
+    text = record.model_dump_json(indent=2) + "\n"
+    try:
+        write_atomic(path, text)
+        out.write(f"\n{what} saved to {path}\n")
+        return path
+    except OutputError as exc:
+        fd, fallback = tempfile.mkstemp(prefix=f"triage-{record.protocol.id}-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        out.write(f"\ntriage: {exc}\n{what} saved to {fallback} instead\n")
+        return fallback
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -562,6 +650,12 @@ def _record_parsers(sub: Any) -> None:
     p.add_argument(
         "--protocol", metavar="FILE", action="append", required=True, help="repeat for a call record"
     )
+    _key_argument(p, "check the keyed seal; a record without one then fails")
+    p.add_argument(
+        "--allow-unkeyed",
+        action="store_true",
+        help="without a key, accept a keyed record after checking its chain and replay (its seal unchecked)",
+    )
     _roots_option(p)
     p.set_defaults(handler=_verify)
     p = sub.add_parser(
@@ -571,6 +665,7 @@ def _record_parsers(sub: Any) -> None:
         "structure, protocol hash and outcome kept.",
     )
     p.add_argument("record", metavar="RECORD.json")
+    _key_argument(p, "identifiers become keyed pseudonyms (without a key they are removed)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_redact)
 
@@ -598,8 +693,9 @@ def _sealed(
     from triage_dsl.record.clock import FixedClock
 
     # One reading of the clock: the evaluation (a date of birth's age) and the record agree.
-    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now))
-    return redact(record) if args.redact else record
+    key = _key(args)
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now), key=key)
+    return redact(record, key) if args.redact else record
 
 
 def _read_record(name: str, inp: TextIO, err: TextIO) -> dict[str, Any] | None:
@@ -617,13 +713,14 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     if raw is None:
         return USAGE
     protocols = [compile_file(path, args.root) for path in args.protocol]
+    key, allow = _key(args), args.allow_unkeyed
     if raw.get("kind") == "call":
-        verification = verify_call(raw, protocols)
+        verification = verify_call(raw, protocols, key=key, allow_unkeyed=allow)
     elif len(protocols) != 1:
         print("triage: verify: a record of one protocol takes exactly one --protocol", file=err)
         return USAGE
     else:
-        verification = verify(raw, protocols[0])
+        verification = verify(raw, protocols[0], key=key, allow_unkeyed=allow)
     for note in verification.notes:
         print(f"{args.record}: note: {note}", file=out)
     for problem in verification.problems:
@@ -643,11 +740,12 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
+    key = _key(args)
     try:
         if raw.get("kind") == "call":
-            text = redact_call(CallRecord.model_validate(raw)).model_dump_json(indent=2)
+            text = redact_call(CallRecord.model_validate(raw), key).model_dump_json(indent=2)
         else:
-            text = redact(TriageResult.model_validate(raw)).model_dump_json(indent=2)
+            text = redact(TriageResult.model_validate(raw), key).model_dump_json(indent=2)
     except ValidationError as exc:
         print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
         return USAGE

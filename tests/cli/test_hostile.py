@@ -254,6 +254,12 @@ def test_an_unwritable_output_is_one_line_and_exit_2_before_any_work(
     assert out == ""  # nothing was done: no interview, no report
 
 
+def caller(tmp_path: Path) -> Path:
+    path = tmp_path / "caller.json"
+    path.write_text(json.dumps({"caller": "patient", "agent_id": "a-1", "chief_complaint": "unwell"}))
+    return path
+
+
 def test_run_save_on_interrupt_keeps_the_answers_so_far(tmp_path: Path) -> None:
     class Interrupting(io.StringIO):
         def readline(self, *args: Any) -> str:
@@ -261,25 +267,27 @@ def test_run_save_on_interrupt_keeps_the_answers_so_far(tmp_path: Path) -> None:
                 raise KeyboardInterrupt
             return super().readline()
 
-    save = tmp_path / "call.json"
+    save = tmp_path / "record.json"
     out, err = io.StringIO(), io.StringIO()
-    code = main(["run", QSOFA, "--save", str(save)], stdin=Interrupting("24\n"), stdout=out, stderr=err)
+    argv = ["run", QSOFA, "--save", str(save), "--call", str(caller(tmp_path))]
+    code = main(argv, stdin=Interrupting("24\n"), stdout=out, stderr=err)
     saved = json.loads(save.read_text())
     assert code == 130 and saved["status"] == "needs_answers" and saved["answers"] == {"resp_rate": 24}
-    assert "Partial result" in err.getvalue()
+    assert saved["seal"] is not None and "Partial record saved" in err.getvalue()
 
 
 def test_run_save_that_fails_at_the_end_goes_to_a_printed_fallback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from triage_dsl import interview
+    from triage_dsl import cli
     from triage_dsl.io.outputs import OutputError
 
     def refuse(path: object, data: object) -> None:
         raise OutputError(f"{path}: cannot write (No space left on device)")
 
-    monkeypatch.setattr(interview, "write_atomic", refuse)
-    code, out, _ = run("run", QSOFA, "--save", str(tmp_path / "call.json"), stdin="24\nyes\n")
+    monkeypatch.setattr(cli, "write_atomic", refuse)
+    argv = ["run", QSOFA, "--save", str(tmp_path / "record.json"), "--call", str(caller(tmp_path))]
+    code, out, _ = run(*argv, stdin="24\nyes\n\nyes\n")
     fallback = Path(out.split(" saved to ")[1].split(" instead")[0])
     assert code == 0 and json.loads(fallback.read_text())["status"] == "complete"
     fallback.unlink()

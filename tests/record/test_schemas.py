@@ -11,7 +11,7 @@ import pytest
 
 from tests.conftest import PROTOCOLS
 from tests.record.helpers import chest, clock, news2
-from triage_dsl import AnswerError, RecordError, Session, load
+from triage_dsl import SCHEMA_VERSION, AnswerError, RecordError, Session, load
 from triage_dsl.cli import main
 from triage_dsl.record import combine, redact
 
@@ -24,7 +24,7 @@ def schema(what: str) -> dict[str, Any]:
     published: dict[str, Any] = json.loads(out.getvalue())
     jsonschema.Draft202012Validator.check_schema(published)
     assert published["$schema"] == "https://json-schema.org/draft/2020-12/schema"
-    assert published["$id"].endswith(f"/{what if what != 'batch' else 'batch-line'}/1.1")
+    assert published["$id"].endswith(f"/{what if what != 'batch' else 'batch-line'}/{SCHEMA_VERSION}")
     return published
 
 

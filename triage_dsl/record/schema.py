@@ -13,6 +13,7 @@ import copy
 from typing import Any
 
 from triage_dsl.model.call import CallRecord
+from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 
 DIALECT = "https://json-schema.org/draft/2020-12/schema"
@@ -143,3 +144,8 @@ def batch_line_schema() -> dict[str, Any]:
         "description": "one output line of 'triage eval --cases'",
     }
     return _published(schema, "batch-line", "Batch line")
+
+
+def call_info_schema() -> dict[str, Any]:
+    """The JSON Schema of the caller block (``triage eval --call FILE.json``)."""
+    return _published(CallInfo.model_json_schema(), "call-info", "Caller block")

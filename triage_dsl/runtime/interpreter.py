@@ -32,18 +32,29 @@ from triage_dsl.check.walk import names as names_in
 from triage_dsl.graph.plan import (
     CriterionPlan,
     DispositionPlan,
+    FloorPlan,
     Plan,
     PopulationPlan,
     QuestionPlan,
     SectionPlan,
     ValuePlan,
+    all_dispositions,
+    blocks,
 )
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
+from triage_dsl.runtime.answers import (
+    UNKNOWN,
+    Clean,
+    TimeAnswer,
+    all_questions,
+    answer_json,
+    check_answer,
+    validate,
+)
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import readable
+from triage_dsl.units import exact_text, readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -209,12 +220,13 @@ class Program:
         plan: Plan = protocol.plan
         self.plan = plan
         self.protocol_id = plan.protocol_id
+        self.where = Locator(protocol)
         self.ref = protocol_ref(protocol)
         self.questions_all = all_questions(plan)
         self.order = plan.question_order
         self.missing_domain = {qid: _domain(q, missing=(qid,)) for qid, q in plan.questions.items()}
         self.unknown_domain = {qid: _domain(q, unknown=(qid,)) for qid, q in plan.questions.items()}
-        self.locations = {qid: q.span.location for qid, q in plan.questions.items()}
+        self.locations = {qid: self.where(q.span) for qid, q in plan.questions.items()}
         self.checkers = {qid: _fast_check(q) for qid, q in self.questions_all.items()}
         self.exprs: dict[int, Code] = {}
         self.values: dict[str, _ValueCode] = {}
@@ -223,16 +235,23 @@ class Program:
         self.sections: dict[str, tuple[_CriterionCode, ...]] = {
             s.node: tuple(
                 _CriterionCode(
-                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), c.span.location
+                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), self.where(c.span)
                 )
                 for c in s.criteria
             )
-            for s in plan.sections
+            for s in blocks(plan)
         }
+        # Floors in the order they are tried: most urgent first, ties in written order.
+        self.floors = tuple(
+            sorted(plan.floors, key=lambda f: (plan.dispositions[f.target.id].tier.rank, f.index))
+        )
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
-        self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
+        # Every disposition a result may name: a protocol continued with may reach one
+        # that this protocol never names itself.
+        reachable = all_dispositions(plan).values()
+        self.urgencies = {d.id: urgency(d) for d in reachable}
         self.escalations = {
-            d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation
+            d.id: escalation_plan(d.escalation, self.where) for d in reachable if d.escalation
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
@@ -409,7 +428,7 @@ class Program:
     # -- values and points tables
     def _value(self, vp: ValuePlan) -> _ValueCode:
         decl = vp.decl
-        location = vp.span.location
+        location = self.where(vp.span)
         if isinstance(decl, ast.Value):
             reads = _unique([n.id for n in names_in(decl.expr)])
             return _ValueCode(vp, self.expr(decl.expr), None, (), None, reads, location)
@@ -442,7 +461,7 @@ class Program:
             explanation = (
                 f"section '{_target_text(s.target)}' ({how}) holds: "
                 f"{'criterion' if s.mode == 'any' else 'last criterion'} "
-                f"'{criterion.text}' is yes ({criterion.span.location})"
+                f"'{criterion.text}' is yes ({self.where(criterion.span)})"
             )
             cached = (
                 explanation,
@@ -450,7 +469,7 @@ class Program:
                     kind="criterion",
                     section=s.node,
                     criterion=criterion.node,
-                    location=criterion.span.location,
+                    location=self.where(criterion.span),
                     text=criterion.text,
                     explanation=explanation,
                 ),
@@ -462,7 +481,7 @@ class Program:
         key = (d.id, tuple(advice))
         cached = self.dispositions.get(key)
         if cached is None:
-            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=d.span.location)
+            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=self.where(d.span))
             self.dispositions[key] = cached
         # A fresh copy: a result's lists belong to it alone.
         fresh: m.Disposition = _disposition({**cached.__dict__, "care_advice": list(cached.care_advice)})
@@ -478,7 +497,7 @@ class Program:
     def question_info(self, qid: str) -> m.QuestionInfo:
         info = self.infos.get(qid)
         if info is None:
-            info = question_info(self.questions_all[qid])
+            info = question_info(self.questions_all[qid], self.where)
             self.infos[qid] = info
         return info.model_copy(update={"options": list(info.options)})
 
@@ -549,10 +568,21 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
-    if q.is_time:  # an age or duration: the general validator reads its forms
+    if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
+        read: dict[str, Any] = {}
 
         def time(value: Any) -> Any:
-            return unknown if type(value) is str and value == "unknown" else _MISS
+            if type(value) is not str:
+                return _MISS  # objects and dates of birth: the general validator
+            if value == "unknown":
+                return unknown
+            cleaned = read.get(value)
+            if cleaned is None:
+                answer, problem = check_answer(q, value)  # no clock: a date of birth is _MISS
+                cleaned = _MISS if problem is not None else answer
+                if len(read) < 4096:
+                    read[value] = cleaned
+            return cleaned
 
         return time
     assert q.low is not None and q.high is not None
@@ -659,7 +689,7 @@ class Evaluation:
                 kind,
                 node,
                 self.program.protocol_id,
-                span if isinstance(span, str) else span.location,
+                span if isinstance(span, str) else self.program.where(span),
                 text,
                 reads if reads is not None else {},
                 value,
@@ -692,11 +722,16 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({q.span.location})"
+                        f"{exact_text(value) if q.is_time else _fmt(value)} "  # type: ignore[arg-type]
+                        f"for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
                         m.Assumption(
-                            question=qid, node=q.node, location=q.span.location, assumed=value, reason=reason
+                            question=qid,
+                            node=q.node,
+                            location=self.program.where(q.span),
+                            assumed=value,
+                            reason=reason,
                         )
                     )
             else:
@@ -886,7 +921,7 @@ class Evaluation:
             )
         return result
 
-    def section(self, s: SectionPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
+    def section(self, s: SectionPlan | FloorPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
         """('fires'|'no'|'waiting'|'unknown', the deciding criterion, undecided values)."""
         undecided: list[v.Partial] = []
         undecided_criteria: list[CriterionPlan] = []
@@ -914,7 +949,202 @@ class Evaluation:
         return "no", None, []
 
     def run(self) -> dict[str, Any]:
-        """Walk the sections; returns the pieces of a result (see ``evaluate``)."""
+        """Walk the sections, then the floors; returns the pieces of a result (see
+        ``evaluate``)."""
+        outcome = self.walk_sections()
+        if not self.program.floors:
+            return outcome
+        if outcome["status"] == "complete":
+            return self.apply_floors(outcome)
+        outcome["missing"] = self.floor_look_ahead(outcome["missing"], None)
+        return outcome
+
+    def apply_floors(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Raise a complete outcome to the most urgent floor that holds (never lower it).
+
+        Floors are tried most urgent first, so the first that holds wins and every floor
+        after it is no longer needed; a floor no more urgent than the outcome is not
+        evaluated. A floor that cannot be decided because the caller did not know holds
+        (the more urgent outcome); one waiting for answers makes the result
+        ``needs_answers``.
+        """
+        current: DispositionPlan = outcome["disposition"]
+        order = self.program.floors
+        for position, f in enumerate(order):
+            target = self.plan.dispositions[f.target.id]
+            if target.tier.rank >= current.tier.rank:
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=None,
+                    detail=(
+                        "not needed: the outcome is already at least as urgent "
+                        f"('{current.id}', tier {current.tier.id})"
+                    ),
+                )
+                continue
+            result, criterion, undecided = self.section(f)
+            if result == "fires":
+                assert criterion is not None
+                how = "criterion" if f.mode == "any" else "last criterion"
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=True,
+                    detail=f"holds: {how} '{criterion.text}' is yes",
+                )
+                return self.raise_to(f, criterion, outcome, "criterion", (), position)
+            if result == "no":
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=False,
+                    detail=_no_detail(f, criterion, self.program.where),
+                )
+                continue
+            if result == "unknown":
+                assert criterion is not None
+                unknown = v.merge(*(u.unknown for u in undecided))
+                return self.raise_to(f, criterion, outcome, "unknown_answer", unknown, position)
+            missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+            self.record(
+                "floor",
+                f.node,
+                f.span,
+                f.text,
+                value=None,
+                detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
+            )
+            # Waiting at a floor: the index counts on after the sections (the analyses read it).
+            open_criteria = self.open_criteria
+            return {
+                "status": "needs_answers",
+                "missing": self.floor_look_ahead(missing, current, start=position + 1),
+                "waiting": (self.plan.protocol_id, len(self.plan.sections) + position, open_criteria),
+            }
+        return outcome
+
+    def floor_look_ahead(
+        self, missing: list[str], current: DispositionPlan | None, start: int = 0
+    ) -> list[str]:
+        """Unanswered questions of floors that could still raise the outcome (all floors
+        while the outcome itself is undecided), after the questions already missing."""
+        was_quiet, self.quiet = self.quiet, True
+        try:
+            for f in self.program.floors[start:]:
+                rank = self.plan.dispositions[f.target.id].tier.rank
+                if current is not None and rank >= current.tier.rank:
+                    continue
+                outcome, _, undecided = self.section(f)
+                later = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+                missing.extend(q for q in later if q not in missing)
+                if outcome in ("fires", "unknown"):
+                    break
+        finally:
+            self.quiet = was_quiet
+        return missing
+
+    def raise_to(
+        self,
+        f: FloorPlan,
+        criterion: CriterionPlan,
+        outcome: dict[str, Any],
+        kind: str,
+        unknown: tuple[str, ...],
+        position: int,
+    ) -> dict[str, Any]:
+        before: DispositionPlan = outcome["disposition"]
+        after = self.plan.dispositions[f.target.id]
+        where = self.program.where(criterion.span)
+        if kind == "unknown_answer":
+            for qid in unknown:
+                self.assumptions.append(
+                    m.Assumption(
+                        question=qid,
+                        node=criterion.node,
+                        location=where,
+                        assumed=None,
+                        reason=(
+                            f"the caller does not know '{qid}', so criterion '{criterion.text}' of "
+                            f"floor 'at least {after.id}' could not be decided; the floor is taken "
+                            "because it is the more urgent outcome"
+                        ),
+                    )
+                )
+            because = (
+                f"'{criterion.text}' could not be ruled out: the caller does not know "
+                f"{_quote_list(unknown)} ({where})"
+            )
+            self.record(
+                "assumption",
+                criterion.node,
+                criterion.span,
+                criterion.text,
+                reads={q: "unknown" for q in unknown},
+                value=True,
+                detail=(
+                    f"floor 'at least {after.id}' is taken because it could not be ruled out; "
+                    "undecided criteria resolve toward the more urgent outcome"
+                ),
+            )
+            self.record("floor", f.node, f.span, f.text, value=True, detail=f"holds: {because}")
+        else:
+            because = f"'{criterion.text}' ({where})"
+        explanation = (
+            f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' (tier {after.tier.id}) "
+            f"because {because}; floor at {self.program.where(f.span)}"
+        )
+        self.record("raise", f.node, f.span, f.text, value=after.id, detail=explanation)
+        for later in self.program.floors[position + 1 :]:
+            self.record(
+                "floor",
+                later.node,
+                later.span,
+                later.text,
+                value=None,
+                detail=(
+                    "not needed: the outcome is already at least as urgent "
+                    f"('{after.id}', tier {after.tier.id})"
+                ),
+            )
+        self.record(
+            "disposition",
+            after.node,
+            after.span,
+            after.label,
+            value=after.id,
+            detail=f"{after.label} (tier {after.tier.id}{_within(after)})",
+        )
+        advice = criterion.advice if f.mode == "any" else _all_advice(f)
+        return {
+            **outcome,
+            "disposition": after,
+            "criterion_advice": (*advice, *(a for a in outcome["criterion_advice"] if a not in advice)),
+            "raised_by": m.RaisedBy(
+                kind="criterion" if kind == "criterion" else "unknown_answer",
+                floor=f.node,
+                floor_location=self.program.where(f.span),
+                screen=f.screen,
+                criterion=criterion.node,
+                location=self.program.where(criterion.span),
+                text=criterion.text,
+                from_disposition=before.id,
+                from_tier=before.tier.id,
+                to_disposition=after.id,
+                to_tier=after.tier.id,
+                explanation=explanation,
+            ),
+            "protocol": self.protocol,
+        }
+
+    def walk_sections(self) -> dict[str, Any]:
+        """Walk the sections: the first that holds gives the outcome, else the default."""
         plan = self.plan
         for index, s in enumerate(plan.sections):
             outcome, criterion, undecided = self.section(s)
@@ -930,11 +1160,11 @@ class Evaluation:
                 )
             if outcome == "no":
                 if s.mode == "any":
-                    false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+                    false = "; ".join(f"'{c.text}' ({self.program.where(c.span)})" for c in s.criteria)
                     why = f"none of its criteria holds: {false} are all no"
                 else:
                     why = (
-                        f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
+                        f"criterion '{criterion.text}' ({self.program.where(criterion.span)}) does not hold"
                         if criterion
                         else ""
                     )
@@ -949,7 +1179,7 @@ class Evaluation:
                         m.Assumption(
                             question=qid,
                             node=criterion.node,
-                            location=criterion.span.location,
+                            location=self.program.where(criterion.span),
                             assumed=None,
                             reason=(
                                 f"the caller does not know '{qid}', so criterion "
@@ -962,7 +1192,7 @@ class Evaluation:
                 explanation = (
                     f"section '{_target_text(target)}' is taken because it could not "
                     f"be ruled out: the caller does not know {_quote_list(unknown)} "
-                    f"(criterion '{criterion.text}', {criterion.span.location}); "
+                    f"(criterion '{criterion.text}', {self.program.where(criterion.span)}); "
                     "undecided criteria resolve toward the more urgent outcome"
                 )
                 self.record(
@@ -981,7 +1211,7 @@ class Evaluation:
                         kind="unknown_answer",
                         section=s.node,
                         criterion=criterion.node,
-                        location=criterion.span.location,
+                        location=self.program.where(criterion.span),
                         text=criterion.text,
                         explanation=explanation,
                     ),
@@ -1018,7 +1248,7 @@ class Evaluation:
             m.DecidedBy(
                 kind="default",
                 section="default",
-                location=plan.default_span.location,
+                location=self.program.where(plan.default_span),
                 text=f"default {_target_text(plan.default)}",
                 explanation=explanation,
             ),
@@ -1107,8 +1337,21 @@ class Evaluation:
         return out
 
 
-def _all_advice(s: SectionPlan) -> tuple[str, ...]:
+def _all_advice(s: SectionPlan | FloorPlan) -> tuple[str, ...]:
     return tuple(a for c in s.criteria for a in c.advice)
+
+
+def _within(d: DispositionPlan) -> str:
+    return f", {d.within_text}" if d.within_text else ""
+
+
+def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None, where: Locator) -> str:
+    if s.mode == "any":
+        false = "; ".join(f"'{c.text}' ({where(c.span)})" for c in s.criteria)
+        return f"none of its criteria holds: {false} are all no"
+    if criterion is None:
+        return ""
+    return f"criterion '{criterion.text}' ({where(criterion.span)}) does not hold"
 
 
 def _target_text(target: ast.Target) -> str:
@@ -1140,17 +1383,43 @@ def _band_text(band: ast.Band) -> str:
 # --------------------------------------------------------------------- result assembly
 
 
+class Locator:
+    """``path:line`` of a span, the path relative to the protocol's root folder (what
+    results show: the same bytes whatever the working directory)."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._relative: Callable[[str], str] = getattr(protocol, "relative", lambda path: path)
+        self._paths: dict[str, str] = {}
+
+    def path(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = self._relative(path)
+        return found
+
+    def __call__(self, span: Span) -> str:
+        return f"{self.path(span.path)}:{span.line}"
+
+    def location(self, text: str) -> str:
+        """A ``path:line`` written at compile time, its path made relative likewise."""
+        path, _, line = text.rpartition(":")
+        return f"{self.path(path)}:{line}" if path else text
+
+
 def protocol_ref(protocol: Any) -> m.ProtocolRef:
+    relative = getattr(protocol, "relative", None)
     return m.ProtocolRef(
         id=protocol.id,
         title=protocol.title,
         version=protocol.version,
-        path=protocol.path,
+        path=relative(protocol.path) if relative else protocol.path,
         sha256=protocol.sha256,
+        content_sha256=getattr(protocol, "content_sha256", None),
+        status=getattr(protocol, "status", None),
     )
 
 
-def question_info(q: QuestionPlan) -> m.QuestionInfo:
+def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
     return m.QuestionInfo(
         id=q.id,
         prompt=q.prompt,
@@ -1161,11 +1430,11 @@ def question_info(q: QuestionPlan) -> m.QuestionInfo:
         range_text=q.time_range_text() if q.is_time else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
-        location=q.span.location,
+        location=where(q.span) if where else q.span.location,
     )
 
 
-def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
+def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:
     steps: list[m.EscalationStep] = []
     total = 0.0
     for step in plan.steps:
@@ -1188,7 +1457,11 @@ def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
             )
         )
     return m.EscalationPlan(
-        id=plan.id, steps=steps, fallback=plan.fallback, worst_case_minutes=total, location=plan.span.location
+        id=plan.id,
+        steps=steps,
+        fallback=plan.fallback,
+        worst_case_minutes=total,
+        location=where(plan.span) if where else plan.span.location,
     )
 
 
@@ -1214,6 +1487,7 @@ class Decision(NamedTuple):
     read: tuple[str, ...]  # answered questions the evaluation read
     # (protocol id, section index, indexes of its criteria still undecided)
     waiting: tuple[str, int, tuple[int, ...]] | None = None
+    raised_by: str | None = None  # file:line of the floor that raised the outcome, if any
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
@@ -1231,7 +1505,17 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
         )
     d: DispositionPlan = outcome["disposition"]
     decided: m.DecidedBy = outcome["decided_by"]
-    return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
+    raised: m.RaisedBy | None = outcome.get("raised_by")
+    return Decision(
+        "complete",
+        d.id,
+        d.tier.rank,
+        decided.section,
+        decided.criterion,
+        (),
+        read,
+        raised_by=raised.floor_location if raised is not None else None,
+    )
 
 
 def _outside_population(
@@ -1256,7 +1540,7 @@ def _outside_population(
                 "answer",
                 q.node,
                 protocol.id,
-                q.span.location,
+                program(protocol).where(q.span),
                 q.prompt,
                 {qid: given},
                 float(answer),
@@ -1268,7 +1552,7 @@ def _outside_population(
                 "population",
                 "population",
                 protocol.id,
-                population.location,
+                program(protocol).where.location(population.location),
                 f"population {population.text}",
                 {qid: given},
                 False,
@@ -1311,7 +1595,7 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     evaluation.record(
         "population",
         "population",
-        population.location,
+        evaluation.program.where.location(population.location),
         f"population {population.text}",
         reads=reads,
         value=value,
@@ -1384,5 +1668,7 @@ def evaluate_protocol(
     common["urgency"] = compiled.urgencies[d.id]
     common["escalation"] = compiled.escalation(d)
     common["decided_by"] = outcome["decided_by"]
+    if "raised_by" in outcome:
+        common["raised_by"] = outcome["raised_by"]
     complete: m.TriageResult = _triage_result(common)
     return complete

@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import PROTOCOLS, ROOT
-from tests.record.helpers import T0, example
+from tests.conftest import ROOT
+from tests.record.helpers import PINNED, T0, example
 from triage_dsl import evaluate, load
 from triage_dsl.cli import main
 from triage_dsl.record import verify
 
-TELEPHONE = PROTOCOLS / "telephone"
+TELEPHONE = PINNED
 
 
 def run(*argv: str, stdin: str = "") -> tuple[int, str]:
@@ -32,11 +32,11 @@ def test_the_same_call_gives_the_same_bytes_from_any_directory_and_path(
     answers = example("chest_pain_emergency")
     stdin = json.dumps(answers) if flag == "--answers" else json.dumps({"id": "c1", "answers": answers})
     spellings = [
-        (ROOT, "protocols/telephone/chest_pain_adult.triage"),
+        (ROOT, "tests/data/record/protocol/chest_pain_adult.triage"),
         (ROOT, str(TELEPHONE / "chest_pain_adult.triage")),
         (TELEPHONE, "chest_pain_adult.triage"),
-        (TELEPHONE, "./../telephone/chest_pain_adult.triage"),
-        (ROOT / "tests", "../protocols/telephone/chest_pain_adult.triage"),
+        (TELEPHONE, "./../protocol/chest_pain_adult.triage"),
+        (ROOT / "tests", "data/record/protocol/chest_pain_adult.triage"),
     ]
     outputs = set()
     for folder, path in spellings:

@@ -86,7 +86,7 @@ def test_batch_lines_carry_the_content_hash() -> None:
         str(TELEPHONE / "chest_pain_adult.triage"),
         "--cases",
         "-",
-        stdin=json.dumps({"id": 1, "answers": {"unresponsive": True}}),
+        stdin=json.dumps({"id": 1, "answers": {"collapsed": True}}),
     )
     line = json.loads(out)
     assert (

@@ -25,6 +25,7 @@ from triage_dsl.errors import (
     CompileError,
     Diagnostic,
     ProtocolFileError,
+    RecordError,
     SessionError,
     TriageError,
 )
@@ -109,6 +110,7 @@ __all__ = [
     "Protocol",
     "ProtocolFileError",
     "QuestionInfo",
+    "RecordError",
     "Session",
     "SessionError",
     "TraceEntry",

@@ -1,8 +1,13 @@
 """The ``triage`` command: arguments in, one API call, output printed. No protocol logic.
 
 Exit codes (also in the README): 0 success; 1 the answer is "no" (check found errors,
-a scenario failed, answers were invalid); 2 usage error, unreadable file or a protocol
-that does not compile; 130 interrupted.
+a scenario failed, answers were invalid, a line of a batch failed); 2 usage error,
+unreadable input, unwritable output or a protocol that does not compile; 130
+interrupted (Ctrl-C); 143 terminated (SIGTERM).
+
+Every input file is read through :mod:`triage_dsl.io` (regular files within a size limit,
+strict JSON) and every output path is checked before the work starts and written
+atomically.
 """
 
 from __future__ import annotations
@@ -11,7 +16,9 @@ import argparse
 import contextlib
 import json
 import os
+import signal
 import sys
+import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
@@ -19,16 +26,17 @@ from typing import Any, TextIO
 
 from triage_dsl import __version__, evaluate
 from triage_dsl.analysis import AnalysisLimit, findings_of
+from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
-from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
+from triage_dsl.io.files import InputError, inside, read_bytes
+from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
+from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
+from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
-
-CHUNK = 2000  # cases per parallel work item
 
 Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
@@ -41,6 +49,20 @@ class _Parser(argparse.ArgumentParser):
 
 class _Usage(Exception):
     pass
+
+
+def _on_signal(signum: int, frame: Any) -> None:
+    raise Terminated(signum)
+
+
+def _roots_option(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--root",
+        metavar="DIR",
+        action="append",
+        default=[],
+        help="another folder imports may come from (repeat; the protocol's own folder always may)",
+    )
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,6 +87,7 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print the warnings an 'allow' accepts, each with its reason",
     )
+    _roots_option(p)
     p.set_defaults(handler=_check)
 
     p = sub.add_parser(
@@ -110,6 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     _key_argument(p, "with --answers: seal the record with the key (HMAC-SHA-256) and key the pseudonyms")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_eval)
 
     p = sub.add_parser(
@@ -128,14 +152,18 @@ def _parser() -> argparse.ArgumentParser:
         help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
     )
     _key_argument(p, "seal the saved record with the key")
+    _roots_option(p)
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
         "schema",
-        help="print the JSON Schema of results",
-        description="Print the JSON Schema of the result that eval prints.",
+        help="print the JSON Schema of results, records, call records or batch lines",
+        description="Print a JSON Schema: result (eval --answers), record (a sealed result), "
+        "call (a call record) or batch (one line of eval --cases).",
     )
-    p.add_argument("what", nargs="?", choices=("result", "record", "call", "call-info"), default="result")
+    p.add_argument(
+        "what", nargs="?", choices=("result", "record", "call", "call-info", "batch"), default="result"
+    )
     p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
@@ -151,6 +179,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("text", "json"), default="text")
     p.add_argument("--junit", metavar="FILE", help="also write JUnit XML here")
     p.add_argument("--verbose", "-v", action="store_true", help="list every scenario")
+    _roots_option(p)
     p.set_defaults(handler=_test)
 
     p = sub.add_parser(
@@ -161,6 +190,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--format", choices=("markdown", "csv", "json"), default="markdown")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_table)
 
     p = sub.add_parser(
@@ -172,6 +202,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("old", metavar="OLD")
     p.add_argument("new", metavar="NEW")
     p.add_argument("--format", choices=("text", "json"), default="text")
+    _roots_option(p)
     p.set_defaults(handler=_diff)
 
     p = sub.add_parser(
@@ -181,6 +212,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
+    _roots_option(p)
     p.set_defaults(handler=_cases)
 
     p = sub.add_parser(
@@ -195,6 +227,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--trace", metavar="RESULT.json", help="draw the path of a result of 'triage eval --answers'"
     )
+    _roots_option(p)
     p.set_defaults(handler=_render)
 
     p = sub.add_parser(
@@ -204,6 +237,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
     p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
+    _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
     return parser
@@ -228,9 +262,13 @@ def main(
     if args.command is None:
         parser.print_help(out)
         return USAGE
+    previous = _catch_sigterm()
     try:
         handler: Handler = args.handler
         return handler(args, inp, out, err)
+    except OutputError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
     except ProtocolFileError as exc:
         print(f"triage: {exc}", file=err)
         return USAGE
@@ -244,15 +282,35 @@ def main(
     except KeyboardInterrupt:
         print("\ntriage: interrupted", file=err)
         return INTERRUPTED
+    except Terminated as exc:
+        print(f"\ntriage: stopped by {exc}", file=err)
+        return 128 + exc.signum
     except BrokenPipeError:
         return OK
+    finally:
+        for signum, old in previous.items():
+            signal.signal(signum, old)
+
+
+def _catch_sigterm() -> dict[int, Any]:
+    """Turn SIGTERM (and SIGHUP) into :class:`Terminated` while a command runs (main
+    thread only); the old handlers, to restore."""
+    previous: dict[int, Any] = {}
+    if threading.current_thread() is not threading.main_thread():
+        return previous
+    for name in ("SIGTERM", "SIGHUP"):
+        signum = getattr(signal, name, None)
+        if signum is not None:
+            with contextlib.suppress(ValueError, OSError):
+                previous[signum] = signal.signal(signum, _on_signal)
+    return previous
 
 
 def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
-            yield from sorted(path.rglob("*.triage"))
+        if path.is_dir():  # a symbolic link that leads out of the folder is left out
+            yield from (p for p in sorted(path.rglob("*.triage")) if inside(p, [path]))
         else:
             yield path
 
@@ -262,7 +320,7 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     errors = warnings = infos = suppressed = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of)
+            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":
@@ -304,23 +362,36 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     return NO if errors else OK
 
 
-def _read_text(name: str, inp: TextIO) -> str:
-    if name == "-":
-        return inp.read()
-    try:
-        return Path(name).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{name}: no such file") from None
-    except UnicodeDecodeError:
-        raise ProtocolFileError(f"{name}: not UTF-8 text") from None
-    except OSError as exc:
-        raise ProtocolFileError(f"{name}: cannot read ({exc.strerror})") from None
+def _input_name(name: str) -> str:
+    return "<stdin>" if name == "-" else name
 
 
-def parse_json(text: str) -> Any:
-    """JSON as Python reads it; NaN and Infinity parse, and answer validation refuses them
-    with the question named (better than losing the whole line)."""
-    return json.loads(text)
+def _read_input(name: str, inp: TextIO, limit: int) -> bytes:
+    """The bytes of an input file ('-' for standard input), within ``limit`` bytes."""
+    if name != "-":
+        return read_bytes(name, limit)
+    buffer = getattr(inp, "buffer", None)
+    if buffer is not None:
+        data: bytes = buffer.read(limit + 1)
+    else:  # a text stream (tests): its characters as UTF-8
+        data = inp.read(limit + 1).encode("utf-8", "surrogatepass")
+    if len(data) > limit:
+        raise InputError("<stdin>", f"larger than the limit of {limit:,} bytes")
+    return data
+
+
+def _read_json(name: str, inp: TextIO, limit: int) -> Any:
+    """A JSON input through the strict reader (duplicate keys, depth, size... refused)."""
+    return loads(_read_input(name, inp, limit), path=_input_name(name))
+
+
+def _outputs(args: argparse.Namespace, *names: str | None, inputs: Sequence[str | None] = ()) -> None:
+    """Check every output path of the command before any work (exit 2 on a problem)."""
+    sources = [args.protocol] if isinstance(getattr(args, "protocol", None), str) else []
+    sources += [i for i in inputs if i]
+    for name in names:
+        if name:
+            check_output(name, sources)
 
 
 def _key_argument(p: argparse.ArgumentParser, what: str) -> None:
@@ -349,10 +420,7 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
     from triage_dsl.model.caller import CallInfo
 
-    try:
-        raw = json.loads(_read_text(name, inp))
-    except ValueError as exc:
-        raise ProtocolFileError(f"{name}: invalid JSON: {exc}") from None
+    raw = _read_json(name, inp, MAX_ANSWERS_BYTES)
     try:
         return CallInfo.model_validate(raw)
     except ValidationError as exc:
@@ -364,115 +432,52 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    protocol = compile_file(args.protocol)
-    target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
-    try:
-        if args.cases:
-            return _eval_cases(protocol, _read_text(args.cases, inp), args, target)
-        text = _read_text(args.answers, inp)
-        try:
-            answers = parse_json(text)
-        except ValueError as exc:
-            print(f"triage: {args.answers}: invalid JSON: {exc}", file=err)
-            return USAGE
-        if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
-            answers = answers["answers"]
-        now = _clock_reading(args.at)
-        call = _call_info(args.call, inp)
-        result = _sealed(
-            protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
-        )
-        if args.format == "json":
-            target.write(result.model_dump_json(indent=2) + "\n")
+    _outputs(args, args.output, inputs=[args.answers, args.cases])
+    protocol = compile_file(args.protocol, args.root)
+    if args.cases:
+        lines = case_lines(args.cases, inp)
+        name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
+        if args.output:
+            with atomic(args.output) as target:
+                failed = run_cases(
+                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root
+                )
         else:
-            target.write(render_note(result, markdown=args.format == "markdown"))
-        return NO if result.status == "error" else OK
-    finally:
-        if target is not out:
-            target.close()
-
-
-def _protocol_block(protocol: Protocol) -> dict[str, Any]:
-    """What ran, on every batch line (a refused line too): id, version, content hash."""
-    return program(protocol).ref.model_dump()
-
-
-def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> str:
-    """One JSON line of ``--cases`` in, one JSON result line out (never raises)."""
-    try:
-        case = parse_json(line)
-    except ValueError as exc:
-        return json.dumps(
-            {
-                "id": None,
-                "line": number,
-                "status": "error",
-                "disposition": None,
-                "error": f"line {number}: invalid JSON: {exc}",
-                "protocol": _protocol_block(protocol),
-            }
-        )
-    case_id = case.get("id") if isinstance(case, dict) else None
-    if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
-        return json.dumps(
-            {
-                "id": case_id,
-                "line": number,
-                "status": "error",
-                "disposition": None,
-                "error": f'line {number}: expected an object with "answers": {{...}}',
-                "protocol": _protocol_block(protocol),
-            }
-        )
-    result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
-    # pydantic's serializer writes the result; the case id goes first, as the contract shows
-    body = result.model_dump_json(exclude={"note"})
-    return '{"id":' + json.dumps(case_id) + "," + body[1:]
-
-
-_WORKER: dict[str, Any] = {}
-
-
-def _worker_start(path: str, trace: bool) -> None:
-    _WORKER["protocol"] = compile_file(path)
-    _WORKER["trace"] = trace
-
-
-def _worker_chunk(chunk: list[tuple[int, str]]) -> list[str]:
-    return [case_line(_WORKER["protocol"], line, number, _WORKER["trace"]) for number, line in chunk]
-
-
-def _eval_cases(protocol: Protocol, text: str, args: argparse.Namespace, out: TextIO) -> int:
-    lines = [(n, line) for n, line in enumerate(text.splitlines(), start=1) if line.strip()]
-    trace = not args.no_trace
-    jobs = args.jobs if args.jobs > 0 else (os.cpu_count() or 1)
-    if jobs == 1 or len(lines) < 2 * CHUNK:
-        for number, line in lines:
-            out.write(case_line(protocol, line, number, trace) + "\n")
-        return OK
-    import multiprocessing
-
-    chunks = [lines[i : i + CHUNK] for i in range(0, len(lines), CHUNK)]
-    context = multiprocessing.get_context("fork" if sys.platform != "win32" else "spawn")
-    try:
-        pool = context.Pool(jobs, initializer=_worker_start, initargs=(protocol.path, trace))
-    except OSError:  # no process support here: the same output, one case at a time
-        for number, line in lines:
-            out.write(case_line(protocol, line, number, trace) + "\n")
-        return OK
-    with pool:
-        for produced in pool.imap(_worker_chunk, chunks):  # imap keeps the input order
-            out.write("\n".join(produced) + "\n")
-    return OK
+            failed = run_cases(protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root)
+        return NO if failed else OK
+    answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
+    if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
+        answers = answers["answers"]
+    now = _clock_reading(args.at)
+    call = _call_info(args.call, inp)
+    result = _sealed(
+        protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
+    )
+    if args.format == "json":
+        text = result.model_dump_json(indent=2) + "\n"
+    else:
+        text = render_note(result, markdown=args.format == "markdown")
+    _write(text, args.output, out)
+    return NO if result.status == "error" else OK
 
 
 def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    if args.what != "result":
-        return _record_schema(args.what, out)
-    schema = TriageResult.model_json_schema()
-    schema["$id"] = f"https://triage-dsl.invalid/schema/result/{SCHEMA_VERSION}"
-    schema["title"] = f"TriageResult (schema {SCHEMA_VERSION})"
-    json.dump(schema, out, indent=2, sort_keys=True)
+    from triage_dsl.record.schema import (
+        batch_line_schema,
+        call_info_schema,
+        call_schema,
+        record_schema,
+        result_schema,
+    )
+
+    schemas = {
+        "result": result_schema,
+        "record": record_schema,
+        "call": call_schema,
+        "call-info": call_info_schema,
+        "batch": batch_line_schema,
+    }
+    json.dump(schemas[args.what](), out, indent=2, sort_keys=True)
     out.write("\n")
     return OK
 
@@ -481,24 +486,51 @@ def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
     from triage_dsl.interview import interview
     from triage_dsl.record import seal
 
-    protocol = compile_file(args.protocol)
+    _outputs(args, args.save)
+    protocol = compile_file(args.protocol, args.root)
     call, key = _call_info(args.call, inp), _key(args)
 
     def finish(result: TriageResult) -> TriageResult:
         return seal(result, protocol=protocol, session_id=args.session_id, key=key)
 
-    code, record = interview(protocol, inp, out, call=call, finish=finish, now=_clock_reading(args.at))
+    def stopped(session: Any) -> None:  # the call stopped early: keep what was said
+        if args.save:
+            save_record(finish(session.result()), args.save, err, "Partial record")
+
+    code, record = interview(
+        protocol, inp, out, call=call, finish=finish, now=_clock_reading(args.at), stopped=stopped
+    )
     if args.save and record is not None:
-        Path(args.save).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
-        out.write(f"\nRecord saved to {args.save}\n")
+        save_record(record, args.save, out, "Record")
     return code
+
+
+def save_record(record: TriageResult, path: str, out: TextIO, what: str) -> str:
+    """Write ``record`` atomically to ``path`` (checked before the interview), or, when it
+    cannot be written now, to a fallback file in the temporary folder; says which."""
+    import tempfile
+
+    text = record.model_dump_json(indent=2) + "\n"
+    try:
+        write_atomic(path, text)
+        out.write(f"\n{what} saved to {path}\n")
+        return path
+    except OutputError as exc:
+        fd, fallback = tempfile.mkstemp(prefix=f"triage-{record.protocol.id}-", suffix=".json")
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        out.write(f"\ntriage: {exc}\n{what} saved to {fallback} instead\n")
+        return fallback
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.testing.runner import run_tests
 
+    if args.junit:
+        check_output(args.junit, [p for p in args.paths if not os.path.isdir(p)])
     return run_tests(
         args.paths,
+        roots=args.root,
         out=out,
         err=err,
         min_coverage=args.min_coverage,
@@ -509,8 +541,9 @@ def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
 
 def _write(text: str, output: str | None, out: TextIO) -> None:
+    """Print ``text``, or write it atomically to ``output`` (checked before the work)."""
     if output:
-        Path(output).write_text(text, encoding="utf-8")
+        write_atomic(output, text)
     else:
         out.write(text)
 
@@ -518,7 +551,8 @@ def _write(text: str, output: str | None, out: TextIO) -> None:
 def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis import table
 
-    built = table.build_table(compile_file(args.protocol))
+    _outputs(args, args.output)
+    built = table.build_table(compile_file(args.protocol, args.root))
     render = {"markdown": table.to_markdown, "csv": table.to_csv, "json": table.dumps_json}[args.format]
     _write(render(built), args.output, out)
     return OK
@@ -527,7 +561,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
 def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.diff import diff, summary
 
-    old, new = compile_file(args.old), compile_file(args.new)
+    old, new = compile_file(args.old, args.root), compile_file(args.new, args.root)
     changes = diff(old, new)
     if args.format == "json":
         data = {
@@ -552,14 +586,18 @@ def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 def _cases(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.cases import generate
 
-    _write(generate(compile_file(args.protocol)), args.output, out)
+    _outputs(args, args.output)
+    _write(generate(compile_file(args.protocol, args.root)), args.output, out)
     return OK
 
 
 def _render(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl import render
 
-    protocol = compile_file(args.protocol)
+    _outputs(args, args.output, inputs=[args.trace])
+    if args.output and render.format_for(args.output, args.format) != "dot":
+        _outputs(args, str(Path(args.output).with_suffix(".dot")), inputs=[args.trace])
+    protocol = compile_file(args.protocol, args.root)
     overlay = None
     if args.trace:
         result = render.load_result(args.trace)
@@ -588,7 +626,7 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     from triage_dsl.render import INSTALL_HINT
     from triage_dsl.render.book import build_book
 
-    book = build_book(args.protocol_dir, args.output)
+    book = build_book(args.protocol_dir, args.output, args.root)
     if book.dot_missing:
         print(f"triage: {INSTALL_HINT}; the pages show the DOT source instead of the graphs", file=err)
     print(
@@ -618,6 +656,7 @@ def _record_parsers(sub: Any) -> None:
         action="store_true",
         help="without a key, accept a keyed record after checking its chain and replay (its seal unchecked)",
     )
+    _roots_option(p)
     p.set_defaults(handler=_verify)
     p = sub.add_parser(
         "redact",
@@ -660,11 +699,7 @@ def _sealed(
 
 
 def _read_record(name: str, inp: TextIO, err: TextIO) -> dict[str, Any] | None:
-    try:
-        raw = json.loads(_read_text(name, inp))
-    except ValueError as exc:
-        print(f"triage: {name}: invalid JSON: {exc}", file=err)
-        return None
+    raw = _read_json(name, inp, MAX_RECORD_BYTES)
     if not isinstance(raw, dict):
         print(f"triage: {name}: not a record (expected a JSON object)", file=err)
         return None
@@ -677,7 +712,7 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
-    protocols = [compile_file(path) for path in args.protocol]
+    protocols = [compile_file(path, args.root) for path in args.protocol]
     key, allow = _key(args), args.allow_unkeyed
     if raw.get("kind") == "call":
         verification = verify_call(raw, protocols, key=key, allow_unkeyed=allow)
@@ -701,6 +736,7 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     from triage_dsl.model.call import CallRecord
     from triage_dsl.record import redact, redact_call
 
+    _outputs(args, args.output, inputs=[args.record])
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
@@ -713,18 +749,5 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     except ValidationError as exc:
         print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
         return USAGE
-    if args.output:
-        Path(args.output).write_text(text + "\n", encoding="utf-8")
-    else:
-        out.write(text + "\n")
-    return OK
-
-
-def _record_schema(what: str, out: TextIO) -> int:
-    from triage_dsl.record import call_schema, record_schema
-    from triage_dsl.record.schema import call_info_schema
-
-    schemas = {"record": record_schema, "call": call_schema, "call-info": call_info_schema}
-    json.dump(schemas[what](), out, indent=2, sort_keys=True)
-    out.write("\n")
+    _write(text + "\n", args.output, out)
     return OK

@@ -8,8 +8,9 @@ the SHA-256 of every file they were built from.
 
 from __future__ import annotations
 
+import os
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -21,6 +22,7 @@ from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
 from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
 from triage_dsl.graph.build import build_graph
 from triage_dsl.graph.plan import build_plan
+from triage_dsl.io.files import MAX_PROTOCOL_BYTES, inside, read_text
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
@@ -30,25 +32,27 @@ T = TypeVar("T")
 
 MAX_IMPORT_DEPTH = 16
 MAX_GRAPH_NODES = 20_000
-MAX_FILE_BYTES = 2_000_000
+MAX_FILE_BYTES = MAX_PROTOCOL_BYTES
 
 
 def read_source(path: str | Path) -> Source:
-    """Read a protocol file, turning OS and encoding failures into ProtocolFileError."""
-    p = Path(path)
-    try:
-        if p.is_dir():
-            raise ProtocolFileError(f"{path}: is a folder, not a protocol file")
-        size = p.stat().st_size
-        if size > MAX_FILE_BYTES:
-            raise ProtocolFileError(f"{path}: file is larger than {MAX_FILE_BYTES // 1_000_000} MB")
-        return Source.from_file(p)
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{path}: no such file") from None
-    except UnicodeDecodeError as exc:
-        raise ProtocolFileError(f"{path}: not UTF-8 text (byte {exc.start})") from None
-    except OSError as exc:
-        raise ProtocolFileError(f"{path}: cannot read ({exc.strerror})") from None
+    """Read a protocol file: a regular file of at most 2 MB of UTF-8, else
+    :class:`~triage_dsl.io.InputError` (a ProtocolFileError) naming the path and problem."""
+    return Source(str(path), read_text(path, MAX_FILE_BYTES))
+
+
+def import_problem(target: str, roots: Sequence[str]) -> str | None:
+    """Why ``target`` may not be imported (None when it may): imports are ``.triage``
+    files inside the roots, symbolic links followed (the file a link leads to must be a
+    ``.triage`` file inside them too)."""
+    if not target.endswith(".triage") or not os.path.realpath(target).endswith(".triage"):
+        return "only .triage files can be imported"
+    if not inside(target, roots):
+        return (
+            f"it is outside the protocol library ({', '.join(roots)}); "
+            "imports stay inside it (name another folder with --root)"
+        )
+    return None
 
 
 @dataclass
@@ -63,7 +67,8 @@ class _Unit:
 
 
 class _Compiler:
-    def __init__(self) -> None:
+    def __init__(self, roots: Sequence[str]) -> None:
+        self.roots = list(roots)
         self.units: dict[str, _Unit] = {}
         self.protocols: dict[str, Protocol | None] = {}
         self.sources: dict[str, Source] = {}
@@ -112,6 +117,15 @@ class _Compiler:
             if len(self.stack) >= MAX_IMPORT_DEPTH:
                 scope.report(item.span, "T071", f"imports are nested more than {MAX_IMPORT_DEPTH} deep")
                 continue
+            refused = import_problem(target, self.roots)
+            if refused is not None:
+                scope.report(
+                    item.span,
+                    "T072",
+                    f"cannot import '{item.path}': {refused}",
+                    "paths are relative to this file's folder",
+                )
+                continue
             try:
                 source = read_source(target)
             except ProtocolFileError as exc:
@@ -126,14 +140,14 @@ class _Compiler:
             unit.files.update(imported.files)
             if imported.file is None or imported.scope is None:
                 scope.report(item.span, "T073", f"'{item.path}' has syntax errors (listed above)")
-                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+                _extend_unique(unit.diagnostics, imported.diagnostics)
                 continue
-            unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+            _extend_unique(unit.diagnostics, imported.diagnostics)
             if imported.file.header.kind == "library":
                 self.merge(scope, imported.scope, item.span)
             else:
                 protocol = self.protocol_of(imported)
-                unit.diagnostics.extend(d for d in imported.diagnostics if d not in unit.diagnostics)
+                _extend_unique(unit.diagnostics, imported.diagnostics)
                 if protocol is not None:
                     _add(scope, scope.protocols, protocol.id, protocol, item.span, "protocol")
                 else:
@@ -262,13 +276,22 @@ def _default_tiers() -> ast.Tiers:
     return tiers
 
 
-_CACHE: dict[tuple[str, str], Protocol] = {}
+_CACHE: dict[tuple[str, str, tuple[str, ...]], Protocol] = {}
 _CACHE_LOCK = threading.Lock()
 
 
-def _cached(source: Source) -> Protocol | None:
+def roots_for(path: str, roots: Sequence[str | Path] | None) -> tuple[str, ...]:
+    """The folders imports must stay in: the protocol's **library**, the folder that holds
+    the protocol's folder (so ``protocols/pathways/x.triage`` may import
+    ``../rules/rules.triage``, but nothing above ``protocols/``), and any folder named."""
+    own = os.path.dirname(os.path.abspath(path))
+    library = os.path.dirname(own) if os.path.dirname(own) != own else own
+    return tuple(dict.fromkeys([library, *(str(r) for r in roots or ())]))
+
+
+def _cached(source: Source, roots: tuple[str, ...]) -> Protocol | None:
     with _CACHE_LOCK:
-        protocol = _CACHE.get((source.path, source.sha256))
+        protocol = _CACHE.get((source.path, source.sha256, roots))
     if protocol is None:
         return None
     for path, sha in protocol.files:
@@ -282,12 +305,14 @@ def _cached(source: Source) -> Protocol | None:
     return protocol
 
 
-def compile_source(source: Source) -> Protocol:
-    """Compile one protocol from its source (imports are read relative to its path)."""
-    cached = _cached(source)
+def compile_source(source: Source, roots: Sequence[str | Path] | None = None) -> Protocol:
+    """Compile one protocol from its source. Imports are read relative to its path and
+    must stay inside its folder or one of ``roots``."""
+    folders = roots_for(source.path, roots)
+    cached = _cached(source, folders)
     if cached is not None:
         return cached
-    compiler = _Compiler()
+    compiler = _Compiler(folders)
     unit = compiler.unit(source)
     errors = [d for d in unit.diagnostics if d.severity == "error"]
     if unit.file is not None and unit.file.header.kind == "library" and not errors:
@@ -307,25 +332,28 @@ def compile_source(source: Source) -> Protocol:
     if protocol is None:
         raise CompileError(_sorted(unit.diagnostics), compiler.sources)
     with _CACHE_LOCK:
-        _CACHE[(source.path, source.sha256)] = protocol
+        _CACHE[(source.path, source.sha256, folders)] = protocol
     return protocol
 
 
-def compile_file(path: str | Path) -> Protocol:
-    """Read and compile a ``.triage`` protocol file."""
-    return compile_source(read_source(path))
+def compile_file(path: str | Path, roots: Sequence[str | Path] | None = None) -> Protocol:
+    """Read and compile a ``.triage`` protocol file (imports inside its folder or ``roots``)."""
+    return compile_source(read_source(path), roots)
 
 
 def check_file(
-    path: str | Path, analyses: Callable[[Protocol], list[Diagnostic]] | None = None
+    path: str | Path,
+    analyses: Callable[[Protocol], list[Diagnostic]] | None = None,
+    roots: Sequence[str | Path] | None = None,
 ) -> tuple[list[Diagnostic], dict[str, Source]]:
     """Every diagnostic for a protocol or library file, errors, warnings and notes, in
     file order; those an ``allow`` accepts are marked ``suppressed``.
 
     ``analyses`` (the static verification, a later stage handed in by the caller) runs on
-    the compiled protocol when the file has no errors."""
+    the compiled protocol when the file has no errors. Imports stay inside the file's
+    folder or ``roots``."""
     source = read_source(path)
-    compiler = _Compiler()
+    compiler = _Compiler(roots_for(source.path, roots))
     unit = compiler.unit(source)
     diagnostics = list(unit.diagnostics)
     analysed = False
@@ -343,9 +371,15 @@ def check_file(
     return _sorted(suppress(_sorted(diagnostics), files, source.path, analysed)), compiler.sources
 
 
+def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:
+    """Append the diagnostics of ``more`` not already in ``diagnostics`` (hashed, linear)."""
+    seen = set(diagnostics)
+    for d in more:
+        if d not in seen:
+            seen.add(d)
+            diagnostics.append(d)
+
+
 def _sorted(diagnostics: list[Diagnostic]) -> list[Diagnostic]:
-    unique: list[Diagnostic] = []
-    for d in diagnostics:
-        if d not in unique:
-            unique.append(d)
+    unique = list(dict.fromkeys(diagnostics))  # first of equal diagnostics kept, in linear time
     return sorted(unique, key=lambda d: (d.span.path, d.span.line, d.span.column, d.code))

@@ -103,7 +103,25 @@ class ProtocolFileError(TriageError):
 
 
 class AnswerError(TriageError):
-    """Answers given to a protocol are invalid; raised only by APIs that ask for it."""
+    """An answer given to a protocol is invalid; raised only by APIs that ask for it.
+
+    Besides its message it carries, for programs, the ``question`` id, a ``code`` (the
+    same codes as a result's ``errors``: ``unknown_question``, ``wrong_type``,
+    ``out_of_range``...) and the ``value`` refused.
+
+    >>> e = AnswerError("question 'x': expected yes/no", question="x", code="wrong_type", value=3)
+    >>> e.question, e.code, e.value, str(e)
+    ('x', 'wrong_type', 3, "question 'x': expected yes/no")
+    """
+
+    def __init__(
+        self, message: str, *, question: str | None = None, code: str | None = None, value: object = None
+    ) -> None:
+        super().__init__(message)
+        self.message = message
+        self.question = question
+        self.code = code
+        self.value = value
 
 
 class SessionError(TriageError):

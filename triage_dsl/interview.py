@@ -201,10 +201,13 @@ def interview(
     call: CallInfo | None = None,
     finish: Callable[[TriageResult], TriageResult] | None = None,
     now: datetime | None = None,
+    stopped: Callable[[Session], None] | None = None,
 ) -> tuple[int, TriageResult | None]:
     """Run the interview; ``call`` skips asking the caller block; ``finish`` (sealing)
     makes the result the note is rendered from; ``now`` is the interview's clock (a date
-    of birth is read with it). Returns the exit code and the result."""
+    of birth is read with it); ``stopped`` is given the session when the interview stops
+    before its end (input ended, Ctrl-C, a signal), so what the caller said is kept.
+    Returns the exit code and the result."""
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     if protocol.status is not None and protocol.status != "approved":
         out.write(f"Note: this protocol's status is {protocol.status}, not approved.\n")
@@ -212,12 +215,19 @@ def interview(
         out.write(f"Note: {disclaimer}\n")
     out.write("\n")
     code = 0
+    session: Session | None = None
     try:
         session = Session(protocol, call=call or ask_call(inp, out), now=now)
         _questions(session, inp, out)
     except _Ended:
         out.write("\nInterview stopped before a disposition was reached.\n")
+        if stopped is not None and session is not None:
+            stopped(session)
         return 1, None
+    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said, then stop
+        if stopped is not None and session is not None:
+            stopped(session)
+        raise
     try:
         _closing(session, inp, out)
     except _Ended:  # the outcome stands and is kept; the caller's response is missing

@@ -22,7 +22,7 @@ sys.path.insert(0, str(ROOT / "tools"))
 from baselines import PLAIN  # noqa: E402
 
 from triage_dsl import load  # noqa: E402
-from triage_dsl.cli import case_line  # noqa: E402
+from triage_dsl.batch import case_line  # noqa: E402
 
 RULES = ROOT / "protocols" / "rules"
 
@@ -124,7 +124,7 @@ def test_rule_reproduces_the_published_table_at_every_edge(rule: str) -> None:
     baseline = PLAIN[rule]
     for n, answers in enumerate(cases(rule)):
         line = json.dumps({"id": f"{rule}-{n}", "answers": answers})
-        result = json.loads(case_line(protocol, line, n + 1, trace=False))
+        result = json.loads(case_line(protocol, line, n + 1, trace=False)[0])
         assert result["id"] == f"{rule}-{n}"
         assert result["status"] == "complete", (answers, result.get("error"))
         assert result["disposition"]["id"] == baseline(answers), answers
@@ -139,7 +139,7 @@ def test_complete_answers_report_the_score_by_its_contract_name(rule: str) -> No
     answers = {q: values[len(values) // 2] for q, values in EDGES[rule].items()}
     if rule == "mcisaac":
         answers["age"] = 20
-    result = json.loads(case_line(protocol, json.dumps({"id": 1, "answers": answers}), 1))
+    result = json.loads(case_line(protocol, json.dumps({"id": 1, "answers": answers}), 1)[0])
     assert isinstance(result["scores"][SCORES[rule]], int | float)
 
 
@@ -168,7 +168,7 @@ def test_complete_answers_report_the_score_by_its_contract_name(rule: str) -> No
 )
 def test_lazy_answers(rule: str, answers: dict[str, Any], missing_first: str | None) -> None:
     protocol = load(RULES / f"{rule}.triage")
-    result = json.loads(case_line(protocol, json.dumps({"id": "x", "answers": answers}), 1))
+    result = json.loads(case_line(protocol, json.dumps({"id": "x", "answers": answers}), 1)[0])
     if missing_first is None:
         assert result["status"] == "complete" and result["disposition"]["id"]
     else:
@@ -193,6 +193,6 @@ def test_invalid_answers_are_refused_with_the_question_named(
     rule: str, answers: dict[str, Any], question: str
 ) -> None:
     protocol = load(RULES / f"{rule}.triage")
-    result = json.loads(case_line(protocol, json.dumps({"id": "x", "answers": answers}), 1))
+    result = json.loads(case_line(protocol, json.dumps({"id": "x", "answers": answers}), 1)[0])
     assert result["status"] == "error" and result["disposition"] is None
     assert question in result["error"]

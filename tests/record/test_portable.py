@@ -100,5 +100,5 @@ def test_refused_batch_lines_carry_the_content_hash_too() -> None:
     protocol = load(TELEPHONE / "chest_pain_adult.triage")
     code, out = run("eval", str(TELEPHONE / "chest_pain_adult.triage"), "--cases", "-", stdin="{oops\n[1]\n")
     lines = [json.loads(line) for line in out.splitlines()]
-    assert code == 0 and [line["status"] for line in lines] == ["error", "error"]
+    assert code == 1 and [line["status"] for line in lines] == ["error", "error"]  # lines failed
     assert {line["protocol"]["content_sha256"] for line in lines} == {protocol.content_sha256}

@@ -8,6 +8,7 @@ into classes, ``explore`` walks the interpreter's decisions over them, and ``fin
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
@@ -21,11 +22,11 @@ class AnalysisLimit(TriageError):
     """The analyses cannot be exact for this protocol (and say why)."""
 
 
-def findings_for(path: str | Path) -> list[Diagnostic]:
+def findings_for(path: str | Path, roots: Sequence[str | Path] | None = None) -> list[Diagnostic]:
     """The analyses' findings for a protocol file that compiles (libraries have none)."""
     from triage_dsl.compiler import compile_file
 
-    return findings_of(compile_file(path))
+    return findings_of(compile_file(path, roots))
 
 
 def findings_of(protocol: Any) -> list[Diagnostic]:

@@ -22,6 +22,7 @@ from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
+from triage_dsl.analysis.walk import Walk, walk
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime import values as v
@@ -37,6 +38,14 @@ class Context:
     doms: Domains
     findings: list[Diagnostic] = field(default_factory=list)
     advice: dict[str | None, tuple[str, ...]] = field(default_factory=dict)
+    _walk: Walk | None = None
+
+    @property
+    def walk(self) -> Walk:
+        """The witnesses one walk down the sections finds (computed once)."""
+        if self._walk is None:
+            self._walk = walk(self.protocol, self.doms, self.advice)
+        return self._walk
 
     def __post_init__(self) -> None:
         for plan in plans(self.protocol.plan):
@@ -80,7 +89,9 @@ def unreachable(ctx: Context) -> None:
             continue
         reachable = []
         for n, c in enumerate(s.criteria):
-            if satisfy(ctx.protocol, ctx.doms, decides(s.index, n)) is not None:
+            if (s.index, n) in ctx.walk.witnesses or (
+                satisfy(ctx.protocol, ctx.doms, decides(s.index, n)) is not None
+            ):
                 reachable.append(c)
                 continue
             covers = _covering(ctx, s.index, n)
@@ -205,7 +216,7 @@ def dead_questions(ctx: Context) -> None:
                 f"question '{q.id}' is never asked: no criterion, value or score reads it",
                 "remove it, or use it in a criterion",
             )
-        elif not _depends(ctx, q.id):
+        elif q.id not in ctx.walk.flips and not _depends(ctx, q.id):
             ctx.report(
                 q.span,
                 "A021",
@@ -472,8 +483,5 @@ def analyse(protocol: Any) -> list[Diagnostic]:
     ctx = Context(protocol, domains(protocol.plan))
     for analysis in ANALYSES:
         analysis(ctx)
-    unique = []
-    for d in ctx.findings:
-        if d not in unique:
-            unique.append(d)
+    unique = list(dict.fromkeys(ctx.findings))  # hashed: linear in the number of findings
     return sorted(unique, key=lambda d: (d.span.path, d.span.line, d.span.column, d.code))

@@ -8,7 +8,7 @@ an unreachable one.
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
@@ -33,6 +33,23 @@ def satisfy(
     protocol: Any, doms: Domains, goal: Goal, fixed: tuple[AnswerClass, ...] = ()
 ) -> dict[str, Clean] | None:
     """Answers (one per class on the path) for which ``goal`` holds, or None if none do."""
+    path = satisfy_path(protocol, doms, goal, fixed)
+    return None if path is None else {c.question: c.representative for c in path}
+
+
+def satisfy_path(
+    protocol: Any,
+    doms: Domains,
+    goal: Goal,
+    fixed: tuple[AnswerClass, ...] = (),
+    known: Mapping[str, Clean] | None = None,
+) -> tuple[AnswerClass, ...] | None:
+    """The answer classes, ``fixed`` first, for which ``goal`` holds, or None if none do.
+
+    ``known`` is the answers of ``fixed`` when the caller has them (saves rebuilding them
+    at every step of a long walk)."""
+    base = dict(known) if known is not None else {c.question: c.representative for c in fixed}
+    start = len(fixed)
     stack: list[tuple[AnswerClass, ...]] = [fixed]
     nodes = 0
     while stack:
@@ -40,10 +57,10 @@ def satisfy(
         nodes += 1
         if nodes > MAX_NODES:  # pragma: no cover - no shipped protocol comes near
             raise RuntimeError("answer space too large to search exactly")
-        answers = {c.question: c.representative for c in path}
+        answers = {**base, **{c.question: c.representative for c in path[start:]}}
         result = goal(evaluation(protocol, answers))
         if result is True:
-            return answers
+            return path
         if result is False:
             continue
         ev = evaluation(protocol, answers)
@@ -112,6 +129,20 @@ def _any_fires(ev: Evaluation, criteria: tuple[CriterionPlan, ...]) -> bool | tu
         if isinstance(value, tuple):
             waiting.append(value)
     return v.merge(*waiting) if waiting else False
+
+
+def criterion_is(c: CriterionPlan, wanted: bool) -> Goal:
+    """Goal: criterion ``c`` alone evaluates to ``wanted`` (an unknown answer does not count)."""
+
+    def goal(ev: Evaluation) -> bool | tuple[str, ...]:
+        value = _criterion_value(ev, c)
+        if value is None:
+            return False
+        if isinstance(value, bool):
+            return value == wanted
+        return value
+
+    return goal
 
 
 def both(first: CriterionPlan, first_value: bool, second: CriterionPlan, second_value: bool) -> Goal:

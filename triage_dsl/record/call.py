@@ -71,7 +71,19 @@ def combine(
     key: RecordKey | None = None,
 ) -> CallRecord:
     """One call record from the sealed records of the protocols the call ran (``key``
-    adds the keyed seal of the call's hash)."""
+    adds the keyed seal of the call's hash).
+
+    Each item must be one protocol's sealed record; anything else (a call record, an
+    unsealed result, another object) is refused with :class:`RecordError` naming it.
+    """
+    for number, r in enumerate(records, start=1):
+        if isinstance(r, CallRecord):
+            raise RecordError(
+                f"item {number} is a call record; combine takes each protocol's sealed record "
+                "(a call record's are in its .results)"
+            )
+        if not isinstance(r, TriageResult):
+            raise RecordError(f"item {number} is a {type(r).__name__}, not a sealed record")
     if any(r.seal is None for r in records):
         raise RecordError("seal each protocol's result before combining them into a call")
     call = CallRecord(

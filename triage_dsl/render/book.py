@@ -15,17 +15,19 @@ from __future__ import annotations
 import html
 import importlib
 import re
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage_dsl.compiler import compile_file
+from triage_dsl.compiler import compile_file, read_source
 from triage_dsl.errors import CompileError, ProtocolFileError
+from triage_dsl.io.files import inside
+from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
 from triage_dsl.render.dot import node_id, protocol_dot, tier_colour
 from triage_dsl.render.output import INSTALL_HINT, DotMissing, pipe
 from triage_dsl.render.overlay import overlay_of
-from triage_dsl.source import Source, Span
+from triage_dsl.source import Span
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
 
 CSS = """
@@ -205,15 +207,16 @@ def _decision_table(protocol: Protocol) -> str | None:
 
 
 class _Builder:
-    def __init__(self, protocol_dir: Path, site: Path) -> None:
+    def __init__(self, protocol_dir: Path, site: Path, roots: list[str]) -> None:
         self.root = protocol_dir
+        self.roots = roots
         self.site = site
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
 
     def write(self, name: str, text: str) -> None:
         path = self.site / name
-        path.write_text(text, encoding="utf-8")
+        write_atomic(path, text)
         self.book.pages.append(path)
 
     def relative(self, path: str) -> str:
@@ -265,7 +268,10 @@ class _Builder:
         )
 
     def build(self) -> Book:
-        self.site.mkdir(parents=True, exist_ok=True)
+        try:
+            self.site.mkdir(exist_ok=True)
+        except OSError as exc:
+            raise OutputError(f"{self.site}: cannot create the folder ({exc.strerror})") from None
         entries: list[ProtocolEntry] = []
         used: set[str] = set()
         for path in discover([str(self.root)]):
@@ -274,10 +280,10 @@ class _Builder:
             while page in used:
                 page = stem + f"-{len(used)}.html"
             used.add(page)
-            report = run_protocol(path)
+            report = run_protocol(path, self.roots)
             entry = ProtocolEntry(path, page, report)
             try:
-                entry.protocol = compile_file(path)
+                entry.protocol = compile_file(path, self.roots)
             except CompileError as exc:
                 entry.error = exc.render()
             except ProtocolFileError as exc:
@@ -290,9 +296,11 @@ class _Builder:
             for file_path, sha256 in entry.protocol.files:
                 if file_path == entry.protocol.path or file_path in self.library_pages:
                     continue
+                if not inside(file_path, self.roots):
+                    continue  # the site shows files of the protocol folder only
                 try:
-                    source = Source.from_file(file_path)
-                except OSError:
+                    source = read_source(file_path)
+                except ProtocolFileError:
                     continue  # nodes from a file that cannot be read again get no link
                 text = source.text
                 changed = source.sha256 != sha256
@@ -320,7 +328,10 @@ class _Builder:
         rel = self.relative(str(entry.path))
         protocol = entry.protocol
         if protocol is None:
-            text = entry.path.read_text(encoding="utf-8", errors="replace") if entry.path.exists() else ""
+            try:
+                text = read_source(entry.path).text
+            except ProtocolFileError:
+                text = ""  # unreadable, too large or not text: the error above says so
             body = (
                 f"<h1>{html.escape(rel)}</h1>\n<p class='fail'>This protocol does not compile.</p>\n"
                 f"<pre>{html.escape(entry.error or '')}</pre>\n"
@@ -522,12 +533,19 @@ def _answer(value: object) -> str:
     return str(value)
 
 
-def build_book(protocol_dir: str | Path, site_dir: str | Path) -> Book:
-    """Write the review site for every protocol under ``protocol_dir`` into ``site_dir``."""
+def build_book(
+    protocol_dir: str | Path, site_dir: str | Path, roots: Sequence[str | Path] | None = None
+) -> Book:
+    """Write the review site for every protocol under ``protocol_dir`` into ``site_dir``.
+
+    Imports stay inside ``protocol_dir`` (and ``roots``); only files read from there are
+    shown. The site folder is created if missing; its parent folder must exist.
+    """
     root = Path(protocol_dir)
     if not root.is_dir():
         raise ProtocolFileError(f"{protocol_dir}: not a folder of protocols")
-    return _Builder(root, Path(site_dir)).build()
+    check_output(site_dir, folder=True)
+    return _Builder(root, Path(site_dir), [str(root), *(str(r) for r in roots or ())]).build()
 
 
 __all__ = ["Book", "ProtocolEntry", "build_book", "node_id", "source_table"]

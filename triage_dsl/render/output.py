@@ -11,6 +11,8 @@ from pathlib import Path
 
 import graphviz
 
+from triage_dsl.io.outputs import write_atomic
+
 FORMATS = ("svg", "png", "pdf", "dot")
 INSTALL_HINT = (
     "the graphviz 'dot' program is not installed; install it "
@@ -50,13 +52,13 @@ def write_drawing(drawing: graphviz.Digraph, path: str | Path, fmt: str) -> Writ
     """Write ``drawing`` to ``path`` as ``fmt``; without ``dot``, write the DOT instead."""
     target = Path(path)
     if fmt == "dot":
-        target.write_text(drawing.source, encoding="utf-8")
+        write_atomic(target, drawing.source)
         return Written(target, "dot")
     try:
         data = pipe(drawing, fmt)
     except DotMissing:
         fallback = target.with_suffix(".dot")
-        fallback.write_text(drawing.source, encoding="utf-8")
+        write_atomic(fallback, drawing.source)
         return Written(fallback, "dot", dot_missing=True)
-    target.write_bytes(data)
+    write_atomic(target, data)
     return Written(target, fmt)

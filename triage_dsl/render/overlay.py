@@ -14,6 +14,8 @@ from pathlib import Path
 from pydantic import ValidationError
 
 from triage_dsl.errors import ProtocolFileError
+from triage_dsl.io.files import read_bytes
+from triage_dsl.io.strict_json import MAX_RECORD_BYTES, loads
 from triage_dsl.model.result import JSONValue, TriageResult
 
 
@@ -74,14 +76,9 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
 
 def load_result(path: str | Path) -> TriageResult:
     """Read a result JSON file (what ``triage eval --answers`` prints)."""
+    raw = loads(read_bytes(path, MAX_RECORD_BYTES), path=str(path))
     try:
-        text = Path(path).read_text(encoding="utf-8-sig")
-    except FileNotFoundError:
-        raise ProtocolFileError(f"{path}: no such file") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise ProtocolFileError(f"{path}: cannot read ({exc})") from None
-    try:
-        return TriageResult.model_validate_json(text)
+        return TriageResult.model_validate(raw)
     except ValidationError as exc:
         first = exc.errors()[0]
         where = ".".join(str(p) for p in first["loc"]) or "top level"

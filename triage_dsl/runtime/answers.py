@@ -86,9 +86,41 @@ def all_questions(plan: Plan) -> dict[str, QuestionPlan]:
     return questions
 
 
-def _describe(value: Any) -> str:
-    text = repr(value) if not isinstance(value, bool) else ("true" if value else "false")
-    return text if len(text) <= 40 else text[:37] + "..."
+MAX_SHOWN = 40
+
+
+def printable(text: str) -> str:
+    """``text`` safe to put in a message and in JSON: lone surrogates and other characters
+    UTF-8 cannot carry are written as ``\\udXXX`` escapes, and it is cut at 40 characters."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        text = text.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+    return text if len(text) <= MAX_SHOWN else text[: MAX_SHOWN - 3] + "..."
+
+
+def describe(value: Any) -> str:
+    """A short, safe description of any answer value: never raises, never deep or long."""
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        digits = len(str(abs(value))) if value.bit_length() < 10_000 else None
+        if digits is None or digits > 20:
+            return "an integer of more than 20 digits"
+        return str(value)
+    if isinstance(value, float):
+        return repr(value)
+    if isinstance(value, str):
+        return printable(repr(value))
+    if isinstance(value, list | tuple):
+        return "a list"
+    if isinstance(value, Mapping):
+        return "an object"
+    return f"a value of type {type(value).__name__}"
+
+
+def _show_number(value: int | float) -> str:
+    return f"{value:g}" if isinstance(value, float) else describe(value)
 
 
 _Checked = tuple[Clean | None, AnswerProblem | None]
@@ -125,32 +157,33 @@ def check_answer(
     if q.type == "yes/no":
         if isinstance(value, bool):
             return value, None
-        return problem("wrong_type", f"expected yes/no (true or false), got {_describe(value)}")
+        return problem("wrong_type", f"expected yes/no (true or false), got {describe(value)}")
     if q.type in ("number", "whole number"):
         if isinstance(value, bool) or not isinstance(value, int | float):
-            return problem("wrong_type", f"expected a number, got {_describe(value)}")
+            return problem("wrong_type", f"expected a number, got {describe(value)}")
         if isinstance(value, float) and not math.isfinite(value):
-            return problem("not_finite", f"expected a finite number, got {_describe(value)}")
-        if q.type == "whole number" and not float(value).is_integer():
-            return problem("not_whole", f"expected a whole number, got {_describe(value)}")
+            return problem("not_finite", f"expected a finite number, got {describe(value)}")
+        if q.type == "whole number" and isinstance(value, float) and not value.is_integer():
+            return problem("not_whole", f"expected a whole number, got {describe(value)}")
         assert q.low is not None and q.high is not None
-        if not q.low <= value <= q.high:
+        if not q.low <= value <= q.high:  # exact for integers of any size
             unit = f" {q.unit}" if q.unit else ""
             return problem(
-                "out_of_range", f"{value:g} is outside the valid range {q.low:g} to {q.high:g}{unit}"
+                "out_of_range",
+                f"{_show_number(value)} is outside the valid range {q.low:g} to {q.high:g}{unit}",
             )
         if q.type == "whole number":
             return int(value), None
         return value, None
     if not isinstance(value, str):
         return problem(
-            "wrong_type", f"expected one of the options ({', '.join(q.option_ids)}), got {_describe(value)}"
+            "wrong_type", f"expected one of the options ({', '.join(q.option_ids)}), got {describe(value)}"
         )
     if value not in q.option_ids:
         hint = did_you_mean(value, q.option_ids)
         return problem(
             "not_an_option",
-            f"{_describe(value)} is not an option ({', '.join(q.option_ids)}){'; ' + hint if hint else ''}",
+            f"{describe(value)} is not an option ({', '.join(q.option_ids)}){'; ' + hint if hint else ''}",
         )
     return value, None
 
@@ -172,7 +205,7 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
             )
         day = parse_date(born)
         if day is None:
-            return problem("wrong_type", f"date of birth {_describe(born)} is not a date YYYY-MM-DD")
+            return problem("wrong_type", f"date of birth {describe(born)} is not a date YYYY-MM-DD")
         if now is None:
             return problem(
                 "no_clock",
@@ -189,25 +222,24 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
         try:
             amount, unit = parse_text(value)
         except TimeTextError as exc:
-            return problem("wrong_type", f"{exc}; answer as {accepted_forms(q)}")
-        return _in_range(q, exact_minutes(amount, unit), " ".join(value.split()), problem)
+            return problem("wrong_type", f"{printable(str(exc))}; answer as {accepted_forms(q)}")
+        return _in_range(q, exact_minutes(amount, unit), printable(" ".join(value.split())), problem)
     if isinstance(value, dict) and set(value) == {"value", "unit"}:
         amount_value, unit_value = value["value"], value["unit"]
         if isinstance(amount_value, bool) or not isinstance(amount_value, int | float):
-            return problem("wrong_type", f"'value' must be a number, got {_describe(amount_value)}")
+            return problem("wrong_type", f"'value' must be a number, got {describe(amount_value)}")
         if isinstance(amount_value, float) and not math.isfinite(amount_value):
-            return problem("not_finite", f"expected a finite number, got {_describe(amount_value)}")
+            return problem("not_finite", f"expected a finite number, got {describe(amount_value)}")
         if not isinstance(unit_value, str) or plural(unit_value) is None:
-            return problem("wrong_type", f"{_describe(unit_value)} is not a unit of time; use {UNITS_TEXT}")
-        text = (
-            f"{amount_value!r} {unit_value}"
-            if isinstance(amount_value, float)
-            else f"{amount_value} {unit_value}"
-        )
+            return problem("wrong_type", f"{describe(unit_value)} is not a unit of time; use {UNITS_TEXT}")
+        shown = repr(amount_value) if isinstance(amount_value, float) else describe(amount_value)
+        text = f"{shown} {printable(unit_value)}"
+        if isinstance(amount_value, int) and abs(amount_value) > 10**20:  # before any arithmetic
+            return problem("out_of_range", f"{text} is outside the valid range {q.time_range_text()}")
         return _in_range(q, exact_minutes(amount_value, unit_value), text, problem)
     return problem(
         "wrong_type",
-        f"expected {'an age' if q.type == 'age' else 'a duration'} with its unit, got {_describe(value)}; "
+        f"expected {'an age' if q.type == 'age' else 'a duration'} with its unit, got {describe(value)}; "
         f"answer as {accepted_forms(q)}",
     )
 
@@ -232,12 +264,13 @@ def validate(
     problems: list[AnswerProblem] = []
     for key, value in answers.items():
         if not isinstance(key, str) or key not in questions:
-            hint = did_you_mean(str(key), questions)
+            name = printable(key if isinstance(key, str) else describe(key))
+            hint = did_you_mean(name, questions)
             problems.append(
                 AnswerProblem(
-                    question=str(key),
+                    question=name,
                     code="unknown_question",
-                    message=f"'{key}' is not a question of protocol '{plan.protocol_id}'"
+                    message=f"'{name}' is not a question of protocol '{plan.protocol_id}'"
                     + (f"; {hint}" if hint else ""),
                 )
             )

@@ -15,7 +15,6 @@ kept with :meth:`Session.note`, marked as said after the outcome.
 
 from __future__ import annotations
 
-import json
 import math
 from collections.abc import Mapping
 from datetime import datetime
@@ -28,19 +27,36 @@ from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import all_questions, check_answer
+from triage_dsl.runtime.answers import all_questions, check_answer, describe, printable
 
 
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
-    if isinstance(value, float) and not math.isfinite(value):
-        return repr(value)
-    try:
-        json.dumps(value, allow_nan=False)
-    except (TypeError, ValueError):
-        return repr(value)
-    return value  # type: ignore[no-any-return]
+    return _bounded(value, 0)
+
+
+def _bounded(value: Any, depth: int) -> JsonValue:
+    """JSON values as given, within bounds: a huge integer, a string that is not valid
+    Unicode, nesting deeper than 4 or a non-JSON object is kept as a short description
+    (the log must serialise whatever the caller sent)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**20 else describe(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        return value
+    if depth < 4 and isinstance(value, list | tuple):
+        return [_bounded(item, depth + 1) for item in value[:100]]
+    if depth < 4 and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {printable(k): _bounded(v, depth + 1) for k, v in list(value.items())[:100]}
+    return describe(value)
 
 
 def answer_log(
@@ -229,12 +245,18 @@ class Session:
 
     def _give(self, question_id: str, value: Any, reason: str | None) -> TriageResult:
         questions = all_questions(self.protocol.plan)
-        if question_id not in questions:
-            raise AnswerError(f"'{question_id}' is not a question of protocol '{self.protocol.id}'")
+        if not isinstance(question_id, str) or question_id not in questions:
+            name = printable(question_id) if isinstance(question_id, str) else describe(question_id)
+            raise AnswerError(
+                f"'{name}' is not a question of protocol '{self.protocol.id}'",
+                question=name,
+                code="unknown_question",
+                value=value,
+            )
         q = questions[question_id]
         _, problem = check_answer(q, value, self.now)
         if problem is not None:
-            raise AnswerError(problem.message)
+            raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
         correction = question_id in self._answers
         self._append(
             kind="correction" if correction else "answer",

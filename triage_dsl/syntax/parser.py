@@ -745,7 +745,7 @@ def _nesting_diagnostic(source: Source) -> Diagnostic | None:
 
 
 def _guard(source: Source) -> list[Diagnostic]:
-    if len(source.text.encode("utf-8")) > MAX_SOURCE_BYTES:
+    if len(source.text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         return [
             Diagnostic(
                 Span.point(source.path, 1, 1),
@@ -763,6 +763,20 @@ def _guard(source: Source) -> list[Diagnostic]:
                 "S004",
                 "error",
                 "file contains a NUL byte; is it a text file?",
+                None,
+            )
+        ]
+    try:
+        source.text.encode("utf-8")
+    except UnicodeEncodeError as exc:
+        before = source.text[: exc.start]
+        line, column = before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1
+        return [
+            Diagnostic(
+                Span.point(source.path, line, column),
+                "S004",
+                "error",
+                "text contains a lone surrogate character (not valid Unicode)",
                 None,
             )
         ]

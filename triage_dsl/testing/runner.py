@@ -9,6 +9,7 @@ counts as 0% covered.
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TextIO
@@ -16,6 +17,8 @@ from xml.etree import ElementTree as ET
 
 from triage_dsl.compiler import compile_file, read_source
 from triage_dsl.errors import CompileError, ProtocolFileError
+from triage_dsl.io.files import inside
+from triage_dsl.io.outputs import write_atomic
 from triage_dsl.model.result import TriageResult
 from triage_dsl.runtime.interpreter import evaluate_protocol
 from triage_dsl.testing.coverage import Coverage, Goal
@@ -71,22 +74,21 @@ def discover(paths: list[str]) -> list[Path]:
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
-            found.extend(p for p in sorted(path.rglob("*.triage")) if not _is_library(p))
+            # a symbolic link that leads out of the folder is not the folder's protocol
+            found.extend(
+                p for p in sorted(path.rglob("*.triage")) if inside(p, [path]) and not _is_library(p)
+            )
         elif path.suffix == ".scenarios":
             found.append(path.with_suffix(".triage"))
         else:
             found.append(path)
-    unique: list[Path] = []
-    for p in found:
-        if p not in unique:
-            unique.append(p)
-    return unique
+    return list(dict.fromkeys(found))
 
 
-def run_protocol(path: Path) -> ProtocolReport:
+def run_protocol(path: Path, roots: Sequence[str | Path] | None = None) -> ProtocolReport:
     report = ProtocolReport(str(path), path.stem)
     try:
-        protocol = compile_file(path)
+        protocol = compile_file(path, roots)
     except (CompileError, ProtocolFileError) as exc:
         report.error = exc.render() if isinstance(exc, CompileError) else str(exc)
         return report
@@ -189,6 +191,7 @@ def _json(reports: list[ProtocolReport]) -> dict[str, object]:
 
 
 def _junit(reports: list[ProtocolReport], path: str) -> None:
+    """Write the JUnit XML atomically (the path was checked before the run)."""
     suites = ET.Element("testsuites", name="triage scenarios")
     for r in reports:
         suite = ET.SubElement(
@@ -213,7 +216,7 @@ def _junit(reports: list[ProtocolReport], path: str) -> None:
             properties.append(
                 ET.Element("property", name="not covered", value=f"{g.location}: {g.kind}: {g.text}")
             )
-    ET.ElementTree(suites).write(path, encoding="utf-8", xml_declaration=True)
+    write_atomic(path, ET.tostring(suites, encoding="utf-8", xml_declaration=True))
 
 
 def run_tests(
@@ -225,12 +228,13 @@ def run_tests(
     fmt: str = "text",
     junit: str | None = None,
     verbose: bool = False,
+    roots: Sequence[str | Path] | None = None,
 ) -> int:
     protocols = discover(paths)
     if not protocols:
         err.write("triage: no protocols (*.triage) found under " + " ".join(paths) + "\n")
         return 2
-    reports = [run_protocol(p) for p in protocols]
+    reports = [run_protocol(p, roots) for p in protocols]
     total = sum(len(r.scenarios) for r in reports)
     failed = sum(len(r.failed) for r in reports)
     broken = [r for r in reports if r.error]

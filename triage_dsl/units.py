@@ -177,7 +177,9 @@ def parse_text(text: str) -> tuple[Fraction, str]:
     """``"11 weeks"`` -> (11, "weeks"). Raises :class:`TimeTextError` on anything else."""
     match = _TEXT.match(text)
     if match is None:
-        raise TimeTextError(f"{text.strip()!r} is not a number followed by a unit of time")
+        shown = text.strip()
+        shown = shown if len(shown) <= 40 else shown[:37] + "..."
+        raise TimeTextError(f"{shown!r} is not a number followed by a unit of time")
     unit = plural(match["unit"])
     if unit is None:
         raise TimeTextError(f"'{match['unit']}' is not a unit of time")

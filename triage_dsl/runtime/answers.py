@@ -222,7 +222,7 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
         try:
             amount, unit = parse_text(value)
         except TimeTextError as exc:
-            return problem("wrong_type", f"{printable(str(exc))}; answer as {accepted_forms(q)}")
+            return problem("wrong_type", f"{exc}; answer as {accepted_forms(q)}")
         return _in_range(q, exact_minutes(amount, unit), printable(" ".join(value.split())), problem)
     if isinstance(value, dict) and set(value) == {"value", "unit"}:
         amount_value, unit_value = value["value"], value["unit"]

@@ -15,6 +15,7 @@ disposition, urgency tier, escalation plan, scores and a full reasoning trace.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -70,10 +71,13 @@ def evaluate(
     *,
     trace: bool = True,
     note: bool = False,
+    now: datetime | None = None,
     call: CallInfo | None = None,
 ) -> TriageResult:
     """Evaluate answers (question id -> JSON-like value; ``"unknown"`` when the caller does
-    not know). Never raises for bad answers: the result's status is ``error`` instead.
+    not know; an age or duration as ``"11 weeks"`` or ``{"value": 11, "unit": "weeks"}``,
+    an age also as ``{"born": "2026-09-01"}``, read with the clock ``now``). Never raises
+    for bad answers: the result's status is ``error`` instead.
 
     The result's ``answer_log`` keeps every answer given (also those no criterion read,
     and invalid ones), and ``call`` the caller block, for the record.
@@ -82,8 +86,8 @@ def evaluate(
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
-    result = evaluate_protocol(protocol, answers, trace=trace)
-    log = answer_log(protocol, answers) if isinstance(answers, Mapping) else []
+    result = evaluate_protocol(protocol, answers, trace=trace, now=now)
+    log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []
     result = result.model_copy(update={"answer_log": log, "call": call})
     if note:
         result = result.model_copy(update={"note": render_note(result)})

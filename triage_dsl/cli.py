@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -99,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--at",
         metavar="TIME",
-        help="with --answers: the record's time (ISO 8601, UTC), for reproducible records",
+        help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
+        "for reproducible records; it turns a date of birth into an age",
     )
     p.add_argument(
         "--call",
@@ -120,6 +122,11 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--save", metavar="FILE", help="write the sealed record as JSON")
     p.add_argument("--call", metavar="FILE.json", help="the caller block, instead of asking it")
     p.add_argument("--session-id", metavar="ID", help="the record's session id (default: a UUID)")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
+    )
     _key_argument(p, "seal the saved record with the key")
     p.set_defaults(handler=_run)
 
@@ -371,7 +378,10 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
             answers = answers["answers"]
         call = _call_info(args.call, inp)
-        result = _sealed(protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call), args)
+        now = _clock_reading(args.at)
+        result = _sealed(
+            protocol, evaluate(protocol, answers, trace=not args.no_trace, now=now, call=call), args, now
+        )
         if args.format == "json":
             target.write(result.model_dump_json(indent=2) + "\n")
         else:
@@ -470,14 +480,16 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
     from triage_dsl.record import seal
+    from triage_dsl.record.clock import FixedClock
 
     protocol = compile_file(args.protocol)
-    call, key = _call_info(args.call, inp), _key(args)
+    call, key, now = _call_info(args.call, inp), _key(args), _clock_reading(args.at)
+    clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
 
     def finish(result: TriageResult) -> TriageResult:
-        return seal(result, protocol=protocol, session_id=args.session_id, key=key)
+        return seal(result, protocol=protocol, session_id=args.session_id, key=key, clock=clock)
 
-    code, record = interview(protocol, inp, out, call=call, finish=finish)
+    code, record = interview(protocol, inp, out, call=call, finish=finish, now=now, clock=clock)
     if args.save and record is not None:
         Path(args.save).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
         out.write(f"\nRecord saved to {args.save}\n")
@@ -621,19 +633,31 @@ def _record_parsers(sub: Any) -> None:
     p.set_defaults(handler=_redact)
 
 
-def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) -> TriageResult:
+def _clock_reading(at: str | None) -> datetime:
+    """The evaluation's time: ``--at`` when given (reproducible records), else now (UTC)."""
+    import importlib
+
+    from triage_dsl.record.clock import FixedClock
+
+    if not at:  # the record's own clock (one injection point for tests)
+        clock: Any = importlib.import_module("triage_dsl.record.seal").SYSTEM_CLOCK
+        now: datetime = clock.now()
+        return now
+    try:
+        return FixedClock(at).now()
+    except ValueError as exc:
+        raise ProtocolFileError(f"--at {at!r}: not an ISO 8601 time ({exc})") from None
+
+
+def _sealed(
+    protocol: Protocol, result: TriageResult, args: argparse.Namespace, now: datetime
+) -> TriageResult:
     from triage_dsl.record import redact, seal
+    from triage_dsl.record.clock import FixedClock
 
-    clock = None
-    if args.at:
-        from triage_dsl.record.clock import FixedClock
-
-        try:
-            clock = FixedClock(args.at)
-        except ValueError as exc:
-            raise ProtocolFileError(f"--at {args.at!r}: not an ISO 8601 time ({exc})") from None
+    # One reading of the clock: the evaluation (a date of birth's age) and the record agree.
     key = _key(args)
-    record = seal(result, protocol=protocol, session_id=args.session_id, clock=clock, key=key)
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now), key=key)
     return redact(record, key) if args.redact else record
 
 

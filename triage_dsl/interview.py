@@ -11,16 +11,19 @@ with the triage note. Input ending early stops the interview without a dispositi
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from triage_dsl.clock import Clock
 from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.caller import RELATIONSHIPS, CallInfo
 from triage_dsl.model.result import QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.session import Session
+from triage_dsl.units import TimeTextError, parse_date, parse_text
 
 
 class _Ended(Exception):
@@ -45,6 +48,8 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
         if word in NO:
             return False
         raise ValueError("answer yes or no")
+    if question.type in ("age", "duration"):
+        return _typed_time(question, text)
     if question.type in ("number", "whole number"):
         try:
             number = float(word)
@@ -59,6 +64,25 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     raise ValueError(f"answer with an option number 1-{len(ids)} or its id")
 
 
+def _typed_time(question: QuestionInfo, text: str) -> Any:
+    """``11 weeks``, ``3 months``, ``90 minutes``; for an age also a date of birth."""
+    words = " ".join(text.split())
+    if question.type == "age" and parse_date(words) is not None:
+        return {"born": words}
+    try:
+        parse_text(words)
+    except TimeTextError as exc:
+        raise ValueError(f"{exc}; answer {_time_forms(question)}") from None
+    return words
+
+
+def _time_forms(question: QuestionInfo) -> str:
+    forms = "with a number and a unit, as in 11 weeks, 3 months, 2 days or 90 minutes"
+    if question.type == "age":
+        forms += ", or with the date of birth, as in 2026-09-01"
+    return forms
+
+
 def _allowed(question: QuestionInfo) -> str:
     extra = ", ? = does not know" if question.unknown_allowed else ""
     if question.type == "yes/no":
@@ -66,6 +90,10 @@ def _allowed(question: QuestionInfo) -> str:
     if question.type == "choice":
         options = "  ".join(f"{n}) {o.label}" for n, o in enumerate(question.options, start=1))
         return f"{options}{'  ' + extra.strip(', ') if extra else ''}"
+    if question.range_text is not None:
+        example = "11 weeks, 3 months" if question.type == "age" else "12 hours, 2 days"
+        born = " or date of birth YYYY-MM-DD" if question.type == "age" else ""
+        return f"[{question.range_text}: e.g. {example}{born}{extra}]"
     assert question.range is not None
     unit = f" {question.unit}" if question.unit else ""
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
@@ -173,9 +201,13 @@ def interview(
     out: TextIO,
     call: CallInfo | None = None,
     finish: Callable[[TriageResult], TriageResult] | None = None,
+    now: datetime | None = None,
+    clock: Clock | None = None,
 ) -> tuple[int, TriageResult | None]:
     """Run the interview; ``call`` skips asking the caller block; ``finish`` (sealing)
-    makes the result the note is rendered from. Returns the exit code and the result."""
+    makes the result the note is rendered from; ``now`` is its clock (a date of birth is
+    read with it); ``clock`` times the answer log. Returns the exit code (1 unless
+    complete, with the caller's response) and the result."""
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     if protocol.status is not None and protocol.status != "approved":
         out.write(f"Note: this protocol's status is {protocol.status}, not approved.\n")
@@ -184,13 +216,16 @@ def interview(
     out.write("\n")
     code = 0
     try:
-        session = Session(protocol, call=call or ask_call(inp, out))
+        session = Session(protocol, call=call or ask_call(inp, out), now=now, clock=clock)
         _questions(session, inp, out)
     except _Ended:
         out.write("\nInterview stopped before a disposition was reached.\n")
         return 1, None
     try:
-        _closing(session, inp, out)
+        if not session.done:  # refused (outside the protocol's population): no advice to agree to
+            code = 1
+        else:
+            _closing(session, inp, out)
     except _Ended:  # the outcome stands and is kept; the caller's response is missing
         out.write("\nInput ended before the caller's response to the advice was recorded.\n")
         code = 1

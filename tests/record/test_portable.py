@@ -102,3 +102,22 @@ def test_refused_batch_lines_carry_the_content_hash_too() -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 0 and [line["status"] for line in lines] == ["error", "error"]
     assert {line["protocol"]["content_sha256"] for line in lines} == {protocol.content_sha256}
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"patient_age": "15 years"},
+        {"patient_age": "30 years"},
+        {"patient_age": "11 weeks", "temp_c": 38.2},
+    ],
+)
+def test_no_result_holds_an_absolute_path(answers: dict[str, object]) -> None:
+    paths = sorted(PROTOCOLS.rglob("*.triage")) + sorted((ROOT / "tests" / "data" / "time").glob("*.triage"))
+    for path in paths:
+        if "protocol " not in path.read_text():
+            continue  # a library
+        protocol = load(path)
+        known = {k: v for k, v in answers.items() if k in protocol.plan.questions}
+        assert str(ROOT) not in evaluate(protocol, known).model_dump_json(), path

@@ -116,7 +116,7 @@ def bands(ctx: Context) -> None:
         if not isinstance(decl, ast.Points):
             continue
         q = ctx.doms.questions.get(decl.subject.id)
-        if q is None or q.type not in ("number", "whole number") or q.low is None or q.high is None:
+        if q is None or q.type not in ast.NUMERIC_TYPES or q.low is None or q.high is None:
             continue
         _number_bands(ctx, decl, Fraction(str(q.low)), Fraction(str(q.high)), q.type == "whole number")
 
@@ -144,10 +144,11 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             bound = Fraction(str(band.bound))
             hit = [s for s in remaining if holds(band.op, s[1], bound)]
             if not hit:
+                shown = f"{band.amount} {band.unit}" if band.unit else f"{band.bound:g}"
                 ctx.report(
                     band.span,
                     "A010",
-                    f"row '{band.op} {band.bound:g}' of '{table.id}' never "
+                    f"row '{band.op} {shown}' of '{table.id}' never "
                     "matches: earlier rows take every value it covers",
                     "bands are tried top to bottom: check the order and the bounds",
                     severity="error",
@@ -157,9 +158,12 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
         elif band.kind == "else" and remaining and explicit:
             inside = [s for s in remaining if min(explicit) < s[1] < max(explicit)]
             if inside:
-                gap = _gap_text(inside)
+                text = classes[0].number_text if classes else _number_text
+                gap = _gap_text(inside, text)
                 value = inside[0][1]
-                rep: int | float = int(value) if value.denominator == 1 else float(value)
+                rep: Any = int(value) if value.denominator == 1 else float(value)
+                if classes and classes[0].labels is not None:
+                    rep = text(float(value))  # an age or duration: the answer in words
                 ctx.report(
                     band.span,
                     "A011",
@@ -172,19 +176,25 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             continue
 
 
-def _gap_text(samples: list[tuple[Any, Fraction]]) -> str:
+def _number_text(x: float) -> str:
+    return f"{x:g}"
+
+
+def _gap_text(samples: list[tuple[Any, Fraction]], text: Any = _number_text) -> str:
     atoms = [a for a, _ in samples]
     low = min(atoms, key=lambda a: (a.low, not a.is_point))
     high = max(atoms, key=lambda a: (a.high, a.is_point))
     left = "[" if low.is_point else "("
     right = "]" if high.is_point else ")"
-    return f"in {left}{low.low:g}, {high.high:g}{right}"
+    return f"in {left}{text(low.low)}, {text(high.high)}{right}"
 
 
 def dead_questions(ctx: Context) -> None:
     """Questions read by the triage whose answer can never change the outcome."""
     local = [q for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path]
     for q in sorted(local, key=lambda q: q.span):
+        if q.patient_age and ctx.plan.population is not None:
+            continue  # read by the population check, whatever the criteria do
         if not _read_by_triage(ctx, q.id):
             ctx.report(
                 q.span,
@@ -231,9 +241,9 @@ def monotonic(ctx: Context) -> None:
         order: list[Clean]
         if q.red_flag and q.type == "yes/no":
             order = [False, True]
-        elif q.worse_when in ("higher", "lower") and q.type in ("number", "whole number"):
-            reps = [float(c.representative) for c in ctx.doms.classes[q.id] if c.kind == "number"]  # type: ignore[arg-type]
-            order = list(sorted(reps, reverse=q.worse_when == "lower"))
+        elif q.worse_when in ("higher", "lower") and q.type in ast.NUMERIC_TYPES:
+            reps = [c.representative for c in ctx.doms.classes[q.id] if c.kind == "number"]
+            order = list(sorted(reps, key=float, reverse=q.worse_when == "lower"))  # type: ignore[arg-type]
         else:
             continue
         found = _monotonic_break(ctx, q.id, order)

@@ -17,7 +17,7 @@ from typing import Any
 from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
 from triage_dsl.analysis.explore import leaves
 from triage_dsl.graph.plan import all_dispositions
-from triage_dsl.runtime.answers import UNKNOWN, Clean
+from triage_dsl.runtime.answers import Clean, answer_json
 
 
 @dataclass(frozen=True)
@@ -66,7 +66,7 @@ class Table:
 
     def witness(self, row: Row) -> dict[str, Any]:
         """The row's answers as JSON values (``"unknown"`` for "does not know")."""
-        return {q: "unknown" if rep is UNKNOWN else rep for q, rep in self.representatives(row).items()}
+        return {q: answer_json(rep) for q, rep in self.representatives(row).items()}
 
 
 def describe_classes(classes: list[AnswerClass]) -> str:
@@ -77,13 +77,14 @@ def describe_classes(classes: list[AnswerClass]) -> str:
     numbers = [c for c in classes if c.kind == "number"]
     if numbers:
         atoms = tuple(a for c in numbers for a in c.atoms)
+        text = numbers[0].number_text
         for low, high, low_closed, high_closed in interval_text(atoms):
             if low == high:
-                parts.append(f"= {low:g}")
+                parts.append(f"= {text(low)}")
             else:
                 left = ">=" if low_closed else ">"
                 right = "<=" if high_closed else "<"
-                parts.append(f"{left} {low:g} and {right} {high:g}")
+                parts.append(f"{left} {text(low)} and {right} {text(high)}")
     for c in classes:
         if c.kind == "choice":
             parts.append(", ".join(c.options))

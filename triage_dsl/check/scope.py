@@ -17,9 +17,10 @@ from triage_dsl.syntax import ast
 if TYPE_CHECKING:
     from triage_dsl.protocol import Protocol
 
-Type: TypeAlias = tuple[Literal["bool", "number", "choice", "error"], str]
+Type: TypeAlias = tuple[Literal["bool", "number", "time", "choice", "error"], str]
 BOOL: Type = ("bool", "")
 NUMBER: Type = ("number", "")
+TIME: Type = ("time", "")  # an age or a duration, in minutes (triage_dsl/units.py)
 ERROR: Type = ("error", "")
 
 ValueDecl: TypeAlias = ast.Value | ast.Points

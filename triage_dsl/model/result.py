@@ -62,9 +62,14 @@ class QuestionInfo(_Model):
     id: str
     prompt: str
     help: str | None = None
-    type: Literal["yes/no", "number", "whole number", "choice"]
+    type: Literal["yes/no", "number", "whole number", "choice", "age", "duration"]
     unit: str | None = None
-    range: tuple[float, float] | None = None
+    range: tuple[float, float] | None = Field(
+        None, description="valid answers, inclusive (for an age or duration: in minutes)"
+    )
+    range_text: str | None = Field(
+        None, description="an age's or duration's range as written: '0 days to 120 years'"
+    )
     options: list[OptionInfo] = Field(default_factory=list)
     unknown_allowed: bool = False
     location: str
@@ -146,6 +151,8 @@ class AnswerProblem(_Model):
         "not_finite",
         "unknown_not_allowed",
         "not_whole",
+        "no_clock",
+        "outside_population",
     ]
     message: str
 
@@ -165,6 +172,7 @@ class TraceEntry(_Model):
         "assumption",
         "continue",
         "disposition",
+        "population",
     ]
     node: str
     protocol: str

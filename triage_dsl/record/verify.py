@@ -268,7 +268,8 @@ def replay(record: TriageResult, protocol: Protocol) -> tuple[Finding | None, li
     if log_problem is not None:
         return log_problem, []
     answers = final_answers(record.answer_log) if record.answer_log else record.answers
-    fresh = evaluate_protocol(protocol, answers, trace=bool(record.trace))
+    # The record's start is the evaluation's clock (it turned any date of birth into an age).
+    fresh = evaluate_protocol(protocol, answers, trace=bool(record.trace), now=record.started_at)
     was = _portable(record.model_dump(mode="json"), _folder(record.protocol.path))
     now_ = _portable(fresh.model_dump(mode="json"), _folder(protocol.path))
     for name in REPLAYED:

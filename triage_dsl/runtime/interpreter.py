@@ -22,18 +22,28 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    DispositionPlan,
+    Plan,
+    PopulationPlan,
+    QuestionPlan,
+    SectionPlan,
+    ValuePlan,
+)
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions, validate
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -42,6 +52,8 @@ _MISS: Any = object()
 
 
 def _fmt(value: v.Value | Clean | None) -> str:
+    if type(value) is TimeAnswer:
+        return value.text
     if value is UNKNOWN:
         return "unknown (caller does not know)"
     if isinstance(value, v.Partial):
@@ -57,8 +69,7 @@ def _fmt(value: v.Value | Clean | None) -> str:
     return str(value)
 
 
-def _answer_json(value: Clean) -> bool | int | float | str:
-    return "unknown" if value is UNKNOWN else value  # type: ignore[return-value]
+_answer_json = answer_json
 
 
 # --------------------------------------------------------------------- building models fast
@@ -541,6 +552,12 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
+    if q.is_time:  # an age or duration: the general validator reads its forms
+
+        def time(value: Any) -> Any:
+            return unknown if type(value) is str and value == "unknown" else _MISS
+
+        return time
     assert q.low is not None and q.high is not None
     low, high = q.low, q.high
     whole = q.type == "whole number"
@@ -709,15 +726,29 @@ class Evaluation:
             if not self._quiet:
                 self.asked.append(qid)
                 if self.recording:
-                    self.record(
-                        "answer",
-                        q.node,
-                        self.program.locations[qid],
-                        q.prompt,
-                        reads={qid: answer},  # type: ignore[dict-item]
-                        value=answer,  # type: ignore[arg-type]
-                        detail=f"answered {_fmt(answer)}",
-                    )
+                    if type(answer) is TimeAnswer:
+                        # The answer as given, and the minutes the protocol compares.
+                        shown = readable(answer, q.type)
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer.text},
+                            value=float(answer),
+                            detail=f"answered {answer.text}"
+                            + ("" if shown == answer.text else f" ({shown})"),
+                        )
+                    else:
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer},  # type: ignore[dict-item]
+                            value=answer,  # type: ignore[arg-type]
+                            detail=f"answered {_fmt(answer)}",
+                        )
         if answer is not None:
             self.used[qid] = None
         if answer is not None or not self._quiet:
@@ -1103,6 +1134,8 @@ def _undecided_detail(value: v.Partial) -> str:
 
 def _band_text(band: ast.Band) -> str:
     if band.kind == "compare":
+        if band.unit is not None:
+            return f"{band.op} {band.amount} {band.unit}"
         return f"{band.op} {band.bound:g}"
     if band.kind == "options":
         return ", ".join(o.id for o in band.options)
@@ -1131,6 +1164,11 @@ class Locator:
     def __call__(self, span: Span) -> str:
         return f"{self.path(span.path)}:{span.line}"
 
+    def location(self, location: str) -> str:
+        """A ``path:line`` text made the same way."""
+        path, _, line = location.rpartition(":")
+        return f"{self.path(path)}:{line}" if path else location
+
 
 def protocol_ref(protocol: Any) -> m.ProtocolRef:
     relative = getattr(protocol, "relative", None)
@@ -1153,6 +1191,7 @@ def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -
         type=q.type,
         unit=q.unit,
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
+        range_text=q.time_range_text() if q.is_time else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
         location=where(q.span) if where else q.span.location,
@@ -1232,8 +1271,98 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
     return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
 
 
-def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:
-    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers."""
+def _outside_population(
+    protocol: Any, population: PopulationPlan, clean: Mapping[str, Clean], trace: bool
+) -> m.TriageResult | None:
+    """The error result for a patient's age outside the protocol's population, or None."""
+    qid = population.question
+    answer = clean.get(qid)
+    if not isinstance(answer, TimeAnswer) or population.low <= answer <= population.high:
+        return None
+    given = answer_json(answer)
+    message = (
+        f"{qid} = {given} is outside this protocol's population: {population.text}; "
+        "use a protocol for this age group"
+    )
+    entries = []
+    if trace:
+        q = program(protocol).questions_all[qid]
+        entries = [
+            _entry(
+                1,
+                "answer",
+                q.node,
+                protocol.id,
+                program(protocol).where(q.span),
+                q.prompt,
+                {qid: given},
+                float(answer),
+                f"answered {given}",
+                None,
+            ),
+            _entry(
+                2,
+                "population",
+                "population",
+                protocol.id,
+                program(protocol).where.location(population.location),
+                f"population {population.text}",
+                {qid: given},
+                False,
+                message,
+                None,
+            ),
+        ]
+    return m.TriageResult(
+        protocol=program(protocol).ref,
+        status="error",
+        error=message,
+        errors=[m.AnswerProblem(question=qid, code="outside_population", message=message)],
+        answers={qid: given},
+        trace=entries,
+    )
+
+
+def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome: dict[str, Any]) -> None:
+    """The population check in the trace; an unanswered age is asked first."""
+    qid = population.question
+    answer = evaluation.answers.get(qid)
+    reads: dict[str, _JSON] = {}
+    value: _JSON = None
+    if answer is None and outcome["status"] == "needs_answers":
+        outcome["missing"] = [qid, *(q for q in outcome["missing"] if q != qid)]
+        detail = f"'{qid}' is asked first: this protocol's population is {population.text}"
+    elif answer is None:
+        detail = (
+            f"not checked: '{qid}' was not answered and the outcome did not need it "
+            f"(this protocol's population is {population.text})"
+        )
+    else:
+        evaluation.used[qid] = None  # the answer was read: it belongs in the record
+        reads = {qid: answer_json(answer)}
+        if answer is UNKNOWN:
+            detail = f"not checked: the caller does not know '{qid}' (population {population.text})"
+        else:
+            value = True
+            detail = f"{qid} = {answer_json(answer)} is within this protocol's population: {population.text}"
+    evaluation.record(
+        "population",
+        "population",
+        evaluation.program.where.location(population.location),
+        f"population {population.text}",
+        reads=reads,
+        value=value,
+        detail=detail,
+    )
+
+
+def evaluate_protocol(
+    protocol: Any, answers: Mapping[str, Any], *, trace: bool = True, now: datetime | None = None
+) -> m.TriageResult:
+    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers.
+
+    ``now`` (an aware datetime) is the evaluation's clock: it turns a date of birth into
+    an age; without it a date of birth is refused."""
     compiled = program(protocol)
     ref = compiled.ref
     if not isinstance(answers, Mapping):
@@ -1245,15 +1374,22 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
         )
     clean = compiled.clean(answers)
     if clean is None:
-        clean, problems = validate(protocol.plan, answers)
+        clean, problems = validate(protocol.plan, answers, now)
         if problems:
             return m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
             )
+    population = protocol.plan.population
+    if population is not None:
+        refused = _outside_population(protocol, population, clean, trace)
+        if refused is not None:
+            return refused
     entries: list[m.TraceEntry] = []
     asked: list[str] = []
     evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
     outcome = evaluation.run()
+    if population is not None:
+        _population_step(evaluation, population, outcome)
     scores = evaluation.scores()
     used: dict[str, Any] = {}
     for q in asked:

@@ -18,6 +18,7 @@ from __future__ import annotations
 import json
 import math
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from pydantic import JsonValue, ValidationError
@@ -42,7 +43,9 @@ def as_json(value: Any) -> JsonValue:
     return value  # type: ignore[no-any-return]
 
 
-def answer_log(protocol: Protocol, answers: Mapping[Any, Any]) -> list[AnswerEvent]:
+def answer_log(
+    protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None
+) -> list[AnswerEvent]:
     """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
     each, in the order given, invalid ones with the rule they broke. Times are left for
     the record to fill with the call's start."""
@@ -54,7 +57,7 @@ def answer_log(protocol: Protocol, answers: Mapping[Any, Any]) -> list[AnswerEve
         if q is not None:
             if value is None:
                 continue  # null means not answered
-            found = check_answer(q, value)[1]
+            found = check_answer(q, value, now)[1]
             problem = found.code if found is not None else None
         log.append(
             AnswerEvent(
@@ -90,14 +93,20 @@ class Session:
         *,
         call: CallInfo | None = None,
         clock: Clock | None = None,
+        now: datetime | None = None,
     ) -> None:
+        """``clock`` times the answer log (default: the system clock); ``now`` (an aware
+        datetime) is the evaluation's clock, used to turn a date of birth into an age
+        (without it a date of birth is refused) and, when given, the session's start."""
         self.protocol = protocol
         self.clock = clock or SYSTEM_CLOCK
+        self.now = now
         self._call = call
         self._answers: dict[str, Any] = {}
         self._log: list[AnswerEvent] = []
         self._result: TriageResult | None = None
-        self.started_at = utc(self.clock.now())
+        # the evaluation's clock is the call's start, so a replay reads a date of birth alike
+        self.started_at = utc(now) if now is not None else utc(self.clock.now())
         # answers given together at the start are all kept, even past the outcome
         for question_id, value in (answers or {}).items():
             self._give(question_id, value, None)
@@ -123,7 +132,7 @@ class Session:
         if self._result is None:
             from triage_dsl.runtime.interpreter import evaluate_protocol
 
-            fresh = evaluate_protocol(self.protocol, self._answers)
+            fresh = evaluate_protocol(self.protocol, self._answers, now=self.now)
             self._result = fresh.model_copy(
                 update={"answer_log": list(self._log), "call": self._call, "started_at": self.started_at}
             )
@@ -223,7 +232,7 @@ class Session:
         if question_id not in questions:
             raise AnswerError(f"'{question_id}' is not a question of protocol '{self.protocol.id}'")
         q = questions[question_id]
-        _, problem = check_answer(q, value)
+        _, problem = check_answer(q, value, self.now)
         if problem is not None:
             raise AnswerError(problem.message)
         correction = question_id in self._answers

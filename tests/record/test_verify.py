@@ -63,7 +63,7 @@ def test_a_record_from_eval_verifies(record: dict[str, Any], tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
-        (lambda r: r["answers"].update(collapsed=True), "record header"),
+        (lambda r: r["answers"].update(unresponsive=True), "record header"),
         (lambda r: r["trace"][2].update(value=True), "trace entry 3"),
         (lambda r: r["disposition"].update(id="ed_now"), "record outcome"),
         (lambda r: r["protocol"].update(sha256="0" * 64), "record header"),
@@ -124,6 +124,40 @@ def test_schema_record_is_versioned() -> None:
     assert code == 0 and schema["$id"].endswith("/record/1.2") and "seal" in schema["properties"]
     code, out, _ = run("schema", "call")
     assert code == 0 and json.loads(out)["$id"].endswith("/call/1.2")
+
+
+FLOORS = ROOT / "tests" / "data" / "floors" / "cough.triage"
+RAISED = {
+    "collapsed": False,
+    "coughing_blood": False,
+    "short_of_breath": False,
+    "pregnant": True,
+    "fever": True,
+    "age_years": 40,
+    "immunosuppressed": False,
+    "worried": False,
+}
+
+
+@pytest.fixture
+def raised_record(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setattr(importlib.import_module("triage_dsl.record.seal"), "SYSTEM_CLOCK", clock())
+    code, out, _ = run("eval", str(FLOORS), "--answers", "-", stdin=json.dumps(RAISED))
+    assert code == 0
+    raw: dict[str, Any] = json.loads(out)
+    return raw
+
+
+def test_a_record_raised_by_a_floor_is_sealed_with_chain_1_2_and_verifies(
+    raised_record: dict[str, Any], tmp_path: Path
+) -> None:
+    assert raised_record["schema_version"] == "1.2" and raised_record["seal"]["chain_version"] == "1.2"
+    assert raised_record["raised_by"]["to_disposition"] == "ed_now"
+    assert verify(raised_record, tmp_path, protocol=str(FLOORS))[0] == 0
+    raw = copy.deepcopy(raised_record)
+    raw["raised_by"]["from_disposition"] = "see_today"
+    code, out = verify(raw, tmp_path, protocol=str(FLOORS))
+    assert code == 1 and "record outcome" in out.splitlines()[0]
 
 
 @pytest.mark.parametrize(

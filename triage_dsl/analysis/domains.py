@@ -18,7 +18,7 @@ from fractions import Fraction
 from typing import Any
 
 from triage_dsl.check.walk import children
-from triage_dsl.graph.plan import Plan, QuestionPlan, plans
+from triage_dsl.graph.plan import Plan, QuestionPlan, blocks, plans
 from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -299,8 +299,8 @@ def collect(plan: Plan) -> _Tests:
                 tests.points(value.decl)
             else:
                 tests.walk(value.decl.expr)
-        for section in p.sections:
-            for criterion in section.criteria:
+        for block in blocks(p):
+            for criterion in block.criteria:
                 tests.walk(criterion.expr)
     return tests
 

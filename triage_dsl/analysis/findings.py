@@ -3,7 +3,9 @@
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
 of red flags and ``worse when`` numbers, red flags that count only with other answers,
-"I don't know" answers that alone decide a section, and escalation budgets.
+"I don't know" answers that alone decide a section, floors that can never raise, and
+escalation budgets. Every analysis evaluates the final outcome, floors (``at least``)
+included.
 """
 
 from __future__ import annotations
@@ -17,10 +19,11 @@ from typing import Any
 import networkx as nx
 
 from triage_dsl.analysis.domains import Domains, domains, holds
+from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
-from triage_dsl.graph.plan import Plan, all_dispositions, plans
+from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import UNKNOWN, Clean
 from triage_dsl.runtime.interpreter import escalation_plan
@@ -37,7 +40,7 @@ class Context:
 
     def __post_init__(self) -> None:
         for plan in plans(self.protocol.plan):
-            for s in plan.sections:
+            for s in blocks(plan):
                 for c in s.criteria:
                     self.advice[c.node] = c.advice
 
@@ -230,7 +233,7 @@ def _depends(ctx: Context, qid: str) -> bool:
 
 def _outcome(ctx: Context, decision: Any) -> tuple[Any, ...]:
     """What the caller is told: the disposition and the deciding criterion's advice."""
-    return (decision.disposition, ctx.advice.get(decision.criterion, ()))
+    return (decision.disposition, ctx.advice.get(decision.criterion, ()), decision.raised_by)
 
 
 def monotonic(ctx: Context) -> None:
@@ -281,6 +284,31 @@ def _monotonic_break(
                 answers = {c.question: c.representative for c in path if c.question != qid}
                 return better, worse, da.disposition, db.disposition, {**answers, qid: worse}
     return None
+
+
+def floors(ctx: Context) -> None:
+    """Floors (``at least``) that can never raise the outcome."""
+    plan = ctx.plan
+    if not plan.floors:
+        return
+    found = leaves(ctx.protocol, ctx.doms)
+    raised = {leaf.decision.raised_by for leaf in found}
+    for f in plan.floors:
+        if f.span.location in raised:
+            continue
+        rank = plan.dispositions[f.target.id].tier.rank
+        below = [
+            leaf for leaf in found if leaf.decision.tier_rank is not None and leaf.decision.tier_rank > rank
+        ]
+        if not below:
+            why = "every outcome is already at least as urgent"
+            hint = "remove it, or raise it to a more urgent disposition"
+        else:
+            why = (
+                "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
+            )
+            hint = "check its criteria against the sections above, or remove it"
+        ctx.report(f.span, "A060", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
 
 
 def gated_red_flags(ctx: Context) -> None:
@@ -434,6 +462,7 @@ ANALYSES: tuple[Callable[[Context], None], ...] = (
     monotonic,
     gated_red_flags,
     unknown_decides,
+    floors,
     budgets,
 )
 

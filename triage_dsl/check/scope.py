@@ -71,6 +71,7 @@ class Scope:
     tiers: ast.Tiers | None = None
     escalations: dict[str, ast.Escalation] = field(default_factory=dict)
     dispositions: dict[str, ast.Disposition] = field(default_factory=dict)
+    screens: dict[str, ast.Screen] = field(default_factory=dict)
     protocols: dict[str, Protocol] = field(default_factory=dict)
     broken_protocols: set[str] = field(default_factory=set)  # imported, but with errors
     triage: ast.Triage | None = None

@@ -11,7 +11,7 @@ from __future__ import annotations
 
 from triage_dsl.check.declarations import range_text, unit_problem
 from triage_dsl.check.scope import BOOL, ERROR, NUMBER, TIME, Scope, Type
-from triage_dsl.check.walk import depth
+from triage_dsl.check.walk import blocks, depth
 from triage_dsl.errors import did_you_mean
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -372,9 +372,9 @@ def types(scope: Scope) -> None:
             typer.of_name(ast.Name(item.id_span, item.id))
         elif isinstance(item, ast.Points):
             typer.of_name(ast.Name(item.id_span, item.id))
-        elif isinstance(item, ast.Triage):
-            for section in item.sections:
-                for criterion in section.criteria:
+        else:
+            for block in blocks(item):
+                for criterion in block.criteria:
                     if depth(criterion.expr) > MAX_EXPRESSION_DEPTH:
                         scope.report(
                             criterion.span,

@@ -2,7 +2,8 @@
 
 The interpreter never walks networkx views at run time (too slow for batch work); it
 walks this plan, which is read off the graph once: sections in ``no``-edge order from
-``start``, criteria in index order, and the question, value and disposition nodes.
+``start``, criteria in index order, floors in ``then``-edge order from ``default``, and
+the question, value and disposition nodes.
 """
 
 from __future__ import annotations
@@ -91,6 +92,23 @@ class SectionPlan:
     criteria: tuple[CriterionPlan, ...]
     span: Span
     text: str
+    screen: str | None = None  # the screen that brought this section, if any
+
+
+@dataclass(frozen=True)
+class FloorPlan:
+    """``at least DISPOSITION if any of|all of ... end``: evaluated only when ``target``
+    is more urgent than the outcome so far; its criteria are ``CriterionPlan`` whose
+    ``section`` is the floor's index."""
+
+    node: str
+    index: int
+    mode: Literal["any", "all"]
+    target: ast.Target
+    criteria: tuple[CriterionPlan, ...]
+    span: Span
+    text: str
+    screen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -140,6 +158,7 @@ class Plan:
     callees: MappingProxyType[str, Protocol]
     scores: tuple[str, ...]
     population: PopulationPlan | None = None
+    floors: tuple[FloorPlan, ...] = ()
     # The runtime's compiled form of this plan (closures, cached result pieces), built on
     # first evaluation by ``runtime/interpreter.py``. A cache: not part of the plan's value.
     compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -239,9 +258,48 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
                 ),
                 span=data["span"],
                 text=snippet(data["span"]).split(" when ")[0],
+                screen=data.get("screen"),
             )
         )
         node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
+    floor_plans: list[FloorPlan] = []
+    node = "default"
+    while True:
+        node = next((s for s in graph.successors(node) if graph.edges[node, s]["label"] == "then"), "")
+        if not node:
+            break
+        data = nodes[node]
+        criteria = sorted(
+            (
+                nodes[c] | {"node": c}
+                for c in graph.predecessors(node)
+                if nodes[c]["kind"] == "floor_criterion"
+            ),
+            key=lambda d: d["index"],
+        )
+        floor_plans.append(
+            FloorPlan(
+                node=node,
+                index=data["index"],
+                mode=data["mode"],
+                target=data["target"],
+                criteria=tuple(
+                    CriterionPlan(
+                        c["node"],
+                        data["index"],
+                        c["index"],
+                        c["expr"],
+                        c["advice"],
+                        c["span"],
+                        snippet(c["span"]),
+                    )
+                    for c in criteria
+                ),
+                span=data["span"],
+                text=snippet(data["span"]).split(" when ")[0],
+                screen=data.get("screen"),
+            )
+        )
 
     tiers = tuple(
         TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None, _duration_text(t.within))
@@ -283,6 +341,7 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         callees=MappingProxyType(callees),
         scores=tuple(sorted(scores, key=lambda s: values[s].span)),
         population=_population(scope),
+        floors=tuple(floor_plans),
     )
 
 
@@ -317,12 +376,18 @@ def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
     return out
 
 
+def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
+    """The plan's sections, then its floors: everything that holds criteria."""
+    found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
+    return found
+
+
 def questions_read(plan: Plan) -> set[str]:
     """Questions the triage block of ``plan`` reads, through its values and points tables
     (not those of the protocols it continues with)."""
     out: set[str] = set()
     seen: set[str] = set()
-    stack = [c.expr for s in plan.sections for c in s.criteria]
+    stack = [c.expr for s in blocks(plan) for c in s.criteria]
     while stack:
         for name in names(stack.pop()):
             if name.id in plan.questions:

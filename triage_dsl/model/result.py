@@ -9,10 +9,12 @@ fills them when it seals a result): each trace entry's chained ``hash``, the int
 version, the session id, timestamps, overrides, the escalation steps run and the
 ``seal``. A 1.0 result is a valid 1.1 record without them.
 
-Schema 1.2 adds the protocol's content hash (``protocol.content_sha256``: the protocol
-and every file it imports) and status, the **answer log** (every answer the caller gave,
-in order, with corrections, retractions and notes), the **caller block** (``call``) and
-the optional keyed seal. Paths in results are relative to the protocol's root folder.
+Schema 1.2 adds ``raised_by`` (a minimum-urgency floor raised the outcome) and the trace
+kinds ``floor`` and ``raise``; the protocol's content hash (``protocol.content_sha256``:
+the protocol and every file it imports) and status, the **answer log** (every answer the
+caller gave, in order, with corrections, retractions and notes), the **caller block**
+(``call``) and the optional keyed seal. Paths in results are relative to the protocol's
+root folder. A 1.1 record is a valid 1.2 record without them.
 """
 
 from __future__ import annotations
@@ -128,6 +130,25 @@ class DecidedBy(_Model):
     explanation: str
 
 
+class RaisedBy(_Model):
+    """A minimum-urgency floor (``at least ...``) raised the outcome, and why (schema 1.2)."""
+
+    kind: Literal["criterion", "unknown_answer"] = Field(
+        description="the floor's criterion held, or could not be ruled out because the caller did not know"
+    )
+    floor: str = Field(description="the floor's graph node")
+    floor_location: str = Field(description="file:line of the floor")
+    screen: str | None = Field(None, description="the screen that declares the floor, if any")
+    criterion: str | None = None
+    location: str = Field(description="file:line of the criterion that held")
+    text: str = Field(description="the criterion that held, as written")
+    from_disposition: str
+    from_tier: str
+    to_disposition: str
+    to_tier: str
+    explanation: str
+
+
 class Assumption(_Model):
     """A criterion the answers could not decide, resolved toward urgency (or by the
     author's ``unknown means`` rule), and why."""
@@ -173,6 +194,8 @@ class TraceEntry(_Model):
         "continue",
         "disposition",
         "population",
+        "floor",
+        "raise",
     ]
     node: str
     protocol: str
@@ -333,6 +356,9 @@ class TriageResult(_Model):
     )
     next_question: QuestionInfo | None = None
     decided_by: DecidedBy | None = None
+    raised_by: RaisedBy | None = Field(
+        None, description="schema 1.2: the floor that raised the outcome above what decided_by gave"
+    )
     assumptions: list[Assumption] = Field(default_factory=list)
     error: str | None = None
     errors: list[AnswerProblem] = Field(default_factory=list)

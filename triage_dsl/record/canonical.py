@@ -78,6 +78,7 @@ OUTCOME_FIELDS: Mapping[str, tuple[str, ...]] = {
         "errors",
         "call",
         "note",
+        "raised_by",
     ),
 }
 

@@ -48,6 +48,7 @@ SCRUBBED = (
     "scores",
     "trace",
     "decided_by",
+    "raised_by",
     "assumptions",
     "error",
     "errors",
@@ -121,8 +122,9 @@ def redact(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
     raw["answers"] = {k: REDACTED for k in raw["answers"]}
     raw["trace"] = [_redact_entry(e) for e in raw["trace"]]
     raw["scores"] = {k: None for k in raw["scores"]}
-    if raw["decided_by"]:
-        raw["decided_by"]["explanation"] = REDACTED
+    for why in ("decided_by", "raised_by"):
+        if raw.get(why):
+            raw[why]["explanation"] = REDACTED
     raw["assumptions"] = [{**a, "assumed": None, "reason": REDACTED} for a in raw["assumptions"]]
     raw["error"] = _text(raw["error"])
     raw["errors"] = [

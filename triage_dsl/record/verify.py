@@ -43,6 +43,7 @@ REPLAYED = (
     "scores",
     "assumptions",
     "decided_by",
+    "raised_by",
     "disposition",
     "urgency",
     "escalation",

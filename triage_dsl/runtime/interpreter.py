@@ -32,18 +32,29 @@ from triage_dsl.check.walk import names as names_in
 from triage_dsl.graph.plan import (
     CriterionPlan,
     DispositionPlan,
+    FloorPlan,
     Plan,
     PopulationPlan,
     QuestionPlan,
     SectionPlan,
     ValuePlan,
+    all_dispositions,
+    blocks,
 )
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
+from triage_dsl.runtime.answers import (
+    UNKNOWN,
+    Clean,
+    TimeAnswer,
+    all_questions,
+    answer_json,
+    check_answer,
+    validate,
+)
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import readable
+from triage_dsl.units import exact_text, readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -228,14 +239,19 @@ class Program:
                 )
                 for c in s.criteria
             )
-            for s in plan.sections
+            for s in blocks(plan)
         }
+        # Floors in the order they are tried: most urgent first, ties in written order.
+        self.floors = tuple(
+            sorted(plan.floors, key=lambda f: (plan.dispositions[f.target.id].tier.rank, f.index))
+        )
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
-        self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
+        # Every disposition a result may name: a protocol continued with may reach one
+        # that this protocol never names itself.
+        reachable = all_dispositions(plan).values()
+        self.urgencies = {d.id: urgency(d) for d in reachable}
         self.escalations = {
-            d.id: escalation_plan(d.escalation, self.where)
-            for d in plan.dispositions.values()
-            if d.escalation
+            d.id: escalation_plan(d.escalation, self.where) for d in reachable if d.escalation
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
@@ -552,10 +568,21 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
-    if q.is_time:  # an age or duration: the general validator reads its forms
+    if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
+        read: dict[str, Any] = {}
 
         def time(value: Any) -> Any:
-            return unknown if type(value) is str and value == "unknown" else _MISS
+            if type(value) is not str:
+                return _MISS  # objects and dates of birth: the general validator
+            if value == "unknown":
+                return unknown
+            cleaned = read.get(value)
+            if cleaned is None:
+                answer, problem = check_answer(q, value)  # no clock: a date of birth is _MISS
+                cleaned = _MISS if problem is not None else answer
+                if len(read) < 4096:
+                    read[value] = cleaned
+            return cleaned
 
         return time
     assert q.low is not None and q.high is not None
@@ -695,7 +722,8 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({self.program.where(q.span)})"
+                        f"{exact_text(value) if q.is_time else _fmt(value)} "  # type: ignore[arg-type]
+                        f"for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
                         m.Assumption(
@@ -893,7 +921,7 @@ class Evaluation:
             )
         return result
 
-    def section(self, s: SectionPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
+    def section(self, s: SectionPlan | FloorPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
         """('fires'|'no'|'waiting'|'unknown', the deciding criterion, undecided values)."""
         undecided: list[v.Partial] = []
         undecided_criteria: list[CriterionPlan] = []
@@ -921,7 +949,202 @@ class Evaluation:
         return "no", None, []
 
     def run(self) -> dict[str, Any]:
-        """Walk the sections; returns the pieces of a result (see ``evaluate``)."""
+        """Walk the sections, then the floors; returns the pieces of a result (see
+        ``evaluate``)."""
+        outcome = self.walk_sections()
+        if not self.program.floors:
+            return outcome
+        if outcome["status"] == "complete":
+            return self.apply_floors(outcome)
+        outcome["missing"] = self.floor_look_ahead(outcome["missing"], None)
+        return outcome
+
+    def apply_floors(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Raise a complete outcome to the most urgent floor that holds (never lower it).
+
+        Floors are tried most urgent first, so the first that holds wins and every floor
+        after it is no longer needed; a floor no more urgent than the outcome is not
+        evaluated. A floor that cannot be decided because the caller did not know holds
+        (the more urgent outcome); one waiting for answers makes the result
+        ``needs_answers``.
+        """
+        current: DispositionPlan = outcome["disposition"]
+        order = self.program.floors
+        for position, f in enumerate(order):
+            target = self.plan.dispositions[f.target.id]
+            if target.tier.rank >= current.tier.rank:
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=None,
+                    detail=(
+                        "not needed: the outcome is already at least as urgent "
+                        f"('{current.id}', tier {current.tier.id})"
+                    ),
+                )
+                continue
+            result, criterion, undecided = self.section(f)
+            if result == "fires":
+                assert criterion is not None
+                how = "criterion" if f.mode == "any" else "last criterion"
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=True,
+                    detail=f"holds: {how} '{criterion.text}' is yes",
+                )
+                return self.raise_to(f, criterion, outcome, "criterion", (), position)
+            if result == "no":
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=False,
+                    detail=_no_detail(f, criterion, self.program.where),
+                )
+                continue
+            if result == "unknown":
+                assert criterion is not None
+                unknown = v.merge(*(u.unknown for u in undecided))
+                return self.raise_to(f, criterion, outcome, "unknown_answer", unknown, position)
+            missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+            self.record(
+                "floor",
+                f.node,
+                f.span,
+                f.text,
+                value=None,
+                detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
+            )
+            # Waiting at a floor: the index counts on after the sections (the analyses read it).
+            open_criteria = self.open_criteria
+            return {
+                "status": "needs_answers",
+                "missing": self.floor_look_ahead(missing, current, start=position + 1),
+                "waiting": (self.plan.protocol_id, len(self.plan.sections) + position, open_criteria),
+            }
+        return outcome
+
+    def floor_look_ahead(
+        self, missing: list[str], current: DispositionPlan | None, start: int = 0
+    ) -> list[str]:
+        """Unanswered questions of floors that could still raise the outcome (all floors
+        while the outcome itself is undecided), after the questions already missing."""
+        was_quiet, self.quiet = self.quiet, True
+        try:
+            for f in self.program.floors[start:]:
+                rank = self.plan.dispositions[f.target.id].tier.rank
+                if current is not None and rank >= current.tier.rank:
+                    continue
+                outcome, _, undecided = self.section(f)
+                later = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+                missing.extend(q for q in later if q not in missing)
+                if outcome in ("fires", "unknown"):
+                    break
+        finally:
+            self.quiet = was_quiet
+        return missing
+
+    def raise_to(
+        self,
+        f: FloorPlan,
+        criterion: CriterionPlan,
+        outcome: dict[str, Any],
+        kind: str,
+        unknown: tuple[str, ...],
+        position: int,
+    ) -> dict[str, Any]:
+        before: DispositionPlan = outcome["disposition"]
+        after = self.plan.dispositions[f.target.id]
+        where = self.program.where(criterion.span)
+        if kind == "unknown_answer":
+            for qid in unknown:
+                self.assumptions.append(
+                    m.Assumption(
+                        question=qid,
+                        node=criterion.node,
+                        location=where,
+                        assumed=None,
+                        reason=(
+                            f"the caller does not know '{qid}', so criterion '{criterion.text}' of "
+                            f"floor 'at least {after.id}' could not be decided; the floor is taken "
+                            "because it is the more urgent outcome"
+                        ),
+                    )
+                )
+            because = (
+                f"'{criterion.text}' could not be ruled out: the caller does not know "
+                f"{_quote_list(unknown)} ({where})"
+            )
+            self.record(
+                "assumption",
+                criterion.node,
+                criterion.span,
+                criterion.text,
+                reads={q: "unknown" for q in unknown},
+                value=True,
+                detail=(
+                    f"floor 'at least {after.id}' is taken because it could not be ruled out; "
+                    "undecided criteria resolve toward the more urgent outcome"
+                ),
+            )
+            self.record("floor", f.node, f.span, f.text, value=True, detail=f"holds: {because}")
+        else:
+            because = f"'{criterion.text}' ({where})"
+        explanation = (
+            f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' (tier {after.tier.id}) "
+            f"because {because}; floor at {self.program.where(f.span)}"
+        )
+        self.record("raise", f.node, f.span, f.text, value=after.id, detail=explanation)
+        for later in self.program.floors[position + 1 :]:
+            self.record(
+                "floor",
+                later.node,
+                later.span,
+                later.text,
+                value=None,
+                detail=(
+                    "not needed: the outcome is already at least as urgent "
+                    f"('{after.id}', tier {after.tier.id})"
+                ),
+            )
+        self.record(
+            "disposition",
+            after.node,
+            after.span,
+            after.label,
+            value=after.id,
+            detail=f"{after.label} (tier {after.tier.id}{_within(after)})",
+        )
+        advice = criterion.advice if f.mode == "any" else _all_advice(f)
+        return {
+            **outcome,
+            "disposition": after,
+            "criterion_advice": (*advice, *(a for a in outcome["criterion_advice"] if a not in advice)),
+            "raised_by": m.RaisedBy(
+                kind="criterion" if kind == "criterion" else "unknown_answer",
+                floor=f.node,
+                floor_location=self.program.where(f.span),
+                screen=f.screen,
+                criterion=criterion.node,
+                location=self.program.where(criterion.span),
+                text=criterion.text,
+                from_disposition=before.id,
+                from_tier=before.tier.id,
+                to_disposition=after.id,
+                to_tier=after.tier.id,
+                explanation=explanation,
+            ),
+            "protocol": self.protocol,
+        }
+
+    def walk_sections(self) -> dict[str, Any]:
+        """Walk the sections: the first that holds gives the outcome, else the default."""
         plan = self.plan
         for index, s in enumerate(plan.sections):
             outcome, criterion, undecided = self.section(s)
@@ -1114,8 +1337,21 @@ class Evaluation:
         return out
 
 
-def _all_advice(s: SectionPlan) -> tuple[str, ...]:
+def _all_advice(s: SectionPlan | FloorPlan) -> tuple[str, ...]:
     return tuple(a for c in s.criteria for a in c.advice)
+
+
+def _within(d: DispositionPlan) -> str:
+    return f", {d.within_text}" if d.within_text else ""
+
+
+def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None, where: Locator) -> str:
+    if s.mode == "any":
+        false = "; ".join(f"'{c.text}' ({where(c.span)})" for c in s.criteria)
+        return f"none of its criteria holds: {false} are all no"
+    if criterion is None:
+        return ""
+    return f"criterion '{criterion.text}' ({where(criterion.span)}) does not hold"
 
 
 def _target_text(target: ast.Target) -> str:
@@ -1251,6 +1487,7 @@ class Decision(NamedTuple):
     read: tuple[str, ...]  # answered questions the evaluation read
     # (protocol id, section index, indexes of its criteria still undecided)
     waiting: tuple[str, int, tuple[int, ...]] | None = None
+    raised_by: str | None = None  # file:line of the floor that raised the outcome, if any
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
@@ -1268,7 +1505,17 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
         )
     d: DispositionPlan = outcome["disposition"]
     decided: m.DecidedBy = outcome["decided_by"]
-    return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
+    raised: m.RaisedBy | None = outcome.get("raised_by")
+    return Decision(
+        "complete",
+        d.id,
+        d.tier.rank,
+        decided.section,
+        decided.criterion,
+        (),
+        read,
+        raised_by=raised.floor_location if raised is not None else None,
+    )
 
 
 def _outside_population(
@@ -1421,5 +1668,7 @@ def evaluate_protocol(
     common["urgency"] = compiled.urgencies[d.id]
     common["escalation"] = compiled.escalation(d)
     common["decided_by"] = outcome["decided_by"]
+    if "raised_by" in outcome:
+        common["raised_by"] = outcome["raised_by"]
     complete: m.TriageResult = _triage_result(common)
     return complete

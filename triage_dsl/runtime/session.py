@@ -47,8 +47,9 @@ def answer_log(
     protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None
 ) -> list[AnswerEvent]:
     """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
-    each, in the order given, invalid ones with the rule they broke. Times are left for
-    the record to fill with the call's start."""
+    each, in the order given, invalid ones with the rule they broke (``now`` reads a date
+    of birth, as the evaluation does). Times are left for the record to fill with the
+    call's start."""
     questions = all_questions(protocol.plan)
     log: list[AnswerEvent] = []
     for key, value in answers.items():

@@ -446,15 +446,72 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Triage:
-    """``triage  section ... section ...  default home_care end``: first match wins."""
+class Floor:
+    """A minimum-urgency floor: the final outcome is raised to at least ``target`` when
+    its criteria hold, and never lowered::
+
+    at least ed_now if any of
+      when pregnant and abdominal_pain
+    end
+    """
 
     span: Span
+    target: Target
+    mode: Literal["any", "all"]
+    criteria: tuple[Criterion, ...]
+    allows: tuple[Allow, ...] = ()
+
+
+@dataclass(frozen=True)
+class ScreenUse:
+    """``screen first_screen`` inside ``triage``: the screen's sections are spliced here."""
+
+    span: Span
+    id: str
+    id_span: Span
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A shared first screen: sections spliced in where a triage names it, and floors
+    that apply to every protocol running it::
+
+    screen first_screen
+      section call_911 if any of  when collapsed  end
+      at least see_today if any of  when immunosuppressed  end
+    end
+    """
+
+    span: Span
+    id: str
+    id_span: Span
     sections: tuple[Section, ...]
+    floors: tuple[Floor, ...]
+
+
+@dataclass(frozen=True)
+class Triage:
+    """``triage  screen first_screen  section ...  default home_care  at least ... end``:
+    first match wins, then the floors may raise the outcome."""
+
+    span: Span
+    parts: tuple[Section | ScreenUse, ...]
     default: Target
+    floors: tuple[Floor, ...] = ()
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        """The protocol's own sections (without those of the screens it names)."""
+        return tuple(p for p in self.parts if isinstance(p, Section))
+
+    @property
+    def screens(self) -> tuple[ScreenUse, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ScreenUse))
 
 
-Declaration: TypeAlias = Import | Question | Value | Points | Tiers | Escalation | Disposition | Triage
+Declaration: TypeAlias = (
+    Import | Question | Value | Points | Tiers | Escalation | Disposition | Screen | Triage
+)
 
 
 @dataclass(frozen=True)

@@ -483,8 +483,31 @@ class _Builder(Transformer[Token, Any]):
     # -- triage logic
     @v_args(meta=True)
     def triage(self, meta: Any, c: list[Any]) -> ast.Triage:
-        *sections, default = c
-        return ast.Triage(self.span(meta), tuple(sections), default)
+        at = next(i for i, child in enumerate(c) if isinstance(child, ast.Target))
+        return ast.Triage(self.span(meta), tuple(c[:at]), c[at], tuple(c[at + 1 :]))
+
+    @v_args(meta=True)
+    def screen(self, meta: Any, c: list[Any]) -> ast.Screen:
+        name, *parts = c
+        return ast.Screen(
+            self.span(meta),
+            str(name),
+            self.tspan(name),
+            tuple(p for p in parts if isinstance(p, ast.Section)),
+            tuple(p for p in parts if isinstance(p, ast.Floor)),
+        )
+
+    @v_args(meta=True)
+    def screen_use(self, meta: Any, c: list[Any]) -> ast.ScreenUse:
+        return ast.ScreenUse(self.span(meta), str(c[0]), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def floor(self, meta: Any, c: list[Any]) -> ast.Floor:
+        name, mode, *rest = c
+        target = ast.Target(self.tspan(name), "disposition", str(name))
+        allows = tuple(r for r in rest if isinstance(r, ast.Allow))
+        criteria = tuple(r for r in rest if not isinstance(r, ast.Allow))
+        return ast.Floor(self.span(meta), target, mode, criteria, allows)
 
     @v_args(meta=True)
     def section(self, meta: Any, c: list[Any]) -> ast.Section:

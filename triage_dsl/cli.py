@@ -485,20 +485,22 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
     from triage_dsl.record import seal
+    from triage_dsl.record.clock import FixedClock
 
     _outputs(args, args.save)
     protocol = compile_file(args.protocol, args.root)
-    call, key = _call_info(args.call, inp), _key(args)
+    call, key, now = _call_info(args.call, inp), _key(args), _clock_reading(args.at)
+    clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
 
     def finish(result: TriageResult) -> TriageResult:
-        return seal(result, protocol=protocol, session_id=args.session_id, key=key)
+        return seal(result, protocol=protocol, session_id=args.session_id, key=key, clock=clock)
 
     def stopped(session: Any) -> None:  # the call stopped early: keep what was said
         if args.save:
             save_record(finish(session.result()), args.save, err, "Partial record")
 
     code, record = interview(
-        protocol, inp, out, call=call, finish=finish, now=_clock_reading(args.at), stopped=stopped
+        protocol, inp, out, call=call, finish=finish, now=now, clock=clock, stopped=stopped
     )
     if args.save and record is not None:
         save_record(record, args.save, out, "Record")

@@ -16,6 +16,7 @@ from typing import Any, TextIO
 
 from pydantic import ValidationError
 
+from triage_dsl.clock import Clock
 from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.caller import RELATIONSHIPS, CallInfo
@@ -201,13 +202,15 @@ def interview(
     call: CallInfo | None = None,
     finish: Callable[[TriageResult], TriageResult] | None = None,
     now: datetime | None = None,
+    clock: Clock | None = None,
     stopped: Callable[[Session], None] | None = None,
 ) -> tuple[int, TriageResult | None]:
     """Run the interview; ``call`` skips asking the caller block; ``finish`` (sealing)
-    makes the result the note is rendered from; ``now`` is the interview's clock (a date
-    of birth is read with it); ``stopped`` is given the session when the interview stops
-    before its end (input ended, Ctrl-C, a signal), so what the caller said is kept.
-    Returns the exit code and the result."""
+    makes the result the note is rendered from; ``now`` is its clock (a date of birth is
+    read with it); ``clock`` times the answer log; ``stopped`` is given the session when
+    the interview stops before its end (input ended, Ctrl-C, a signal), so what the caller
+    said is kept. Returns the exit code (1 unless complete, with the caller's response)
+    and the result."""
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     if protocol.status is not None and protocol.status != "approved":
         out.write(f"Note: this protocol's status is {protocol.status}, not approved.\n")
@@ -217,7 +220,7 @@ def interview(
     code = 0
     session: Session | None = None
     try:
-        session = Session(protocol, call=call or ask_call(inp, out), now=now)
+        session = Session(protocol, call=call or ask_call(inp, out), now=now, clock=clock)
         _questions(session, inp, out)
     except _Ended:
         out.write("\nInterview stopped before a disposition was reached.\n")
@@ -229,7 +232,10 @@ def interview(
             stopped(session)
         raise
     try:
-        _closing(session, inp, out)
+        if not session.done:  # refused (outside the protocol's population): no advice to agree to
+            code = 1
+        else:
+            _closing(session, inp, out)
     except _Ended:  # the outcome stands and is kept; the caller's response is missing
         out.write("\nInput ended before the caller's response to the advice was recorded.\n")
         code = 1

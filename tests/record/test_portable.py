@@ -56,13 +56,13 @@ def test_the_content_hash_changes_with_an_imported_file(tmp_path: Path) -> None:
     """Defect: a change in an imported library changed the outcome, not the hash."""
     for name in ("chest_pain_adult.triage", "shared.triage"):
         shutil.copy(TELEPHONE / name, tmp_path / name)
-    before = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"collapsed": True}).protocol
+    before = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
     shared = tmp_path / "shared.triage"
     shared.write_text(shared.read_text() + "\n# a comment changes the file\n")
-    after = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"collapsed": True}).protocol
+    after = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
     assert before.sha256 == after.sha256  # the main file did not change
     assert before.content_sha256 != after.content_sha256
-    original = evaluate(load(TELEPHONE / "chest_pain_adult.triage"), {"collapsed": True}).protocol
+    original = evaluate(load(TELEPHONE / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
     assert original.content_sha256 == before.content_sha256  # the same files elsewhere: the same hash
 
 
@@ -71,7 +71,7 @@ def test_a_record_names_a_changed_import(tmp_path: Path) -> None:
 
     protocol = load(TELEPHONE / "chest_pain_adult.triage")
     record = seal(
-        evaluate(protocol, {"collapsed": True}), protocol=protocol, session_id="s", clock=FixedClock(T0)
+        evaluate(protocol, {"unresponsive": True}), protocol=protocol, session_id="s", clock=FixedClock(T0)
     )
     for name in ("chest_pain_adult.triage", "shared.triage"):
         shutil.copy(TELEPHONE / name, tmp_path / name)
@@ -86,7 +86,7 @@ def test_batch_lines_carry_the_content_hash() -> None:
         str(TELEPHONE / "chest_pain_adult.triage"),
         "--cases",
         "-",
-        stdin=json.dumps({"id": 1, "answers": {"collapsed": True}}),
+        stdin=json.dumps({"id": 1, "answers": {"unresponsive": True}}),
     )
     line = json.loads(out)
     assert (
@@ -102,3 +102,22 @@ def test_refused_batch_lines_carry_the_content_hash_too() -> None:
     lines = [json.loads(line) for line in out.splitlines()]
     assert code == 1 and [line["status"] for line in lines] == ["error", "error"]  # lines failed
     assert {line["protocol"]["content_sha256"] for line in lines} == {protocol.content_sha256}
+
+
+@pytest.mark.parametrize(
+    "answers",
+    [
+        {},
+        {"patient_age": "15 years"},
+        {"patient_age": "30 years"},
+        {"patient_age": "11 weeks", "temp_c": 38.2},
+    ],
+)
+def test_no_result_holds_an_absolute_path(answers: dict[str, object]) -> None:
+    paths = sorted(PROTOCOLS.rglob("*.triage")) + sorted((ROOT / "tests" / "data" / "time").glob("*.triage"))
+    for path in paths:
+        if "protocol " not in path.read_text():
+            continue  # a library
+        protocol = load(path)
+        known = {k: v for k, v in answers.items() if k in protocol.plan.questions}
+        assert str(ROOT) not in evaluate(protocol, known).model_dump_json(), path

@@ -63,7 +63,7 @@ def test_a_record_from_eval_verifies(record: dict[str, Any], tmp_path: Path) -> 
 @pytest.mark.parametrize(
     ("edit", "named"),
     [
-        (lambda r: r["answers"].update(collapsed=True), "record header"),
+        (lambda r: r["answers"].update(unresponsive=True), "record header"),
         (lambda r: r["trace"][2].update(value=True), "trace entry 3"),
         (lambda r: r["disposition"].update(id="ed_now"), "record outcome"),
         (lambda r: r["protocol"].update(sha256="0" * 64), "record header"),

@@ -27,7 +27,7 @@ from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import UNKNOWN, Clean
-from triage_dsl.runtime.interpreter import escalation_plan
+from triage_dsl.runtime.interpreter import escalation_plan, program
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 
@@ -304,8 +304,9 @@ def floors(ctx: Context) -> None:
         return
     found = leaves(ctx.protocol, ctx.doms)
     raised = {leaf.decision.raised_by for leaf in found}
+    where = program(ctx.protocol).where  # results name a floor by its path relative to the protocol
     for f in plan.floors:
-        if f.span.location in raised:
+        if where(f.span) in raised:
             continue
         rank = plan.dispositions[f.target.id].tier.rank
         below = [

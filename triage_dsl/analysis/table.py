@@ -17,8 +17,9 @@ from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
 from triage_dsl.analysis.explore import leaves
-from triage_dsl.graph.plan import all_dispositions, plans
+from triage_dsl.graph.plan import all_dispositions
 from triage_dsl.runtime.answers import Clean, answer_json
+from triage_dsl.runtime.interpreter import program
 
 
 @dataclass(frozen=True)
@@ -107,14 +108,26 @@ def describe_classes(classes: list[AnswerClass]) -> str:
     )
 
 
+def _protocols(protocol: Any) -> list[Any]:
+    """The protocol and every protocol it continues with, each once."""
+    found: dict[int, Any] = {}
+    stack = [protocol]
+    while stack:
+        p = stack.pop()
+        if id(p) not in found:
+            found[id(p)] = p
+            stack.extend(p.plan.callees.values())
+    return list(found.values())
+
+
 def build_table(protocol: Any, doms: Domains | None = None) -> Table:
     doms = doms or domains(protocol.plan)
     tiers = {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
     index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
-    floors = {
-        f.span.location: f"at least {f.target.id} ({f.span.location})"
-        for p in plans(protocol.plan)
-        for f in p.floors
+    floors = {  # keyed as results name a floor: relative to its protocol's folder
+        program(each).where(f.span): f"at least {f.target.id} ({f.span.location})"
+        for each in _protocols(protocol)
+        for f in each.plan.floors
     }
     # The decision tree as a trie: each inner node splits one question into its classes.
     root: dict[str, Any] = {}

@@ -1411,10 +1411,10 @@ class Locator:
     def __call__(self, span: Span) -> str:
         return f"{self.path(span.path)}:{span.line}"
 
-    def location(self, text: str) -> str:
-        """A ``path:line`` written at compile time, its path made relative likewise."""
-        path, _, line = text.rpartition(":")
-        return f"{self.path(path)}:{line}" if path else text
+    def location(self, location: str) -> str:
+        """A ``path:line`` text made the same way."""
+        path, _, line = location.rpartition(":")
+        return f"{self.path(path)}:{line}" if path else location
 
 
 def protocol_ref(protocol: Any) -> m.ProtocolRef:

@@ -112,17 +112,18 @@ class Session:
         clock: Clock | None = None,
         now: datetime | None = None,
     ) -> None:
-        """``now`` (an aware datetime) is the session's clock for turning a date of birth
-        into an age (without it a date of birth is refused); ``clock`` times each answer
-        in the answer log."""
+        """``clock`` times the answer log (default: the system clock); ``now`` (an aware
+        datetime) is the evaluation's clock, used to turn a date of birth into an age
+        (without it a date of birth is refused) and, when given, the session's start."""
         self.protocol = protocol
-        self.now = now
         self.clock = clock or SYSTEM_CLOCK
+        self.now = now
         self._call = call
         self._answers: dict[str, Any] = {}
         self._log: list[AnswerEvent] = []
         self._result: TriageResult | None = None
-        self.started_at = utc(self.clock.now())
+        # the evaluation's clock is the call's start, so a replay reads a date of birth alike
+        self.started_at = utc(now) if now is not None else utc(self.clock.now())
         # answers given together at the start are all kept, even past the outcome
         for question_id, value in (answers or {}).items():
             self._give(question_id, value, None)

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PROTOCOLS, ROOT
 from tests.record.helpers import PINNED, T0, example
 from triage_dsl import evaluate, load
 from triage_dsl.cli import main

@@ -936,17 +936,6 @@ class Evaluation:
                     return "unknown", c, undecided
                 continue
             if value and any_mode:
-                # The first criterion that holds decides, and its advice is given: while an
-                # earlier criterion with other advice still waits for an answer, which advice
-                # applies is not known yet, so the section waits for it too.
-                waiting = [
-                    (uc, u)
-                    for uc, u in zip(undecided_criteria, undecided, strict=True)
-                    if u.waiting and uc.advice != c.advice
-                ]
-                if waiting:
-                    self.open_criteria = tuple(uc.index for uc, _ in waiting)
-                    return "waiting", None, [u for _, u in waiting]
                 return "fires", c, []
             if not value and not any_mode:
                 return "no", c, []

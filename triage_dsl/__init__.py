@@ -15,6 +15,7 @@ disposition, urgency tier, escalation plan, scores and a full reasoning trace.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -64,16 +65,23 @@ def compile_text(text: str, path: str = "<text>") -> Protocol:
 
 
 def evaluate(
-    protocol: Protocol, answers: Mapping[str, Any], *, trace: bool = True, note: bool = False
+    protocol: Protocol,
+    answers: Mapping[str, Any],
+    *,
+    trace: bool = True,
+    note: bool = False,
+    now: datetime | None = None,
 ) -> TriageResult:
     """Evaluate answers (question id -> JSON-like value; ``"unknown"`` when the caller does
-    not know). Never raises for bad answers: the result's status is ``error`` instead.
+    not know; an age or duration as ``"11 weeks"`` or ``{"value": 11, "unit": "weeks"}``,
+    an age also as ``{"born": "2026-09-01"}``, read with the clock ``now``). Never raises
+    for bad answers: the result's status is ``error`` instead.
 
     >>> p = load("protocols/rules/qsofa.triage")
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
-    result = evaluate_protocol(protocol, answers, trace=trace)
+    result = evaluate_protocol(protocol, answers, trace=trace, now=now)
     if note:
         result = result.model_copy(update={"note": render_note(result)})
     return result

@@ -13,6 +13,7 @@ import json
 import os
 import sys
 from collections.abc import Callable, Iterator, Sequence
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -99,7 +100,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--at",
         metavar="TIME",
-        help="with --answers: the record's time (ISO 8601, UTC), for reproducible records",
+        help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
+        "for reproducible records; it turns a date of birth into an age",
     )
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_eval)
@@ -112,6 +114,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument("protocol", metavar="PROTOCOL")
     p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    p.add_argument(
+        "--at",
+        metavar="TIME",
+        help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
+    )
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
@@ -321,7 +328,10 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
             return USAGE
         if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
             answers = answers["answers"]
-        result = _sealed(protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace), args)
+        now = _clock_reading(args.at)
+        result = _sealed(
+            protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace, now=now), args, now
+        )
         if args.format == "json":
             target.write(result.model_dump_json(indent=2) + "\n")
         else:
@@ -413,7 +423,7 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
 
-    return interview(compile_file(args.protocol), inp, out, args.save)
+    return interview(compile_file(args.protocol), inp, out, args.save, now=_clock_reading(args.at))
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -546,18 +556,30 @@ def _record_parsers(sub: Any) -> None:
     p.set_defaults(handler=_redact)
 
 
-def _sealed(protocol: Protocol, result: TriageResult, args: argparse.Namespace) -> TriageResult:
+def _clock_reading(at: str | None) -> datetime:
+    """The evaluation's time: ``--at`` when given (reproducible records), else now (UTC)."""
+    import importlib
+
+    from triage_dsl.record.clock import FixedClock
+
+    if not at:  # the record's own clock (one injection point for tests)
+        clock: Any = importlib.import_module("triage_dsl.record.seal").SYSTEM_CLOCK
+        now: datetime = clock.now()
+        return now
+    try:
+        return FixedClock(at).now()
+    except ValueError as exc:
+        raise ProtocolFileError(f"--at {at!r}: not an ISO 8601 time ({exc})") from None
+
+
+def _sealed(
+    protocol: Protocol, result: TriageResult, args: argparse.Namespace, now: datetime
+) -> TriageResult:
     from triage_dsl.record import redact, seal
+    from triage_dsl.record.clock import FixedClock
 
-    clock = None
-    if args.at:
-        from triage_dsl.record.clock import FixedClock
-
-        try:
-            clock = FixedClock(args.at)
-        except ValueError as exc:
-            raise ProtocolFileError(f"--at {args.at!r}: not an ISO 8601 time ({exc})") from None
-    record = seal(result, protocol=protocol, session_id=args.session_id, clock=clock)
+    # One reading of the clock: the evaluation (a date of birth's age) and the record agree.
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now))
     return redact(record) if args.redact else record
 
 

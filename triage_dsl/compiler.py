@@ -149,6 +149,8 @@ class _Compiler:
             _add(scope, scope.escalations, eid, e, span, "escalation plan")
         for did, d in library.dispositions.items():
             _add(scope, scope.dispositions, did, d, span, "disposition")
+        for sid, screen in library.screens.items():
+            _add(scope, scope.screens, sid, screen, span, "screen")
         for pid, p in library.protocols.items():
             _add(scope, scope.protocols, pid, p, span, "protocol")
         if library.tiers is not None and library.tiers.span.path != "<default>":
@@ -177,6 +179,8 @@ class _Compiler:
                 _add(scope, scope.escalations, item.id, item, item.id_span, "escalation plan")
             elif isinstance(item, ast.Disposition):
                 _add(scope, scope.dispositions, item.id, item, item.id_span, "disposition")
+            elif isinstance(item, ast.Screen):
+                _add(scope, scope.screens, item.id, item, item.id_span, "screen")
             elif isinstance(item, ast.Tiers):
                 if scope.tiers is not None and scope.tiers.span.path != "<default>":
                     scope.report(

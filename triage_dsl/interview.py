@@ -7,6 +7,7 @@ interview without a disposition (exit 1), never with a guess.
 
 from __future__ import annotations
 
+from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
@@ -15,6 +16,7 @@ from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import QuestionInfo
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.session import Session
+from triage_dsl.units import TimeTextError, parse_date, parse_text
 
 YES = {"y", "yes", "true"}
 NO = {"n", "no", "false"}
@@ -34,6 +36,8 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
         if word in NO:
             return False
         raise ValueError("answer yes or no")
+    if question.type in ("age", "duration"):
+        return _typed_time(question, text)
     if question.type in ("number", "whole number"):
         try:
             number = float(word)
@@ -48,6 +52,25 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     raise ValueError(f"answer with an option number 1-{len(ids)} or its id")
 
 
+def _typed_time(question: QuestionInfo, text: str) -> Any:
+    """``11 weeks``, ``3 months``, ``90 minutes``; for an age also a date of birth."""
+    words = " ".join(text.split())
+    if question.type == "age" and parse_date(words) is not None:
+        return {"born": words}
+    try:
+        parse_text(words)
+    except TimeTextError as exc:
+        raise ValueError(f"{exc}; answer {_time_forms(question)}") from None
+    return words
+
+
+def _time_forms(question: QuestionInfo) -> str:
+    forms = "with a number and a unit, as in 11 weeks, 3 months, 2 days or 90 minutes"
+    if question.type == "age":
+        forms += ", or with the date of birth, as in 2026-09-01"
+    return forms
+
+
 def _allowed(question: QuestionInfo) -> str:
     extra = ", ? = does not know" if question.unknown_allowed else ""
     if question.type == "yes/no":
@@ -55,13 +78,20 @@ def _allowed(question: QuestionInfo) -> str:
     if question.type == "choice":
         options = "  ".join(f"{n}) {o.label}" for n, o in enumerate(question.options, start=1))
         return f"{options}{'  ' + extra.strip(', ') if extra else ''}"
+    if question.range_text is not None:
+        example = "11 weeks, 3 months" if question.type == "age" else "12 hours, 2 days"
+        born = " or date of birth YYYY-MM-DD" if question.type == "age" else ""
+        return f"[{question.range_text}: e.g. {example}{born}{extra}]"
     assert question.range is not None
     unit = f" {question.unit}" if question.unit else ""
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
 
 
-def interview(protocol: Protocol, inp: TextIO, out: TextIO, save: str | None) -> int:
-    session = Session(protocol)
+def interview(
+    protocol: Protocol, inp: TextIO, out: TextIO, save: str | None, now: datetime | None = None
+) -> int:
+    """The interview; ``now`` is its clock (a date of birth is read with it)."""
+    session = Session(protocol, now=now)
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     for disclaimer in protocol.header.disclaimers:
         out.write(f"Note: {disclaimer}\n")
@@ -93,4 +123,4 @@ def interview(protocol: Protocol, inp: TextIO, out: TextIO, save: str | None) ->
             encoding="utf-8",
         )
         out.write(f"\nResult saved to {save}\n")
-    return 0
+    return 0 if result.status == "complete" else 1

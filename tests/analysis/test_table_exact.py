@@ -58,3 +58,24 @@ def test_table_is_a_partition_and_agrees_with_the_interpreter(name: str) -> None
         row = table.rows[owner[vector]]
         result = evaluate(protocol, answers, trace=False)
         assert result.disposition is not None and result.disposition.id == row.disposition, answers
+
+
+FLOORS = Path(__file__).resolve().parents[1] / "data" / "floors"
+
+
+def test_the_table_of_a_protocol_with_floors_includes_their_raises() -> None:
+    protocol = load(FLOORS / "cough.triage")
+    table = build_table(protocol)
+    assert table.floors
+    rng = random.Random("table-floors")
+    raised = set()
+    for _ in range(2_000):
+        answers = {q: _random_value(p, rng) for q, p in table.domains.questions.items()}
+        (row,) = table.row_for(answers)  # type: ignore[arg-type]
+        result = evaluate(protocol, answers)
+        assert result.disposition is not None and result.disposition.id == row.disposition, answers
+        expected = result.raised_by.floor_location if result.raised_by else None
+        assert (row.raised_by or "").endswith(f"({expected})") if expected else row.raised_by is None
+        raised.add(row.raised_by)
+    # every floor of the protocol, and of the protocol it continues with, raises some row
+    assert len({r for r in raised if r}) == 5

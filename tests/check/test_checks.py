@@ -62,3 +62,13 @@ def test_json_format_gives_the_same_findings(capsys: pytest.CaptureFixture[str])
     assert data["errors"] == 5
     assert [f["code"] for f in data["findings"]] == ["T041", "T020", "T014", "T034", "T063"]
     assert all(isinstance(f["line"], int) and f["column"] >= 1 for f in data["findings"])
+
+
+@pytest.mark.parametrize(("name", "text"), _cases("floors.triage"), ids=lambda x: x if "\n" not in x else "")
+def test_screens_and_floors_report_exactly_the_marked_diagnostics(
+    name: str, text: str, tmp_path: Path
+) -> None:
+    path = tmp_path / f"{name}.triage"
+    path.write_text(text, encoding="utf-8")
+    found = sorted((d.span.line, d.code) for d in check(path))
+    assert found == marked(text)

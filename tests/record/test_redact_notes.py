@@ -78,7 +78,14 @@ def _notes() -> dict[str, TriageResult]:
     )
     _, news2_record = sealed(NEWS2, example("news2_high"))
     _, pending = sealed(NEWS2, {"resp_rate": 16, "spo2_scale2": False})
+    floors = ROOT / "tests" / "data" / "floors" / "cough.triage"
+    base = {"collapsed": False, "coughing_blood": False, "short_of_breath": False, "pregnant": True}
+    base |= {"fever": True, "age_years": 80, "immunosuppressed": False, "worried": False}
+    _, raised = sealed(floors, base)
+    _, assumed = sealed(floors, {**base, "pregnant": False, "fell": "unknown"})
     return {
+        "floor_raised": raised,
+        "floor_assumed": assumed,
         "chest_escalated": escalated,
         "chest_overridden": overridden,
         "news2_high": news2_record,

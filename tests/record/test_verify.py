@@ -121,6 +121,40 @@ def test_redact_flag_and_command_remove_answers(record: dict[str, Any], tmp_path
 def test_schema_record_is_versioned() -> None:
     code, out, _ = run("schema", "record")
     schema = json.loads(out)
-    assert code == 0 and schema["$id"].endswith("/record/1.1") and "seal" in schema["properties"]
+    assert code == 0 and schema["$id"].endswith("/record/1.2") and "seal" in schema["properties"]
     code, out, _ = run("schema", "call")
-    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.1")
+    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.2")
+
+
+FLOORS = ROOT / "tests" / "data" / "floors" / "cough.triage"
+RAISED = {
+    "collapsed": False,
+    "coughing_blood": False,
+    "short_of_breath": False,
+    "pregnant": True,
+    "fever": True,
+    "age_years": 40,
+    "immunosuppressed": False,
+    "worried": False,
+}
+
+
+@pytest.fixture
+def raised_record(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
+    monkeypatch.setattr(importlib.import_module("triage_dsl.record.seal"), "SYSTEM_CLOCK", clock())
+    code, out, _ = run("eval", str(FLOORS), "--answers", "-", stdin=json.dumps(RAISED))
+    assert code == 0
+    raw: dict[str, Any] = json.loads(out)
+    return raw
+
+
+def test_a_record_raised_by_a_floor_is_sealed_with_chain_1_2_and_verifies(
+    raised_record: dict[str, Any], tmp_path: Path
+) -> None:
+    assert raised_record["schema_version"] == "1.2" and raised_record["seal"]["chain_version"] == "1.2"
+    assert raised_record["raised_by"]["to_disposition"] == "ed_now"
+    assert verify(raised_record, tmp_path, protocol=str(FLOORS))[0] == 0
+    raw = copy.deepcopy(raised_record)
+    raw["raised_by"]["from_disposition"] = "see_today"
+    code, out = verify(raw, tmp_path, protocol=str(FLOORS))
+    assert code == 1 and "record outcome" in out.splitlines()[0]

@@ -45,6 +45,30 @@ def test_dot_matches_the_golden_file(name: str) -> None:
     assert source == golden.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 to accept a change"
 
 
+FLOORS = DATA / "floors.triage"
+
+
+@pytest.mark.parametrize("name", ["floors", "floors_trace"])
+def test_floors_dot_matches_the_golden_file(name: str) -> None:
+    protocol = compile_text(FLOORS.read_text(encoding="utf-8"), path="floors.triage")
+    overlay = None
+    if name == "floors_trace":
+        answers = {"collapsed": False, "temp_c": 38.5, "immunosuppressed": True, "worried": False}
+        result = evaluate(protocol, answers)
+        assert result.raised_by is not None
+        overlay = overlay_of(result, "floors_render")
+        assert overlay.raised == result.raised_by.floor and overlay.outcome == "disposition:see_today"
+    source = protocol_dot(protocol, overlay=overlay).source
+    golden = DATA / f"{name}.dot"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(source, encoding="utf-8")
+    assert source == golden.read_text(encoding="utf-8"), "run with UPDATE_GOLDEN=1 to accept a change"
+    # every floor and floor criterion is drawn, with its raise edge
+    for node in ("floor:0", "floor:1", "floor_criterion:1.1"):
+        assert f'"{node_id(node)}" [' in source
+    assert f'"{node_id("floor:1")}" -> "{node_id("disposition:see_today")}" [label="raise to"' in source
+
+
 def test_every_graph_node_is_drawn_with_its_location() -> None:
     protocol = small()
     source = protocol_dot(protocol).source  # type: ignore[arg-type]

@@ -43,6 +43,24 @@ def first_error(body: str) -> tuple[int, int, str, str, str | None]:
         ("question q: yes/no ask 'Q?' end", (2, 24, "S012", "texts are written in double quotes")),
         # a quoted name
         ('disposition "see" end', (2, 13, "S023", "expected a name, not a quoted text")),
+        # a floor written before the default
+        (
+            "triage\n  at least see if any of when q end\n  default home\nend",
+            (3, 3, "S025", "a floor ('at least ...') comes after the default"),
+        ),
+        # a screen named after the default
+        (
+            "triage\n  default home\n  screen first\nend",
+            (4, 3, "S025", "a screen is named before the default, not after it"),
+        ),
+        # a misspelled screen declaration at the top level
+        ("scren first end", (2, 1, "S022", "unknown word 'scren'")),
+        # a section left open before a floor
+        (
+            "triage\n  default home\n  at least see if any of when q\n"
+            "  at least er if any of when q end\nend",
+            (5, 3, "S021", "'at' starts a new block, but the block above is not closed"),
+        ),
     ],
 )
 def test_common_mistakes_have_plain_messages(body: str, expected: tuple[int, int, str, str]) -> None:
@@ -53,6 +71,12 @@ def test_common_mistakes_have_plain_messages(body: str, expected: tuple[int, int
 def test_misspelled_keyword_suggests_the_keyword() -> None:
     *_, hint = first_error('question q: yes/no aks "Fever?" end')
     assert hint == "did you mean 'ask'?"
+
+
+def test_parser_resynchronises_on_screen_declarations() -> None:
+    body = "question q yes/no end\nscreen first\n  at least see if any of when q end\n  bogus\nend\n"
+    _, diagnostics = parse_protocol(Source("t.triage", HEADER + body))
+    assert [(d.span.line, d.code) for d in diagnostics] == [(2, "S020"), (5, "S030")]
 
 
 def test_every_declaration_with_a_syntax_error_is_reported() -> None:

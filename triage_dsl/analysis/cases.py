@@ -12,11 +12,12 @@ from decimal import Decimal
 from fractions import Fraction
 from typing import Any
 
-from triage_dsl.analysis.domains import Domains, collect
+from triage_dsl.analysis.domains import Domains, collect, time_label
 from triage_dsl.analysis.table import Table, build_table
 from triage_dsl.graph.plan import questions_read
-from triage_dsl.runtime.answers import UNKNOWN, Clean, check_answer
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, check_answer
 from triage_dsl.runtime.interpreter import decide
+from triage_dsl.units import FACTORS, exact_text
 
 
 def literal(value: Any) -> str:
@@ -27,6 +28,8 @@ def literal(value: Any) -> str:
         return "no"
     if value is UNKNOWN or value == "unknown":
         return "unknown"
+    if isinstance(value, TimeAnswer):
+        return value.text
     if isinstance(value, int):
         return str(value)
     if isinstance(value, float):
@@ -75,22 +78,42 @@ def generate(protocol: Any, table: Table | None = None) -> str:
         q = questions[qid]
         if q.low is None or q.high is None:
             continue
-        step = Fraction(1) if q.type == "whole number" else Fraction(1, 10 ** _decimals(cuts))
+        step = _step(q.type, cuts)
         bases = [table.representatives(r) for r in table.rows if r.condition(qid) is not None][:200] or [{}]
+        labels = doms.classes[qid][0].labels
         for cut in sorted(cuts):
             base = _sensitive_base(protocol, doms, bases, qid, cut, step)
             for value in (cut - step, cut, cut + step):
-                number: int | float = int(value) if value.denominator == 1 else float(value)
+                number = _answer(q, value)
                 if not q.low <= number <= q.high or check_answer(q, number)[1] is not None:
                     continue
                 answers, decision = _complete(protocol, doms, {**base, qid: number})
-                out.append(
-                    _scenario(
-                        f"{qid} = {literal(number)} (threshold {literal(float(cut))})", answers, decision
-                    )
-                )
+                threshold = literal(float(cut)) if labels is None else time_label(float(cut), labels)
+                out.append(_scenario(f"{qid} = {literal(number)} (threshold {threshold})", answers, decision))
     out += _unknown_scenarios(protocol, table)
     return "\n".join(out)
+
+
+def _step(qtype: str, cuts: set[Fraction]) -> Fraction:
+    """How far each side of a threshold the scenarios go: one of a whole number, a decimal
+    place more than the thresholds have, or for a time one day, hour or minute (the
+    largest that every positive threshold exceeds twice)."""
+    if qtype == "whole number":
+        return Fraction(1)
+    if qtype in ("age", "duration"):
+        positive = [c for c in cuts if c > 0]
+        for unit in ("days", "hours"):
+            if positive and min(positive) >= 2 * FACTORS[unit]:
+                return FACTORS[unit]
+        return FACTORS["minutes"]
+    return Fraction(1, 10 ** _decimals(cuts))
+
+
+def _answer(q: Any, value: Fraction) -> int | float:
+    """A number answer, or an age or duration in words (``90.3125 days``)."""
+    if q.is_time:
+        return TimeAnswer(float(value), exact_text(value))
+    return int(value) if value.denominator == 1 else float(value)
 
 
 def _unknown_scenarios(protocol: Any, table: Table) -> list[str]:
@@ -124,8 +147,7 @@ def _sensitive_base(
     for base in bases:
         outcomes = set()
         for value in values:
-            number: int | float = int(value) if value.denominator == 1 else float(value)
-            outcomes.add(_complete(protocol, doms, {**base, qid: number})[1].disposition)
+            outcomes.add(_complete(protocol, doms, {**base, qid: _answer(q, value)})[1].disposition)
         if len(outcomes) > 1:
             return base
     return bases[0]

@@ -15,7 +15,7 @@ from typing import Any
 from triage_dsl.analysis.domains import AnswerClass, Domains, classes_of, collect
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.graph.plan import all_dispositions
-from triage_dsl.runtime.answers import UNKNOWN, all_questions
+from triage_dsl.runtime.answers import all_questions, answer_json
 from triage_dsl.runtime.interpreter import Decision
 
 
@@ -87,7 +87,7 @@ def diff(old: Any, new: Any) -> list[Change]:
             direction = "less urgent"
         else:
             direction = "same tier"
-        witness = {c.question: ("unknown" if c.representative is UNKNOWN else c.representative) for c in path}
+        witness = {c.question: answer_json(c.representative) for c in path}
         key = (a["disposition"], b["disposition"], direction)
         if key not in changes:  # one witness per kind of change keeps the report readable
             changes[key] = Change(witness, _public(a), _public(b), direction)

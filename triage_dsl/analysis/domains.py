@@ -18,10 +18,11 @@ from fractions import Fraction
 from typing import Any
 
 from triage_dsl.check.walk import children
-from triage_dsl.graph.plan import Plan, QuestionPlan, plans
-from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions
+from triage_dsl.graph.plan import Plan, QuestionPlan, blocks, plans
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import FACTORS, best_unit, in_unit, quantity_text
 
 
 class NotSeparable(Exception):
@@ -61,6 +62,15 @@ class AnswerClass:
     options: tuple[str, ...] = ()
     value: Clean | None = None
     representative: Clean = field(default=False)
+    # An age or duration (values in minutes): how to write a number of minutes, the
+    # thresholds in the units the protocol wrote them in (``3 months``).
+    labels: tuple[tuple[float, str], ...] | None = None
+
+    def number_text(self, x: float) -> str:
+        """A bound of this class as the protocol would write it."""
+        if self.labels is None:
+            return _fmt(x)
+        return time_label(x, self.labels)
 
     def contains(self, answer: Clean) -> bool:
         if answer is UNKNOWN or self.kind == "unknown":
@@ -82,11 +92,21 @@ class AnswerClass:
             return "yes" if self.value else "no"
         if self.kind == "choice":
             return ", ".join(self.options)
-        return " or ".join(_atom_text(a) for a in _merge_atoms(self.atoms))
+        return " or ".join(_atom_text(a, self.number_text) for a in _merge_atoms(self.atoms))
 
 
 def _fmt(x: float) -> str:
     return f"{x:g}"
+
+
+def time_label(minutes: float, labels: tuple[tuple[float, str], ...] = ()) -> str:
+    """Minutes as a time: the protocol's own words for a threshold it names, else the
+    largest unit that states it whole (``77 days`` is ``11 weeks``), else a readable form."""
+    for value, text in labels:
+        if value == minutes:
+            return text
+    exact = Fraction(str(minutes))
+    return in_unit(exact, best_unit(exact))
 
 
 def _merge_atoms(atoms: tuple[Atom, ...]) -> list[Atom]:
@@ -108,14 +128,14 @@ class _Interval(Atom):
     high_closed: bool = True
 
 
-def _atom_text(a: Atom) -> str:
+def _atom_text(a: Atom, fmt: Any = _fmt) -> str:
     if isinstance(a, _Interval):
         if a.low == a.high:
-            return _fmt(a.low)
+            return str(fmt(a.low))
         left = "[" if a.low_closed else "("
         right = "]" if a.high_closed else ")"
-        return f"{left}{_fmt(a.low)}, {_fmt(a.high)}{right}"
-    return _fmt(a.low) if a.is_point else f"({_fmt(a.low)}, {_fmt(a.high)})"
+        return f"{left}{fmt(a.low)}, {fmt(a.high)}{right}"
+    return str(fmt(a.low)) if a.is_point else f"({fmt(a.low)}, {fmt(a.high)})"
 
 
 def interval_text(atoms: tuple[Atom, ...]) -> list[tuple[float, float, bool, bool]]:
@@ -143,6 +163,8 @@ class _Tests:
         self.thresholds: dict[str, set[Fraction]] = {}
         self.number_tests: dict[str, list[tuple[str, Fraction, Fraction]]] = {}  # op, coef, bound
         self.option_sets: dict[str, set[frozenset[str]]] = {}
+        # Thresholds written as times (``3 months``), in the author's words.
+        self.labels: dict[str, dict[Fraction, str]] = {}
         self.linear_cache: dict[str, Linear | None] = {}
 
     def linear(self, e: ast.Expr) -> Linear | None:
@@ -152,7 +174,7 @@ class _Tests:
         if isinstance(e, ast.Name):
             q = self.questions.get(e.id)
             if q is not None:
-                return (Fraction(1), Fraction(0), e.id) if q.type in ("number", "whole number") else None
+                return (Fraction(1), Fraction(0), e.id) if q.type in ast.NUMERIC_TYPES else None
             if e.id in self.linear_cache:
                 return self.linear_cache[e.id]
             decl = self.values.get(e.id)
@@ -190,7 +212,7 @@ class _Tests:
         if isinstance(e, ast.Name):
             q = self.questions.get(e.id)
             if q is not None:
-                return {e.id} if q.type in ("number", "whole number") else set()
+                return {e.id} if q.type in ast.NUMERIC_TYPES else set()
             decl = self.values.get(e.id)
             if isinstance(decl, ast.Value) and e.id not in seen:
                 seen.add(e.id)
@@ -221,6 +243,14 @@ class _Tests:
         if coef < 0:
             op = {"<": ">", "<=": ">=", ">": "<", ">=": "<="}.get(op, op)
         self.thresholds.setdefault(question, set()).add(bound)
+        constant = right if isinstance(right, ast.NumberLit) else left
+        if (
+            isinstance(constant, ast.NumberLit)
+            and constant.unit is not None
+            and Fraction(str(constant.value)) == bound
+        ):
+            text = quantity_text(constant.amount or "", constant.unit)
+            self.labels.setdefault(question, {}).setdefault(bound, text)
         self.number_tests.setdefault(question, []).append((op, Fraction(1), bound))
 
     def walk(self, e: ast.Expr) -> None:
@@ -249,7 +279,8 @@ class _Tests:
         for band in p.bands:
             if band.kind == "compare":
                 assert band.op is not None and band.bound is not None
-                self.add_compare(band.op, subject, ast.NumberLit(band.span, band.bound), band.span)
+                bound = ast.NumberLit(band.span, band.bound, band.unit, band.amount)
+                self.add_compare(band.op, subject, bound, band.span)
             elif band.kind == "options":
                 self.choice_set(p.subject.id, frozenset(o.id for o in band.options))
             elif band.kind == "when" and band.condition is not None:
@@ -268,8 +299,8 @@ def collect(plan: Plan) -> _Tests:
                 tests.points(value.decl)
             else:
                 tests.walk(value.decl.expr)
-        for section in p.sections:
-            for criterion in section.criteria:
+        for block in blocks(p):
+            for criterion in block.criteria:
                 tests.walk(criterion.expr)
     return tests
 
@@ -304,10 +335,23 @@ def _nice_between(low: float, high: float, whole: bool) -> float | int | None:
     return (low + high) / 2
 
 
+def _nice_time_between(low: Fraction, high: Fraction) -> Fraction | None:
+    """A whole number of the largest unit strictly between low and high minutes."""
+    for unit in ("years", "months", "weeks", "days", "hours", "minutes"):
+        factor = FACTORS[unit]
+        first = math.floor(low / factor) + 1
+        if first * factor < high:
+            middle = math.floor((low + high) / 2 / factor)
+            return (middle if low < middle * factor < high else first) * factor
+    return None
+
+
 def number_classes(q: QuestionPlan, tests: _Tests) -> list[AnswerClass]:
     assert q.low is not None and q.high is not None
     whole = q.type == "whole number"
     low, high = Fraction(str(q.low)), Fraction(str(q.high))
+    if q.is_time:
+        return _time_classes(q, tests, low, high)
     cuts = sorted({low, high} | {t for t in tests.thresholds.get(q.id, set()) if low <= t <= high})
     atoms: list[tuple[Atom, Fraction]] = []
     for i, cut in enumerate(cuts):
@@ -326,6 +370,42 @@ def number_classes(q: QuestionPlan, tests: _Tests) -> list[AnswerClass]:
         chosen = _pick(members, low, high)
         value: int | float = int(chosen) if chosen.denominator == 1 else float(chosen)
         classes.append(AnswerClass(q.id, "number", atoms=tuple(a for a, _ in members), representative=value))
+    classes.sort(key=lambda c: min(a.low for a in c.atoms))
+    return classes
+
+
+def _time_classes(q: QuestionPlan, tests: _Tests, low: Fraction, high: Fraction) -> list[AnswerClass]:
+    """The classes of an age or duration: as for numbers, with representatives that are
+    whole units (``6 weeks``) and answers written with their units."""
+    written = dict(tests.labels.get(q.id, {}))
+    for value, unit in zip((q.low, q.high), q.range_units, strict=True):
+        if value is not None and unit is not None:
+            written.setdefault(Fraction(str(value)), in_unit(value, unit))
+    labels = tuple(sorted((float(k), v) for k, v in written.items()))
+    cuts = sorted({low, high} | {t for t in tests.thresholds.get(q.id, set()) if low <= t <= high})
+    atoms: list[tuple[Atom, Fraction]] = []
+    for i, cut in enumerate(cuts):
+        atoms.append((Atom(float(cut), float(cut)), cut))
+        if i + 1 < len(cuts):
+            inner = _nice_time_between(cut, cuts[i + 1])
+            if inner is None:
+                between = _nice_between(float(cut), float(cuts[i + 1]), False)
+                inner = Fraction(str(between)) if between is not None else None
+            if inner is not None:
+                atoms.append((Atom(float(cut), float(cuts[i + 1])), inner))
+    signature: dict[tuple[bool, ...], list[tuple[Atom, Fraction]]] = {}
+    for atom, sample in atoms:
+        sig = tuple(holds(op, sample, bound) for op, _, bound in tests.number_tests.get(q.id, []))
+        signature.setdefault(sig, []).append((atom, sample))
+    classes = []
+    for members in signature.values():
+        chosen = _pick(members, low, high)
+        answer = TimeAnswer(float(chosen), time_label(float(chosen), labels))
+        classes.append(
+            AnswerClass(
+                q.id, "number", atoms=tuple(a for a, _ in members), representative=answer, labels=labels
+            )
+        )
     classes.sort(key=lambda c: min(a.low for a in c.atoms))
     return classes
 

@@ -2,8 +2,9 @@
 
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
-of red flags and ``worse when`` numbers, red flags that count only with other answers,
-"I don't know" answers that alone decide a section, and escalation budgets.
+of red flags and ``worse when`` numbers (floors included: every analysis evaluates the
+final outcome), red flags that count only with other answers, "I don't know" answers
+that alone decide a section, floors that can never raise, and escalation budgets.
 """
 
 from __future__ import annotations
@@ -17,10 +18,11 @@ from typing import Any
 import networkx as nx
 
 from triage_dsl.analysis.domains import Domains, domains, holds
+from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
 from triage_dsl.errors import Diagnostic, Severity
-from triage_dsl.graph.plan import Plan, all_dispositions, plans
+from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import UNKNOWN, Clean
 from triage_dsl.runtime.interpreter import escalation_plan
@@ -37,7 +39,7 @@ class Context:
 
     def __post_init__(self) -> None:
         for plan in plans(self.protocol.plan):
-            for s in plan.sections:
+            for s in blocks(plan):
                 for c in s.criteria:
                     self.advice[c.node] = c.advice
 
@@ -116,7 +118,7 @@ def bands(ctx: Context) -> None:
         if not isinstance(decl, ast.Points):
             continue
         q = ctx.doms.questions.get(decl.subject.id)
-        if q is None or q.type not in ("number", "whole number") or q.low is None or q.high is None:
+        if q is None or q.type not in ast.NUMERIC_TYPES or q.low is None or q.high is None:
             continue
         _number_bands(ctx, decl, Fraction(str(q.low)), Fraction(str(q.high)), q.type == "whole number")
 
@@ -144,10 +146,11 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             bound = Fraction(str(band.bound))
             hit = [s for s in remaining if holds(band.op, s[1], bound)]
             if not hit:
+                shown = f"{band.amount} {band.unit}" if band.unit else f"{band.bound:g}"
                 ctx.report(
                     band.span,
                     "A010",
-                    f"row '{band.op} {band.bound:g}' of '{table.id}' never "
+                    f"row '{band.op} {shown}' of '{table.id}' never "
                     "matches: earlier rows take every value it covers",
                     "bands are tried top to bottom: check the order and the bounds",
                     severity="error",
@@ -157,9 +160,12 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
         elif band.kind == "else" and remaining and explicit:
             inside = [s for s in remaining if min(explicit) < s[1] < max(explicit)]
             if inside:
-                gap = _gap_text(inside)
+                text = classes[0].number_text if classes else _number_text
+                gap = _gap_text(inside, text)
                 value = inside[0][1]
-                rep: int | float = int(value) if value.denominator == 1 else float(value)
+                rep: Any = int(value) if value.denominator == 1 else float(value)
+                if classes and classes[0].labels is not None:
+                    rep = text(float(value))  # an age or duration: the answer in words
                 ctx.report(
                     band.span,
                     "A011",
@@ -172,19 +178,25 @@ def _number_bands(ctx: Context, table: ast.Points, low: Fraction, high: Fraction
             continue
 
 
-def _gap_text(samples: list[tuple[Any, Fraction]]) -> str:
+def _number_text(x: float) -> str:
+    return f"{x:g}"
+
+
+def _gap_text(samples: list[tuple[Any, Fraction]], text: Any = _number_text) -> str:
     atoms = [a for a, _ in samples]
     low = min(atoms, key=lambda a: (a.low, not a.is_point))
     high = max(atoms, key=lambda a: (a.high, a.is_point))
     left = "[" if low.is_point else "("
     right = "]" if high.is_point else ")"
-    return f"in {left}{low.low:g}, {high.high:g}{right}"
+    return f"in {left}{text(low.low)}, {text(high.high)}{right}"
 
 
 def dead_questions(ctx: Context) -> None:
     """Questions read by the triage whose answer can never change the outcome."""
     local = [q for q in ctx.plan.questions.values() if q.span.path == ctx.protocol.path]
     for q in sorted(local, key=lambda q: q.span):
+        if q.patient_age and ctx.plan.population is not None:
+            continue  # read by the population check, whatever the criteria do
         if not _read_by_triage(ctx, q.id):
             ctx.report(
                 q.span,
@@ -220,7 +232,7 @@ def _depends(ctx: Context, qid: str) -> bool:
 
 def _outcome(ctx: Context, decision: Any) -> tuple[Any, ...]:
     """What the caller is told: the disposition and the deciding criterion's advice."""
-    return (decision.disposition, ctx.advice.get(decision.criterion, ()))
+    return (decision.disposition, ctx.advice.get(decision.criterion, ()), decision.raised_by)
 
 
 def monotonic(ctx: Context) -> None:
@@ -231,9 +243,9 @@ def monotonic(ctx: Context) -> None:
         order: list[Clean]
         if q.red_flag and q.type == "yes/no":
             order = [False, True]
-        elif q.worse_when in ("higher", "lower") and q.type in ("number", "whole number"):
-            reps = [float(c.representative) for c in ctx.doms.classes[q.id] if c.kind == "number"]  # type: ignore[arg-type]
-            order = list(sorted(reps, reverse=q.worse_when == "lower"))
+        elif q.worse_when in ("higher", "lower") and q.type in ast.NUMERIC_TYPES:
+            reps = [c.representative for c in ctx.doms.classes[q.id] if c.kind == "number"]
+            order = list(sorted(reps, key=float, reverse=q.worse_when == "lower"))  # type: ignore[arg-type]
         else:
             continue
         found = _monotonic_break(ctx, q.id, order)
@@ -388,6 +400,31 @@ def unknown_decides(ctx: Context) -> None:
             break
 
 
+def floors(ctx: Context) -> None:
+    """Floors (``at least``) that can never raise the outcome."""
+    plan = ctx.plan
+    if not plan.floors:
+        return
+    found = leaves(ctx.protocol, ctx.doms)
+    raised = {leaf.decision.raised_by for leaf in found}
+    for f in plan.floors:
+        if f.span.location in raised:
+            continue
+        rank = plan.dispositions[f.target.id].tier.rank
+        below = [
+            leaf for leaf in found if leaf.decision.tier_rank is not None and leaf.decision.tier_rank > rank
+        ]
+        if not below:
+            why = "every outcome is already at least as urgent"
+            hint = "remove it, or raise it to a more urgent disposition"
+        else:
+            why = (
+                "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
+            )
+            hint = "check its criteria against the sections above, or remove it"
+        ctx.report(f.span, "A060", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
+
+
 def budgets(ctx: Context) -> None:
     """Escalation plans fit their disposition's time frame; urgent plans have a backup."""
     for d in ctx.plan.dispositions.values():
@@ -424,6 +461,7 @@ ANALYSES: tuple[Callable[[Context], None], ...] = (
     monotonic,
     gated_red_flags,
     unknown_decides,
+    floors,
     budgets,
 )
 

@@ -14,7 +14,7 @@ from typing import Any
 from triage_dsl.analysis.domains import AnswerClass, Domains
 from triage_dsl.graph.plan import CriterionPlan, SectionPlan
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean
+from triage_dsl.runtime.answers import Clean, answer_json
 from triage_dsl.runtime.interpreter import Evaluation
 
 # A goal returns True (holds), False (cannot hold here) or the questions it waits for.
@@ -131,4 +131,4 @@ def both(first: CriterionPlan, first_value: bool, second: CriterionPlan, second_
 
 
 def json_answers(answers: dict[str, Clean]) -> tuple[tuple[str, object], ...]:
-    return tuple((q, "unknown" if a is UNKNOWN else a) for q, a in answers.items())
+    return tuple((q, answer_json(a)) for q, a in answers.items())

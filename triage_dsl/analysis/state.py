@@ -7,6 +7,9 @@ the later sections read (through values and points tables, and into protocols th
 continue with). Two paths that agree on those answers lead to the same subtree, so a
 search that has explored one need not explore the other. This keeps protocols with many
 ``a and b`` criteria from growing exponentially.
+
+Floors (``at least``) apply after the sections, so the questions their criteria read
+always matter while evaluation waits; waiting at a floor merges no states.
 """
 
 from __future__ import annotations
@@ -50,6 +53,10 @@ def _relevant(plan: Plan, index: int, open_criteria: tuple[int, ...]) -> frozens
 
 
 def _compute(plan: Plan, index: int, open_criteria: tuple[int, ...]) -> frozenset[str]:
+    if index >= len(plan.sections):
+        # Waiting at a floor: which floors are still tried depends on the outcome so far,
+        # so every answer matters (no states are merged).
+        return frozenset(all_questions(plan))
     waiting = plan.sections[index]
     exprs = [waiting.criteria[i].expr for i in open_criteria]
     exprs += [c.expr for s in plan.sections[index + 1 :] for c in s.criteria]
@@ -68,7 +75,17 @@ def relevant(protocol: Any, decision: Decision) -> frozenset[str] | None:
     plan = next((p for p in plans(protocol.plan) if p.protocol_id == decision.waiting[0]), None)
     if plan is None:  # pragma: no cover - the interpreter names its own plans
         return frozenset(all_questions(protocol.plan))
-    return _relevant(plan, decision.waiting[1], decision.waiting[2])
+    found = _relevant(plan, decision.waiting[1], decision.waiting[2])
+    # Floors apply to the final outcome: those of every plan on the way may still read.
+    floors = [c.expr for p in plans(protocol.plan) for f in p.floors for c in f.criteria]
+    return found | _reads_all(protocol.plan, floors) if floors else found
+
+
+def _reads_all(plan: Plan, exprs: list[ast.Expr]) -> frozenset[str]:
+    out: set[str] = set()
+    for p in plans(plan):
+        out |= _reads(p, exprs, set())
+    return frozenset(out)
 
 
 def key(decision: Decision, wanted: frozenset[str] | None, path: tuple[AnswerClass, ...]) -> tuple[Any, ...]:

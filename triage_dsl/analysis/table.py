@@ -3,7 +3,8 @@
 The leaves of the decision tree (``explore.py``) partition the answer space; rows that
 differ only in one question's class and agree on the outcome are merged, and a question
 whose every class is merged drops out of the row. Every complete answer set falls in
-exactly one row, and the row's outcome is the interpreter's (property-tested).
+exactly one row, and the row's outcome is the interpreter's (property-tested). Floors
+(``at least``) are part of the outcome: a row says which floor raised it, if one did.
 """
 
 from __future__ import annotations
@@ -16,8 +17,8 @@ from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains, domains, interval_text
 from triage_dsl.analysis.explore import leaves
-from triage_dsl.graph.plan import all_dispositions
-from triage_dsl.runtime.answers import UNKNOWN, Clean
+from triage_dsl.graph.plan import all_dispositions, plans
+from triage_dsl.runtime.answers import Clean, answer_json
 
 
 @dataclass(frozen=True)
@@ -28,6 +29,7 @@ class Row:
     disposition: str
     tier: str
     rank: int
+    raised_by: str | None = None  # the floor that raised the outcome: "at least X (file:line)"
 
     def condition(self, question: str) -> frozenset[int] | None:
         return dict(self.conditions).get(question)
@@ -38,6 +40,7 @@ class Table:
     protocol_id: str
     domains: Domains
     rows: tuple[Row, ...]
+    floors: bool = False  # the protocol has floors: rows say which floor raised them
 
     @property
     def questions(self) -> list[str]:
@@ -66,7 +69,7 @@ class Table:
 
     def witness(self, row: Row) -> dict[str, Any]:
         """The row's answers as JSON values (``"unknown"`` for "does not know")."""
-        return {q: "unknown" if rep is UNKNOWN else rep for q, rep in self.representatives(row).items()}
+        return {q: answer_json(rep) for q, rep in self.representatives(row).items()}
 
 
 def describe_classes(classes: list[AnswerClass]) -> str:
@@ -77,13 +80,14 @@ def describe_classes(classes: list[AnswerClass]) -> str:
     numbers = [c for c in classes if c.kind == "number"]
     if numbers:
         atoms = tuple(a for c in numbers for a in c.atoms)
+        text = numbers[0].number_text
         for low, high, low_closed, high_closed in interval_text(atoms):
             if low == high:
-                parts.append(f"= {low:g}")
+                parts.append(f"= {text(low)}")
             else:
                 left = ">=" if low_closed else ">"
                 right = "<=" if high_closed else "<"
-                parts.append(f"{left} {low:g} and {right} {high:g}")
+                parts.append(f"{left} {text(low)} and {right} {text(high)}")
     for c in classes:
         if c.kind == "choice":
             parts.append(", ".join(c.options))
@@ -107,6 +111,11 @@ def build_table(protocol: Any, doms: Domains | None = None) -> Table:
     doms = doms or domains(protocol.plan)
     tiers = {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
     index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
+    floors = {
+        f.span.location: f"at least {f.target.id} ({f.span.location})"
+        for p in plans(protocol.plan)
+        for f in p.floors
+    }
     # The decision tree as a trie: each inner node splits one question into its classes.
     root: dict[str, Any] = {}
     for leaf in leaves(protocol, doms):
@@ -114,12 +123,14 @@ def build_table(protocol: Any, doms: Domains | None = None) -> Table:
         for cls in leaf.path:
             node.setdefault("question", cls.question)
             node = node.setdefault("children", {}).setdefault(index[cls.question][id(cls)], {})
-        node["outcome"] = leaf.decision.disposition
-    raw = [Row(conditions, d, *tiers[d]) for conditions, d in _rows(root, doms)]
-    return Table(protocol.id, doms, tuple(_merge(raw, doms)))
+        node["outcome"] = (leaf.decision.disposition, floors.get(leaf.decision.raised_by or ""))
+    raw = [Row(conditions, d, *tiers[d], raised_by=f) for conditions, (d, f) in _rows(root, doms)]
+    return Table(protocol.id, doms, tuple(_merge(raw, doms)), floors=bool(floors))
 
 
-def _rows(node: dict[str, Any], doms: Domains) -> list[tuple[tuple[tuple[str, frozenset[int]], ...], str]]:
+def _rows(
+    node: dict[str, Any], doms: Domains
+) -> list[tuple[tuple[tuple[str, frozenset[int]], ...], tuple[str, str | None]]]:
     """Rows of a subtree, children with equal rows merged (bottom-up)."""
     if "outcome" in node:
         return [((), node["outcome"])]
@@ -153,14 +164,14 @@ def _merge(rows: list[Row], doms: Domains) -> list[Row]:
             order: list[tuple[Any, ...]] = []
             for row in rows:
                 rest = tuple((q, c) for q, c in row.conditions if q != question)
-                key = (rest, row.disposition, row.condition(question) is None)
+                key = (rest, row.disposition, row.raised_by, row.condition(question) is None)
                 if key not in groups:
                     order.append(key)
                 groups.setdefault(key, []).append(row)
             merged: list[Row] = []
             for key in order:
                 group = groups[key]
-                if len(group) == 1 or key[2]:
+                if len(group) == 1 or key[3]:
                     merged.extend(group)
                     continue
                 union = frozenset().union(*(r.condition(question) or frozenset() for r in group))
@@ -169,7 +180,9 @@ def _merge(rows: list[Row], doms: Domains) -> list[Row]:
                 if len(union) < len(doms.classes[question]):
                     position = [q for q, _ in first.conditions].index(question)
                     conditions.insert(position, (question, union))
-                merged.append(Row(tuple(conditions), first.disposition, first.tier, first.rank))
+                merged.append(
+                    Row(tuple(conditions), first.disposition, first.tier, first.rank, first.raised_by)
+                )
                 changed = True
             rows = merged
     return rows
@@ -188,6 +201,7 @@ def to_json(table: Table) -> dict[str, Any]:
                 "disposition": row.disposition,
                 "tier": row.tier,
                 "rank": row.rank,
+                **({"raised_by": row.raised_by} if table.floors else {}),
                 "witness": table.witness(row),
             }
             for row in table.rows
@@ -197,14 +211,14 @@ def to_json(table: Table) -> dict[str, Any]:
 
 def to_markdown(table: Table) -> str:
     questions = table.questions
-    head = ["#", *questions, "disposition", "tier"]
+    head = ["#", *questions, "disposition", "tier", *(["raised by"] if table.floors else [])]
     lines = ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
     for n, row in enumerate(table.rows, start=1):
         cells = [str(n)]
         for q in questions:
             c = row.condition(q)
             cells.append("any" if c is None else table.describe(q, c).replace("|", "\\|"))
-        cells += [row.disposition, row.tier]
+        cells += [row.disposition, row.tier, *([row.raised_by or "-"] if table.floors else [])]
         lines.append("| " + " | ".join(cells) + " |")
     return f"Decision table of {table.protocol_id}: {len(table.rows)} rows\n\n" + "\n".join(lines) + "\n"
 
@@ -213,10 +227,12 @@ def to_csv(table: Table) -> str:
     out = io.StringIO()
     writer = csv.writer(out, lineterminator="\n")
     questions = table.questions
-    writer.writerow(["row", *questions, "disposition", "tier"])
+    writer.writerow(["row", *questions, "disposition", "tier", *(["raised by"] if table.floors else [])])
     for n, row in enumerate(table.rows, start=1):
         cells = [table.describe(q, c) if (c := row.condition(q)) is not None else "any" for q in questions]
-        writer.writerow([n, *cells, row.disposition, row.tier])
+        writer.writerow(
+            [n, *cells, row.disposition, row.tier, *([row.raised_by or "-"] if table.floors else [])]
+        )
     return out.getvalue()
 
 

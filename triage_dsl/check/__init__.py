@@ -13,6 +13,7 @@ from triage_dsl.check.dispositions import dispositions
 from triage_dsl.check.escalations import escalations
 from triage_dsl.check.logic import logic
 from triage_dsl.check.names import names
+from triage_dsl.check.population import population
 from triage_dsl.check.prompts import prompts
 from triage_dsl.check.ranges import ranges
 from triage_dsl.check.scope import Scope
@@ -24,6 +25,7 @@ CHECKS: tuple[Callable[[Scope], None], ...] = (
     ranges,
     names,
     types,
+    population,
     escalations,
     dispositions,
     logic,

@@ -7,7 +7,33 @@ from __future__ import annotations
 
 from triage_dsl.check.scope import POPULATIONS, STATUSES, TIME_UNITS, Scope
 from triage_dsl.errors import did_you_mean
+from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import (
+    AGE_LIMIT_UNITS,
+    FACTORS,
+    UNIT_WORDS,
+    TimeTextError,
+    in_unit,
+    parse_text,
+    plural,
+    to_minutes,
+)
+
+
+def unit_problem(scope: Scope, span: Span, unit: str, allowed: tuple[str, ...] = UNIT_WORDS) -> bool:
+    """Report ``unit`` when it is not one of ``allowed`` (T090); True when reported."""
+    name = plural(unit)
+    if name is not None and name in allowed:
+        return False
+    choices = [u for u in UNIT_WORDS if plural(u) in allowed]
+    scope.report(
+        span,
+        "T090",
+        f"'{unit}' is not a unit of time here",
+        did_you_mean(unit.lower(), choices) or f"use {', '.join(u for u in allowed)}",
+    )
+    return True
 
 
 def declarations(scope: Scope) -> None:
@@ -30,6 +56,8 @@ def declarations(scope: Scope) -> None:
                 f"unknown population '{population}'",
                 did_you_mean(population, POPULATIONS) or f"use one of: {', '.join(POPULATIONS)}",
             )
+    if header.ages is not None:
+        _age_limits(scope, header.ages)
     if header.kind == "protocol":
         if header.title is None:
             scope.report(header.id_span, "T003", f"protocol '{header.id}' has no title", 'add: title "..."')
@@ -47,7 +75,8 @@ def declarations(scope: Scope) -> None:
 def _question(scope: Scope, q: ast.Question) -> None:
     for key, span in q.duplicates:
         scope.report(span, "T001", f"'{key}' is given twice for question '{q.id}'", "keep one")
-    numeric = q.type in ("number", "whole number")
+    numeric = q.type in ast.NUMERIC_TYPES
+    timed = q.type in ast.TIME_TYPES
     if q.prompt is None:
         scope.report(
             q.id_span, "T004", f"question '{q.id}' has no prompt for the agent to read", 'add: ask "..."'
@@ -56,21 +85,35 @@ def _question(scope: Scope, q: ast.Question) -> None:
         scope.report(
             q.id_span,
             "T005",
-            f"number question '{q.id}' has no valid range",
-            "add: range LOW to HIGH (answers outside it are refused)",
+            f"{'number' if not timed else q.type} question '{q.id}' has no valid range",
+            f"add: range {'0 days to 120 years' if timed else 'LOW to HIGH'} "
+            "(answers outside it are refused)",
         )
     if q.range is not None and q.range_span is not None:
         if not numeric:
             scope.report(q.range_span, "T006", f"'range' applies to number questions; '{q.id}' is {q.type}")
-        elif q.range[0] > q.range[1]:
+        elif not _range_units(scope, q) and q.range[0] > q.range[1]:
+            low, high = range_text(q).split(" to ")
             scope.report(
                 q.range_span,
                 "T007",
-                f"range of '{q.id}' is empty ({q.range[0]} > {q.range[1]})",
-                f"write range {q.range[1]} to {q.range[0]}",
+                f"range of '{q.id}' is empty ({low} > {high})",
+                f"write range {high} to {low}",
             )
-    if q.unit is not None and not numeric:
-        scope.report(q.id_span, "T006", f"'unit' applies to number questions; '{q.id}' is {q.type}")
+    if q.unit is not None and (not numeric or timed):
+        scope.report(
+            q.id_span,
+            "T006",
+            f"'unit' applies to number questions; '{q.id}' is {q.type}",
+            "an age or duration carries its units in its range and answers" if timed else None,
+        )
+    if q.patient_age and q.type != "age" and q.patient_age_span is not None:
+        scope.report(
+            q.patient_age_span,
+            "T093",
+            f"'patient age' marks an age question; '{q.id}' is {q.type}",
+            f"declare it as: question {q.id}: age",
+        )
     if q.type == "choice":
         if len(q.options) < 2:
             scope.report(
@@ -127,6 +170,22 @@ def _unknown_means(scope: Scope, q: ast.Question, literal: ast.Literal_) -> None
     value = literal.value
     if q.type == "yes/no" and not isinstance(value, bool):
         scope.report(literal.span, "T012", f"'unknown means' for yes/no question '{q.id}' must be yes or no")
+    elif q.type in ast.TIME_TYPES:
+        try:
+            if not isinstance(value, str):
+                raise TimeTextError(f"{value} has no unit")
+            amount, unit = parse_text(value)
+        except TimeTextError:
+            scope.report(
+                literal.span,
+                "T012",
+                f"'unknown means' for {q.type} question '{q.id}' must be a time with its unit",
+                "write, for example: unknown means 3 months",
+            )
+            return
+        minutes = float(amount * FACTORS[unit])
+        if q.range is not None and not q.range[0] <= minutes <= q.range[1]:
+            scope.report(literal.span, "T013", f"{value} is outside the range of '{q.id}' ({range_text(q)})")
     elif q.type in ("number", "whole number"):
         if isinstance(value, bool) or not isinstance(value, int | float):
             scope.report(
@@ -162,3 +221,75 @@ def _tiers(scope: Scope, tiers: ast.Tiers) -> None:
                 f"unknown time unit '{tier.within.unit}'",
                 did_you_mean(tier.within.unit, TIME_UNITS) or "use minutes, hours, days or weeks",
             )
+
+
+def range_text(q: ast.Question) -> str:
+    """A question's range as written: ``0 to 45``, ``0 days to 120 years``."""
+    assert q.range is not None
+    return " to ".join(_end_text(value, unit) for value, unit in zip(q.range, q.range_units, strict=True))
+
+
+def _end_text(value: ast.Number, unit: str | None) -> str:
+    if unit is None or plural(unit) is None:
+        return f"{value:g}"
+    return in_unit(value, unit)
+
+
+def _range_units(scope: Scope, q: ast.Question) -> bool:
+    """Units of a range: both ends for an age or duration, none for a number. True when
+    a problem was reported (the range's values are then not to be trusted)."""
+    assert q.range_span is not None
+    timed = q.type in ast.TIME_TYPES
+    low_unit, high_unit = q.range_units
+    if timed and (low_unit is None or high_unit is None):
+        scope.report(
+            q.range_span,
+            "T091",
+            f"each end of the range of {q.type} question '{q.id}' needs a unit",
+            "write, for example: range 0 days to 120 years",
+        )
+        return True
+    if not timed and (low_unit is not None or high_unit is not None):
+        scope.report(
+            q.range_span,
+            "T091",
+            f"the range of number question '{q.id}' has a unit of time",
+            f"for a time, declare it as: question {q.id}: age (or: duration)",
+        )
+        return True
+    bad = False
+    for unit in (low_unit, high_unit):
+        if unit is not None:
+            bad = unit_problem(scope, q.range_span, unit) or bad
+    return bad
+
+
+def _age_limits(scope: Scope, ages: ast.AgeLimits) -> None:
+    units = [ages.unit] if ages.low_unit is None else [ages.low_unit, ages.unit]
+    bad = False
+    for unit in units:
+        bad = unit_problem(scope, ages.span, unit, AGE_LIMIT_UNITS) or bad
+    if bad:
+        return
+    low, high = age_limit_minutes(ages)
+    if low > high or low < 0:
+        scope.report(
+            ages.span,
+            "T095",
+            f"the population's age limits are empty or negative ({ages_text(ages)})",
+            "write the youngest age first: aged 0 days to 18 years",
+        )
+
+
+def age_limit_minutes(ages: ast.AgeLimits) -> tuple[float, float]:
+    """A population's age limits in minutes (both inclusive)."""
+    return (
+        to_minutes(ages.low, ages.low_unit or ages.unit),
+        to_minutes(ages.high, ages.unit),
+    )
+
+
+def ages_text(ages: ast.AgeLimits) -> str:
+    """``aged 18 to 120 years`` / ``aged 0 days to 18 years``, as written."""
+    low = f"{ages.low:g}" + (f" {ages.low_unit}" if ages.low_unit else "")
+    return f"aged {low} to {ages.high:g} {ages.unit}"

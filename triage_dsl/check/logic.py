@@ -1,19 +1,25 @@
 """Pass: the triage block: present once, targets that exist, urgency in order.
 
-A protocol needs exactly one ``triage`` block (a library none); each section's target
-is a disposition or an imported protocol; sections should run from most to least urgent
-(a warning, since the first match wins).
+A protocol needs exactly one ``triage`` block (a library none); each section's and
+floor's target is a disposition (or, for a section, an imported protocol); the screens a
+triage names exist and are named once; sections, with the screens' sections spliced in,
+should run from most to least urgent (a warning, since the first match wins).
 """
 
 from __future__ import annotations
 
 from triage_dsl.check.scope import Scope
+from triage_dsl.check.walk import blocks as declared_blocks
 from triage_dsl.errors import did_you_mean
 from triage_dsl.syntax import ast
 
 
 def logic(scope: Scope) -> None:
     header = scope.file.header
+    for item in scope.file.items:
+        if isinstance(item, ast.Screen):
+            for part in declared_blocks(item):
+                _target(scope, part.target)
     blocks = [item for item in scope.file.items if isinstance(item, ast.Triage)]
     if header.kind == "library":
         for block in blocks:
@@ -36,19 +42,31 @@ def logic(scope: Scope) -> None:
         scope.report(extra.span, "T062", "a protocol has one triage block", "merge the sections")
     triage = blocks[0]
     previous: tuple[int, ast.Target] | None = None
-    for section in triage.sections:
-        _target(scope, section.target)
+    for section, use in expanded_sections(scope, triage, report=True):
+        if use is None:
+            _target(scope, section.target)
         rank = _rank(scope, section.target)
         if rank is not None:
             if previous is not None and rank < previous[0]:
-                scope.report(
-                    section.target.span,
-                    "W001",
-                    f"'{section.target.id}' is more urgent than '{previous[1].id}' above it, "
-                    "but the first matching section wins",
-                    "order sections from most to least urgent",
-                    severity="warning",
-                )
+                if use is None:
+                    scope.report(
+                        section.target.span,
+                        "W001",
+                        f"'{section.target.id}' is more urgent than '{previous[1].id}' above it, "
+                        "but the first matching section wins",
+                        "order sections from most to least urgent",
+                        severity="warning",
+                    )
+                else:
+                    scope.report(
+                        use.span,
+                        "W001",
+                        f"screen '{use.id}' brings section '{section.target.id}' "
+                        f"({section.span.location}), more urgent than '{previous[1].id}' above it, "
+                        "but the first matching section wins",
+                        "name the screen first in the triage block",
+                        severity="warning",
+                    )
             previous = (rank, section.target)
     _target(scope, triage.default)
     rank = _rank(scope, triage.default)
@@ -60,6 +78,59 @@ def logic(scope: Scope) -> None:
             "the default is the least urgent outcome",
             severity="warning",
         )
+
+    for floor in triage.floors:
+        _target(scope, floor.target)
+
+
+def expanded_sections(
+    scope: Scope, triage: ast.Triage, *, report: bool = False
+) -> list[tuple[ast.Section, ast.ScreenUse | None]]:
+    """The triage's sections in evaluation order, each screen's sections spliced in where
+    the triage names it (with the ``screen`` line that brought them). With ``report``,
+    unknown screens and a screen named twice are reported."""
+    out: list[tuple[ast.Section, ast.ScreenUse | None]] = []
+    seen: dict[str, ast.ScreenUse] = {}
+    for part in triage.parts:
+        if isinstance(part, ast.Section):
+            out.append((part, None))
+            continue
+        screen = scope.screens.get(part.id)
+        if screen is None:
+            if report:
+                scope.report(
+                    part.id_span,
+                    "T066",
+                    f"unknown screen '{part.id}'",
+                    did_you_mean(part.id, scope.screens)
+                    or "declare it with: screen NAME ... end (or import the library that does)",
+                )
+            continue
+        if part.id in seen:
+            if report:
+                scope.report(
+                    part.id_span,
+                    "T067",
+                    f"screen '{part.id}' is already run in this triage block ({seen[part.id].span.location})",
+                    "name each screen once",
+                )
+            continue
+        seen[part.id] = part
+        out.extend((section, part) for section in screen.sections)
+    return out
+
+
+def floors(scope: Scope, triage: ast.Triage) -> list[ast.Floor]:
+    """Every floor that applies to the triage's outcome: the floors of its screens (in the
+    order the triage names them), then its own."""
+    out: list[ast.Floor] = []
+    seen: set[str] = set()
+    for use in triage.screens:
+        screen = scope.screens.get(use.id)
+        if screen is not None and use.id not in seen:
+            seen.add(use.id)
+            out.extend(screen.floors)
+    return [*out, *triage.floors]
 
 
 def _target(scope: Scope, target: ast.Target) -> None:

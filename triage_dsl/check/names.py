@@ -7,7 +7,7 @@ option of a choice question gets the ``is`` form to write instead.
 from __future__ import annotations
 
 from triage_dsl.check.scope import Scope
-from triage_dsl.check.walk import decl_expressions
+from triage_dsl.check.walk import blocks, decl_expressions
 from triage_dsl.check.walk import names as names_in
 from triage_dsl.errors import did_you_mean
 from triage_dsl.syntax import ast
@@ -43,9 +43,9 @@ def _local_expressions(scope: Scope) -> list[ast.Expr]:
     for item in scope.file.items:
         if isinstance(item, ast.Value | ast.Points):
             exprs.extend(decl_expressions(item))
-        elif isinstance(item, ast.Triage):
-            for section in item.sections:
-                exprs.extend(c.expr for c in section.criteria)
+        else:
+            for block in blocks(item):
+                exprs.extend(c.expr for c in block.criteria)
     return exprs
 
 

@@ -17,9 +17,10 @@ from triage_dsl.syntax import ast
 if TYPE_CHECKING:
     from triage_dsl.protocol import Protocol
 
-Type: TypeAlias = tuple[Literal["bool", "number", "choice", "error"], str]
+Type: TypeAlias = tuple[Literal["bool", "number", "time", "choice", "error"], str]
 BOOL: Type = ("bool", "")
 NUMBER: Type = ("number", "")
+TIME: Type = ("time", "")  # an age or a duration, in minutes (triage_dsl/units.py)
 ERROR: Type = ("error", "")
 
 ValueDecl: TypeAlias = ast.Value | ast.Points
@@ -70,6 +71,7 @@ class Scope:
     tiers: ast.Tiers | None = None
     escalations: dict[str, ast.Escalation] = field(default_factory=dict)
     dispositions: dict[str, ast.Disposition] = field(default_factory=dict)
+    screens: dict[str, ast.Screen] = field(default_factory=dict)
     protocols: dict[str, Protocol] = field(default_factory=dict)
     broken_protocols: set[str] = field(default_factory=set)  # imported, but with errors
     triage: ast.Triage | None = None

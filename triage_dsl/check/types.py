@@ -1,14 +1,17 @@
 """Pass: types, choice options and constants against declared ranges.
 
-Types are ``bool``, ``number`` and ``choice`` (of one question). The pass also refuses a
+Types are ``bool``, ``number``, ``time`` (an age or a duration: both are time, so they
+compare with each other, never with a bare number) and ``choice`` (of one question).
+The pass also refuses a
 constant that no answer could reach (``spo2 > 250`` when spo2 ranges 0 to 100), an option
 that is not one of the question's, and a points table that could score nothing.
 """
 
 from __future__ import annotations
 
-from triage_dsl.check.scope import BOOL, ERROR, NUMBER, Scope, Type
-from triage_dsl.check.walk import depth
+from triage_dsl.check.declarations import range_text, unit_problem
+from triage_dsl.check.scope import BOOL, ERROR, NUMBER, TIME, Scope, Type
+from triage_dsl.check.walk import blocks, depth
 from triage_dsl.errors import did_you_mean
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -19,7 +22,7 @@ MAX_EXPRESSION_DEPTH = 48
 def _describe(t: Type) -> str:
     if t[0] == "choice":
         return f"a choice of '{t[1]}'"
-    return {"bool": "yes/no", "number": "a number", "error": "?"}[t[0]]
+    return {"bool": "yes/no", "number": "a number", "time": "a time (age or duration)", "error": "?"}[t[0]]
 
 
 class _Typer:
@@ -33,7 +36,13 @@ class _Typer:
             return scope.types[name.id]
         if name.id in scope.questions:
             q = scope.questions[name.id]
-            t: Type = {"yes/no": BOOL, "number": NUMBER, "whole number": NUMBER}.get(q.type, ("choice", q.id))
+            t: Type = {
+                "yes/no": BOOL,
+                "number": NUMBER,
+                "whole number": NUMBER,
+                "age": TIME,
+                "duration": TIME,
+            }.get(q.type, ("choice", q.id))
         elif name.id in scope.values and name.id not in self.visiting:
             self.visiting.add(name.id)
             t = self.of_decl(scope.values[name.id])
@@ -70,7 +79,9 @@ class _Typer:
 
     def expr(self, e: ast.Expr) -> Type:
         if isinstance(e, ast.NumberLit):
-            return NUMBER
+            if e.unit is None:
+                return NUMBER
+            return ERROR if unit_problem(self.scope, e.span, e.unit) else TIME
         if isinstance(e, ast.BoolLit):
             return BOOL
         if isinstance(e, ast.Name):
@@ -92,9 +103,7 @@ class _Typer:
             self.is_unknown(e)
             return BOOL
         if isinstance(e, ast.Arith):
-            self.expect(e.left, NUMBER, f"'{e.op}'")
-            self.expect(e.right, NUMBER, f"'{e.op}'")
-            return NUMBER
+            return self.arith(e)
         if isinstance(e, ast.Negate):
             self.expect(e.operand, NUMBER, "'-'")
             return NUMBER
@@ -132,17 +141,58 @@ class _Typer:
                 f"write '{self.scope.source.snippet(side.span)} is OPTION'",
             )
             return BOOL
-        for side, t in ((e.left, left), (e.right, right)):
-            if t[0] != "number":
-                self.scope.report(
-                    side.span,
-                    "T031",
-                    f"'{e.op}' compares numbers, but this is {_describe(t)}",
-                    _type_hint(side, t, NUMBER),
-                )
+        if "time" in (left[0], right[0]) and {left[0], right[0]} <= {"time", "number"}:
+            if left[0] != right[0]:
+                self.time_mismatch(e, (e.left, left), (e.right, right))
+                return BOOL
+        else:
+            for side, t in ((e.left, left), (e.right, right)):
+                if t[0] != "number":
+                    self.scope.report(
+                        side.span,
+                        "T031",
+                        f"'{e.op}' compares numbers, but this is {_describe(t)}",
+                        _type_hint(side, t, NUMBER),
+                    )
         self.constant_in_range(e.left, e.right)
         self.constant_in_range(e.right, e.left)
         return BOOL
+
+    def time_mismatch(self, e: ast.Compare, *sides: tuple[ast.Expr, Type]) -> None:
+        """A time compared with a bare number (or a number with a time constant)."""
+        (time_side, _), (number_side, _) = sorted(sides, key=lambda s: s[1][0] != "time")
+        shown = self.scope.source.snippet(number_side.span)
+        if isinstance(number_side, ast.NumberLit):
+            hint = f"give the number its unit, as in '{shown} months' or '{shown} days'"
+            message = f"'{e.op}' compares a time with the bare number {shown}"
+        elif isinstance(time_side, ast.NumberLit):
+            amount = time_side.amount or ""
+            hint = f"compare a number with a number: write '{amount}', or make '{shown}' an age or duration"
+            message = f"'{e.op}' compares the number '{shown}' with a time"
+        else:
+            hint = "a time compares with a time: an age, a duration, or a constant such as '3 months'"
+            message = f"'{e.op}' compares a time with a number ('{shown}')"
+        self.scope.report(e.span, "T092", message, hint)
+
+    def arith(self, e: ast.Arith) -> Type:
+        """``+`` and ``-`` add and subtract numbers, or times; ``*`` multiplies numbers."""
+        left, right = self.expr(e.left), self.expr(e.right)
+        if "error" in (left[0], right[0]):
+            return ERROR if "time" in (left[0], right[0]) else NUMBER
+        if e.op != "*" and left[0] == right[0] == "time":
+            return TIME
+        if "time" in (left[0], right[0]):
+            if e.op == "*":
+                message = "'*' multiplies numbers, not times"
+                hint = "compare times directly, as in 'pain_started <= 12 hours'"
+            else:
+                message = f"'{e.op}' needs two times or two numbers, not a time and a number"
+                hint = "give the number its unit, as in '2 days'"
+            self.scope.report(e.span, "T092", message, hint)
+            return ERROR
+        self.expect(e.left, NUMBER, f"'{e.op}'")
+        self.expect(e.right, NUMBER, f"'{e.op}'")
+        return NUMBER
 
     def constant_in_range(self, name: ast.Expr, constant: ast.Expr) -> None:
         if not isinstance(name, ast.Name) or name.id not in self.scope.questions:
@@ -151,12 +201,19 @@ class _Typer:
         q = self.scope.questions[name.id]
         if value is None or q.range is None:
             return
+        if (q.type in ast.TIME_TYPES) != (isinstance(constant, ast.NumberLit) and constant.unit is not None):
+            return  # a type error, reported elsewhere
         low, high = q.range
         if not low <= value <= high:
+            shown = (
+                f"{constant.amount} {constant.unit}"
+                if isinstance(constant, ast.NumberLit) and constant.unit is not None
+                else f"{value}"
+            )
             self.scope.report(
                 constant.span,
                 "T034",
-                f"{value} is outside the range of '{q.id}' ({low} to {high}), so no answer can reach it",
+                f"{shown} is outside the range of '{q.id}' ({range_text(q)}), so no answer can reach it",
                 "fix the number, or widen the question's range",
             )
 
@@ -219,15 +276,7 @@ class _Typer:
             elif band.kind == "when" and band.condition is not None:
                 self.expect(band.condition, BOOL, "'when'")
             elif band.kind == "compare":
-                if subject_t[0] not in ("number", "error"):
-                    self.scope.report(
-                        band.span,
-                        "T031",
-                        f"'{band.op} {band.bound}' needs a number, "
-                        f"but '{p.subject.id}' is {_describe(subject_t)}",
-                    )
-                elif band.bound is not None:
-                    self.constant_in_range(p.subject, ast.NumberLit(band.span, band.bound))
+                self.band_compare(p, subject_t, band)
             elif band.kind == "options":
                 covered.update(self.band_options(p, subject_t, band))
         if seen_else is None and not self.total_by_options(subject_t, covered):
@@ -237,6 +286,35 @@ class _Typer:
                 f"points table '{p.id}' has no 'else' row, so some answers would score nothing",
                 "add a last row: else: 0",
             )
+
+    def band_compare(self, p: ast.Points, subject_t: Type, band: ast.Band) -> None:
+        shown = f"{band.op} {band.amount} {band.unit}" if band.unit else f"{band.op} {band.bound}"
+        if subject_t[0] not in ("number", "time", "error"):
+            self.scope.report(
+                band.span,
+                "T031",
+                f"'{shown}' needs a number, but '{p.subject.id}' is {_describe(subject_t)}",
+            )
+            return
+        if band.unit is not None and unit_problem(self.scope, band.span, band.unit):
+            return
+        if subject_t[0] == "time" and band.unit is None:
+            self.scope.report(
+                band.span,
+                "T092",
+                f"'{p.subject.id}' is a time, but row '{shown}' is a bare number",
+                f"give the bound its unit, as in '{band.op} {band.bound} years'",
+            )
+        elif subject_t[0] == "number" and band.unit is not None:
+            self.scope.report(
+                band.span,
+                "T092",
+                f"'{p.subject.id}' is a number, but row '{shown}' is a time",
+                f"write '{band.op} {band.amount}', or make '{p.subject.id}' an age or duration",
+            )
+        elif band.bound is not None:
+            constant = ast.NumberLit(band.span, band.bound, band.unit, band.amount)
+            self.constant_in_range(p.subject, constant)
 
     def band_options(self, p: ast.Points, subject_t: Type, band: ast.Band) -> set[str]:
         ids = {o.id for o in band.options}
@@ -249,6 +327,10 @@ class _Typer:
         elif subject_t[0] == "number":
             self.scope.report(
                 band.span, "T031", f"'{p.subject.id}' is a number: rows compare it, as in '<= 8: 3'"
+            )
+        elif subject_t[0] == "time":
+            self.scope.report(
+                band.span, "T031", f"'{p.subject.id}' is a time: rows compare it, as in '>= 65 years: 1'"
             )
         return ids
 
@@ -290,9 +372,9 @@ def types(scope: Scope) -> None:
             typer.of_name(ast.Name(item.id_span, item.id))
         elif isinstance(item, ast.Points):
             typer.of_name(ast.Name(item.id_span, item.id))
-        elif isinstance(item, ast.Triage):
-            for section in item.sections:
-                for criterion in section.criteria:
+        else:
+            for block in blocks(item):
+                for criterion in block.criteria:
                     if depth(criterion.expr) > MAX_EXPRESSION_DEPTH:
                         scope.report(
                             criterion.span,

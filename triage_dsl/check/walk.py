@@ -48,3 +48,12 @@ def depth(expr: ast.Expr) -> int:
         deepest = max(deepest, level)
         stack.extend((child, level + 1) for child in children(node))
     return deepest
+
+
+def blocks(item: ast.Declaration) -> tuple[ast.Section | ast.Floor, ...]:
+    """The sections and floors a triage block or screen declares itself, in written order
+    (a triage's screens are checked where they are declared)."""
+    if isinstance(item, ast.Triage | ast.Screen):
+        found: tuple[ast.Section | ast.Floor, ...] = (*item.sections, *item.floors)
+        return found
+    return ()

@@ -2,8 +2,9 @@
 
 Written as a nurse charts a call: protocol and version, the time of the call, the
 questions in the order asked with the answers, what decided the outcome and where it is
-written, the disposition, its urgency, the care advice, the escalation plan, and for a
-record (``triage_dsl.record``) the overrides and the escalation steps run.
+written (and the floor that raised it, if one did), the disposition, its urgency, the
+care advice, the escalation plan, and for a record (``triage_dsl.record``) the overrides
+and the escalation steps run.
 """
 
 from __future__ import annotations
@@ -123,6 +124,18 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
     ]
     if result.decided_by is not None:
         lines.append(f"{bullet}Reason: {result.decided_by.explanation}")
+    raised = result.raised_by
+    if raised is not None:
+        label = result.disposition.label
+        because = f"'{raised.text}'" + (
+            " could not be ruled out (the caller did not know)" if raised.kind == "unknown_answer" else ""
+        )
+        lines.append(
+            f"{bullet}Raised to {label} because {because} ({raised.location}); "
+            f"the protocol's minimum for this caller (floor at {raised.floor_location}"
+            + (f", screen {raised.screen}" if raised.screen else "")
+            + f"), from {raised.from_disposition} (tier {raised.from_tier})"
+        )
     for assumption in result.assumptions:
         lines.append(f"{bullet}Assumption: {assumption.reason}")
     scores = {k: v for k, v in result.scores.items() if v is not None}

@@ -8,18 +8,24 @@ Node ids and kinds:
 - ``section:<n>``: the n-th section (``mode``: any/all, ``target``);
 - ``criterion:<n>.<m>``: the m-th criterion of section n (``expr``, ``advice``);
 - ``default``: reached when no section fires;
+- ``floor:<k>``: the k-th minimum-urgency floor, screens' floors first (``mode``,
+  ``target``, ``screen``); ``floor_criterion:<k>.<m>``: its m-th criterion;
 - ``disposition:<id>``: an outcome (``decl``); ``protocol:<id>``: a protocol continued with.
 
 Edges: ``start -> section:0``, ``section:n -> section:n+1`` (``label="no"``),
 ``section:n -> <target>`` (``label="yes"``), ``criterion -> section`` (``label="criterion"``,
-``index``), and ``question|value -> value|criterion`` (``label="reads"``). Every node keeps
-its source ``span``.
+``index``), and ``question|value -> value|criterion`` (``label="reads"``). Floors hang
+after the default: ``default -> floor:0 -> floor:1`` (``label="then"``), ``floor:k ->
+<disposition>`` (``label="raise"``), ``floor_criterion -> floor`` (``label="criterion"``).
+Sections a screen brings are numbered with the triage's own, in evaluation order, and
+keep their ``screen``. Every node keeps its source ``span``.
 """
 
 from __future__ import annotations
 
 import networkx as nx
 
+from triage_dsl.check.logic import expanded_sections, floors
 from triage_dsl.check.scope import Scope
 from triage_dsl.check.walk import decl_expressions, names
 from triage_dsl.syntax import ast
@@ -70,10 +76,16 @@ def build_graph(scope: Scope) -> nx.DiGraph:
             add_name(item.id)
 
     previous = "start"
-    for index, section in enumerate(scope.triage.sections):
+    for index, (section, use) in enumerate(expanded_sections(scope, scope.triage)):
         node = f"section:{index}"
         graph.add_node(
-            node, kind="section", index=index, mode=section.mode, target=section.target, span=section.span
+            node,
+            kind="section",
+            index=index,
+            mode=section.mode,
+            target=section.target,
+            span=section.span,
+            screen=use.id if use is not None else None,
         )
         graph.add_edge(previous, node, label="no" if previous != "start" else "first")
         for position, criterion in enumerate(section.criteria):
@@ -97,6 +109,36 @@ def build_graph(scope: Scope) -> nx.DiGraph:
     graph.add_edge(previous, "default", label="no" if previous != "start" else "first")
     _add_target(graph, scope, default)
     graph.add_edge("default", _target_node(default), label="yes")
+    previous = "default"
+    screens = {id(f): use.id for use in scope.triage.screens for f in scope.screens[use.id].floors}
+    for index, floor in enumerate(floors(scope, scope.triage)):
+        node = f"floor:{index}"
+        graph.add_node(
+            node,
+            kind="floor",
+            index=index,
+            mode=floor.mode,
+            target=floor.target,
+            span=floor.span,
+            screen=screens.get(id(floor)),
+        )
+        graph.add_edge(previous, node, label="then")
+        for position, criterion in enumerate(floor.criteria):
+            cnode = f"floor_criterion:{index}.{position}"
+            graph.add_node(
+                cnode,
+                kind="floor_criterion",
+                floor=index,
+                index=position,
+                expr=criterion.expr,
+                advice=criterion.advice,
+                span=criterion.span,
+            )
+            graph.add_edge(cnode, node, label="criterion", index=position)
+            add_reads(cnode, [criterion.expr])
+        _add_target(graph, scope, floor.target)
+        graph.add_edge(node, _target_node(floor.target), label="raise")
+        previous = node
     _check_acyclic(graph)
     return nx.freeze(graph)
 

@@ -2,7 +2,8 @@
 
 The interpreter never walks networkx views at run time (too slow for batch work); it
 walks this plan, which is read off the graph once: sections in ``no``-edge order from
-``start``, criteria in index order, and the question, value and disposition nodes.
+``start``, criteria in index order, floors in ``then``-edge order from ``default``, and
+the question, value and disposition nodes.
 """
 
 from __future__ import annotations
@@ -14,10 +15,12 @@ from typing import TYPE_CHECKING, Any, Literal
 
 import networkx as nx
 
+from triage_dsl.check.declarations import age_limit_minutes, ages_text
 from triage_dsl.check.scope import Scope, minutes
 from triage_dsl.check.walk import decl_expressions, names
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import in_unit, parse_text, to_minutes
 
 if TYPE_CHECKING:
     from triage_dsl.protocol import Protocol
@@ -39,6 +42,20 @@ class QuestionPlan:
     red_flag: bool
     worse_when: str | None
     span: Span
+    # For ages and durations (low and high are then minutes): the range's units as written.
+    range_units: tuple[str | None, str | None] = (None, None)
+    patient_age: bool = False
+
+    @property
+    def is_time(self) -> bool:
+        """An age or a duration: answers carry a unit, values are minutes."""
+        return self.type in ("age", "duration")
+
+    def time_range_text(self) -> str:
+        """An age's or duration's range in the units it was written in: ``0 days to 120 years``."""
+        assert self.low is not None and self.high is not None
+        low_unit, high_unit = self.range_units
+        return f"{in_unit(self.low, low_unit or 'minutes')} to {in_unit(self.high, high_unit or 'minutes')}"
 
     @property
     def option_ids(self) -> tuple[str, ...]:
@@ -75,6 +92,23 @@ class SectionPlan:
     criteria: tuple[CriterionPlan, ...]
     span: Span
     text: str
+    screen: str | None = None  # the screen that brought this section, if any
+
+
+@dataclass(frozen=True)
+class FloorPlan:
+    """``at least DISPOSITION if any of|all of ... end``: evaluated only when ``target``
+    is more urgent than the outcome so far; its criteria are ``CriterionPlan`` whose
+    ``section`` is the floor's index."""
+
+    node: str
+    index: int
+    mode: Literal["any", "all"]
+    target: ast.Target
+    criteria: tuple[CriterionPlan, ...]
+    span: Span
+    text: str
+    screen: str | None = None
 
 
 @dataclass(frozen=True)
@@ -100,6 +134,17 @@ class DispositionPlan:
 
 
 @dataclass(frozen=True)
+class PopulationPlan:
+    """``population adult aged 18 to 120 years``, enforced against ``question``'s answer."""
+
+    text: str  # "adult aged 18 to 120 years"
+    low: float  # minutes, inclusive
+    high: float  # minutes, inclusive
+    question: str  # the question marked `patient age`
+    location: str
+
+
+@dataclass(frozen=True)
 class Plan:
     protocol_id: str
     path: str
@@ -112,6 +157,8 @@ class Plan:
     tiers: tuple[TierPlan, ...]
     callees: MappingProxyType[str, Protocol]
     scores: tuple[str, ...]
+    population: PopulationPlan | None = None
+    floors: tuple[FloorPlan, ...] = ()
     # The runtime's compiled form of this plan (closures, cached result pieces), built on
     # first evaluation by ``runtime/interpreter.py``. A cache: not part of the plan's value.
     compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -119,6 +166,16 @@ class Plan:
     @property
     def question_order(self) -> dict[str, int]:
         return {qid: n for n, qid in enumerate(self.questions)}
+
+
+def _unknown_means(q: ast.Question) -> bool | int | float | str | None:
+    if q.unknown_means is None:
+        return None
+    value = q.unknown_means.value
+    if q.type in ast.TIME_TYPES and isinstance(value, str):
+        amount, unit = parse_text(value)  # the checker has read it already
+        return to_minutes(amount, unit)
+    return value
 
 
 def _duration_text(duration: ast.Duration | None) -> str | None:
@@ -155,10 +212,12 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
                 high=q.range[1] if q.range else None,
                 options=tuple((o.id, o.label) for o in q.options),
                 unknown_allowed=q.unknown_allowed,
-                unknown_means=q.unknown_means.value if q.unknown_means else None,
+                unknown_means=_unknown_means(q),
                 red_flag=q.red_flag,
                 worse_when=q.worse_when,
                 span=q.span,
+                range_units=q.range_units,
+                patient_age=q.patient_age,
             )
         elif data["kind"] in ("value", "score", "points"):
             decl = data["decl"]
@@ -199,9 +258,48 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
                 ),
                 span=data["span"],
                 text=snippet(data["span"]).split(" when ")[0],
+                screen=data.get("screen"),
             )
         )
         node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
+    floor_plans: list[FloorPlan] = []
+    node = "default"
+    while True:
+        node = next((s for s in graph.successors(node) if graph.edges[node, s]["label"] == "then"), "")
+        if not node:
+            break
+        data = nodes[node]
+        criteria = sorted(
+            (
+                nodes[c] | {"node": c}
+                for c in graph.predecessors(node)
+                if nodes[c]["kind"] == "floor_criterion"
+            ),
+            key=lambda d: d["index"],
+        )
+        floor_plans.append(
+            FloorPlan(
+                node=node,
+                index=data["index"],
+                mode=data["mode"],
+                target=data["target"],
+                criteria=tuple(
+                    CriterionPlan(
+                        c["node"],
+                        data["index"],
+                        c["index"],
+                        c["expr"],
+                        c["advice"],
+                        c["span"],
+                        snippet(c["span"]),
+                    )
+                    for c in criteria
+                ),
+                span=data["span"],
+                text=snippet(data["span"]).split(" when ")[0],
+                screen=data.get("screen"),
+            )
+        )
 
     tiers = tuple(
         TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None, _duration_text(t.within))
@@ -242,6 +340,23 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         tiers=tiers,
         callees=MappingProxyType(callees),
         scores=tuple(sorted(scores, key=lambda s: values[s].span)),
+        population=_population(scope),
+        floors=tuple(floor_plans),
+    )
+
+
+def _population(scope: Scope) -> PopulationPlan | None:
+    header = scope.file.header
+    marked = [q for q in scope.questions.values() if q.patient_age and q.type == "age"]
+    if header.ages is None or len(marked) != 1 or header.population_span is None:
+        return None
+    low, high = age_limit_minutes(header.ages)
+    return PopulationPlan(
+        text=f"{header.population} {ages_text(header.ages)}",
+        low=low,
+        high=high,
+        question=marked[0].id,
+        location=header.population_span.location,
     )
 
 
@@ -266,7 +381,7 @@ def questions_read(plan: Plan) -> set[str]:
     (not those of the protocols it continues with)."""
     out: set[str] = set()
     seen: set[str] = set()
-    stack = [c.expr for s in plan.sections for c in s.criteria]
+    stack = [c.expr for s in blocks(plan) for c in s.criteria]
     while stack:
         for name in names(stack.pop()):
             if name.id in plan.questions:
@@ -275,3 +390,9 @@ def questions_read(plan: Plan) -> set[str]:
                 seen.add(name.id)
                 stack.extend(decl_expressions(plan.values[name.id].decl))
     return out
+
+
+def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
+    """The plan's sections, then its floors: everything that holds criteria."""
+    found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
+    return found

@@ -8,6 +8,9 @@ Schema 1.1 adds the optional fields of the **liability record** (``triage_dsl.re
 fills them when it seals a result): each trace entry's chained ``hash``, the interpreter
 version, the session id, timestamps, overrides, the escalation steps run and the
 ``seal``. A 1.0 result is a valid 1.1 record without them.
+
+Schema 1.2 adds ``raised_by`` (a minimum-urgency floor raised the outcome) and the trace
+kinds ``floor`` and ``raise``; a 1.1 record is a valid 1.2 record without them.
 """
 
 from __future__ import annotations
@@ -17,7 +20,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
 
-SCHEMA_VERSION = "1.1"
+SCHEMA_VERSION = "1.2"
 
 JSONValue = bool | int | float | str | None
 AnswerValue = bool | int | float | str
@@ -50,9 +53,14 @@ class QuestionInfo(_Model):
     id: str
     prompt: str
     help: str | None = None
-    type: Literal["yes/no", "number", "whole number", "choice"]
+    type: Literal["yes/no", "number", "whole number", "choice", "age", "duration"]
     unit: str | None = None
-    range: tuple[float, float] | None = None
+    range: tuple[float, float] | None = Field(
+        None, description="valid answers, inclusive (for an age or duration: in minutes)"
+    )
+    range_text: str | None = Field(
+        None, description="an age's or duration's range as written: '0 days to 120 years'"
+    )
     options: list[OptionInfo] = Field(default_factory=list)
     unknown_allowed: bool = False
     location: str
@@ -111,6 +119,25 @@ class DecidedBy(_Model):
     explanation: str
 
 
+class RaisedBy(_Model):
+    """A minimum-urgency floor (``at least ...``) raised the outcome, and why (schema 1.2)."""
+
+    kind: Literal["criterion", "unknown_answer"] = Field(
+        description="the floor's criterion held, or could not be ruled out because the caller did not know"
+    )
+    floor: str = Field(description="the floor's graph node")
+    floor_location: str = Field(description="file:line of the floor")
+    screen: str | None = Field(None, description="the screen that declares the floor, if any")
+    criterion: str | None = None
+    location: str = Field(description="file:line of the criterion that held")
+    text: str = Field(description="the criterion that held, as written")
+    from_disposition: str
+    from_tier: str
+    to_disposition: str
+    to_tier: str
+    explanation: str
+
+
 class Assumption(_Model):
     """A criterion the answers could not decide, resolved toward urgency (or by the
     author's ``unknown means`` rule), and why."""
@@ -134,6 +161,8 @@ class AnswerProblem(_Model):
         "not_finite",
         "unknown_not_allowed",
         "not_whole",
+        "no_clock",
+        "outside_population",
     ]
     message: str
 
@@ -153,6 +182,9 @@ class TraceEntry(_Model):
         "assumption",
         "continue",
         "disposition",
+        "population",
+        "floor",
+        "raise",
     ]
     node: str
     protocol: str
@@ -260,6 +292,9 @@ class TriageResult(_Model):
     )
     next_question: QuestionInfo | None = None
     decided_by: DecidedBy | None = None
+    raised_by: RaisedBy | None = Field(
+        None, description="schema 1.2: the floor that raised the outcome above what decided_by gave"
+    )
     assumptions: list[Assumption] = Field(default_factory=list)
     error: str | None = None
     errors: list[AnswerProblem] = Field(default_factory=list)

@@ -19,37 +19,39 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHAIN_VERSION = "1.1"
+CHAIN_VERSION = "1.2"
 GENESIS = "0" * 64
 
-HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "1.1": (
-        "schema_version",
-        "protocol",
-        "protocol_files",
-        "interpreter_version",
-        "session_id",
-        "started_at",
-        "answers",
-    )
-}
+_HEADER_1_1 = (
+    "schema_version",
+    "protocol",
+    "protocol_files",
+    "interpreter_version",
+    "session_id",
+    "started_at",
+    "answers",
+)
+_OUTCOME_1_1 = (
+    "sealed_at",
+    "status",
+    "disposition",
+    "urgency",
+    "escalation",
+    "scores",
+    "asked",
+    "missing",
+    "next_question",
+    "decided_by",
+    "assumptions",
+    "error",
+    "errors",
+    "note",
+)
+# 1.2: the outcome link also covers ``raised_by`` (a floor raised the outcome).
+HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {"1.1": _HEADER_1_1, "1.2": _HEADER_1_1}
 OUTCOME_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "1.1": (
-        "sealed_at",
-        "status",
-        "disposition",
-        "urgency",
-        "escalation",
-        "scores",
-        "asked",
-        "missing",
-        "next_question",
-        "decided_by",
-        "assumptions",
-        "error",
-        "errors",
-        "note",
-    )
+    "1.1": _OUTCOME_1_1,
+    "1.2": (*_OUTCOME_1_1, "raised_by"),
 }
 
 

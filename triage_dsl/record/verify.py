@@ -38,6 +38,7 @@ REPLAYED = (
     "scores",
     "assumptions",
     "decided_by",
+    "raised_by",
     "disposition",
     "urgency",
     "escalation",
@@ -162,7 +163,8 @@ def replay(record: TriageResult, protocol: Protocol) -> tuple[Finding | None, li
             ), []
     if record.status == "error":
         return None, ["replay skipped: a record of invalid answers holds no answers to replay"]
-    fresh = evaluate_protocol(protocol, record.answers, trace=bool(record.trace))
+    # The record's start is the evaluation's clock (it turned any date of birth into an age).
+    fresh = evaluate_protocol(protocol, record.answers, trace=bool(record.trace), now=record.started_at)
     was = _portable(record.model_dump(mode="json"), _folder(record.protocol.path))
     now_ = _portable(fresh.model_dump(mode="json"), _folder(protocol.path))
     for name in REPLAYED:

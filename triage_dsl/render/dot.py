@@ -10,7 +10,9 @@ re-derived from the source. Layout, chosen for protocols of a hundred nodes:
   first-match order (``newrank`` lets that column cross the clusters), so the order in
   which sections are tried reads top to bottom, the default last;
 - dispositions are one column ordered by urgency tier and coloured by it, with the legend
-  under them; labels are wrapped to a fixed width.
+  under them; labels are wrapped to a fixed width;
+- floors (``at least``) are clusters like sections, drawn after the default in the order
+  they are written (``then`` edges), each with a ``raise to`` edge to its disposition.
 """
 
 from __future__ import annotations
@@ -48,6 +50,8 @@ SHAPES: dict[str, dict[str, str]] = {
     "criterion": {"shape": "hexagon", "style": "filled", "fillcolor": "white"},
     "section": {"shape": "diamond", "style": "filled", "fillcolor": "#eeeeee"},
     "default": {"shape": "diamond", "style": "filled,dashed", "fillcolor": "#eeeeee"},
+    "floor": {"shape": "invhouse", "style": "filled", "fillcolor": "#fde0c5"},
+    "floor_criterion": {"shape": "hexagon", "style": "filled", "fillcolor": "#fff7f0"},
     "disposition": {"shape": "box", "style": "filled,bold"},
     "protocol": {"shape": "box", "style": "filled", "peripheries": "2", "fillcolor": "#e0e0e0"},
 }
@@ -121,6 +125,8 @@ def protocol_dot(
     plan = protocol.plan
     criteria = {c.node: c for s in plan.sections for c in s.criteria}
     sections = {s.node: s for s in plan.sections}
+    floors = {f.node: f for f in plan.floors}
+    floor_criteria = {c.node: c for f in plan.floors for c in f.criteria}
     dispositions = {d.node: d for d in plan.dispositions.values()}
     tier_count = len(plan.tiers)
 
@@ -154,8 +160,10 @@ def protocol_dot(
                 extra = f"answer: {shown(value)}"
             elif kind in ("value", "score", "points", "criterion"):
                 extra = f"= {shown(value)}"
-            elif kind == "section":
+            elif kind in ("section", "floor"):
                 extra = "holds" if value is True else "does not hold" if value is False else shown(value)
+            elif kind == "floor_criterion":
+                extra = f"= {shown(value)}"
         if kind == "question":
             decl = data["decl"]
             label = _html_label(name, decl.prompt or "", extra)
@@ -178,6 +186,16 @@ def protocol_dot(
         elif kind == "default":
             label = _html_label("default", f"-> {data['target'].id}", extra, width=18)
             summary = f"default {data['target'].id}"
+        elif kind == "floor":
+            f = floors[node]
+            label = _html_label(f"at least {f.target.id}", f"{f.mode} of", extra, width=18)
+            where = f" (screen {f.screen})" if f.screen else ""
+            summary = f"floor {f.index + 1}{where}: {f.text}"
+        elif kind == "floor_criterion":
+            fc = floor_criteria[node]
+            name = f"F{fc.section + 1}.{fc.index + 1}"
+            label = _html_label(name, f"when {fc.text}", extra, width=WRAP + 6)
+            summary = f"floor criterion {name}: when {fc.text}"
         elif kind == "disposition":
             d = dispositions[node]
             colour = tier_colour(d.tier.rank, tier_count)
@@ -210,6 +228,8 @@ def protocol_dot(
     for node, data in nodes(data=True):
         if data["kind"] in ("criterion", "section", "disposition", "protocol") or node in unused:
             continue
+        if data["kind"] in ("floor", "floor_criterion"):
+            continue
         dot.node(node_id(node), **node_attrs(node, data))
     for index, section in enumerate(plan.sections):
         with dot.subgraph(name=f"cluster_section_{index}") as cluster:
@@ -228,6 +248,22 @@ def protocol_dot(
                 # Flat edges in a left-to-right drawing stack their head above their tail.
                 for upper, lower in itertools.pairwise(section.criteria):
                     stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
+    for f in plan.floors:
+        with dot.subgraph(name=f"cluster_floor_{f.index}") as cluster:
+            where = f" (screen {f.screen})" if f.screen else ""
+            cluster.attr(
+                label=_esc(f"floor {f.index + 1}{where}: {f.text}"),
+                style="rounded,dashed",
+                color="#e08a3c",
+                fontsize="10",
+                tooltip=_esc(f"{f.span.location}: {f.text}"),
+            )
+            with cluster.subgraph() as stack:
+                stack.attr(rank="same")
+                for c in f.criteria:
+                    stack.node(node_id(c.node), **node_attrs(c.node, nodes[c.node]))
+                for upper, lower in itertools.pairwise(f.criteria):
+                    stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
     if unused:
         with dot.subgraph(name="cluster_unused") as cluster:
             cluster.attr(label="questions no criterion reads", style="dashed", color="#bbbbbb", fontsize="9")
@@ -241,6 +277,8 @@ def protocol_dot(
             column.node(node_id(node), **node_attrs(node, nodes[node]))
         for node in ("start", "default"):
             column.node(node_id(node))
+        for f in plan.floors:
+            column.node(node_id(f.node), **node_attrs(f.node, nodes[f.node]))
     # The outcome column, most urgent at the top, the legend under it.
     targets = [s.target for s in plan.sections] + [plan.default]
     first_use: dict[str, int] = {}
@@ -284,6 +322,13 @@ def _edge_attrs(
             attrs["weight"] = "10"
     elif label == "first":
         attrs.update(penwidth="1.4")
+    elif label == "then":
+        attrs.update(label="then", color="#e08a3c", fontcolor="#e08a3c", fontsize="9", penwidth="1.4")
+        attrs["weight"] = "10"
+    elif label == "raise":
+        attrs.update(
+            label="raise to", color="#e65100", fontcolor="#e65100", fontsize="9", penwidth="1.6", style="bold"
+        )
     if overlay is not None:
         if _edge_taken(source, target, label, overlay):
             attrs.update(color=PATH_COLOUR, penwidth="2.6", fontcolor=PATH_COLOUR)
@@ -298,6 +343,8 @@ def _edge_taken(source: str, target: str, label: str, overlay: Overlay) -> bool:
     value = overlay.values.get(source)
     if label == "yes":
         return source == "default" or value is True
+    if label == "raise":
+        return overlay.raised == source
     if label == "no":
         return value is False
     return True
@@ -330,6 +377,7 @@ def _legend(protocol: Protocol, overlay: Overlay | None) -> dict[str, str]:
         ("hexagon", "criterion (a 'when' line)"),
         ("dashed frame", "section with its criteria, tried top to bottom"),
         ("diamond", "section outcome test / default"),
+        *([("orange pentagon", "floor: raise the outcome to at least ...")] if protocol.plan.floors else []),
         ("coloured box", "disposition, coloured by tier"),
         ("thin grey arrow", "'reads': a value flows into"),
     ):

@@ -27,6 +27,7 @@ class Overlay:
     fired: str | None = None
     outcome: str | None = None
     status: str = "complete"
+    raised: str | None = None  # the floor node that raised the outcome
 
 
 def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
@@ -39,7 +40,10 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
         if entry.protocol != protocol_id:
             continue
         visited.add(entry.node)
-        if entry.kind == "assumption":
+        if entry.kind in ("assumption", "raise"):
+            continue  # the floor's own entry holds its value
+        if entry.kind == "floor" and entry.detail.startswith("not needed"):
+            values[entry.node] = "not needed"
             continue
         values[entry.node] = entry.value
         if entry.kind == "answer":
@@ -49,6 +53,9 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
     if visited:
         visited.add("start")
     fired = result.decided_by.criterion if result.decided_by else None
+    raised = None
+    if result.raised_by is not None and result.raised_by.floor in visited:
+        raised = result.raised_by.floor
     if result.decided_by is not None and result.decided_by.kind == "default":
         visited.add("default")
     return Overlay(
@@ -58,6 +65,7 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
         fired=fired,
         outcome=outcome,
         status=result.status,
+        raised=raised,
     )
 
 

@@ -7,12 +7,24 @@ question and the rule it broke, and the result carries no disposition.
 from __future__ import annotations
 
 import math
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from fractions import Fraction
 from typing import Any
 
 from triage_dsl.errors import did_you_mean
 from triage_dsl.graph.plan import Plan, QuestionPlan, plans
 from triage_dsl.model.result import AnswerProblem
+from triage_dsl.units import (
+    MAX_MINUTES,
+    UNITS_TEXT,
+    TimeTextError,
+    age_at,
+    exact_minutes,
+    parse_date,
+    parse_text,
+    plural,
+)
 
 
 class _Unknown:
@@ -32,7 +44,37 @@ class _Unknown:
 UNKNOWN = _Unknown()
 UNKNOWN_WORD = "unknown"
 
+
+class TimeAnswer(float):
+    """An age or duration answer: the time in minutes (a float, so it compares like one)
+    with the answer as the caller gave it, in words (``11 weeks``, ``born 2026-09-01``)."""
+
+    text: str
+
+    def __new__(cls, minutes: float, text: str) -> TimeAnswer:
+        answer = super().__new__(cls, minutes)
+        answer.text = text
+        return answer
+
+    def __reduce__(self) -> tuple[Any, tuple[float, str]]:
+        return (TimeAnswer, (float(self), self.text))
+
+    def __repr__(self) -> str:
+        return f"TimeAnswer({float(self)!r}, {self.text!r})"
+
+
 Clean = bool | int | float | str | _Unknown
+
+
+def answer_json(value: Clean) -> bool | int | float | str:
+    """A clean answer as the JSON an evaluation takes and a result records: ``"unknown"``
+    for "does not know", an age or duration in words as given (``"11 weeks"``)."""
+    if type(value) is TimeAnswer:
+        return value.text
+    if value is UNKNOWN:
+        return UNKNOWN_WORD
+    assert not isinstance(value, _Unknown)
+    return value
 
 
 def all_questions(plan: Plan) -> dict[str, QuestionPlan]:
@@ -49,8 +91,23 @@ def _describe(value: Any) -> str:
     return text if len(text) <= 40 else text[:37] + "..."
 
 
-def check_answer(q: QuestionPlan, value: Any) -> tuple[Clean | None, AnswerProblem | None]:
-    """One answer: its clean form, or the problem with it."""
+_Checked = tuple[Clean | None, AnswerProblem | None]
+_Problem = Callable[[str, str], tuple[None, AnswerProblem]]
+
+
+def accepted_forms(q: QuestionPlan) -> str:
+    """The answer forms an age or duration question takes, for messages."""
+    forms = '"11 weeks", {"value": 11, "unit": "weeks"}'
+    if q.type == "age":
+        forms += ', {"born": "YYYY-MM-DD"}'
+    return f"{forms} (units: {UNITS_TEXT})"
+
+
+def check_answer(
+    q: QuestionPlan, value: Any, now: datetime | None = None
+) -> tuple[Clean | None, AnswerProblem | None]:
+    """One answer: its clean form, or the problem with it. ``now`` (aware, UTC) is the
+    evaluation's clock, needed only to turn a date of birth into an age."""
 
     def problem(code: str, message: str) -> tuple[None, AnswerProblem]:
         return None, AnswerProblem(question=q.id, code=code, message=f"question '{q.id}': {message}")
@@ -63,6 +120,8 @@ def check_answer(q: QuestionPlan, value: Any) -> tuple[Clean | None, AnswerProbl
             "'unknown' is not an allowed answer; this question "
             "needs a real answer (the protocol does not say 'unknown allowed')",
         )
+    if q.is_time:
+        return _time_answer(q, value, now, problem)
     if q.type == "yes/no":
         if isinstance(value, bool):
             return value, None
@@ -96,7 +155,77 @@ def check_answer(q: QuestionPlan, value: Any) -> tuple[Clean | None, AnswerProbl
     return value, None
 
 
-def validate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, Clean], list[AnswerProblem]]:
+def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Problem) -> _Checked:
+    """An age or duration: ``"11 weeks"``, ``{"value": 11, "unit": "weeks"}``, or for an
+    age ``{"born": "2026-09-01"}`` (also ``"born 2026-09-01"``), read with ``now``."""
+    if type(value) is TimeAnswer:  # already read (the analyses' representatives)
+        return _in_range(q, Fraction(float(value)), value.text, problem)
+    born: str | None = None
+    if isinstance(value, dict) and set(value) == {"born"} and isinstance(value["born"], str):
+        born = value["born"]
+    elif isinstance(value, str) and value.strip().startswith("born "):
+        born = value.strip()[5:]
+    if born is not None:
+        if q.type != "age":
+            return problem(
+                "wrong_type", f"a date of birth answers an age, not a duration; use {accepted_forms(q)}"
+            )
+        day = parse_date(born)
+        if day is None:
+            return problem("wrong_type", f"date of birth {_describe(born)} is not a date YYYY-MM-DD")
+        if now is None:
+            return problem(
+                "no_clock",
+                f"a date of birth ({day.isoformat()}) needs the time of the evaluation to give an age, "
+                'and none was given; answer with the age instead, as in "11 weeks"',
+            )
+        minutes = age_at(day, now)
+        if minutes < 0:
+            return problem(
+                "out_of_range", f"date of birth {day.isoformat()} is after today ({now.date().isoformat()})"
+            )
+        return _in_range(q, minutes, f"born {day.isoformat()}", problem)
+    if isinstance(value, str):
+        try:
+            amount, unit = parse_text(value)
+        except TimeTextError as exc:
+            return problem("wrong_type", f"{exc}; answer as {accepted_forms(q)}")
+        return _in_range(q, exact_minutes(amount, unit), " ".join(value.split()), problem)
+    if isinstance(value, dict) and set(value) == {"value", "unit"}:
+        amount_value, unit_value = value["value"], value["unit"]
+        if isinstance(amount_value, bool) or not isinstance(amount_value, int | float):
+            return problem("wrong_type", f"'value' must be a number, got {_describe(amount_value)}")
+        if isinstance(amount_value, float) and not math.isfinite(amount_value):
+            return problem("not_finite", f"expected a finite number, got {_describe(amount_value)}")
+        if not isinstance(unit_value, str) or plural(unit_value) is None:
+            return problem("wrong_type", f"{_describe(unit_value)} is not a unit of time; use {UNITS_TEXT}")
+        text = (
+            f"{amount_value!r} {unit_value}"
+            if isinstance(amount_value, float)
+            else f"{amount_value} {unit_value}"
+        )
+        return _in_range(q, exact_minutes(amount_value, unit_value), text, problem)
+    return problem(
+        "wrong_type",
+        f"expected {'an age' if q.type == 'age' else 'a duration'} with its unit, got {_describe(value)}; "
+        f"answer as {accepted_forms(q)}",
+    )
+
+
+def _in_range(q: QuestionPlan, minutes: Fraction, text: str, problem: _Problem) -> _Checked:
+    if minutes < 0:
+        return problem(
+            "out_of_range", f"{text} is negative; {'an age' if q.type == 'age' else 'a duration'} cannot be"
+        )
+    assert q.low is not None and q.high is not None
+    if minutes > MAX_MINUTES or not Fraction(q.low) <= minutes <= Fraction(q.high):
+        return problem("out_of_range", f"{text} is outside the valid range {q.time_range_text()}")
+    return TimeAnswer(float(minutes), text), None
+
+
+def validate(
+    plan: Plan, answers: Mapping[str, Any], now: datetime | None = None
+) -> tuple[dict[str, Clean], list[AnswerProblem]]:
     """Clean answers (``null`` means not answered) and every problem found, in key order."""
     questions = all_questions(plan)
     clean: dict[str, Clean] = {}
@@ -115,7 +244,7 @@ def validate(plan: Plan, answers: Mapping[str, Any]) -> tuple[dict[str, Clean], 
             continue
         if value is None:
             continue
-        cleaned, problem = check_answer(questions[key], value)
+        cleaned, problem = check_answer(questions[key], value, now)
         if problem is not None:
             problems.append(problem)
         else:

@@ -22,18 +22,31 @@ from __future__ import annotations
 
 import threading
 from collections.abc import Callable, Mapping
+from datetime import datetime
 from typing import Any, NamedTuple
 
 from pydantic import BaseModel
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, DispositionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    DispositionPlan,
+    FloorPlan,
+    Plan,
+    PopulationPlan,
+    QuestionPlan,
+    SectionPlan,
+    ValuePlan,
+    all_dispositions,
+    blocks,
+)
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, all_questions, validate
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+from triage_dsl.units import readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -42,6 +55,8 @@ _MISS: Any = object()
 
 
 def _fmt(value: v.Value | Clean | None) -> str:
+    if type(value) is TimeAnswer:
+        return value.text
     if value is UNKNOWN:
         return "unknown (caller does not know)"
     if isinstance(value, v.Partial):
@@ -57,8 +72,7 @@ def _fmt(value: v.Value | Clean | None) -> str:
     return str(value)
 
 
-def _answer_json(value: Clean) -> bool | int | float | str:
-    return "unknown" if value is UNKNOWN else value  # type: ignore[return-value]
+_answer_json = answer_json
 
 
 # --------------------------------------------------------------------- building models fast
@@ -216,13 +230,18 @@ class Program:
                 )
                 for c in s.criteria
             )
-            for s in plan.sections
+            for s in blocks(plan)
         }
+        # Floors in the order they are tried: most urgent first, ties in written order.
+        self.floors = tuple(
+            sorted(plan.floors, key=lambda f: (plan.dispositions[f.target.id].tier.rank, f.index))
+        )
         self.decided: dict[tuple[str, str], tuple[str, m.DecidedBy]] = {}
-        self.urgencies = {d.id: urgency(d) for d in plan.dispositions.values()}
-        self.escalations = {
-            d.id: escalation_plan(d.escalation) for d in plan.dispositions.values() if d.escalation
-        }
+        # Every disposition a result may name: a protocol continued with may reach one
+        # that this protocol never names itself.
+        reachable = all_dispositions(plan).values()
+        self.urgencies = {d.id: urgency(d) for d in reachable}
+        self.escalations = {d.id: escalation_plan(d.escalation) for d in reachable if d.escalation}
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
 
@@ -538,6 +557,12 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
+    if q.is_time:  # an age or duration: the general validator reads its forms
+
+        def time(value: Any) -> Any:
+            return unknown if type(value) is str and value == "unknown" else _MISS
+
+        return time
     assert q.low is not None and q.high is not None
     low, high = q.low, q.high
     whole = q.type == "whole number"
@@ -702,15 +727,29 @@ class Evaluation:
             if not self._quiet:
                 self.asked.append(qid)
                 if self.recording:
-                    self.record(
-                        "answer",
-                        q.node,
-                        self.program.locations[qid],
-                        q.prompt,
-                        reads={qid: answer},  # type: ignore[dict-item]
-                        value=answer,  # type: ignore[arg-type]
-                        detail=f"answered {_fmt(answer)}",
-                    )
+                    if type(answer) is TimeAnswer:
+                        # The answer as given, and the minutes the protocol compares.
+                        shown = readable(answer, q.type)
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer.text},
+                            value=float(answer),
+                            detail=f"answered {answer.text}"
+                            + ("" if shown == answer.text else f" ({shown})"),
+                        )
+                    else:
+                        self.record(
+                            "answer",
+                            q.node,
+                            self.program.locations[qid],
+                            q.prompt,
+                            reads={qid: answer},  # type: ignore[dict-item]
+                            value=answer,  # type: ignore[arg-type]
+                            detail=f"answered {_fmt(answer)}",
+                        )
         if answer is not None:
             self.used[qid] = None
         if answer is not None or not self._quiet:
@@ -855,7 +894,7 @@ class Evaluation:
             )
         return result
 
-    def section(self, s: SectionPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
+    def section(self, s: SectionPlan | FloorPlan) -> tuple[str, CriterionPlan | None, list[v.Partial]]:
         """('fires'|'no'|'waiting'|'unknown', the deciding criterion, undecided values)."""
         undecided: list[v.Partial] = []
         undecided_criteria: list[CriterionPlan] = []
@@ -883,7 +922,195 @@ class Evaluation:
         return "no", None, []
 
     def run(self) -> dict[str, Any]:
-        """Walk the sections; returns the pieces of a result (see ``evaluate``)."""
+        """Walk the sections, then the floors; returns the pieces of a result (see
+        ``evaluate``)."""
+        outcome = self.walk_sections()
+        if not self.program.floors:
+            return outcome
+        if outcome["status"] == "complete":
+            return self.apply_floors(outcome)
+        outcome["missing"] = self.floor_look_ahead(outcome["missing"], None)
+        return outcome
+
+    def apply_floors(self, outcome: dict[str, Any]) -> dict[str, Any]:
+        """Raise a complete outcome to the most urgent floor that holds (never lower it).
+
+        Floors are tried most urgent first, so the first that holds wins and every floor
+        after it is no longer needed; a floor no more urgent than the outcome is not
+        evaluated. A floor that cannot be decided because the caller did not know holds
+        (the more urgent outcome); one waiting for answers makes the result
+        ``needs_answers``.
+        """
+        current: DispositionPlan = outcome["disposition"]
+        order = self.program.floors
+        for position, f in enumerate(order):
+            target = self.plan.dispositions[f.target.id]
+            if target.tier.rank >= current.tier.rank:
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=None,
+                    detail=(
+                        "not needed: the outcome is already at least as urgent "
+                        f"('{current.id}', tier {current.tier.id})"
+                    ),
+                )
+                continue
+            result, criterion, undecided = self.section(f)
+            if result == "fires":
+                assert criterion is not None
+                how = "criterion" if f.mode == "any" else "last criterion"
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=True,
+                    detail=f"holds: {how} '{criterion.text}' is yes",
+                )
+                return self.raise_to(f, criterion, outcome, "criterion", (), position)
+            if result == "no":
+                self.record("floor", f.node, f.span, f.text, value=False, detail=_no_detail(f, criterion))
+                continue
+            if result == "unknown":
+                assert criterion is not None
+                unknown = v.merge(*(u.unknown for u in undecided))
+                return self.raise_to(f, criterion, outcome, "unknown_answer", unknown, position)
+            missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+            self.record(
+                "floor",
+                f.node,
+                f.span,
+                f.text,
+                value=None,
+                detail=f"undecided: waiting for {_quote_list(tuple(missing))}",
+            )
+            # Waiting at a floor: the index counts on after the sections (the analyses read it).
+            open_criteria = self.open_criteria
+            return {
+                "status": "needs_answers",
+                "missing": self.floor_look_ahead(missing, current, start=position + 1),
+                "waiting": (self.plan.protocol_id, len(self.plan.sections) + position, open_criteria),
+            }
+        return outcome
+
+    def floor_look_ahead(
+        self, missing: list[str], current: DispositionPlan | None, start: int = 0
+    ) -> list[str]:
+        """Unanswered questions of floors that could still raise the outcome (all floors
+        while the outcome itself is undecided), after the questions already missing."""
+        was_quiet, self.quiet = self.quiet, True
+        try:
+            for f in self.program.floors[start:]:
+                rank = self.plan.dispositions[f.target.id].tier.rank
+                if current is not None and rank >= current.tier.rank:
+                    continue
+                outcome, _, undecided = self.section(f)
+                later = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+                missing.extend(q for q in later if q not in missing)
+                if outcome in ("fires", "unknown"):
+                    break
+        finally:
+            self.quiet = was_quiet
+        return missing
+
+    def raise_to(
+        self,
+        f: FloorPlan,
+        criterion: CriterionPlan,
+        outcome: dict[str, Any],
+        kind: str,
+        unknown: tuple[str, ...],
+        position: int,
+    ) -> dict[str, Any]:
+        before: DispositionPlan = outcome["disposition"]
+        after = self.plan.dispositions[f.target.id]
+        where = f"{criterion.span.location}"
+        if kind == "unknown_answer":
+            for qid in unknown:
+                self.assumptions.append(
+                    m.Assumption(
+                        question=qid,
+                        node=criterion.node,
+                        location=criterion.span.location,
+                        assumed=None,
+                        reason=(
+                            f"the caller does not know '{qid}', so criterion '{criterion.text}' of "
+                            f"floor 'at least {after.id}' could not be decided; the floor is taken "
+                            "because it is the more urgent outcome"
+                        ),
+                    )
+                )
+            because = (
+                f"'{criterion.text}' could not be ruled out: the caller does not know "
+                f"{_quote_list(unknown)} ({where})"
+            )
+            self.record(
+                "assumption",
+                criterion.node,
+                criterion.span,
+                criterion.text,
+                reads={q: "unknown" for q in unknown},
+                value=True,
+                detail=(
+                    f"floor 'at least {after.id}' is taken because it could not be ruled out; "
+                    "undecided criteria resolve toward the more urgent outcome"
+                ),
+            )
+            self.record("floor", f.node, f.span, f.text, value=True, detail=f"holds: {because}")
+        else:
+            because = f"'{criterion.text}' ({where})"
+        explanation = (
+            f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' (tier {after.tier.id}) "
+            f"because {because}; floor at {f.span.location}"
+        )
+        self.record("raise", f.node, f.span, f.text, value=after.id, detail=explanation)
+        for later in self.program.floors[position + 1 :]:
+            self.record(
+                "floor",
+                later.node,
+                later.span,
+                later.text,
+                value=None,
+                detail=(
+                    "not needed: the outcome is already at least as urgent "
+                    f"('{after.id}', tier {after.tier.id})"
+                ),
+            )
+        self.record(
+            "disposition",
+            after.node,
+            after.span,
+            after.label,
+            value=after.id,
+            detail=f"{after.label} (tier {after.tier.id}{_within(after)})",
+        )
+        advice = criterion.advice if f.mode == "any" else _all_advice(f)
+        return {
+            **outcome,
+            "disposition": after,
+            "criterion_advice": (*advice, *(a for a in outcome["criterion_advice"] if a not in advice)),
+            "raised_by": m.RaisedBy(
+                kind="criterion" if kind == "criterion" else "unknown_answer",
+                floor=f.node,
+                floor_location=f.span.location,
+                screen=f.screen,
+                criterion=criterion.node,
+                location=criterion.span.location,
+                text=criterion.text,
+                from_disposition=before.id,
+                from_tier=before.tier.id,
+                to_disposition=after.id,
+                to_tier=after.tier.id,
+                explanation=explanation,
+            ),
+            "protocol": self.protocol,
+        }
+
+    def walk_sections(self) -> dict[str, Any]:
+        """Walk the sections: the first that holds gives the outcome, else the default."""
         plan = self.plan
         for index, s in enumerate(plan.sections):
             outcome, criterion, undecided = self.section(s)
@@ -1076,8 +1303,21 @@ class Evaluation:
         return out
 
 
-def _all_advice(s: SectionPlan) -> tuple[str, ...]:
+def _all_advice(s: SectionPlan | FloorPlan) -> tuple[str, ...]:
     return tuple(a for c in s.criteria for a in c.advice)
+
+
+def _within(d: DispositionPlan) -> str:
+    return f", {d.within_text}" if d.within_text else ""
+
+
+def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None) -> str:
+    if s.mode == "any":
+        false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+        return f"none of its criteria holds: {false} are all no"
+    if criterion is None:
+        return ""
+    return f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
 
 
 def _target_text(target: ast.Target) -> str:
@@ -1096,6 +1336,8 @@ def _undecided_detail(value: v.Partial) -> str:
 
 def _band_text(band: ast.Band) -> str:
     if band.kind == "compare":
+        if band.unit is not None:
+            return f"{band.op} {band.amount} {band.unit}"
         return f"{band.op} {band.bound:g}"
     if band.kind == "options":
         return ", ".join(o.id for o in band.options)
@@ -1125,6 +1367,7 @@ def question_info(q: QuestionPlan) -> m.QuestionInfo:
         type=q.type,
         unit=q.unit,
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
+        range_text=q.time_range_text() if q.is_time else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
         location=q.span.location,
@@ -1180,6 +1423,7 @@ class Decision(NamedTuple):
     read: tuple[str, ...]  # answered questions the evaluation read
     # (protocol id, section index, indexes of its criteria still undecided)
     waiting: tuple[str, int, tuple[int, ...]] | None = None
+    raised_by: str | None = None  # file:line of the floor that raised the outcome, if any
 
 
 def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
@@ -1197,11 +1441,111 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
         )
     d: DispositionPlan = outcome["disposition"]
     decided: m.DecidedBy = outcome["decided_by"]
-    return Decision("complete", d.id, d.tier.rank, decided.section, decided.criterion, (), read)
+    raised: m.RaisedBy | None = outcome.get("raised_by")
+    return Decision(
+        "complete",
+        d.id,
+        d.tier.rank,
+        decided.section,
+        decided.criterion,
+        (),
+        read,
+        raised_by=raised.floor_location if raised is not None else None,
+    )
 
 
-def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool = True) -> m.TriageResult:
-    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers."""
+def _outside_population(
+    protocol: Any, population: PopulationPlan, clean: Mapping[str, Clean], trace: bool
+) -> m.TriageResult | None:
+    """The error result for a patient's age outside the protocol's population, or None."""
+    qid = population.question
+    answer = clean.get(qid)
+    if not isinstance(answer, TimeAnswer) or population.low <= answer <= population.high:
+        return None
+    given = answer_json(answer)
+    message = (
+        f"{qid} = {given} is outside this protocol's population: {population.text}; "
+        "use a protocol for this age group"
+    )
+    entries = []
+    if trace:
+        q = program(protocol).questions_all[qid]
+        entries = [
+            _entry(
+                1,
+                "answer",
+                q.node,
+                protocol.id,
+                q.span.location,
+                q.prompt,
+                {qid: given},
+                float(answer),
+                f"answered {given}",
+                None,
+            ),
+            _entry(
+                2,
+                "population",
+                "population",
+                protocol.id,
+                population.location,
+                f"population {population.text}",
+                {qid: given},
+                False,
+                message,
+                None,
+            ),
+        ]
+    return m.TriageResult(
+        protocol=program(protocol).ref,
+        status="error",
+        error=message,
+        errors=[m.AnswerProblem(question=qid, code="outside_population", message=message)],
+        answers={qid: given},
+        trace=entries,
+    )
+
+
+def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome: dict[str, Any]) -> None:
+    """The population check in the trace; an unanswered age is asked first."""
+    qid = population.question
+    answer = evaluation.answers.get(qid)
+    reads: dict[str, _JSON] = {}
+    value: _JSON = None
+    if answer is None and outcome["status"] == "needs_answers":
+        outcome["missing"] = [qid, *(q for q in outcome["missing"] if q != qid)]
+        detail = f"'{qid}' is asked first: this protocol's population is {population.text}"
+    elif answer is None:
+        detail = (
+            f"not checked: '{qid}' was not answered and the outcome did not need it "
+            f"(this protocol's population is {population.text})"
+        )
+    else:
+        evaluation.used[qid] = None  # the answer was read: it belongs in the record
+        reads = {qid: answer_json(answer)}
+        if answer is UNKNOWN:
+            detail = f"not checked: the caller does not know '{qid}' (population {population.text})"
+        else:
+            value = True
+            detail = f"{qid} = {answer_json(answer)} is within this protocol's population: {population.text}"
+    evaluation.record(
+        "population",
+        "population",
+        population.location,
+        f"population {population.text}",
+        reads=reads,
+        value=value,
+        detail=detail,
+    )
+
+
+def evaluate_protocol(
+    protocol: Any, answers: Mapping[str, Any], *, trace: bool = True, now: datetime | None = None
+) -> m.TriageResult:
+    """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers.
+
+    ``now`` (an aware datetime) is the evaluation's clock: it turns a date of birth into
+    an age; without it a date of birth is refused."""
     compiled = program(protocol)
     ref = compiled.ref
     if not isinstance(answers, Mapping):
@@ -1213,15 +1557,22 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
         )
     clean = compiled.clean(answers)
     if clean is None:
-        clean, problems = validate(protocol.plan, answers)
+        clean, problems = validate(protocol.plan, answers, now)
         if problems:
             return m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
             )
+    population = protocol.plan.population
+    if population is not None:
+        refused = _outside_population(protocol, population, clean, trace)
+        if refused is not None:
+            return refused
     entries: list[m.TraceEntry] = []
     asked: list[str] = []
     evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
     outcome = evaluation.run()
+    if population is not None:
+        _population_step(evaluation, population, outcome)
     scores = evaluation.scores()
     used: dict[str, Any] = {}
     for q in asked:
@@ -1253,5 +1604,7 @@ def evaluate_protocol(protocol: Any, answers: Mapping[str, Any], *, trace: bool 
     common["urgency"] = compiled.urgencies[d.id]
     common["escalation"] = compiled.escalation(d)
     common["decided_by"] = outcome["decided_by"]
+    if "raised_by" in outcome:
+        common["raised_by"] = outcome["raised_by"]
     complete: m.TriageResult = _triage_result(common)
     return complete

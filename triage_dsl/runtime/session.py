@@ -8,6 +8,7 @@ same answers (``session == batch``), trace included.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import datetime
 from typing import Any
 
 from triage_dsl.errors import AnswerError, SessionError
@@ -27,8 +28,13 @@ class Session:
     'needs_answers'
     """
 
-    def __init__(self, protocol: Protocol, answers: Mapping[str, Any] | None = None) -> None:
+    def __init__(
+        self, protocol: Protocol, answers: Mapping[str, Any] | None = None, *, now: datetime | None = None
+    ) -> None:
+        """``now`` (an aware datetime) is the session's clock, used to turn a date of birth
+        into an age; without it a date of birth is refused."""
         self.protocol = protocol
+        self.now = now
         self._answers: dict[str, Any] = {}
         self._result: TriageResult | None = None
         for question_id, value in (answers or {}).items():
@@ -44,7 +50,7 @@ class Session:
         if self._result is None:
             from triage_dsl.runtime.interpreter import evaluate_protocol
 
-            self._result = evaluate_protocol(self.protocol, self._answers)
+            self._result = evaluate_protocol(self.protocol, self._answers, now=self.now)
         return self._result
 
     @property
@@ -66,7 +72,7 @@ class Session:
             raise AnswerError(f"'{question_id}' is not a question of protocol '{self.protocol.id}'")
         if question_id in self._answers:
             raise SessionError(f"'{question_id}' is already answered; start a new session to change it")
-        _, problem = check_answer(questions[question_id], value)
+        _, problem = check_answer(questions[question_id], value, self.now)
         if problem is not None:
             raise AnswerError(problem.message)
         self._answers[question_id] = value

@@ -20,10 +20,14 @@ Number: TypeAlias = int | float
 
 @dataclass(frozen=True)
 class NumberLit:
-    """A number literal: ``38.0``."""
+    """A number literal: ``38.0``; or a time constant, ``3 months`` (``unit`` is then set,
+    ``amount`` is the number as written and ``value`` the time in minutes, see
+    ``triage_dsl/units.py``)."""
 
     span: Span
     value: Number
+    unit: str | None = None
+    amount: str | None = None
 
 
 @dataclass(frozen=True)
@@ -169,12 +173,14 @@ Expr: TypeAlias = (
 
 @dataclass(frozen=True)
 class AgeLimits:
-    """``aged 0 to 17 years``."""
+    """``aged 18 to 120 years`` or ``aged 0 days to 18 years``: ``low_unit`` is the low
+    end's own unit when written, else the high end's ``unit`` applies to both."""
 
     span: Span
     low: Number
     high: Number
     unit: str
+    low_unit: str | None = None
 
 
 @dataclass(frozen=True)
@@ -211,7 +217,9 @@ class Import:
 
 # ------------------------------------------------------------------ questions
 
-QuestionType = Literal["yes/no", "number", "whole number", "choice"]
+QuestionType = Literal["yes/no", "number", "whole number", "choice", "age", "duration"]
+NUMERIC_TYPES: tuple[QuestionType, ...] = ("number", "whole number", "age", "duration")
+TIME_TYPES: tuple[QuestionType, ...] = ("age", "duration")
 
 
 @dataclass(frozen=True)
@@ -244,7 +252,11 @@ class Allow:
 
 @dataclass(frozen=True)
 class Question:
-    """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``."""
+    """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``.
+
+    For ``age`` and ``duration`` questions (``range 0 days to 120 years``) ``range`` is in
+    minutes and ``range_units`` holds the units as written; ``patient_age`` marks the
+    question a header's ``population ... aged`` limits are checked against."""
 
     span: Span
     id: str
@@ -256,6 +268,7 @@ class Question:
     unit: str | None = None
     range: tuple[Number, Number] | None = None
     range_span: Span | None = None
+    range_units: tuple[str | None, str | None] = (None, None)
     options: tuple[Option, ...] = ()
     unknown_allowed: bool = False
     unknown_means: Literal_ | None = None
@@ -263,6 +276,8 @@ class Question:
     worse_when: str | None = None
     worse_when_span: Span | None = None
     allows: tuple[Allow, ...] = ()
+    patient_age: bool = False
+    patient_age_span: Span | None = None
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
@@ -283,13 +298,16 @@ class Value:
 
 @dataclass(frozen=True)
 class Band:
-    """One row of a points table: ``<= 8: 3``, ``alert: 0``, ``when x: 1``, ``else: 3``."""
+    """One row of a points table: ``<= 8: 3``, ``alert: 0``, ``when x: 1``, ``else: 3``,
+    ``>= 65 years: 1`` (``unit`` set: ``bound`` is then minutes, ``amount`` as written)."""
 
     span: Span
     kind: Literal["compare", "options", "when", "else"]
     points: Number
     op: CompareOp | None = None
     bound: Number | None = None
+    unit: str | None = None
+    amount: str | None = None
     options: tuple[OptionRef, ...] = ()
     condition: Expr | None = None
 
@@ -428,15 +446,71 @@ class Section:
 
 
 @dataclass(frozen=True)
-class Triage:
-    """``triage  section ... section ...  default home_care end``: first match wins."""
+class Floor:
+    """A minimum-urgency floor: the final outcome is raised to at least ``target`` when
+    its criteria hold, and never lowered::
+
+    at least ed_now if any of
+      when pregnant and abdominal_pain
+    end
+    """
 
     span: Span
+    target: Target
+    mode: Literal["any", "all"]
+    criteria: tuple[Criterion, ...]
+
+
+@dataclass(frozen=True)
+class ScreenUse:
+    """``screen first_screen`` inside ``triage``: the screen's sections are spliced here."""
+
+    span: Span
+    id: str
+    id_span: Span
+
+
+@dataclass(frozen=True)
+class Screen:
+    """A shared first screen: sections spliced in where a triage names it, and floors
+    that apply to every protocol running it::
+
+    screen first_screen
+      section call_911 if any of  when collapsed  end
+      at least see_today if any of  when immunosuppressed  end
+    end
+    """
+
+    span: Span
+    id: str
+    id_span: Span
     sections: tuple[Section, ...]
+    floors: tuple[Floor, ...]
+
+
+@dataclass(frozen=True)
+class Triage:
+    """``triage  screen first_screen  section ...  default home_care  at least ... end``:
+    first match wins, then the floors may raise the outcome."""
+
+    span: Span
+    parts: tuple[Section | ScreenUse, ...]
     default: Target
+    floors: tuple[Floor, ...] = ()
+
+    @property
+    def sections(self) -> tuple[Section, ...]:
+        """The protocol's own sections (without those of the screens it names)."""
+        return tuple(p for p in self.parts if isinstance(p, Section))
+
+    @property
+    def screens(self) -> tuple[ScreenUse, ...]:
+        return tuple(p for p in self.parts if isinstance(p, ScreenUse))
 
 
-Declaration: TypeAlias = Import | Question | Value | Points | Tiers | Escalation | Disposition | Triage
+Declaration: TypeAlias = (
+    Import | Question | Value | Points | Tiers | Escalation | Disposition | Screen | Triage
+)
 
 
 @dataclass(frozen=True)

@@ -27,6 +27,7 @@ TOP_LEVEL_WORDS = (
     "tiers",
     "escalation",
     "disposition",
+    "screen",
     "triage",
 )
 

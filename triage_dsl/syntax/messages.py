@@ -33,7 +33,7 @@ NAMED = {
     "$END": "the end of the file",
 }
 
-BLOCK_KEYWORDS = {*TOP_LEVEL_WORDS, "section", "scenario", "tier"}
+BLOCK_KEYWORDS = {*TOP_LEVEL_WORDS, "section", "scenario", "tier", "at"}
 
 
 @lru_cache(maxsize=1)
@@ -154,6 +154,22 @@ def _bad_token(source: Source, error: UnexpectedToken) -> Diagnostic:
             "write the question type after a colon, as in 'question temp_c: number'"
             if _after_question(source, span)
             else "add ':'",
+        )
+    if value == "at" and "DEFAULT" in expected_names:
+        return Diagnostic(
+            span,
+            "S025",
+            "error",
+            "a floor ('at least ...') comes after the default",
+            "move it below 'default ...', before the triage block's 'end'",
+        )
+    if value == "screen" and "END" in expected_names and "AT" in expected_names:
+        return Diagnostic(
+            span,
+            "S025",
+            "error",
+            "a screen is named before the default, not after it",
+            "move it above 'default ...' (authors put it first)",
         )
     if "END" in expected_names and value in BLOCK_KEYWORDS:
         return Diagnostic(

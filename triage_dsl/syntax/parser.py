@@ -20,6 +20,7 @@ from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
 from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS, lark_parser
 from triage_dsl.syntax.messages import syntax_diagnostic
+from triage_dsl.units import plural, to_minutes
 
 TOP_LEVEL = re.compile(rf"^({'|'.join(TOP_LEVEL_WORDS)})\b")
 MAX_SOURCE_BYTES = 2_000_000
@@ -36,6 +37,14 @@ def _unescape(token: Token) -> str:
 
 def _number(text: str) -> ast.Number:
     return float(text) if "." in text else int(text)
+
+
+def _time(amount: str, unit: str) -> ast.Number:
+    """``amount unit`` in minutes; an unknown unit keeps the bare number (the checker
+    reports the unit)."""
+    if plural(unit) is None:
+        return _number(amount.lstrip("-")) * (-1 if amount.startswith("-") else 1)
+    return to_minutes(amount, unit)
 
 
 class _Builder(Transformer[Token, Any]):
@@ -158,6 +167,8 @@ class _Builder(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def age_limits(self, meta: Any, c: list[Any]) -> ast.AgeLimits:
+        if len(c) == 4:
+            return ast.AgeLimits(self.span(meta), c[0], c[2], str(c[3]), str(c[1]))
         return ast.AgeLimits(self.span(meta), c[0], c[1], str(c[2]))
 
     @v_args(meta=True)
@@ -184,8 +195,12 @@ class _Builder(Transformer[Token, Any]):
                 dups.append((key, span))
                 continue
             fields[key] = value
-            if key in ("range", "worse_when"):
+            if key in ("range", "worse_when", "patient_age"):
                 fields[f"{key}_span"] = span
+            if key == "range":
+                (low, low_unit, _), (high, high_unit, _) = value
+                fields["range"] = (low, high)
+                fields["range_units"] = (low_unit, high_unit)
         if fields.get("unknown_means") is not None:
             fields["unknown_allowed"] = True
         return ast.Question(
@@ -215,6 +230,14 @@ class _Builder(Transformer[Token, Any]):
     @v_args(meta=True)
     def type_choice(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
         return ("choice", self.span(meta))
+
+    @v_args(meta=True)
+    def type_age(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("age", self.span(meta))
+
+    @v_args(meta=True)
+    def type_duration(self, meta: Any, c: list[Any]) -> tuple[str, Span]:
+        return ("duration", self.span(meta))
 
     @v_args(meta=True)
     def q_ask(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
@@ -265,6 +288,19 @@ class _Builder(Transformer[Token, Any]):
         return ast.Allow(self.span(meta), str(c[0]), self.tspan(c[0]), reason or None)
 
     @v_args(meta=True)
+    def q_patient_age(self, meta: Any, c: list[Any]) -> tuple[str, Any, Span]:
+        return ("patient_age", True, self.span(meta))
+
+    def bound(self, c: list[Any]) -> tuple[ast.Number, str | None, str]:
+        sign = "-" if c[0].type == "MINUS" else ""
+        tokens = c[1:] if sign else c
+        amount = sign + str(tokens[0])
+        if len(tokens) == 1:
+            return (_number(amount.lstrip("-")) * (-1 if sign else 1), None, amount)
+        unit = str(tokens[1])
+        return (_time(amount, unit), unit, amount)
+
+    @v_args(meta=True)
     def literal(self, meta: Any, c: list[Any]) -> ast.Literal_:
         value = c[0]
         if isinstance(value, Token):
@@ -274,6 +310,13 @@ class _Builder(Transformer[Token, Any]):
                 return ast.Literal_(self.span(meta), False)
             return ast.Literal_(self.span(meta), str(value))
         return ast.Literal_(self.span(meta), value)
+
+    @v_args(meta=True)
+    def answer_time(self, meta: Any, c: list[Any]) -> str:
+        # A time answer is written as its text (``11 weeks``), read like a JSON answer.
+        amount = c[0]
+        text = repr(amount) if isinstance(amount, float) else str(amount)
+        return f"{text} {c[1]}"
 
     def signed_number(self, c: list[Any]) -> ast.Number:
         if len(c) == 2:
@@ -307,7 +350,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.Band(self.span(meta), kind, points, **fields)
 
     def band_compare(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
-        return ("compare", {"op": str(c[0]), "bound": c[1]})
+        value, unit, amount = c[1]
+        if unit is None:
+            return ("compare", {"op": str(c[0]), "bound": value})
+        return ("compare", {"op": str(c[0]), "bound": value, "unit": unit, "amount": amount})
 
     def band_when(self, c: list[Any]) -> tuple[str, dict[str, Any]]:
         return ("when", {"condition": c[0]})
@@ -437,8 +483,29 @@ class _Builder(Transformer[Token, Any]):
     # -- triage logic
     @v_args(meta=True)
     def triage(self, meta: Any, c: list[Any]) -> ast.Triage:
-        *sections, default = c
-        return ast.Triage(self.span(meta), tuple(sections), default)
+        at = next(i for i, child in enumerate(c) if isinstance(child, ast.Target))
+        return ast.Triage(self.span(meta), tuple(c[:at]), c[at], tuple(c[at + 1 :]))
+
+    @v_args(meta=True)
+    def screen(self, meta: Any, c: list[Any]) -> ast.Screen:
+        name, *parts = c
+        return ast.Screen(
+            self.span(meta),
+            str(name),
+            self.tspan(name),
+            tuple(p for p in parts if isinstance(p, ast.Section)),
+            tuple(p for p in parts if isinstance(p, ast.Floor)),
+        )
+
+    @v_args(meta=True)
+    def screen_use(self, meta: Any, c: list[Any]) -> ast.ScreenUse:
+        return ast.ScreenUse(self.span(meta), str(c[0]), self.tspan(c[0]))
+
+    @v_args(meta=True)
+    def floor(self, meta: Any, c: list[Any]) -> ast.Floor:
+        name, mode, *criteria = c
+        target = ast.Target(self.tspan(name), "disposition", str(name))
+        return ast.Floor(self.span(meta), target, mode, tuple(criteria))
 
     @v_args(meta=True)
     def section(self, meta: Any, c: list[Any]) -> ast.Section:
@@ -516,6 +583,16 @@ class _Builder(Transformer[Token, Any]):
 
     def option_set(self, c: list[Any]) -> tuple[ast.OptionRef, ...]:
         return cast(tuple[ast.OptionRef, ...], c[0])
+
+    @v_args(meta=True)
+    def within_op(self, meta: Any, c: list[Any]) -> ast.Compare:
+        # `pain_started within 12 hours` is `pain_started <= 12 hours`.
+        return ast.Compare(self.span(meta), "<=", c[0], c[1])
+
+    @v_args(meta=True)
+    def quantity(self, meta: Any, c: list[Any]) -> ast.NumberLit:
+        amount, unit = str(c[0]), str(c[1])
+        return ast.NumberLit(self.span(meta), _time(amount, unit), unit, amount)
 
     @v_args(meta=True)
     def arith(self, meta: Any, c: list[Any]) -> ast.Arith:

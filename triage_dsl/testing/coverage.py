@@ -9,6 +9,9 @@ Goals, each met by at least one scenario:
 - a disposition that the triage can reach is the result;
 - a question the triage reads that allows "I don't know" is answered ``unknown`` in a
   scenario that expects a disposition or a tier (and the evaluation read the answer).
+- a floor (``at least``) *raises* the outcome and is *seen not to hold* (evaluated and
+  found no; a floor not needed because the outcome is already as urgent meets neither),
+  and each of its criteria fires and is seen false.
 
 Coverage is the share of goals met; unmet goals are named with ``file:line``.
 """
@@ -17,7 +20,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
-from triage_dsl.graph.plan import Plan, questions_read
+from triage_dsl.graph.plan import FloorPlan, Plan, SectionPlan, questions_read
 from triage_dsl.model.result import TriageResult
 from triage_dsl.syntax import ast
 
@@ -25,7 +28,8 @@ from triage_dsl.syntax import ast
 @dataclass(frozen=True)
 class Goal:
     key: str
-    kind: str  # section | criterion fires | criterion false | points row | disposition | unknown answer
+    # section | criterion fires | criterion false | points row | disposition | floor ... | unknown answer
+    kind: str
     location: str
     text: str
 
@@ -38,6 +42,12 @@ def goals(plan: Plan) -> list[Goal]:
             out.append(Goal(f"fires:{c.node}", "criterion fires", c.span.location, c.text))
             out.append(Goal(f"false:{c.node}", "criterion false", c.span.location, c.text))
     out.append(Goal("fires:default", "default", plan.default_span.location, f"default {plan.default.id}"))
+    for f in plan.floors:
+        out.append(Goal(f"fires:{f.node}", "floor raises", f.span.location, f.text))
+        out.append(Goal(f"false:{f.node}", "floor does not hold", f.span.location, f.text))
+        for c in f.criteria:
+            out.append(Goal(f"fires:{c.node}", "criterion fires", c.span.location, c.text))
+            out.append(Goal(f"false:{c.node}", "criterion false", c.span.location, c.text))
     for value in plan.values.values():
         if isinstance(value.decl, ast.Points):
             for index, band in enumerate(value.decl.bands):
@@ -49,7 +59,7 @@ def goals(plan: Plan) -> list[Goal]:
                         f"{value.id}: row {index + 1}",
                     )
                 )
-    targets = [s.target for s in plan.sections] + [plan.default]
+    targets = [s.target for s in plan.sections] + [plan.default] + [f.target for f in plan.floors]
     seen: set[str] = set()
     for target in targets:
         if target.kind == "disposition" and target.id not in seen:
@@ -72,7 +82,8 @@ class Coverage:
         """Mark the goals one evaluation met, read off its trace. An unknown answer counts
         only in a scenario that ``asserts_outcome`` (expects a disposition or a tier)."""
         protocol_id = self.plan.protocol_id
-        sections = {s.node: s for s in self.plan.sections}
+        sections: dict[str, SectionPlan | FloorPlan] = {s.node: s for s in self.plan.sections}
+        sections.update((f.node, f) for f in self.plan.floors)
         true_criteria: list[str] = []
         assumed = False
         outcome = asserts_outcome and result.status == "complete"
@@ -91,7 +102,9 @@ class Coverage:
                 self.met.add(f"row:{entry.node}:{entry.row}")
             elif entry.kind == "assumption":
                 assumed = True
-            elif entry.kind == "section" and entry.value is True and entry.node in sections:
+            elif entry.kind == "floor" and entry.value is False:
+                self.met.add(f"false:{entry.node}")
+            elif entry.kind in ("section", "floor") and entry.value is True and entry.node in sections:
                 section = sections[entry.node]
                 if not assumed:
                     self.met.add(f"fires:{section.node}")
@@ -102,6 +115,7 @@ class Coverage:
                         fired = [c for c in true_criteria if c in own]
                         if fired:
                             self.met.add(f"fires:{fired[-1]}")
+                assumed = False  # an assumption counts against the block it decided only
             elif entry.kind == "default":
                 self.met.add("fires:default")
             elif entry.kind == "disposition" and isinstance(entry.value, str):

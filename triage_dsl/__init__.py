@@ -29,10 +29,11 @@ from triage_dsl.errors import (
     TriageError,
 )
 from triage_dsl.explain.note import render_note
-from triage_dsl.model.result import SCHEMA_VERSION, QuestionInfo, TraceEntry, TriageResult
+from triage_dsl.model.caller import CallInfo
+from triage_dsl.model.result import SCHEMA_VERSION, AnswerEvent, QuestionInfo, TraceEntry, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol
-from triage_dsl.runtime.session import Session
+from triage_dsl.runtime.session import Session, answer_log
 from triage_dsl.source import Source
 
 __version__ = "0.1.0"
@@ -71,17 +72,23 @@ def evaluate(
     trace: bool = True,
     note: bool = False,
     now: datetime | None = None,
+    call: CallInfo | None = None,
 ) -> TriageResult:
     """Evaluate answers (question id -> JSON-like value; ``"unknown"`` when the caller does
     not know; an age or duration as ``"11 weeks"`` or ``{"value": 11, "unit": "weeks"}``,
     an age also as ``{"born": "2026-09-01"}``, read with the clock ``now``). Never raises
     for bad answers: the result's status is ``error`` instead.
 
+    The result's ``answer_log`` keeps every answer given (also those no criterion read,
+    and invalid ones), and ``call`` the caller block, for the record.
+
     >>> p = load("protocols/rules/qsofa.triage")
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
     result = evaluate_protocol(protocol, answers, trace=trace, now=now)
+    log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []
+    result = result.model_copy(update={"answer_log": log, "call": call})
     if note:
         result = result.model_copy(update={"note": render_note(result)})
     return result
@@ -95,6 +102,8 @@ def check(path: str | Path) -> list[Diagnostic]:
 __all__ = [
     "SCHEMA_VERSION",
     "AnswerError",
+    "AnswerEvent",
+    "CallInfo",
     "CompileError",
     "Diagnostic",
     "Protocol",

@@ -17,14 +17,14 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, TextIO
 
-from triage_dsl import __version__
+from triage_dsl import __version__, evaluate
 from triage_dsl.analysis import AnalysisLimit, findings_of
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -103,6 +103,12 @@ def _parser() -> argparse.ArgumentParser:
         help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
         "for reproducible records; it turns a date of birth into an age",
     )
+    p.add_argument(
+        "--call",
+        metavar="FILE.json",
+        help="with --answers: the caller block (who called, callback number, agent, complaint, agreement)",
+    )
+    _key_argument(p, "with --answers: seal the record with the key (HMAC-SHA-256) and key the pseudonyms")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_eval)
 
@@ -113,12 +119,15 @@ def _parser() -> argparse.ArgumentParser:
         "disposition, urgency, escalation plan and note.",
     )
     p.add_argument("protocol", metavar="PROTOCOL")
-    p.add_argument("--save", metavar="FILE", help="write the result as JSON")
+    p.add_argument("--save", metavar="FILE", help="write the sealed record as JSON")
+    p.add_argument("--call", metavar="FILE.json", help="the caller block, instead of asking it")
+    p.add_argument("--session-id", metavar="ID", help="the record's session id (default: a UUID)")
     p.add_argument(
         "--at",
         metavar="TIME",
         help="the interview's time (ISO 8601, UTC; default now): turns a date of birth into an age",
     )
+    _key_argument(p, "seal the saved record with the key")
     p.set_defaults(handler=_run)
 
     p = sub.add_parser(
@@ -126,7 +135,7 @@ def _parser() -> argparse.ArgumentParser:
         help="print the JSON Schema of results",
         description="Print the JSON Schema of the result that eval prints.",
     )
-    p.add_argument("what", nargs="?", choices=("result", "record", "call"), default="result")
+    p.add_argument("what", nargs="?", choices=("result", "record", "call", "call-info"), default="result")
     p.set_defaults(handler=_schema)
 
     p = sub.add_parser(
@@ -314,6 +323,46 @@ def parse_json(text: str) -> Any:
     return json.loads(text)
 
 
+def _key_argument(p: argparse.ArgumentParser, what: str) -> None:
+    p.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the record key (at least 32 bytes; else $TRIAGE_RECORD_KEY_FILE or "
+        f"$TRIAGE_RECORD_KEY): {what}",
+    )
+
+
+def _key(args: argparse.Namespace) -> Any:
+    from triage_dsl.record.keys import RecordKeyError, load_key
+
+    try:
+        return load_key(args.key_file)
+    except RecordKeyError as exc:
+        raise ProtocolFileError(str(exc)) from None
+
+
+def _call_info(name: str | None, inp: TextIO) -> Any:
+    """The caller block of ``--call FILE.json`` (None without the option)."""
+    if name is None:
+        return None
+    from pydantic import ValidationError
+
+    from triage_dsl.model.caller import CallInfo
+
+    try:
+        raw = json.loads(_read_text(name, inp))
+    except ValueError as exc:
+        raise ProtocolFileError(f"{name}: invalid JSON: {exc}") from None
+    try:
+        return CallInfo.model_validate(raw)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        where = ".".join(str(p) for p in first["loc"]) or "caller block"
+        raise ProtocolFileError(
+            f"{name}: not a valid caller block: {where}: {first['msg']} (see: triage schema call-info)"
+        ) from None
+
+
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     protocol = compile_file(args.protocol)
     target = open(args.output, "w", encoding="utf-8") if args.output else out  # noqa: SIM115
@@ -329,8 +378,9 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
             answers = answers["answers"]
         now = _clock_reading(args.at)
+        call = _call_info(args.call, inp)
         result = _sealed(
-            protocol, evaluate_protocol(protocol, answers, trace=not args.no_trace, now=now), args, now
+            protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
         )
         if args.format == "json":
             target.write(result.model_dump_json(indent=2) + "\n")
@@ -340,6 +390,11 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     finally:
         if target is not out:
             target.close()
+
+
+def _protocol_block(protocol: Protocol) -> dict[str, Any]:
+    """What ran, on every batch line (a refused line too): id, version, content hash."""
+    return program(protocol).ref.model_dump()
 
 
 def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) -> str:
@@ -354,6 +409,7 @@ def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) ->
                 "status": "error",
                 "disposition": None,
                 "error": f"line {number}: invalid JSON: {exc}",
+                "protocol": _protocol_block(protocol),
             }
         )
     case_id = case.get("id") if isinstance(case, dict) else None
@@ -365,6 +421,7 @@ def case_line(protocol: Protocol, line: str, number: int, trace: bool = True) ->
                 "status": "error",
                 "disposition": None,
                 "error": f'line {number}: expected an object with "answers": {{...}}',
+                "protocol": _protocol_block(protocol),
             }
         )
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
@@ -422,8 +479,19 @@ def _schema(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 
 def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.interview import interview
+    from triage_dsl.record import seal
 
-    return interview(compile_file(args.protocol), inp, out, args.save, now=_clock_reading(args.at))
+    protocol = compile_file(args.protocol)
+    call, key = _call_info(args.call, inp), _key(args)
+
+    def finish(result: TriageResult) -> TriageResult:
+        return seal(result, protocol=protocol, session_id=args.session_id, key=key)
+
+    code, record = interview(protocol, inp, out, call=call, finish=finish, now=_clock_reading(args.at))
+    if args.save and record is not None:
+        Path(args.save).write_text(record.model_dump_json(indent=2) + "\n", encoding="utf-8")
+        out.write(f"\nRecord saved to {args.save}\n")
+    return code
 
 
 def _test(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -544,6 +612,12 @@ def _record_parsers(sub: Any) -> None:
     p.add_argument(
         "--protocol", metavar="FILE", action="append", required=True, help="repeat for a call record"
     )
+    _key_argument(p, "check the keyed seal; a record without one then fails")
+    p.add_argument(
+        "--allow-unkeyed",
+        action="store_true",
+        help="without a key, accept a keyed record after checking its chain and replay (its seal unchecked)",
+    )
     p.set_defaults(handler=_verify)
     p = sub.add_parser(
         "redact",
@@ -552,6 +626,7 @@ def _record_parsers(sub: Any) -> None:
         "structure, protocol hash and outcome kept.",
     )
     p.add_argument("record", metavar="RECORD.json")
+    _key_argument(p, "identifiers become keyed pseudonyms (without a key they are removed)")
     p.add_argument("-o", "--output", metavar="FILE", help="write here instead of standard output")
     p.set_defaults(handler=_redact)
 
@@ -579,8 +654,9 @@ def _sealed(
     from triage_dsl.record.clock import FixedClock
 
     # One reading of the clock: the evaluation (a date of birth's age) and the record agree.
-    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now))
-    return redact(record) if args.redact else record
+    key = _key(args)
+    record = seal(result, protocol=protocol, session_id=args.session_id, clock=FixedClock(now), key=key)
+    return redact(record, key) if args.redact else record
 
 
 def _read_record(name: str, inp: TextIO, err: TextIO) -> dict[str, Any] | None:
@@ -602,13 +678,14 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     if raw is None:
         return USAGE
     protocols = [compile_file(path) for path in args.protocol]
+    key, allow = _key(args), args.allow_unkeyed
     if raw.get("kind") == "call":
-        verification = verify_call(raw, protocols)
+        verification = verify_call(raw, protocols, key=key, allow_unkeyed=allow)
     elif len(protocols) != 1:
         print("triage: verify: a record of one protocol takes exactly one --protocol", file=err)
         return USAGE
     else:
-        verification = verify(raw, protocols[0])
+        verification = verify(raw, protocols[0], key=key, allow_unkeyed=allow)
     for note in verification.notes:
         print(f"{args.record}: note: {note}", file=out)
     for problem in verification.problems:
@@ -627,11 +704,12 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
+    key = _key(args)
     try:
         if raw.get("kind") == "call":
-            text = redact_call(CallRecord.model_validate(raw)).model_dump_json(indent=2)
+            text = redact_call(CallRecord.model_validate(raw), key).model_dump_json(indent=2)
         else:
-            text = redact(TriageResult.model_validate(raw)).model_dump_json(indent=2)
+            text = redact(TriageResult.model_validate(raw), key).model_dump_json(indent=2)
     except ValidationError as exc:
         print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
         return USAGE
@@ -644,7 +722,9 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
 
 def _record_schema(what: str, out: TextIO) -> int:
     from triage_dsl.record import call_schema, record_schema
+    from triage_dsl.record.schema import call_info_schema
 
-    json.dump(record_schema() if what == "record" else call_schema(), out, indent=2, sort_keys=True)
+    schemas = {"record": record_schema, "call": call_schema, "call-info": call_info_schema}
+    json.dump(schemas[what](), out, indent=2, sort_keys=True)
     out.write("\n")
     return OK

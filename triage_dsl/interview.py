@@ -1,22 +1,33 @@
 """``triage run``: a terminal interview driven by a :class:`Session`.
 
-Reads the agent's typed answers, re-asks on invalid input, and ends with the
-disposition, urgency, escalation plan and triage note. Input ending early stops the
-interview without a disposition (exit 1), never with a guess.
+Asks the caller block first (who is calling, the callback number read back, whether the
+patient can come to the phone, the agent, the chief complaint in the caller's words),
+then the protocol's questions, re-asking on invalid input; then anything else the
+caller said, and whether the caller agrees with the advice (or declines, and why). Ends
+with the triage note. Input ending early stops the interview without a disposition
+(exit 1), never with a guess.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import datetime
-from pathlib import Path
 from typing import Any, TextIO
 
-from triage_dsl.errors import AnswerError
+from pydantic import ValidationError
+
+from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.explain.note import render_note
-from triage_dsl.model.result import QuestionInfo
+from triage_dsl.model.caller import RELATIONSHIPS, CallInfo
+from triage_dsl.model.result import QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.session import Session
 from triage_dsl.units import TimeTextError, parse_date, parse_text
+
+
+class _Ended(Exception):
+    """The input ended before the interview did."""
+
 
 YES = {"y", "yes", "true"}
 NO = {"n", "no", "false"}
@@ -87,15 +98,77 @@ def _allowed(question: QuestionInfo) -> str:
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
 
 
-def interview(
-    protocol: Protocol, inp: TextIO, out: TextIO, save: str | None, now: datetime | None = None
-) -> int:
-    """The interview; ``now`` is its clock (a date of birth is read with it)."""
-    session = Session(protocol, now=now)
-    out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
-    for disclaimer in protocol.header.disclaimers:
-        out.write(f"Note: {disclaimer}\n")
+def _line(inp: TextIO, out: TextIO, prompt: str) -> str:
+    out.write(prompt)
+    out.flush()
+    line = inp.readline()
+    if not line:
+        raise _Ended
+    return line.strip()
+
+
+def _ask(inp: TextIO, out: TextIO, prompt: str, parse: Callable[[str], Any]) -> Any:
+    """Ask until ``parse`` accepts what was typed (it raises ValueError with a hint)."""
+    while True:
+        try:
+            return parse(_line(inp, out, prompt))
+        except ValueError as exc:
+            out.write(f"  Invalid answer: {exc}. Please ask again.\n")
+
+
+def _yes_no(text: str) -> bool:
+    word = text.lower()
+    if word in YES or word in NO:
+        return word in YES
+    raise ValueError("answer yes or no")
+
+
+def _needed(what: str) -> Callable[[str], str]:
+    def parse(text: str) -> str:
+        if not text:
+            raise ValueError(f"{what} is needed")
+        return text
+
+    return parse
+
+
+def _relationship(text: str) -> str:
+    word = text.lower().replace(" ", "_")
+    if word.isdigit() and 1 <= int(word) <= len(RELATIONSHIPS):
+        return RELATIONSHIPS[int(word) - 1]
+    if word in RELATIONSHIPS:
+        return word
+    raise ValueError(f"answer with a number 1-{len(RELATIONSHIPS)}")
+
+
+def ask_call(inp: TextIO, out: TextIO) -> CallInfo:
+    """The caller block, asked before the protocol's questions."""
+    out.write("Caller\n")
+    choices = "  ".join(f"{n}) {r.replace('_', ' ')}" for n, r in enumerate(RELATIONSHIPS, start=1))
+    caller = _ask(inp, out, f"Who is calling? {choices}\n  > ", _relationship)
+    detail = _line(inp, out, "  About the caller (optional, Enter to skip) > ") if caller != "patient" else ""
+    number = _line(inp, out, "Callback number (Enter if none) > ")
+    read_back = bool(number) and _ask(
+        inp, out, "Read the number back. Did the caller confirm it? [yes/no] > ", _yes_no
+    )
+    can_come = None
+    if caller != "patient":
+        can_come = _ask(inp, out, "Can the patient come to the phone? [yes/no] > ", _yes_no)
+    agent = _ask(inp, out, "Agent id > ", _needed("the agent's id"))
+    complaint = _ask(inp, out, "Chief complaint, in the caller's words > ", _needed("the complaint"))
     out.write("\n")
+    return CallInfo(
+        caller=caller,
+        caller_detail=detail or None,
+        callback_number=number or None,
+        callback_read_back=read_back,
+        patient_can_come_to_phone=can_come,
+        agent_id=agent,
+        chief_complaint=complaint,
+    )
+
+
+def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
     while not session.done:
         question = session.next_question()
         if question is None:  # pragma: no cover - a needs_answers result always names one
@@ -104,23 +177,57 @@ def interview(
         if question.help:
             out.write(f"  ({question.help})\n")
         while True:
-            out.write(f"  {_allowed(question)} > ")
-            out.flush()
-            line = inp.readline()
-            if not line:
-                out.write("\nInterview stopped before a disposition was reached.\n")
-                return 1
+            line = _line(inp, out, f"  {_allowed(question)} > ")
             try:
                 session.answer(question.id, parse_typed(question, line))
                 break
             except (ValueError, AnswerError) as exc:
                 out.write(f"  Invalid answer: {exc}. Please ask again.\n")
+
+
+def _closing(session: Session, inp: TextIO, out: TextIO) -> None:
+    """Anything else the caller said, then the caller's response to the advice."""
+    while text := _line(inp, out, "Anything else the caller said? (Enter when done) > "):
+        session.note(text)
+    agrees = _ask(inp, out, "Does the caller agree with the advice? [yes/no] > ", _yes_no)
+    reason = None if agrees else _ask(inp, out, "Why does the caller decline? > ", _needed("a reason"))
+    session.respond(agrees, reason)
+
+
+def interview(
+    protocol: Protocol,
+    inp: TextIO,
+    out: TextIO,
+    call: CallInfo | None = None,
+    finish: Callable[[TriageResult], TriageResult] | None = None,
+    now: datetime | None = None,
+) -> tuple[int, TriageResult | None]:
+    """Run the interview; ``call`` skips asking the caller block; ``finish`` (sealing)
+    makes the result the note is rendered from; ``now`` is the interview's clock (a date
+    of birth is read with it). Returns the exit code and the result."""
+    out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
+    if protocol.status is not None and protocol.status != "approved":
+        out.write(f"Note: this protocol's status is {protocol.status}, not approved.\n")
+    for disclaimer in protocol.header.disclaimers:
+        out.write(f"Note: {disclaimer}\n")
+    out.write("\n")
+    code = 0
+    try:
+        session = Session(protocol, call=call or ask_call(inp, out), now=now)
+        _questions(session, inp, out)
+    except _Ended:
+        out.write("\nInterview stopped before a disposition was reached.\n")
+        return 1, None
+    try:
+        _closing(session, inp, out)
+    except _Ended:  # the outcome stands and is kept; the caller's response is missing
+        out.write("\nInput ended before the caller's response to the advice was recorded.\n")
+        code = 1
+    except (SessionError, ValidationError) as exc:  # pragma: no cover - the prompts validate
+        out.write(f"\nCaller's response not recorded: {exc}\n")
+        code = 1
     result = session.result()
-    out.write("\n" + render_note(result))
-    if save:
-        Path(save).write_text(
-            result.model_copy(update={"note": render_note(result)}).model_dump_json(indent=2) + "\n",
-            encoding="utf-8",
-        )
-        out.write(f"\nResult saved to {save}\n")
-    return 0 if result.status == "complete" else 1
+    if finish is not None:
+        result = finish(result)
+    out.write("\n" + (result.note or render_note(result)))
+    return code, result

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import hashlib
+import json
+import os.path
 from dataclasses import dataclass
+from functools import cached_property
 from typing import TYPE_CHECKING
 
 import networkx as nx
@@ -49,6 +53,33 @@ class Protocol:
     @property
     def path(self) -> str:
         return self.source.path
+
+    @property
+    def status(self) -> str | None:
+        """The header's ``status`` (draft, approved, retired), None when it has none."""
+        return self.header.status
+
+    def relative(self, path: str) -> str:
+        """``path`` relative to the protocol's root folder (the folder of its file), with
+        ``/`` separators: what results and records show, so the same call gives the same
+        bytes whatever the working directory or the spelling of the path."""
+        if path.startswith("<"):
+            return path
+        folder = os.path.dirname(self.source.path) or "."
+        return os.path.relpath(path, folder).replace(os.sep, "/")
+
+    @cached_property
+    def portable_files(self) -> tuple[tuple[str, str], ...]:
+        """Every file compiled (the protocol and its imports), relative path -> SHA-256."""
+        return tuple(sorted((self.relative(path), sha) for path, sha in self.files))
+
+    @cached_property
+    def content_sha256(self) -> str:
+        """SHA-256 over the protocol and everything it imports: the canonical JSON of the
+        sorted ``[relative path, SHA-256]`` pairs of :attr:`portable_files`. Any change in
+        any file compiled changes it."""
+        text = json.dumps([list(pair) for pair in self.portable_files], separators=(",", ":"))
+        return hashlib.sha256(text.encode("utf-8")).hexdigest()
 
     @property
     def warnings(self) -> tuple[Diagnostic, ...]:

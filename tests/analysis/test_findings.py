@@ -77,6 +77,40 @@ def test_shipped_protocols_have_no_findings() -> None:
     assert findings == []
 
 
+@pytest.mark.parametrize(
+    ("name", "text"), _cases("../analysis/floors.triage"), ids=lambda x: x if "\n" not in x else ""
+)
+def test_floor_findings_are_exactly_the_marked_ones(name: str, text: str, tmp_path: Path) -> None:
+    path = tmp_path / f"{name}.triage"
+    path.write_text(text, encoding="utf-8")
+    assert sorted((d.span.line, d.code) for d in analyse(load(path))) == marked(text)
+
+
+def test_a_floor_warning_can_be_allowed_with_a_reason(tmp_path: Path) -> None:
+    from triage_dsl.analysis.findings import analyse as analyses
+    from triage_dsl.compiler import check_file
+
+    ((_name, text),) = [c for c in _cases("../analysis/floors.triage") if c[0] == "floor_allowed"]
+    path = tmp_path / "p.triage"
+    path.write_text(text, encoding="utf-8")
+    diagnostics, _ = check_file(path, analyses)
+    (floor,) = [d for d in diagnostics if d.code == "A060"]
+    assert floor.suppressed == "kept while the default is reviewed"
+
+
+@pytest.mark.parametrize(
+    ("name", "reason"),
+    [
+        ("floor_below_everything", "every outcome is already at least as urgent"),
+        ("floor_never_holds", "its criteria never hold when the outcome is less urgent"),
+    ],
+)
+def test_a_floor_that_never_raises_says_why(name: str, reason: str, tmp_path: Path) -> None:
+    ((_name, text),) = [c for c in _cases("../analysis/floors.triage") if c[0] == name]
+    message, _ = _finding(text, "A060", tmp_path)
+    assert message.startswith("floor 'at least") and reason in message
+
+
 def test_a_gated_red_flag_witness_really_gets_a_less_urgent_outcome(tmp_path: Path) -> None:
     """Review finding 1 in small: confusion counts only with extreme pain."""
     ((_name, text),) = [c for c in _cases("../analysis/findings.triage") if c[0] == "gated"]
@@ -105,25 +139,3 @@ def test_an_unknown_that_decides_a_section_is_a_note_with_its_witness(tmp_path: 
         for rash in (True, False, "unknown"):
             result = evaluate(load(path), {"temp": "unknown", "infant": infant, "rash": rash})
             assert result.disposition is not None and result.disposition.id == "ed"
-
-
-@pytest.mark.parametrize(
-    ("name", "text"), _cases("../analysis/floors.triage"), ids=lambda x: x if "\n" not in x else ""
-)
-def test_floor_findings_are_exactly_the_marked_ones(name: str, text: str, tmp_path: Path) -> None:
-    path = tmp_path / f"{name}.triage"
-    path.write_text(text, encoding="utf-8")
-    assert sorted((d.span.line, d.code) for d in analyse(load(path))) == marked(text)
-
-
-@pytest.mark.parametrize(
-    ("name", "reason"),
-    [
-        ("floor_below_everything", "every outcome is already at least as urgent"),
-        ("floor_never_holds", "its criteria never hold when the outcome is less urgent"),
-    ],
-)
-def test_a_floor_that_never_raises_says_why(name: str, reason: str, tmp_path: Path) -> None:
-    ((_name, text),) = [c for c in _cases("../analysis/floors.triage") if c[0] == name]
-    message, _ = _finding(text, "A060", tmp_path)
-    assert message.startswith("floor 'at least") and reason in message

@@ -210,3 +210,21 @@ def test_generated_scenarios_answer_unknown_where_it_is_allowed(tmp_path: Path) 
     assert 'scenario "temp = unknown (the caller does not know)"' in text
     assert "given temp = unknown, infant = yes\n  expect ed" in text  # not knowing changes the outcome
     assert "spare = unknown" not in text  # never read by the triage
+
+
+FLOORS = Path(__file__).resolve().parents[1] / "data" / "floors"
+
+
+def test_diff_sees_floors_added_and_every_change_is_more_urgent(tmp_path: Path) -> None:
+    for path in FLOORS.glob("*.triage"):
+        text = re.sub(r"^\s*at least .*?^\s*end\n", "", path.read_text(encoding="utf-8"), flags=re.M | re.S)
+        (tmp_path / path.name).write_text(text, encoding="utf-8")
+    old, new = load(tmp_path / "cough.triage"), load(FLOORS / "cough.triage")
+    changes = diff(old, new)
+    assert changes and {c.direction for c in changes} == {"more urgent"}
+    raised = {(c.old["disposition"], c.new["disposition"]) for c in changes}
+    assert ("home_care", "ed_now") in raised and ("within_24h", "see_today") in raised
+    for change in changes:
+        result = evaluate(new, change.witness)
+        assert result.disposition is not None and result.disposition.id == change.new["disposition"]
+        assert result.raised_by is not None

@@ -73,3 +73,13 @@ def test_check_finds_no_dead_question_in_a_population_protocol() -> None:
     paths = [str(DATA / "adult_demo.triage"), str(DATA / "fever_infant.triage")]
     code = main(["check", *paths], stdout=out, stderr=err)
     assert code == 0 and out.getvalue() == "" and "0 error(s), 0 warning(s)" in err.getvalue()
+
+
+def test_render_shows_time_constants_and_answers_in_units() -> None:
+    from triage_dsl.render import overlay_of, protocol_dot
+
+    result = evaluate_protocol(INFANT, {"patient_age": "11 weeks", "temp_c": 38.2})
+    overlay = overlay_of(result, INFANT.id)
+    assert overlay.values["question:patient_age"] == "11 weeks"
+    source = protocol_dot(INFANT, overlay=overlay).source
+    assert "patient_age &lt; 3 months" in source and "11 weeks" in source

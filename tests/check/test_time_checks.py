@@ -79,3 +79,19 @@ def test_population_without_patient_age_question_is_a_warning(tmp_path: Path) ->
         "the population's age limits (aged 18 to 120 years) cannot be enforced: "
         "no question in scope is marked 'patient age'"
     )
+
+
+def test_an_age_range_narrower_than_patients_is_judged_in_years(tmp_path: Path) -> None:
+    path = tmp_path / "t.triage"
+    path.write_text(
+        HEAD.replace("end\n", "population pediatric aged 0 days to 16 years end\n")
+        + 'question a: age ask "Age?" range 28 days to 16 years patient age end\n'
+        + TAIL
+        + "triage section red if any of when a > 2 years end default home end\n",
+        encoding="utf-8",
+    )
+    (warning,) = [d for d in check(path) if d.code == "W011"]
+    assert warning.message == (
+        "range 28 days to 16 years of 'a' refuses 0 days-28 days, which occurs in children; "
+        "those callers get an error instead of a disposition"
+    )

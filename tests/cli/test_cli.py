@@ -156,19 +156,58 @@ def test_help_for_every_command() -> None:
         assert code == 0 and "usage: triage" in out
 
 
+# The caller block, as typed: spouse (3), detail, number, confirmed, patient cannot come
+# to the phone, agent, complaint.
+CALLER = "spouse\n3\nhis wife\n555 0100\nyes\nno\nagent-17\nhe feels hot and breathless\n"
+
+
 def test_run_interviews_and_reasks_on_invalid_input(tmp_path: Path) -> None:
-    typed = "sixteen\n16\n97\nno\nno\n120\n70\n1\n37\n"
+    questions = "sixteen\n16\n97\nno\nno\n120\n70\n1\n37\n"
+    closing = "he takes no medicines\n\nmaybe\nno\n\nwill call his own doctor in the morning\n"
     save = tmp_path / "result.json"
-    code, out, _ = run("run", NEWS2, "--save", str(save), stdin=typed)
-    assert code == 0
-    assert "Invalid answer: answer with a number" in out
+    code, out, _ = run(
+        "run", NEWS2, "--save", str(save), "--session-id", "s-1", stdin=CALLER + questions + closing
+    )
+    assert code == 0, out
+    assert "Invalid answer: answer with a number" in out and "Invalid answer: answer with a number 1-9" in out
+    assert "Invalid answer: answer yes or no" in out and "Invalid answer: a reason is needed" in out
     assert "NEWS2 0: routine monitoring" in out
-    assert json.loads(save.read_text())["disposition"]["id"] == "zero"
+    record = json.loads(save.read_text())
+    assert record["disposition"]["id"] == "zero" and record["seal"] and record["session_id"] == "s-1"
+    assert record["call"] == {
+        "caller": "spouse_or_partner",
+        "caller_detail": "his wife",
+        "callback_number": "555 0100",
+        "callback_read_back": True,
+        "patient_can_come_to_phone": False,
+        "agent_id": "agent-17",
+        "chief_complaint": "he feels hot and breathless",
+        "agreement": "declines",
+        "declined_reason": "will call his own doctor in the morning",
+    }
+    assert [e["kind"] for e in record["answer_log"]][-1] == "note"
+    assert "Caller's response:" in out and "declined the advice" in out
+
+
+def test_run_with_a_caller_block_file_asks_only_the_agreement(tmp_path: Path) -> None:
+    call = tmp_path / "call.json"
+    call.write_text(json.dumps({"caller": "patient", "agent_id": "a-1", "chief_complaint": "feel unwell"}))
+    typed = "16\n97\nno\nno\n120\n70\n1\n37\n\nyes\n"
+    code, out, _ = run("run", NEWS2, "--call", str(call), stdin=typed)
+    assert code == 0 and "Who is calling?" not in out and "agrees with the advice" in out
 
 
 def test_run_stops_without_a_disposition_when_input_ends() -> None:
-    code, out, _ = run("run", NEWS2, stdin="16\n")
+    code, out, _ = run("run", NEWS2, stdin=CALLER + "16\n")
     assert code == 1 and "stopped before a disposition" in out
+
+
+def test_run_keeps_the_outcome_when_input_ends_before_the_agreement(tmp_path: Path) -> None:
+    save = tmp_path / "r.json"
+    typed = CALLER + "16\n97\nno\nno\n120\n70\n1\n37\n"
+    code, out, _ = run("run", NEWS2, "--save", str(save), stdin=typed)
+    assert code == 1 and "before the caller's response" in out
+    assert json.loads(save.read_text())["call"]["agreement"] is None
 
 
 def test_installed_console_script_runs() -> None:

@@ -4,15 +4,20 @@ from __future__ import annotations
 
 import logging
 import os
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
-from tests.record.helpers import NEWS2, chest, clock, example, sealed
-from triage_dsl import render_note
+from tests.record.helpers import CHEST, NEWS2, T0, chest, clock, example, sealed
+from triage_dsl import CallInfo, Session, evaluate, load, render_note
 from triage_dsl.model.result import TriageResult
-from triage_dsl.record import combine, escalate, override, redact, verify
+from triage_dsl.record import FixedClock, combine, escalate, override, redact, seal, verify
+from triage_dsl.record.keys import RecordKey
+from triage_dsl.record.redact import KEPT, SCRUBBED
 
 NOTES = ROOT / "tests" / "data" / "notes"
 # NEWS2 answers chosen to be findable in text: no hash (hex) holds a dot or these words.
@@ -62,6 +67,77 @@ def test_the_library_never_logs_answer_values(caplog: pytest.LogCaptureFixture) 
     assert not [m for m in messages if any(n in m for n in NEEDLES)]
 
 
+CALL = CallInfo(
+    caller="spouse_or_partner",
+    caller_detail="Mary, his wife",
+    callback_number="+1 555 0100",
+    callback_read_back=True,
+    patient_can_come_to_phone=False,
+    agent_id="agent-17",
+    chief_complaint="MRN 00424242 says his chest is tight",
+)
+KEY = RecordKey(b"k" * 32)
+
+
+def caller_record() -> TriageResult:
+    """A session with every kind of log entry, a caller block and a declined advice."""
+    protocol = load(CHEST)
+    s = Session(protocol, call=CALL, clock=FixedClock(T0, step=timedelta(seconds=20)))
+    s.answer("coughing_blood", True)
+    s.answer("severe_breathing_difficulty", False)
+    s.answer("coughing_blood", False, reason="misheard: MRN 00424242 coughs phlegm")
+    s.answer("lips_skin_blue_grey", False)
+    s.retract("lips_skin_blue_grey", "the caller cannot see him")
+    s.answer("collapsed", True)
+    s.note("he has a pacemaker, MRN 00424242")
+    s.respond(False, "wants to drive him in herself, MRN 00424242")
+    return seal(s.result(), protocol=protocol, session_id="call-0001", clock=clock())
+
+
+SECRETS = ("00424242", "Mary", "555 0100", "agent-17", "pacemaker", "phlegm", "cannot see him", "drive him")
+
+
+@pytest.mark.parametrize("key", [None, KEY], ids=["unkeyed", "keyed"])
+def test_redaction_removes_every_free_text_and_identifier(key: RecordKey | None) -> None:
+    record = caller_record()
+    copy_ = redact(record, key)
+    text = copy_.model_dump_json()
+    assert not [s for s in SECRETS if s in text]
+    assert copy_.call is not None and copy_.call.agreement == "declines" and copy_.call.callback_read_back
+    assert [e.question for e in copy_.answer_log] == [e.question for e in record.answer_log]
+    if key is None:
+        assert copy_.session_id == copy_.call.agent_id == copy_.call.callback_number == "[redacted]"
+    else:
+        assert copy_.call.callback_number == KEY.pseudonym("+1 555 0100")
+        assert copy_.session_id is not None and len(copy_.session_id) == len("hmac-sha256:") + 64
+        assert redact(record, key).session_id == copy_.session_id  # stable: log lines can be matched
+        assert redact(record, RecordKey(b"o" * 32)).session_id != copy_.session_id
+
+
+@pytest.mark.parametrize(
+    ("answers", "secret"),
+    [
+        ({"MRN 00424242": True}, "00424242"),  # an unknown answer key
+        ({"collapsed": "MRN 00424242"}, "00424242"),  # an invalid value quoted in the error text
+        ({"pain_minutes": 1e9, "Jane Doe": 1}, "Jane Doe"),
+    ],
+)
+def test_redaction_of_invalid_answers_keeps_no_unknown_key_or_error_text(
+    answers: dict[str, object], secret: str
+) -> None:
+    protocol = load(CHEST)
+    record = seal(evaluate(protocol, answers), protocol=protocol, session_id="s", clock=clock())
+    assert record.status == "error" and secret in record.model_dump_json()
+    for key in (None, KEY):
+        copy_ = redact(record, key)
+        assert secret not in copy_.model_dump_json()
+        assert {e.code for e in copy_.errors} == {e.code for e in record.errors}
+
+
+def test_every_record_field_is_either_kept_or_scrubbed() -> None:
+    assert set(TriageResult.model_fields) == set(KEPT) | set(SCRUBBED)
+
+
 def _notes() -> dict[str, TriageResult]:
     protocol, record = chest()
     escalated = escalate(record, "told_caller", at="2026-03-01T02:15:00Z")
@@ -86,6 +162,7 @@ def _notes() -> dict[str, TriageResult]:
     return {
         "floor_raised": raised,
         "floor_assumed": assumed,
+        "chest_caller": caller_record(),
         "chest_escalated": escalated,
         "chest_overridden": overridden,
         "news2_high": news2_record,
@@ -101,3 +178,40 @@ def test_golden_notes(name: str, markdown: bool) -> None:
     if os.environ.get("UPDATE_GOLDEN"):
         path.write_text(note, encoding="utf-8")
     assert note == Path(path).read_text(encoding="utf-8"), f"rerun with UPDATE_GOLDEN=1 and review {path}"
+
+
+secret_text = st.text(alphabet="abcdefghijklmnopqrstuvwxyz0123456789 ", min_size=1, max_size=12).map(
+    lambda t: f"QZX{t}XZQ"
+)
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.lists(secret_text, min_size=7, max_size=7),
+    st.dictionaries(secret_text, st.one_of(st.booleans(), secret_text, st.integers()), max_size=3),
+)
+def test_no_free_text_or_unknown_key_survives_redaction(texts: list[str], junk: dict[str, object]) -> None:
+    protocol = load(CHEST)
+    call = CallInfo(
+        caller="other",
+        caller_detail=texts[0],
+        callback_number=texts[1],
+        callback_read_back=True,
+        patient_can_come_to_phone=True,
+        agent_id=texts[2],
+        chief_complaint=texts[3],
+    )
+    s = Session(protocol, call=call, clock=FixedClock(T0))
+    s.answer("collapsed", False)
+    s.answer("collapsed", False, reason=texts[4])
+    s.retract("collapsed", texts[5])
+    s.answer("collapsed", True)
+    s.note(texts[6])
+    s.respond(False, texts[0])
+    record = seal(s.result(), protocol=protocol, session_id=texts[1], clock=clock())
+    batch = seal(
+        evaluate(protocol, {"collapsed": True, **junk}), protocol=protocol, session_id="s", clock=clock()
+    )
+    for one in (record, batch):
+        for key in (None, KEY):
+            assert "QZX" not in redact(one, key).model_dump_json()

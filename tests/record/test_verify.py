@@ -113,7 +113,7 @@ def test_redact_flag_and_command_remove_answers(record: dict[str, Any], tmp_path
     code, out, _ = run("redact", str(path))
     copy_ = json.loads(out)
     assert code == 0 and copy_["seal"] == record["seal"] and copy_["disposition"] == record["disposition"]
-    assert copy_["session_id"].startswith("sha256:")
+    assert copy_["session_id"] == "[redacted]"  # no key: an identifier is removed, not hashed
     code, out = verify(copy_, tmp_path)
     assert code == 1 and "redacted" in out
 
@@ -158,3 +158,49 @@ def test_a_record_raised_by_a_floor_is_sealed_with_chain_1_2_and_verifies(
     raw["raised_by"]["from_disposition"] = "see_today"
     code, out = verify(raw, tmp_path, protocol=str(FLOORS))
     assert code == 1 and "record outcome" in out.splitlines()[0]
+
+
+@pytest.mark.parametrize(
+    ("call", "code", "says"),
+    [
+        ({"caller": "patient", "agent_id": "a-1", "chief_complaint": "chest pain"}, 0, ""),
+        ({"caller": "neighbour", "agent_id": "a-1", "chief_complaint": "x"}, 2, "caller: Input should be"),
+        (
+            {"caller": "patient", "agent_id": "a-1", "chief_complaint": "x", "agreement": "declines"},
+            2,
+            "needs declined_reason",
+        ),
+        ({"caller": "patient", "agent_id": " ", "chief_complaint": "x"}, 2, "agent_id is empty"),
+        ({"caller": "patient", "chief_complaint": "x", "mrn": "1"}, 2, "agent_id: Field required"),
+    ],
+)
+def test_eval_call_file(tmp_path: Path, call: dict[str, Any], code: int, says: str) -> None:
+    path = tmp_path / "call.json"
+    path.write_text(json.dumps(call))
+    answers = json.dumps(example("chest_pain_emergency"))
+    got, out, err = run(
+        "eval",
+        str(CHEST),
+        "--answers",
+        "-",
+        "--call",
+        str(path),
+        "--at",
+        "2026-03-01T02:14:00Z",
+        stdin=answers,
+    )
+    assert got == code and says in err
+    if code == 0:
+        record = json.loads(out)
+        assert record["call"]["chief_complaint"] == "chest pain" and "Caller:" in record["note"]
+        assert verify(record, tmp_path)[0] == 0
+        record["call"]["agreement"] = "agrees"
+        assert verify(record, tmp_path)[0] == 1  # the caller block is in the chain
+
+
+def test_schema_call_info() -> None:
+    code, out, _ = run("schema", "call-info")
+    schema = json.loads(out)
+    assert (
+        code == 0 and schema["$id"].endswith("/call-info/1.2") and "callback_number" in schema["properties"]
+    )

@@ -323,9 +323,15 @@ def test_scenarios_answer_with_units(tmp_path: Path) -> None:
     assert "5/5 scenarios" in out.getvalue()
 
 
+CALL = DATA / "caller.json"
+
+
 def _run(stdin: str, *extra: str, protocol: Path = DATA / "fever_infant.triage") -> tuple[int, str]:
+    """The interview with the caller block given (--call), then: nothing else said, and
+    the caller agrees with the advice."""
     out = io.StringIO()
-    code = main(["run", str(protocol), *extra], stdin=io.StringIO(stdin), stdout=out, stderr=io.StringIO())
+    argv = ["run", str(protocol), "--call", str(CALL), *extra]
+    code = main(argv, stdin=io.StringIO(stdin + "\nyes\n"), stdout=out, stderr=io.StringIO())
     return code, out.getvalue()
 
 
@@ -390,3 +396,16 @@ def test_eval_at_reads_a_date_of_birth_and_the_record_replays(tmp_path: Path) ->
         stderr=io.StringIO(),
     )
     assert code == 0 and "the replay agrees" in verified.getvalue()
+
+
+def test_unknown_means_a_time() -> None:
+    p = compile_text(
+        'protocol p title "p" version "1" end\n'
+        'question since: duration ask "Since?" range 0 minutes to 30 days unknown means 2 hours end\n'
+        'disposition yes label "Y" tier urgent end\ndisposition no label "N" tier home_care end\n'
+        "triage section yes if any of when since within 3 hours end default no end\n"
+    )
+    r = evaluate(p, {"since": "unknown"})
+    assert r.disposition is not None and r.disposition.id == "yes"
+    assert [a.assumed for a in r.assumptions] == [120.0]
+    assert "the protocol says unknown means 2 hours for 'since'" in r.assumptions[0].reason

@@ -125,6 +125,31 @@ def test_scenario_syntax_errors_are_reported_with_positions(folder: Path) -> Non
     assert code == 1 and "fever.scenarios:1:14: error[S022]: unknown word 'gven'" in out
 
 
+FLOORS = Path(__file__).resolve().parents[1] / "data" / "floors"
+
+
+def test_scenarios_using_floors_and_a_screen_cover_every_floor() -> None:
+    code, out, _ = run("test", str(FLOORS), "--min-coverage", "100")
+    assert code == 0, out
+    assert "14/14 scenarios, coverage 100.0%" in out
+
+
+def test_a_floor_never_raising_or_never_seen_false_is_named(tmp_path: Path) -> None:
+    for path in FLOORS.iterdir():
+        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
+    scenarios = (tmp_path / "cough.scenarios").read_text(encoding="utf-8")
+    kept = [chunk for chunk in scenarios.split("\nscenario ") if not chunk.startswith('"a worried caller')]
+    (tmp_path / "cough.scenarios").write_text("\nscenario ".join(kept), encoding="utf-8")
+    _, out, _ = run("test", str(tmp_path), "--format", "json")
+    cough = next(p for p in json.loads(out)["protocols"] if p["protocol"] == "cough")
+    missed = {(g["location"].split("/")[-1], g["kind"]) for g in cough["not_covered"]}
+    assert missed == {
+        ("shared.triage:38", "floor raises"),
+        ("shared.triage:39", "criterion fires"),
+        ("shared.triage:27", "disposition"),
+    }
+
+
 @pytest.mark.parametrize(
     ("scenario", "met"),
     [
@@ -160,28 +185,3 @@ def test_full_coverage_needs_the_unknown_answer_and_junit_lists_what_is_missing(
     assert code == 1 and "fever.triage:2: unknown answer: temp = unknown" in out
     properties = {p.get("name"): p.get("value") for p in ET.parse(junit).getroot().iter("property")}
     assert properties["not covered"].endswith("fever.triage:2: unknown answer: temp = unknown")
-
-
-FLOORS = Path(__file__).resolve().parents[1] / "data" / "floors"
-
-
-def test_scenarios_using_floors_and_a_screen_cover_every_floor() -> None:
-    code, out, _ = run("test", str(FLOORS), "--min-coverage", "100")
-    assert code == 0, out
-    assert "14/14 scenarios, coverage 100.0%" in out
-
-
-def test_a_floor_never_raising_or_never_seen_false_is_named(tmp_path: Path) -> None:
-    for path in FLOORS.iterdir():
-        (tmp_path / path.name).write_text(path.read_text(encoding="utf-8"), encoding="utf-8")
-    scenarios = (tmp_path / "cough.scenarios").read_text(encoding="utf-8")
-    kept = [chunk for chunk in scenarios.split("\nscenario ") if not chunk.startswith('"a worried caller')]
-    (tmp_path / "cough.scenarios").write_text("\nscenario ".join(kept), encoding="utf-8")
-    _, out, _ = run("test", str(tmp_path), "--format", "json")
-    cough = next(p for p in json.loads(out)["protocols"] if p["protocol"] == "cough")
-    missed = {(g["location"].split("/")[-1], g["kind"]) for g in cough["not_covered"]}
-    assert missed == {
-        ("shared.triage:38", "floor raises"),
-        ("shared.triage:39", "criterion fires"),
-        ("shared.triage:27", "disposition"),
-    }

@@ -2,9 +2,10 @@
 
 The passes, in order (``ANALYSES``): unreachable criteria and sections, points-table
 bands (rows that never match, gaps before ``else``), dead questions, monotonic urgency
-of red flags and ``worse when`` numbers (floors included: every analysis evaluates the
-final outcome), red flags that count only with other answers, "I don't know" answers
-that alone decide a section, floors that can never raise, and escalation budgets.
+of red flags and ``worse when`` numbers, red flags that count only with other answers,
+"I don't know" answers that alone decide a section, floors that can never raise, and
+escalation budgets. Every analysis evaluates the final outcome, floors (``at least``)
+included.
 """
 
 from __future__ import annotations
@@ -285,6 +286,31 @@ def _monotonic_break(
     return None
 
 
+def floors(ctx: Context) -> None:
+    """Floors (``at least``) that can never raise the outcome."""
+    plan = ctx.plan
+    if not plan.floors:
+        return
+    found = leaves(ctx.protocol, ctx.doms)
+    raised = {leaf.decision.raised_by for leaf in found}
+    for f in plan.floors:
+        if f.span.location in raised:
+            continue
+        rank = plan.dispositions[f.target.id].tier.rank
+        below = [
+            leaf for leaf in found if leaf.decision.tier_rank is not None and leaf.decision.tier_rank > rank
+        ]
+        if not below:
+            why = "every outcome is already at least as urgent"
+            hint = "remove it, or raise it to a more urgent disposition"
+        else:
+            why = (
+                "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
+            )
+            hint = "check its criteria against the sections above, or remove it"
+        ctx.report(f.span, "A060", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
+
+
 def gated_red_flags(ctx: Context) -> None:
     """Red flags that count only together with an answer that is not a red flag.
 
@@ -398,31 +424,6 @@ def unknown_decides(ctx: Context) -> None:
                 severity="info",
             )
             break
-
-
-def floors(ctx: Context) -> None:
-    """Floors (``at least``) that can never raise the outcome."""
-    plan = ctx.plan
-    if not plan.floors:
-        return
-    found = leaves(ctx.protocol, ctx.doms)
-    raised = {leaf.decision.raised_by for leaf in found}
-    for f in plan.floors:
-        if f.span.location in raised:
-            continue
-        rank = plan.dispositions[f.target.id].tier.rank
-        below = [
-            leaf for leaf in found if leaf.decision.tier_rank is not None and leaf.decision.tier_rank > rank
-        ]
-        if not below:
-            why = "every outcome is already at least as urgent"
-            hint = "remove it, or raise it to a more urgent disposition"
-        else:
-            why = (
-                "its criteria never hold when the outcome is less urgent (or a more urgent floor holds first)"
-            )
-            hint = "check its criteria against the sections above, or remove it"
-        ctx.report(f.span, "A060", f"floor 'at least {f.target.id}' can never raise the outcome: {why}", hint)
 
 
 def budgets(ctx: Context) -> None:

@@ -1,4 +1,4 @@
-"""Accepted warnings: ``allow CODE "reason"`` on a question, disposition or section.
+"""Accepted warnings: ``allow CODE "reason"`` on a question, disposition, section or floor.
 
 Not a pass: it runs once every diagnostic of a file is known (the checker's and, when
 they ran, the analyses'), because it needs them all. A warning or note whose code an
@@ -33,10 +33,13 @@ def _allows(file: ast.ProtocolFile) -> Iterator[tuple[ast.Allow, Span, str]]:
         elif isinstance(item, ast.Disposition):
             for allow in item.allows:
                 yield allow, item.span, f"disposition '{item.id}'"
-        elif isinstance(item, ast.Triage):
+        elif isinstance(item, ast.Triage | ast.Screen):
             for section in item.sections:
                 for allow in section.allows:
                     yield allow, section.span, f"section '{section.target.id}'"
+            for floor in item.floors:
+                for allow in floor.allows:
+                    yield allow, floor.span, f"floor 'at least {floor.target.id}'"
 
 
 def _within(inner: Span, outer: Span) -> bool:

@@ -6,15 +6,22 @@ infant at 33 C against ``range 34 to 43``). ``SPANS`` lists, per unit, values th
 documented to occur, each with its public source; a question whose declared range
 leaves out part of its unit's span gets a warning (``W011``). Questions without a unit,
 or with a unit not in the table, are not judged. For ``years``, a header's
-``population ... aged LOW to HIGH years`` narrows the span to the population served.
+``population ... aged LOW to HIGH years`` narrows the span to the population served. An
+``age`` question (its range in minutes) is judged as an age in years.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
 
+from triage_dsl.check.declarations import age_limit_minutes, range_text
 from triage_dsl.check.scope import Scope
 from triage_dsl.syntax import ast
+from triage_dsl.units import FACTORS, plural, readable
+
+YEAR_MINUTES = float(FACTORS["years"])
 
 
 @dataclass(frozen=True)
@@ -88,35 +95,72 @@ def _fmt(x: float) -> str:
     return f"{x:g}"
 
 
+def _age_text(years: float) -> str:
+    return readable(round(years * YEAR_MINUTES), "age")
+
+
+def _number_text(x: float, unit: str | None) -> str:
+    return f"{_fmt(x)} {unit}"
+
+
+def _span(low: float, high: float, shown: Callable[[float], str], between: str) -> str:
+    """``34-36 C`` for numbers (the unit once), ``0 days-28 days`` for ages."""
+    if between:
+        return f"{shown(low)}{between}{shown(high)}"
+    text_low, text_high = shown(low), shown(high)
+    return f"{text_low.rsplit(' ', 1)[0]}-{text_high}"
+
+
 def ranges(scope: Scope) -> None:
     ages = scope.file.header.ages
     for item in scope.file.items:
         if not isinstance(item, ast.Question) or item.range is None or item.range_span is None:
             continue
-        key = unit_key(item.unit)
-        if key is None:
+        # An age question's range is in minutes: judged in years, like an age in years.
+        key = "years" if item.type == "age" else unit_key(item.unit)
+        if key is None or (item.type in ast.TIME_TYPES and key != "years"):
             continue
+        unit = item.unit if item.type != "age" else "years"
         span = SPANS[key]
         want_low, want_high = span.low, span.high
-        if key == "years" and ages is not None and unit_key(ages.unit) == "years":
-            want_low = max(want_low or 0, float(ages.low))
-            want_high = min(want_high if want_high is not None else float(ages.high), float(ages.high))
+        if (
+            key == "years"
+            and ages is not None
+            and plural(ages.unit) == "years"
+            and plural(ages.low_unit or ages.unit) is not None
+        ):
+            limits = age_limit_minutes(ages)
+            low_years, high_years = limits[0] / YEAR_MINUTES, limits[1] / YEAR_MINUTES
+            want_low = max(want_low or 0, low_years)
+            want_high = min(want_high if want_high is not None else high_years, high_years)
         low, high = float(item.range[0]), float(item.range[1])
+        if item.type == "age":
+            low, high = low / YEAR_MINUTES, high / YEAR_MINUTES
         if low > high:
             continue  # T007 reports it
+        shown: Callable[[float], str]
+        if item.type == "age":  # in words: "0 days-28 days", "range 0 days to 16 years"
+            shown, between = _age_text, "-"
+        else:
+            shown, between = partial(_number_text, unit=unit), ""
         refused = []
         if want_low is not None and low > want_low:
-            refused.append(f"{_fmt(want_low)}-{_fmt(low)} {item.unit}, which occurs in {span.below}")
+            refused.append(f"{_span(want_low, low, shown, between)}, which occurs in {span.below}")
         if want_high is not None and high < want_high:
-            refused.append(f"{_fmt(high)}-{_fmt(want_high)} {item.unit}, which occurs in {span.above}")
+            refused.append(f"{_span(high, want_high, shown, between)}, which occurs in {span.above}")
         if not refused:
             continue
-        wider = f"range {_fmt(min(low, want_low if want_low is not None else low))} to "
-        wider += _fmt(max(high, want_high if want_high is not None else high))
+        wider_low = min(low, want_low if want_low is not None else low)
+        wider_high = max(high, want_high if want_high is not None else high)
+        if item.type == "age":
+            wider = f"range {shown(wider_low)} to {shown(wider_high)}"
+        else:
+            wider = f"range {_fmt(wider_low)} to {_fmt(wider_high)}"
         scope.report(
             item.range_span,
             "W011",
-            f"range {_fmt(low)} to {_fmt(high)} of '{item.id}' refuses "
+            f"range {range_text(item) if item.type == 'age' else f'{_fmt(low)} to {_fmt(high)}'} "
+            f"of '{item.id}' refuses "
             + " and ".join(refused)
             + "; those callers get an error instead of a disposition",
             f"widen the range: {wider}",

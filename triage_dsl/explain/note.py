@@ -1,10 +1,14 @@
 """The triage note: the plain-language chart entry, rendered from a result's trace.
 
-Written as a nurse charts a call: protocol and version, the time of the call, the
-questions in the order asked with the answers, what decided the outcome and where it is
-written (and the floor that raised it, if one did), the disposition, its urgency, the
-care advice, the escalation plan, and for a record (``triage_dsl.record``) the overrides
-and the escalation steps run.
+Written as a nurse charts a call: protocol, version and status, the time of the call,
+the caller block (who called, the callback number read back, whether the patient can
+come to the phone, the agent, the chief complaint in the caller's words), the questions
+in the order asked with the answers, every answer the caller gave in order (those no
+criterion used, corrections, retractions and notes too), every red flag answered no,
+what decided the outcome and where it is written (and the floor that raised it, if one
+did), the disposition, its urgency, the care advice, the escalation plan, the caller's
+response to the advice, and for a record (``triage_dsl.record``) the overrides and the
+escalation steps run.
 """
 
 from __future__ import annotations
@@ -12,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from triage_dsl.model.result import EscalationStepRun, TriageResult
+from triage_dsl.model.result import EscalationStepRun, TriageResult, final_answers
 
 
 def _answer(value: object) -> str:
@@ -57,6 +61,77 @@ def _next(run: EscalationStepRun) -> str:
     return "Escalation complete"
 
 
+def _caller_lines(result: TriageResult, h: Callable[[str], str], bullet: str) -> list[str]:
+    """The caller block: who called, the callback number, the agent, the complaint."""
+    call = result.call
+    if call is None:
+        return []
+    who = "the patient" if call.caller == "patient" else call.caller.replace("_", " ")
+    if call.caller_detail:
+        who += f" ({call.caller_detail})"
+    if call.caller == "patient":
+        phone = "the caller is the patient"
+    else:
+        phone = {True: "yes", False: "no", None: "not asked"}[call.patient_can_come_to_phone]
+    return [
+        h("Caller"),
+        f"{bullet}Calling: {who}",
+        f"{bullet}Callback number: {call.callback_number or '(none given)'}, "
+        f"read back and confirmed: {'yes' if call.callback_read_back else 'no'}",
+        f"{bullet}Patient can come to the phone: {phone}",
+        f"{bullet}Agent: {call.agent_id}",
+        f'{bullet}Chief complaint, in the caller\'s words: "{call.chief_complaint}"',
+        "",
+    ]
+
+
+def _said_lines(result: TriageResult, h: Callable[[str], str], bullet: str) -> list[str]:
+    """Every answer the caller gave, in order (with corrections, retractions and notes),
+    and every red flag answered no."""
+    if not result.answer_log:
+        return []
+    lines = [h("Questions asked, in order, with every answer the caller gave")]
+    for e in result.answer_log:
+        asked = e.prompt or e.question or ""
+        if e.kind == "note":
+            after = " (after the outcome)" if e.after_outcome else ""
+            lines.append(f"{bullet}Caller added{after}: {e.text}")
+        elif e.problem is not None:
+            lines.append(f"{bullet}Not accepted ({e.problem}): {e.question} = {_answer(e.value)}")
+        elif e.kind == "retraction":
+            lines.append(f"{bullet}Withdrawn: {asked} (was {_answer(e.previous)}). Reason: {e.reason}")
+        else:
+            unused = "" if e.question in result.answers else " (not used by any criterion)"
+            if e.kind == "correction":
+                why = f". Reason: {e.reason}" if e.reason else ""
+                lines.append(
+                    f"{bullet}Corrected: {asked} {_answer(e.value)} (was {_answer(e.previous)}){unused}{why}"
+                )
+            else:
+                lines.append(f"{bullet}{asked} {_answer(e.value)}{unused}")
+    lines.append("")
+    final = final_answers(result.answer_log)
+    prompts = {e.question: e.prompt or e.question for e in result.answer_log if e.red_flag and e.question}
+    no = [q for q in prompts if final.get(q) is False]
+    lines.append(h("Red flags answered no"))
+    lines += [f"{bullet}{prompts[q]}" for q in no] or [f"{bullet}(none)"]
+    lines.append("")
+    return lines
+
+
+def _response_lines(result: TriageResult, h: Callable[[str], str], bullet: str) -> list[str]:
+    call = result.call
+    if call is None:
+        return []
+    if call.agreement == "agrees":
+        said = "agrees with the advice"
+    elif call.agreement == "declines":
+        said = f"declined the advice. Reason: {call.declined_reason}"
+    else:
+        said = "not recorded"
+    return [h("Caller's response"), f"{bullet}{said}", ""]
+
+
 def _record_lines(result: TriageResult, h: Callable[[str], str], bullet: str) -> list[str]:
     """Overrides and escalation steps run (records only)."""
     lines: list[str] = []
@@ -95,22 +170,29 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
         (f"# Triage note: {p.title}" if markdown else f"TRIAGE NOTE: {p.title}"),
         f"Protocol {p.id} version {p.version or '-'}, source SHA-256 {p.sha256[:16]}",
     ]
+    if p.status is not None:
+        lines.append(f"Protocol status: {p.status}")
     if result.started_at is not None:
         session = f" (session {result.session_id})" if result.session_id else ""
         lines.append(f"Call started {_time(result.started_at)}{session}")
     lines.append("")
+    lines += _caller_lines(result, h, bullet)
     if result.status == "error":
         lines += [h("Not evaluated"), f"{bullet}{result.error}", ""]
+        lines += _said_lines(result, h, bullet)
         lines += _record_lines(result, h, bullet)
         return "\n".join(lines).rstrip() + "\n"
-    prompts = {e.node: e.text for e in result.trace if e.kind == "answer"}
-    lines.append(h("Questions asked"))
-    for question in result.asked:
-        prompt = prompts.get(f"question:{question}", question)
-        lines.append(f"{bullet}{prompt} {_answer(result.answers.get(question))}")
-    if not result.asked:
-        lines.append(f"{bullet}(none)")
-    lines.append("")
+    if result.answer_log:
+        lines += _said_lines(result, h, bullet)
+    else:
+        prompts = {e.node: e.text for e in result.trace if e.kind == "answer"}
+        lines.append(h("Questions asked"))
+        for question in result.asked:
+            prompt = prompts.get(f"question:{question}", question)
+            lines.append(f"{bullet}{prompt} {_answer(result.answers.get(question))}")
+        if not result.asked:
+            lines.append(f"{bullet}(none)")
+        lines.append("")
     if result.status == "needs_answers":
         lines += [h("Outcome"), f"{bullet}Not yet decided; still to ask: {', '.join(result.missing)}", ""]
         lines += _record_lines(result, h, bullet)
@@ -162,5 +244,6 @@ def render_note(result: TriageResult, markdown: bool = False) -> str:
                 lines.append(f"{bullet}{n}. Notify {step.role} by {step.channel}{wait}{retry}")
         lines.append(f"{bullet}If nobody responds: {e.fallback}")
         lines.append("")
+    lines += _response_lines(result, h, bullet)
     lines += _record_lines(result, h, bullet)
     return "\n".join(lines).rstrip() + "\n"

@@ -376,6 +376,12 @@ def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
     return out
 
 
+def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
+    """The plan's sections, then its floors: everything that holds criteria."""
+    found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
+    return found
+
+
 def questions_read(plan: Plan) -> set[str]:
     """Questions the triage block of ``plan`` reads, through its values and points tables
     (not those of the protocols it continues with)."""
@@ -390,9 +396,3 @@ def questions_read(plan: Plan) -> set[str]:
                 seen.add(name.id)
                 stack.extend(decl_expressions(plan.values[name.id].decl))
     return out
-
-
-def blocks(plan: Plan) -> tuple[SectionPlan | FloorPlan, ...]:
-    """The plan's sections, then its floors: everything that holds criteria."""
-    found: tuple[SectionPlan | FloorPlan, ...] = (*plan.sections, *plan.floors)
-    return found

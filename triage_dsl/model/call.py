@@ -16,6 +16,7 @@ from triage_dsl.model.result import (
     SCHEMA_VERSION,
     Disposition,
     EscalationPlan,
+    KeyedSeal,
     Status,
     TriageResult,
     Urgency,
@@ -39,3 +40,6 @@ class CallRecord(_Model):
     escalation: EscalationPlan | None = None
     reason: str = Field(description="why the call's disposition is what it is")
     hash: str | None = Field(None, description="SHA-256 over the call's fields and each record's seal head")
+    keyed: KeyedSeal | None = Field(
+        None, description="(1.2) HMAC-SHA-256 of the hash, when combined with a key"
+    )

@@ -10,7 +10,11 @@ version, the session id, timestamps, overrides, the escalation steps run and the
 ``seal``. A 1.0 result is a valid 1.1 record without them.
 
 Schema 1.2 adds ``raised_by`` (a minimum-urgency floor raised the outcome) and the trace
-kinds ``floor`` and ``raise``; a 1.1 record is a valid 1.2 record without them.
+kinds ``floor`` and ``raise``; the protocol's content hash (``protocol.content_sha256``:
+the protocol and every file it imports) and status, the **answer log** (every answer the
+caller gave, in order, with corrections, retractions and notes), the **caller block**
+(``call``) and the optional keyed seal. Paths in results are relative to the protocol's
+root folder. A 1.1 record is a valid 1.2 record without them.
 """
 
 from __future__ import annotations
@@ -18,7 +22,9 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field
+from pydantic import BaseModel, ConfigDict, Field, JsonValue
+
+from triage_dsl.model.caller import CallInfo
 
 SCHEMA_VERSION = "1.2"
 
@@ -38,8 +44,13 @@ class ProtocolRef(_Model):
     id: str
     title: str
     version: str
-    path: str
-    sha256: str
+    path: str = Field(description="the protocol file, relative to its root folder (schema 1.2)")
+    sha256: str = Field(description="SHA-256 of the protocol file's text (its imports not included)")
+    content_sha256: str | None = Field(
+        None,
+        description="(1.2) SHA-256 over the protocol and every file it imports: what ran, exactly",
+    )
+    status: str | None = Field(None, description="(1.2) the header's status: draft, approved or retired")
 
 
 class OptionInfo(_Model):
@@ -259,6 +270,58 @@ class EscalationStepRun(_Model):
     hash: str | None = None
 
 
+class AnswerEvent(_Model):
+    """One thing the caller said, in the order said (schema 1.2): an answer, a correction
+    of an earlier answer, a retraction, or a note of extra information.
+
+    The log is the caller's words as given; the result's ``answers`` are the ones the
+    evaluation read. Replaying the log (:func:`final_answers`) gives the answers evaluated.
+    """
+
+    seq: int = Field(description="1, 2, 3... in the order given")
+    kind: Literal["answer", "correction", "retraction", "note"]
+    question: str | None = Field(None, description="the question answered (None for a note)")
+    value: JsonValue = Field(None, description="the answer as given (answer, correction)")
+    previous: JsonValue = Field(None, description="correction, retraction: the answer it replaces")
+    at: datetime | None = Field(
+        None, description="when (from the clock); a batch's answers take the call's start"
+    )
+    reason: str | None = Field(None, description="correction, retraction: why (free text)")
+    text: str | None = Field(None, description="note: what the caller added (free text)")
+    prompt: str | None = Field(None, description="the question as the protocol asks it")
+    red_flag: bool = Field(False, description="the question is a red flag of the protocol")
+    after_outcome: bool = Field(False, description="said after the disposition was reached (notes only)")
+    problem: str | None = Field(None, description="an invalid answer: the rule it broke (evaluate only)")
+
+
+def final_answers(log: list[AnswerEvent]) -> dict[str, JsonValue]:
+    """The answers a log ends with: corrections replace, retractions remove; invalid
+    answers (``problem``) and notes are not answers.
+
+    >>> final_answers([AnswerEvent(seq=1, kind="answer", question="a", value=True),
+    ...                AnswerEvent(seq=2, kind="correction", question="a", value=False, previous=True)])
+    {'a': False}
+    """
+    answers: dict[str, JsonValue] = {}
+    for event in log:
+        if event.question is None or event.problem is not None:
+            continue
+        if event.kind in ("answer", "correction"):
+            answers[event.question] = event.value
+        elif event.kind == "retraction":
+            answers.pop(event.question, None)
+    return answers
+
+
+class KeyedSeal(_Model):
+    """An HMAC-SHA-256 over the chain's head with a key the host keeps (schema 1.2)."""
+
+    algorithm: Literal["hmac-sha256"] = "hmac-sha256"
+    key_id: str = Field(description="names the key (an HMAC of a fixed text, not the key)")
+    head: str = Field(description="the head the MAC covers (the seal's head when sealed or extended)")
+    mac: str
+
+
 class Seal(_Model):
     """How the record is chained: every link's hash covers the previous link's hash."""
 
@@ -270,6 +333,7 @@ class Seal(_Model):
     header: str = Field(description="hash of the header link (protocol, files, session, time, answers)")
     outcome: str = Field(description="hash of the outcome link, chained to the last trace entry")
     head: str = Field(description="hash of the last link: anchor it elsewhere to detect truncation")
+    keyed: KeyedSeal | None = Field(None, description="(1.2) the keyed seal, when sealed with a key")
 
 
 class TriageResult(_Model):
@@ -310,6 +374,11 @@ class TriageResult(_Model):
     )
     overrides: list[Override] = Field(default_factory=list)
     escalation_run: list[EscalationStepRun] = Field(default_factory=list)
+    answer_log: list[AnswerEvent] = Field(
+        default_factory=list,
+        description="(1.2) every answer the caller gave, in order, with corrections, retractions and notes",
+    )
+    call: CallInfo | None = Field(None, description="(1.2) the caller block: who called, callback, agreement")
     seal: Seal | None = None
     redacted: bool = Field(False, description="a copy for logs: answers and free text removed")
 

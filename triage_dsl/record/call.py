@@ -17,8 +17,9 @@ from triage_dsl.model.call import CallRecord
 from triage_dsl.model.result import TriageResult
 from triage_dsl.record.canonical import GENESIS, link_hash
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
+from triage_dsl.record.keys import RecordKey
 from triage_dsl.record.overrides import in_effect
-from triage_dsl.record.seal import _version
+from triage_dsl.record.seal import _version, keyed_seal
 
 log = logging.getLogger("triage_dsl.record")
 
@@ -57,15 +58,20 @@ def call_decision(results: Sequence[TriageResult]) -> dict[str, Any]:
 
 def call_hash(call: dict[str, Any]) -> str:
     """The call's hash over its JSON: every field but the results, plus each result's seal head."""
-    content = {k: v for k, v in call.items() if k not in ("hash", "results")}
+    content = {k: v for k, v in call.items() if k not in ("hash", "results", "keyed")}
     content["results"] = [(r.get("seal") or {}).get("head") for r in call.get("results") or []]
     return link_hash("call", GENESIS, content)
 
 
 def combine(
-    records: Sequence[TriageResult], *, call_id: str | None = None, clock: Clock | None = None
+    records: Sequence[TriageResult],
+    *,
+    call_id: str | None = None,
+    clock: Clock | None = None,
+    key: RecordKey | None = None,
 ) -> CallRecord:
-    """One call record from the sealed records of the protocols the call ran."""
+    """One call record from the sealed records of the protocols the call ran (``key``
+    adds the keyed seal of the call's hash)."""
     if any(r.seal is None for r in records):
         raise RecordError("seal each protocol's result before combining them into a call")
     call = CallRecord(
@@ -75,6 +81,7 @@ def combine(
         results=list(records),
         **call_decision(records),
     )
-    call = call.model_copy(update={"hash": call_hash(call.model_dump(mode="json"))})
+    digest = call_hash(call.model_dump(mode="json"))
+    call = call.model_copy(update={"hash": digest, "keyed": keyed_seal(digest, key)})
     log.info("call record of %d protocol(s), disposition from %s", len(records), call.protocol or "-")
     return call

@@ -22,36 +22,64 @@ from typing import Any
 CHAIN_VERSION = "1.2"
 GENESIS = "0" * 64
 
-_HEADER_1_1 = (
-    "schema_version",
-    "protocol",
-    "protocol_files",
-    "interpreter_version",
-    "session_id",
-    "started_at",
-    "answers",
-)
-_OUTCOME_1_1 = (
-    "sealed_at",
-    "status",
-    "disposition",
-    "urgency",
-    "escalation",
-    "scores",
-    "asked",
-    "missing",
-    "next_question",
-    "decided_by",
-    "assumptions",
-    "error",
-    "errors",
-    "note",
-)
-# 1.2: the outcome link also covers ``raised_by`` (a floor raised the outcome).
-HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {"1.1": _HEADER_1_1, "1.2": _HEADER_1_1}
+HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {
+    "1.1": (
+        "schema_version",
+        "protocol",
+        "protocol_files",
+        "interpreter_version",
+        "session_id",
+        "started_at",
+        "answers",
+    ),
+    # 1.2: every answer the caller gave (the log) joins the header; the caller block
+    # (with the caller's response to the advice) the outcome
+    "1.2": (
+        "schema_version",
+        "protocol",
+        "protocol_files",
+        "interpreter_version",
+        "session_id",
+        "started_at",
+        "answers",
+        "answer_log",
+    ),
+}
 OUTCOME_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "1.1": _OUTCOME_1_1,
-    "1.2": (*_OUTCOME_1_1, "raised_by"),
+    "1.1": (
+        "sealed_at",
+        "status",
+        "disposition",
+        "urgency",
+        "escalation",
+        "scores",
+        "asked",
+        "missing",
+        "next_question",
+        "decided_by",
+        "assumptions",
+        "error",
+        "errors",
+        "note",
+    ),
+    "1.2": (
+        "sealed_at",
+        "status",
+        "disposition",
+        "urgency",
+        "escalation",
+        "scores",
+        "asked",
+        "missing",
+        "next_question",
+        "decided_by",
+        "assumptions",
+        "error",
+        "errors",
+        "call",
+        "note",
+        "raised_by",
+    ),
 }
 
 
@@ -111,7 +139,7 @@ def links(raw: Mapping[str, Any], version: str = CHAIN_VERSION) -> Iterator[Link
     seal: Mapping[str, Any] = found if isinstance(found, Mapping) else {}
     yield Link(
         "header",
-        "record header (protocol, files, interpreter version, session, start time, answers)",
+        "record header (protocol, files, interpreter version, session, start time, answers, answer log)",
         {f: raw.get(f) for f in HEADER_FIELDS[version]},
         seal.get("header"),
     )
@@ -121,7 +149,7 @@ def links(raw: Mapping[str, Any], version: str = CHAIN_VERSION) -> Iterator[Link
         yield Link("trace", _entry_where(position, entry), content, stored)
     yield Link(
         "outcome",
-        "record outcome (status, disposition, urgency, scores, decision, note, sealing time)",
+        "record outcome (status, disposition, urgency, scores, decision, caller block, note, sealing time)",
         {f: raw.get(f) for f in OUTCOME_FIELDS[version]},
         seal.get("outcome"),
     )

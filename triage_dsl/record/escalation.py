@@ -29,6 +29,7 @@ from triage_dsl.model.result import (
     TriageResult,
 )
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
+from triage_dsl.record.keys import RecordKey
 from triage_dsl.record.overrides import in_effect
 from triage_dsl.record.seal import append, next_seq
 
@@ -194,8 +195,10 @@ def escalate(
     at: datetime | str | None = None,
     detail: str | None = None,
     clock: Clock | None = None,
+    key: RecordKey | None = None,
 ) -> TriageResult:
-    """Append one event of the escalation run to a sealed record, with the next step."""
+    """Append one event of the escalation run to a sealed record, with the next step
+    (``key``: the record key, needed for a record with a keyed seal)."""
     plan = in_effect(record).escalation
     if plan is None:
         raise EscalationError("no escalation plan is in effect for this record")
@@ -219,4 +222,4 @@ def escalate(
         next=next_step(plan, state),
     )
     log.info("escalation %s on plan %s, next %s", kind, plan.id, item.next.kind)
-    return append(record, "escalation", item)
+    return append(record, "escalation", item, key)

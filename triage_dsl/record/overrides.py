@@ -18,8 +18,9 @@ from triage_dsl.errors import RecordError
 from triage_dsl.model.result import Disposition, EscalationPlan, Override, TriageResult, Urgency
 from triage_dsl.protocol import Protocol
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
+from triage_dsl.record.keys import RecordKey
 from triage_dsl.record.seal import append, next_seq
-from triage_dsl.runtime.interpreter import escalation_plan, urgency
+from triage_dsl.runtime.interpreter import escalation_plan, program, urgency
 
 log = logging.getLogger("triage_dsl.record")
 
@@ -68,8 +69,10 @@ def override(
     at: datetime | str | None = None,
     clock: Clock | None = None,
     policy: OverridePolicy | None = None,
+    key: RecordKey | None = None,
 ) -> TriageResult:
-    """Append an override to a sealed record, or raise :class:`OverrideRefused`."""
+    """Append an override to a sealed record, or raise :class:`OverrideRefused`
+    (``key``: the record key, needed for a record with a keyed seal)."""
     if protocol.sha256 != record.protocol.sha256:
         raise RecordError(f"the record was made with another version of protocol '{record.protocol.id}'")
     target = protocol.plan.dispositions.get(disposition)
@@ -105,19 +108,20 @@ def override(
         raise OverrideRefused(
             f"the practice's policy forbids downgrades out of the top tier ({before.urgency.tier})"
         )
+    where = program(protocol).where
     item = Override(
         seq=next_seq(record),
         by=by,
         at=utc(at) if at is not None else utc((clock or SYSTEM_CLOCK).now()),
         reason=reason,
         disposition=Disposition(
-            id=target.id, label=target.label, care_advice=list(target.advice), location=target.span.location
+            id=target.id, label=target.label, care_advice=list(target.advice), location=where(target.span)
         ),
         urgency=new_urgency,
-        escalation=escalation_plan(target.escalation) if target.escalation else None,
+        escalation=escalation_plan(target.escalation, where) if target.escalation else None,
         previous_disposition=before.disposition.id if before.disposition else None,
         previous_tier_rank=before.urgency.rank if before.urgency else None,
         direction=direction,
     )
     log.info("override %d (%s) on protocol %s", item.seq, direction, record.protocol.id)
-    return append(record, "override", item)
+    return append(record, "override", item, key)

@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from triage_dsl.model.call import CallRecord
+from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import SCHEMA_VERSION, TriageResult
 
 
@@ -21,4 +22,12 @@ def call_schema() -> dict[str, Any]:
     schema = CallRecord.model_json_schema()
     schema["$id"] = f"https://triage-dsl.invalid/schema/call/{SCHEMA_VERSION}"
     schema["title"] = f"Call record (schema {SCHEMA_VERSION})"
+    return schema
+
+
+def call_info_schema() -> dict[str, Any]:
+    """The JSON Schema of the caller block (``triage eval --call FILE.json``)."""
+    schema = CallInfo.model_json_schema()
+    schema["$id"] = f"https://triage-dsl.invalid/schema/call-info/{SCHEMA_VERSION}"
+    schema["title"] = f"Caller block (schema {SCHEMA_VERSION})"
     return schema

@@ -15,12 +15,13 @@ from typing import Any, Literal
 
 from triage_dsl.errors import RecordError
 from triage_dsl.explain.note import render_note
-from triage_dsl.model.result import EscalationStepRun, Override, Seal, TriageResult
+from triage_dsl.model.result import EscalationStepRun, KeyedSeal, Override, Seal, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.record.canonical import CHAIN_VERSION, chain, link_hash
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
+from triage_dsl.record.keys import RecordKey
 
-log = logging.getLogger("triage_dsl.record")
+logger = logging.getLogger("triage_dsl.record")
 
 
 def _version() -> str:
@@ -37,12 +38,15 @@ def seal(
     clock: Clock | None = None,
     started_at: datetime | str | None = None,
     note: bool = True,
+    key: RecordKey | None = None,
 ) -> TriageResult:
     """The record of ``result``: deterministic given the clock and the session id.
 
-    ``protocol`` (the one evaluated) adds the SHA-256 of every file it was compiled from;
-    ``started_at`` is when the call began (default: the clock's reading at sealing);
-    ``note`` renders the triage note into the record before it is hashed.
+    ``protocol`` (the one evaluated) adds the SHA-256 of every file it was compiled from,
+    by path relative to the protocol's root folder; ``started_at`` is when the call
+    began (default: the clock's reading at sealing); answers of the log without a time
+    (given together, as in a batch) take it. ``note`` renders the triage note into the
+    record before it is hashed; ``key`` adds the keyed seal (HMAC-SHA-256 of the head).
 
     >>> from triage_dsl import evaluate, load
     >>> from triage_dsl.record.clock import FixedClock
@@ -55,14 +59,18 @@ def seal(
     if result.seal is not None:
         raise RecordError("the result is already sealed")
     now = (clock or SYSTEM_CLOCK).now()
+    given = started_at if started_at is not None else result.started_at
+    start = utc(given) if given is not None else utc(now)
+    log = [e if e.at is not None else e.model_copy(update={"at": start}) for e in result.answer_log]
     record = result.model_copy(
         update={
             "schema_version": CHAIN_VERSION,
             "interpreter_version": _version(),
             "session_id": session_id or str(uuid.uuid4()),
-            "started_at": utc(started_at) if started_at is not None else utc(now),
+            "started_at": start,
             "sealed_at": utc(now),
-            "protocol_files": dict(protocol.files) if protocol is not None else None,
+            "protocol_files": dict(protocol.portable_files) if protocol is not None else None,
+            "answer_log": log,
             "note": None,
             "overrides": [],
             "escalation_run": [],
@@ -71,8 +79,8 @@ def seal(
     )
     if note:
         record = record.model_copy(update={"note": render_note(record)})
-    sealed = rehash(record)
-    log.info(
+    sealed = rehash(record, key)
+    logger.info(
         "sealed record of protocol %s (status %s), head %s",
         sealed.protocol.id,
         sealed.status,
@@ -81,8 +89,16 @@ def seal(
     return sealed
 
 
-def rehash(record: TriageResult) -> TriageResult:
-    """Compute every hash of the record from its content (the whole chain, from scratch)."""
+def keyed_seal(head: str, key: RecordKey | None) -> KeyedSeal | None:
+    return KeyedSeal(key_id=key.key_id, head=head, mac=key.seal_mac(head)) if key is not None else None
+
+
+def rehash(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
+    """Compute every hash of the record from its content (the whole chain, from scratch).
+
+    Anyone can do this to an edited record (the chain is unkeyed): only the keyed seal,
+    which needs ``key``, or a head kept elsewhere, tells such a record from the original
+    (docs/record.md, threat model)."""
     raw = record.model_dump(mode="json")
     raw["seal"] = None
     hashes = chain(raw)
@@ -96,7 +112,10 @@ def rehash(record: TriageResult) -> TriageResult:
         "header": by_kind["header"],
         "outcome": by_kind["outcome"],
         "head": hashes[-1][1],
+        "keyed": None,
     }
+    keyed = keyed_seal(hashes[-1][1], key)
+    raw["seal"]["keyed"] = keyed.model_dump() if keyed else None
     for item in [*raw["overrides"], *raw["escalation_run"]]:
         item["hash"] = appended[item["seq"] - 1]
     return TriageResult.model_validate(raw)
@@ -107,22 +126,33 @@ def next_seq(record: TriageResult) -> int:
 
 
 def append(
-    record: TriageResult, kind: Literal["override", "escalation"], item: Override | EscalationStepRun
+    record: TriageResult,
+    kind: Literal["override", "escalation"],
+    item: Override | EscalationStepRun,
+    key: RecordKey | None = None,
 ) -> TriageResult:
-    """Append one override or escalation step, chained to the seal's head."""
+    """Append one override or escalation step, chained to the seal's head; a record with
+    a keyed seal is extended only with its key (the keyed seal then covers the new head)."""
     if record.seal is None:
         raise RecordError("the record is not sealed: seal the result first")
     if record.redacted:
         raise RecordError("a redacted copy cannot be extended; extend the original record")
+    if record.seal.keyed is not None:
+        if key is None:
+            raise RecordError("the record has a keyed seal: give its key to extend it")
+        if key.key_id != record.seal.keyed.key_id:
+            raise RecordError("the key given is not the key the record was sealed with")
     content: Mapping[str, Any] = {k: v for k, v in item.model_dump(mode="json").items() if k != "hash"}
     digest = link_hash(kind, record.seal.head, content)
     item = item.model_copy(update={"hash": digest})
-    update: dict[str, Any] = {"seal": Seal(**{**record.seal.model_dump(), "head": digest})}
+    update: dict[str, Any] = {
+        "seal": Seal(**{**record.seal.model_dump(), "head": digest, "keyed": keyed_seal(digest, key)})
+    }
     if kind == "override":
         assert isinstance(item, Override)
         update["overrides"] = [*record.overrides, item]
     else:
         assert isinstance(item, EscalationStepRun)
         update["escalation_run"] = [*record.escalation_run, item]
-    log.info("appended %s %d to record, head %s", kind, item.seq, digest[:16])
+    logger.info("appended %s %d to record, head %s", kind, item.seq, digest[:16])
     return record.model_copy(update=update)

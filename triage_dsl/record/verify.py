@@ -4,7 +4,10 @@ Two checks, in order. The **chain**: every link's hash is recomputed from the re
 JSON (``canonical.py``); the first link whose stored hash differs is named. The
 **replay**: the protocol (the same source, by SHA-256) is evaluated again with the
 record's answers and compared field by field, then trace entry by trace entry; the
-first difference is named. A schema 1.0 record has no chain: it is replayed only.
+first difference is named. A schema 1.0 result has no chain: it is replayed only; any
+later schema version, or a result carrying any record field, must have its chain. With
+the record key, the **keyed seal** is checked too: a record rehashed by someone without
+the key fails there.
 
 Findings name *where* (a trace entry, a field); their messages may quote values, so
 they go to the person verifying, never to the library's log.
@@ -12,6 +15,7 @@ they go to the person verifying, never to the library's log.
 
 from __future__ import annotations
 
+import hmac
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -20,10 +24,11 @@ from typing import Any
 from pydantic import ValidationError
 
 from triage_dsl.model.call import CallRecord
-from triage_dsl.model.result import TriageResult
+from triage_dsl.model.result import AnswerEvent, KeyedSeal, TriageResult, final_answers
 from triage_dsl.protocol import Protocol
 from triage_dsl.record.call import call_decision, call_hash
 from triage_dsl.record.canonical import HEADER_FIELDS, chain
+from triage_dsl.record.keys import RecordKey
 from triage_dsl.runtime.interpreter import evaluate_protocol
 
 log = logging.getLogger("triage_dsl.record")
@@ -145,13 +150,110 @@ def _first_difference(recorded: Any, replayed: Any) -> str:
     return f"the record says {_show(recorded)}, the replay gives {_show(replayed)}"
 
 
+# Fields only a sealed record has: a result holding any of them must have its chain.
+RECORD_FIELDS = (
+    "interpreter_version",
+    "session_id",
+    "started_at",
+    "sealed_at",
+    "protocol_files",
+    "overrides",
+    "escalation_run",
+    "answer_log",
+    "call",
+    "seal",
+)
+
+
+def missing_chain(raw: Mapping[str, Any], record: TriageResult) -> Finding | None:
+    """A record that should have a hash chain and has none (or only part of one)."""
+    hashes = [e.hash for e in record.trace]
+    if record.seal is not None and all(hashes):
+        return None
+    present = [name for name in RECORD_FIELDS if raw.get(name) not in (None, [], {})]
+    if record.schema_version == "1.0" and not present and not any(hashes):
+        return None
+    what = [] if record.seal is not None else ["the seal"]
+    if not all(hashes):
+        what.append(f"the hash of {sum(1 for h in hashes if not h)} trace entr(ies)")
+    why = f"schema {record.schema_version}" + (f" with {', '.join(present)}" if present else "")
+    return Finding("seal", f"a {why} record must have its hash chain; missing: {' and '.join(what)}")
+
+
+def check_keyed(
+    record: TriageResult, key: RecordKey | None, allow_unkeyed: bool
+) -> tuple[Finding | None, list[str]]:
+    """The record's keyed seal against the key (docs/record.md says what each case means)."""
+    assert record.seal is not None
+    return _check_mac(record.seal.keyed, record.seal.head, key, allow_unkeyed)
+
+
+def _check_mac(
+    keyed: KeyedSeal | None, head: str, key: RecordKey | None, allow_unkeyed: bool
+) -> tuple[Finding | None, list[str]]:
+    if keyed is None:
+        if key is not None:
+            return Finding(
+                "keyed seal",
+                "the record has none, but a key was given: a record sealed with the key carries "
+                "one (removed, or sealed without the key)",
+            ), []
+        return None, []
+    if key is None:
+        if allow_unkeyed:
+            return None, ["the keyed seal was not checked (no key given; --allow-unkeyed)"]
+        return Finding(
+            "keyed seal",
+            f"the record is sealed with key {keyed.key_id}; without the key it cannot be checked "
+            "(give --key-file, or --allow-unkeyed to check the chain and the replay only)",
+        ), []
+    if keyed.key_id != key.key_id:
+        return Finding(
+            "keyed seal", f"made with key {keyed.key_id}, not with the key given ({key.key_id})"
+        ), []
+    if keyed.head != head:
+        return Finding("keyed seal", "covers another head: the record was extended or edited after it"), []
+    if not hmac.compare_digest(keyed.mac, key.seal_mac(keyed.head)):
+        return Finding("keyed seal", "the MAC does not match: the seal was not made with this key"), []
+    return None, []
+
+
+def check_log(log: list[AnswerEvent]) -> Finding | None:
+    """The answer log is in order and each correction or retraction names the answer it
+    replaces."""
+    held: dict[str, Any] = {}
+    for position, event in enumerate(log, start=1):
+        where = f"answer log entry {position}"
+        if event.seq != position:
+            return Finding(where, f"has seq {event.seq}: an entry was removed, added or moved before it")
+        if event.question is None or event.problem is not None:
+            continue
+        if event.kind in ("correction", "retraction") and held.get(event.question) != event.previous:
+            return Finding(where, f"{event.kind} of '{event.question}' does not follow the answer before it")
+        if event.kind == "retraction":
+            held.pop(event.question, None)
+        elif event.kind in ("answer", "correction"):
+            held[event.question] = event.value
+    return None
+
+
 def replay(record: TriageResult, protocol: Protocol) -> tuple[Finding | None, list[str]]:
-    """Evaluate the protocol again with the record's answers: the first difference, and notes."""
+    """Evaluate the protocol again with the record's answers (those its answer log ends
+    with, when it has one): the first difference, and notes."""
     if protocol.sha256 != record.protocol.sha256:
         return Finding(
             "protocol",
             f"the record was made with source SHA-256 {record.protocol.sha256}, "
             f"{protocol.path} has {protocol.sha256}",
+        ), []
+    if (
+        record.protocol.content_sha256 is not None
+        and record.protocol.content_sha256 != protocol.content_sha256
+    ):
+        return Finding(
+            "protocol content",
+            f"the record was made with content SHA-256 {record.protocol.content_sha256} (the protocol "
+            f"and its imports); {protocol.path} and its imports have {protocol.content_sha256}",
         ), []
     if record.protocol_files is not None:
         recorded = sorted(record.protocol_files.values())
@@ -163,8 +265,12 @@ def replay(record: TriageResult, protocol: Protocol) -> tuple[Finding | None, li
             ), []
     if record.status == "error":
         return None, ["replay skipped: a record of invalid answers holds no answers to replay"]
+    log_problem = check_log(record.answer_log)
+    if log_problem is not None:
+        return log_problem, []
+    answers = final_answers(record.answer_log) if record.answer_log else record.answers
     # The record's start is the evaluation's clock (it turned any date of birth into an age).
-    fresh = evaluate_protocol(protocol, record.answers, trace=bool(record.trace), now=record.started_at)
+    fresh = evaluate_protocol(protocol, answers, trace=bool(record.trace), now=record.started_at)
     was = _portable(record.model_dump(mode="json"), _folder(record.protocol.path))
     now_ = _portable(fresh.model_dump(mode="json"), _folder(protocol.path))
     for name in REPLAYED:
@@ -189,8 +295,16 @@ def parse_record(raw: Mapping[str, Any]) -> tuple[TriageResult | None, Finding |
         return None, Finding(where, f"not a valid record: {first['msg']}")
 
 
-def verify(raw: Mapping[str, Any], protocol: Protocol) -> Verification:
-    """Verify one record's JSON (as read from its file) against the protocol."""
+def verify(
+    raw: Mapping[str, Any],
+    protocol: Protocol,
+    *,
+    key: RecordKey | None = None,
+    allow_unkeyed: bool = False,
+) -> Verification:
+    """Verify one record's JSON (as read from its file) against the protocol; with
+    ``key``, its keyed seal too. A record with a keyed seal fails without the key unless
+    ``allow_unkeyed`` (then a note says the seal was not checked)."""
     result = Verification()
     record, invalid = parse_record(raw)
     if record is None:
@@ -200,12 +314,20 @@ def verify(raw: Mapping[str, Any], protocol: Protocol) -> Verification:
     if record.redacted:
         result.problems.append(Finding("record", "a redacted copy cannot be verified; verify the original"))
         return result
-    if record.seal is None and not any(e.hash for e in record.trace):
-        result.notes.append(f"schema {record.schema_version} record without a hash chain: replay only")
+    unchained = missing_chain(raw, record)
+    if record.seal is None and unchained is None:
+        result.notes.append(f"schema {record.schema_version} result without a hash chain: replay only")
+    elif unchained is not None:
+        result.problems.append(unchained)
     else:
         broken = check_chain(raw)
         if broken is not None:
             result.problems.append(broken)
+        else:
+            keyed, notes = check_keyed(record, key, allow_unkeyed)
+            result.notes += notes
+            if keyed is not None:
+                result.problems.append(keyed)
     difference, notes = replay(record, protocol)
     result.notes += notes
     if difference is not None:
@@ -215,7 +337,13 @@ def verify(raw: Mapping[str, Any], protocol: Protocol) -> Verification:
     return result
 
 
-def verify_call(raw: Mapping[str, Any], protocols: Sequence[Protocol]) -> Verification:
+def verify_call(
+    raw: Mapping[str, Any],
+    protocols: Sequence[Protocol],
+    *,
+    key: RecordKey | None = None,
+    allow_unkeyed: bool = False,
+) -> Verification:
     """Verify a call record: each protocol's record, the call's hash and its disposition."""
     result = Verification()
     try:
@@ -232,19 +360,24 @@ def verify_call(raw: Mapping[str, Any], protocols: Sequence[Protocol]) -> Verifi
                 Finding(f"result {n} ({one.protocol.id})", "no --protocol given with this source SHA-256")
             )
             continue
-        inner = verify(one_raw, protocol)
+        inner = verify(one_raw, protocol, key=key, allow_unkeyed=allow_unkeyed)
         result.problems += [
             Finding(f"result {n} ({one.protocol.id}): {p.where}", p.message) for p in inner.problems
         ]
         result.notes += [f"result {n} ({one.protocol.id}): {note}" for note in inner.notes]
     if raw.get("hash") != call_hash(dict(raw)):
         result.problems.append(Finding("call", "hash does not match its content"))
+    elif call.keyed is not None or key is not None:
+        problem, notes = _check_mac(call.keyed, call.hash or "", key, allow_unkeyed)
+        result.notes += [f"call: {note}" for note in notes]
+        if problem is not None:
+            result.problems.append(Finding(f"call: {problem.where}", problem.message))
     decision = call_decision(call.results)
-    for key, value in decision.items():
-        stored = getattr(call, key)
+    for name, value in decision.items():
+        stored = getattr(call, name)
         if (stored.model_dump() if hasattr(stored, "model_dump") else stored) != (
             value.model_dump() if hasattr(value, "model_dump") else value
         ):
-            result.problems.append(Finding(key, "differs from what the protocols' records give"))
+            result.problems.append(Finding(name, "differs from what the protocols' records give"))
             break
     return result

@@ -48,6 +48,9 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
         values[entry.node] = entry.value
         if entry.kind == "answer":
             answered.add(entry.node)
+            given = list(entry.reads.values())
+            if len(given) == 1 and isinstance(given[0], str):
+                values[entry.node] = given[0]  # an age or duration as given, not its minutes
         elif entry.kind in ("disposition", "continue"):
             outcome = entry.node
     if visited:

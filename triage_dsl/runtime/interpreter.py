@@ -43,10 +43,18 @@ from triage_dsl.graph.plan import (
 )
 from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer, all_questions, answer_json, validate
+from triage_dsl.runtime.answers import (
+    UNKNOWN,
+    Clean,
+    TimeAnswer,
+    all_questions,
+    answer_json,
+    check_answer,
+    validate,
+)
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import readable
+from triage_dsl.units import exact_text, readable
 
 _JSON = bool | int | float | str | None
 Code = Callable[["Evaluation"], v.Value]
@@ -212,12 +220,13 @@ class Program:
         plan: Plan = protocol.plan
         self.plan = plan
         self.protocol_id = plan.protocol_id
+        self.where = Locator(protocol)
         self.ref = protocol_ref(protocol)
         self.questions_all = all_questions(plan)
         self.order = plan.question_order
         self.missing_domain = {qid: _domain(q, missing=(qid,)) for qid, q in plan.questions.items()}
         self.unknown_domain = {qid: _domain(q, unknown=(qid,)) for qid, q in plan.questions.items()}
-        self.locations = {qid: q.span.location for qid, q in plan.questions.items()}
+        self.locations = {qid: self.where(q.span) for qid, q in plan.questions.items()}
         self.checkers = {qid: _fast_check(q) for qid, q in self.questions_all.items()}
         self.exprs: dict[int, Code] = {}
         self.values: dict[str, _ValueCode] = {}
@@ -226,7 +235,7 @@ class Program:
         self.sections: dict[str, tuple[_CriterionCode, ...]] = {
             s.node: tuple(
                 _CriterionCode(
-                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), c.span.location
+                    c, self.expr(c.expr), _unique([n.id for n in names_in(c.expr)]), self.where(c.span)
                 )
                 for c in s.criteria
             )
@@ -241,7 +250,9 @@ class Program:
         # that this protocol never names itself.
         reachable = all_dispositions(plan).values()
         self.urgencies = {d.id: urgency(d) for d in reachable}
-        self.escalations = {d.id: escalation_plan(d.escalation) for d in reachable if d.escalation}
+        self.escalations = {
+            d.id: escalation_plan(d.escalation, self.where) for d in reachable if d.escalation
+        }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
 
@@ -417,7 +428,7 @@ class Program:
     # -- values and points tables
     def _value(self, vp: ValuePlan) -> _ValueCode:
         decl = vp.decl
-        location = vp.span.location
+        location = self.where(vp.span)
         if isinstance(decl, ast.Value):
             reads = _unique([n.id for n in names_in(decl.expr)])
             return _ValueCode(vp, self.expr(decl.expr), None, (), None, reads, location)
@@ -450,7 +461,7 @@ class Program:
             explanation = (
                 f"section '{_target_text(s.target)}' ({how}) holds: "
                 f"{'criterion' if s.mode == 'any' else 'last criterion'} "
-                f"'{criterion.text}' is yes ({criterion.span.location})"
+                f"'{criterion.text}' is yes ({self.where(criterion.span)})"
             )
             cached = (
                 explanation,
@@ -458,7 +469,7 @@ class Program:
                     kind="criterion",
                     section=s.node,
                     criterion=criterion.node,
-                    location=criterion.span.location,
+                    location=self.where(criterion.span),
                     text=criterion.text,
                     explanation=explanation,
                 ),
@@ -470,7 +481,7 @@ class Program:
         key = (d.id, tuple(advice))
         cached = self.dispositions.get(key)
         if cached is None:
-            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=d.span.location)
+            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=self.where(d.span))
             self.dispositions[key] = cached
         # A fresh copy: a result's lists belong to it alone.
         fresh: m.Disposition = _disposition({**cached.__dict__, "care_advice": list(cached.care_advice)})
@@ -486,7 +497,7 @@ class Program:
     def question_info(self, qid: str) -> m.QuestionInfo:
         info = self.infos.get(qid)
         if info is None:
-            info = question_info(self.questions_all[qid])
+            info = question_info(self.questions_all[qid], self.where)
             self.infos[qid] = info
         return info.model_copy(update={"options": list(info.options)})
 
@@ -557,10 +568,21 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
             return _MISS
 
         return choice
-    if q.is_time:  # an age or duration: the general validator reads its forms
+    if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
+        read: dict[str, Any] = {}
 
         def time(value: Any) -> Any:
-            return unknown if type(value) is str and value == "unknown" else _MISS
+            if type(value) is not str:
+                return _MISS  # objects and dates of birth: the general validator
+            if value == "unknown":
+                return unknown
+            cleaned = read.get(value)
+            if cleaned is None:
+                answer, problem = check_answer(q, value)  # no clock: a date of birth is _MISS
+                cleaned = _MISS if problem is not None else answer
+                if len(read) < 4096:
+                    read[value] = cleaned
+            return cleaned
 
         return time
     assert q.low is not None and q.high is not None
@@ -667,7 +689,7 @@ class Evaluation:
                 kind,
                 node,
                 self.program.protocol_id,
-                span if isinstance(span, str) else span.location,
+                span if isinstance(span, str) else self.program.where(span),
                 text,
                 reads if reads is not None else {},
                 value,
@@ -700,11 +722,16 @@ class Evaluation:
                 if not self._quiet:
                     reason = (
                         f"the caller did not know; the protocol says unknown means "
-                        f"{_fmt(value)} for '{qid}' ({q.span.location})"
+                        f"{exact_text(value) if q.is_time else _fmt(value)} "  # type: ignore[arg-type]
+                        f"for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
                         m.Assumption(
-                            question=qid, node=q.node, location=q.span.location, assumed=value, reason=reason
+                            question=qid,
+                            node=q.node,
+                            location=self.program.where(q.span),
+                            assumed=value,
+                            reason=reason,
                         )
                     )
             else:
@@ -972,7 +999,14 @@ class Evaluation:
                 )
                 return self.raise_to(f, criterion, outcome, "criterion", (), position)
             if result == "no":
-                self.record("floor", f.node, f.span, f.text, value=False, detail=_no_detail(f, criterion))
+                self.record(
+                    "floor",
+                    f.node,
+                    f.span,
+                    f.text,
+                    value=False,
+                    detail=_no_detail(f, criterion, self.program.where),
+                )
                 continue
             if result == "unknown":
                 assert criterion is not None
@@ -1027,14 +1061,14 @@ class Evaluation:
     ) -> dict[str, Any]:
         before: DispositionPlan = outcome["disposition"]
         after = self.plan.dispositions[f.target.id]
-        where = f"{criterion.span.location}"
+        where = self.program.where(criterion.span)
         if kind == "unknown_answer":
             for qid in unknown:
                 self.assumptions.append(
                     m.Assumption(
                         question=qid,
                         node=criterion.node,
-                        location=criterion.span.location,
+                        location=where,
                         assumed=None,
                         reason=(
                             f"the caller does not know '{qid}', so criterion '{criterion.text}' of "
@@ -1064,7 +1098,7 @@ class Evaluation:
             because = f"'{criterion.text}' ({where})"
         explanation = (
             f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' (tier {after.tier.id}) "
-            f"because {because}; floor at {f.span.location}"
+            f"because {because}; floor at {self.program.where(f.span)}"
         )
         self.record("raise", f.node, f.span, f.text, value=after.id, detail=explanation)
         for later in self.program.floors[position + 1 :]:
@@ -1095,10 +1129,10 @@ class Evaluation:
             "raised_by": m.RaisedBy(
                 kind="criterion" if kind == "criterion" else "unknown_answer",
                 floor=f.node,
-                floor_location=f.span.location,
+                floor_location=self.program.where(f.span),
                 screen=f.screen,
                 criterion=criterion.node,
-                location=criterion.span.location,
+                location=self.program.where(criterion.span),
                 text=criterion.text,
                 from_disposition=before.id,
                 from_tier=before.tier.id,
@@ -1126,11 +1160,11 @@ class Evaluation:
                 )
             if outcome == "no":
                 if s.mode == "any":
-                    false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+                    false = "; ".join(f"'{c.text}' ({self.program.where(c.span)})" for c in s.criteria)
                     why = f"none of its criteria holds: {false} are all no"
                 else:
                     why = (
-                        f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
+                        f"criterion '{criterion.text}' ({self.program.where(criterion.span)}) does not hold"
                         if criterion
                         else ""
                     )
@@ -1145,7 +1179,7 @@ class Evaluation:
                         m.Assumption(
                             question=qid,
                             node=criterion.node,
-                            location=criterion.span.location,
+                            location=self.program.where(criterion.span),
                             assumed=None,
                             reason=(
                                 f"the caller does not know '{qid}', so criterion "
@@ -1158,7 +1192,7 @@ class Evaluation:
                 explanation = (
                     f"section '{_target_text(target)}' is taken because it could not "
                     f"be ruled out: the caller does not know {_quote_list(unknown)} "
-                    f"(criterion '{criterion.text}', {criterion.span.location}); "
+                    f"(criterion '{criterion.text}', {self.program.where(criterion.span)}); "
                     "undecided criteria resolve toward the more urgent outcome"
                 )
                 self.record(
@@ -1177,7 +1211,7 @@ class Evaluation:
                         kind="unknown_answer",
                         section=s.node,
                         criterion=criterion.node,
-                        location=criterion.span.location,
+                        location=self.program.where(criterion.span),
                         text=criterion.text,
                         explanation=explanation,
                     ),
@@ -1214,7 +1248,7 @@ class Evaluation:
             m.DecidedBy(
                 kind="default",
                 section="default",
-                location=plan.default_span.location,
+                location=self.program.where(plan.default_span),
                 text=f"default {_target_text(plan.default)}",
                 explanation=explanation,
             ),
@@ -1311,13 +1345,13 @@ def _within(d: DispositionPlan) -> str:
     return f", {d.within_text}" if d.within_text else ""
 
 
-def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None) -> str:
+def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None, where: Locator) -> str:
     if s.mode == "any":
-        false = "; ".join(f"'{c.text}' ({c.span.location})" for c in s.criteria)
+        false = "; ".join(f"'{c.text}' ({where(c.span)})" for c in s.criteria)
         return f"none of its criteria holds: {false} are all no"
     if criterion is None:
         return ""
-    return f"criterion '{criterion.text}' ({criterion.span.location}) does not hold"
+    return f"criterion '{criterion.text}' ({where(criterion.span)}) does not hold"
 
 
 def _target_text(target: ast.Target) -> str:
@@ -1349,17 +1383,43 @@ def _band_text(band: ast.Band) -> str:
 # --------------------------------------------------------------------- result assembly
 
 
+class Locator:
+    """``path:line`` of a span, the path relative to the protocol's root folder (what
+    results show: the same bytes whatever the working directory)."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._relative: Callable[[str], str] = getattr(protocol, "relative", lambda path: path)
+        self._paths: dict[str, str] = {}
+
+    def path(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = self._relative(path)
+        return found
+
+    def __call__(self, span: Span) -> str:
+        return f"{self.path(span.path)}:{span.line}"
+
+    def location(self, text: str) -> str:
+        """A ``path:line`` written at compile time, its path made relative likewise."""
+        path, _, line = text.rpartition(":")
+        return f"{self.path(path)}:{line}" if path else text
+
+
 def protocol_ref(protocol: Any) -> m.ProtocolRef:
+    relative = getattr(protocol, "relative", None)
     return m.ProtocolRef(
         id=protocol.id,
         title=protocol.title,
         version=protocol.version,
-        path=protocol.path,
+        path=relative(protocol.path) if relative else protocol.path,
         sha256=protocol.sha256,
+        content_sha256=getattr(protocol, "content_sha256", None),
+        status=getattr(protocol, "status", None),
     )
 
 
-def question_info(q: QuestionPlan) -> m.QuestionInfo:
+def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
     return m.QuestionInfo(
         id=q.id,
         prompt=q.prompt,
@@ -1370,11 +1430,11 @@ def question_info(q: QuestionPlan) -> m.QuestionInfo:
         range_text=q.time_range_text() if q.is_time else None,
         options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
-        location=q.span.location,
+        location=where(q.span) if where else q.span.location,
     )
 
 
-def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
+def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:
     steps: list[m.EscalationStep] = []
     total = 0.0
     for step in plan.steps:
@@ -1397,7 +1457,11 @@ def escalation_plan(plan: ast.Escalation) -> m.EscalationPlan:
             )
         )
     return m.EscalationPlan(
-        id=plan.id, steps=steps, fallback=plan.fallback, worst_case_minutes=total, location=plan.span.location
+        id=plan.id,
+        steps=steps,
+        fallback=plan.fallback,
+        worst_case_minutes=total,
+        location=where(plan.span) if where else plan.span.location,
     )
 
 
@@ -1476,7 +1540,7 @@ def _outside_population(
                 "answer",
                 q.node,
                 protocol.id,
-                q.span.location,
+                program(protocol).where(q.span),
                 q.prompt,
                 {qid: given},
                 float(answer),
@@ -1488,7 +1552,7 @@ def _outside_population(
                 "population",
                 "population",
                 protocol.id,
-                population.location,
+                program(protocol).where.location(population.location),
                 f"population {population.text}",
                 {qid: given},
                 False,
@@ -1531,7 +1595,7 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     evaluation.record(
         "population",
         "population",
-        population.location,
+        evaluation.program.where.location(population.location),
         f"population {population.text}",
         reads=reads,
         value=value,

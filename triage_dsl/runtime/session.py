@@ -1,20 +1,77 @@
 """The interview session: ask what to ask next, record the answer, repeat.
 
-A session holds answers only; every step re-evaluates the shared compiled protocol with
-the answers so far, so a session's result is by construction the batch result for the
-same answers (``session == batch``), trace included.
+A session holds the caller's words as an **answer log** (every answer, correction,
+retraction and note, in order, each with its time from the clock); every step
+re-evaluates the shared compiled protocol with the answers the log ends with, so a
+session's result is by construction the batch result for the same answers
+(``session == batch``), trace included, plus the log and the caller block.
+
+Nothing the caller says is lost: an answer no criterion reads stays in the log, a
+changed answer is a *correction* (with the answer it replaces), a withdrawn one a
+*retraction* with its reason. Once the outcome is reached, answers are refused (they
+could no longer change what was decided and advised); what the caller adds then is
+kept with :meth:`Session.note`, marked as said after the outcome.
 """
 
 from __future__ import annotations
 
+import json
+import math
 from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from pydantic import JsonValue, ValidationError
+
+from triage_dsl.clock import SYSTEM_CLOCK, Clock, utc
 from triage_dsl.errors import AnswerError, SessionError
-from triage_dsl.model.result import QuestionInfo, TriageResult
+from triage_dsl.model.caller import CallInfo
+from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.answers import all_questions, check_answer
+
+
+def as_json(value: Any) -> JsonValue:
+    """An answer as the log keeps it: JSON values as given; anything else (NaN, a
+    Python object) as its text, so an invalid answer is kept, never lost."""
+    if isinstance(value, float) and not math.isfinite(value):
+        return repr(value)
+    try:
+        json.dumps(value, allow_nan=False)
+    except (TypeError, ValueError):
+        return repr(value)
+    return value  # type: ignore[no-any-return]
+
+
+def answer_log(
+    protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None
+) -> list[AnswerEvent]:
+    """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
+    each, in the order given, invalid ones with the rule they broke (``now`` reads a date
+    of birth, as the evaluation does). Times are left for the record to fill with the
+    call's start."""
+    questions = all_questions(protocol.plan)
+    log: list[AnswerEvent] = []
+    for key, value in answers.items():
+        q = questions.get(key) if isinstance(key, str) else None
+        problem: str | None = "unknown_question" if q is None else None
+        if q is not None:
+            if value is None:
+                continue  # null means not answered
+            found = check_answer(q, value, now)[1]
+            problem = found.code if found is not None else None
+        log.append(
+            AnswerEvent(
+                seq=len(log) + 1,
+                kind="answer",
+                question=str(key),
+                value=as_json(value),
+                prompt=q.prompt if q else None,
+                red_flag=q.red_flag if q else False,
+                problem=problem,
+            )
+        )
+    return log
 
 
 class Session:
@@ -26,31 +83,59 @@ class Session:
     'resp_rate'
     >>> s.answer("resp_rate", 24).status
     'needs_answers'
+    >>> s.answer("resp_rate", 20, reason="misheard").answer_log[-1].kind
+    'correction'
     """
 
     def __init__(
-        self, protocol: Protocol, answers: Mapping[str, Any] | None = None, *, now: datetime | None = None
+        self,
+        protocol: Protocol,
+        answers: Mapping[str, Any] | None = None,
+        *,
+        call: CallInfo | None = None,
+        clock: Clock | None = None,
+        now: datetime | None = None,
     ) -> None:
-        """``now`` (an aware datetime) is the session's clock, used to turn a date of birth
-        into an age; without it a date of birth is refused."""
+        """``now`` (an aware datetime) is the session's clock for turning a date of birth
+        into an age (without it a date of birth is refused); ``clock`` times each answer
+        in the answer log."""
         self.protocol = protocol
         self.now = now
+        self.clock = clock or SYSTEM_CLOCK
+        self._call = call
         self._answers: dict[str, Any] = {}
+        self._log: list[AnswerEvent] = []
         self._result: TriageResult | None = None
+        self.started_at = utc(self.clock.now())
+        # answers given together at the start are all kept, even past the outcome
         for question_id, value in (answers or {}).items():
-            self.answer(question_id, value)
+            self._give(question_id, value, None)
 
     @property
     def answers(self) -> dict[str, Any]:
-        """The answers given so far, in the order given."""
+        """The answers in force (after corrections and retractions), in the order given."""
         return dict(self._answers)
 
+    @property
+    def log(self) -> list[AnswerEvent]:
+        """Everything the caller said, in order: answers, corrections, retractions, notes."""
+        return list(self._log)
+
+    @property
+    def call(self) -> CallInfo | None:
+        """The caller block given to the session (with the caller's response, once given)."""
+        return self._call
+
     def result(self) -> TriageResult:
-        """The result for the answers so far (complete, or needs_answers)."""
+        """The result for the answers so far (complete, or needs_answers), with the log,
+        the caller block and the time the session started (the call's start)."""
         if self._result is None:
             from triage_dsl.runtime.interpreter import evaluate_protocol
 
-            self._result = evaluate_protocol(self.protocol, self._answers, now=self.now)
+            fresh = evaluate_protocol(self.protocol, self._answers, now=self.now)
+            self._result = fresh.model_copy(
+                update={"answer_log": list(self._log), "call": self._call, "started_at": self.started_at}
+            )
         return self._result
 
     @property
@@ -61,20 +146,110 @@ class Session:
         """The question to ask next, or None when the result is complete."""
         return self.result().next_question
 
-    def answer(self, question_id: str, value: Any) -> TriageResult:
+    def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> TriageResult:
         """Record one answer (``"unknown"`` when the caller does not know).
 
-        Raises :class:`AnswerError` for an invalid answer (nothing is recorded) and
-        :class:`SessionError` when the question was already answered.
+        Answering a question again records a *correction* (with the answer it replaces
+        and ``reason``). Raises :class:`AnswerError` for an invalid answer (nothing is
+        recorded) and :class:`SessionError` once the outcome is reached: use
+        :meth:`note` for what the caller adds then.
         """
+        self._refuse_when_done(f"answer '{question_id}'")
+        return self._give(question_id, value, reason)
+
+    def retract(self, question_id: str, reason: str) -> TriageResult:
+        """Withdraw an answer (the caller takes it back): logged with ``reason``; the
+        question is asked again if the outcome depends on it."""
+        self._refuse_when_done(f"retract '{question_id}'")
+        if question_id not in self._answers:
+            raise SessionError(f"'{question_id}' has no answer to retract")
+        if not reason or not reason.strip():
+            raise SessionError("a retraction needs a reason: say why the answer is withdrawn")
+        previous = self._answers.pop(question_id)
+        q = all_questions(self.protocol.plan)[question_id]
+        self._append(
+            kind="retraction",
+            question=question_id,
+            previous=as_json(previous),
+            reason=reason.strip(),
+            prompt=q.prompt,
+            red_flag=q.red_flag,
+        )
+        return self.result()
+
+    def note(self, text: str) -> AnswerEvent:
+        """Keep something the caller said that is not an answer (any time, also after the
+        outcome: then it is marked ``after_outcome``)."""
+        if not text or not text.strip():
+            raise SessionError("a note needs text")
+        after = self.done
+        event = self._append(kind="note", text=text.strip(), after_outcome=after)
+        return event
+
+    def respond(self, agrees: bool, reason: str | None = None) -> TriageResult:
+        """The caller's response to the advice, once the outcome is reached: agrees, or
+        declines (with ``reason``). Kept in the caller block; a response given again
+        replaces it there, and the earlier one is kept in the log as a note."""
+        if self._call is None:
+            raise SessionError(
+                "no caller block: start the session with Session(protocol, call=CallInfo(...))"
+            )
+        if not self.done:
+            raise SessionError("the caller responds to the advice once the outcome is reached")
+        before = self._call
+        try:
+            self._call = CallInfo.model_validate(
+                {
+                    **self._call.model_dump(),
+                    "agreement": "agrees" if agrees else "declines",
+                    "declined_reason": None if agrees else reason,
+                }
+            )
+        except ValidationError as exc:
+            raise SessionError(str(exc.errors()[0]["msg"]).removeprefix("Value error, ")) from None
+        if before.agreement is not None:  # a changed response: the earlier one stays in the log
+            earlier = before.agreement + (f" ({before.declined_reason})" if before.declined_reason else "")
+            self._append(
+                kind="note",
+                text=f"the caller's earlier response to the advice: {earlier}",
+                after_outcome=True,
+            )
+        self._result = None
+        return self.result()
+
+    # ----------------------------------------------------------------- internals
+    def _refuse_when_done(self, what: str) -> None:
+        if self.done:
+            d = self.result().disposition
+            raise SessionError(
+                f"cannot {what}: the outcome is reached ({d.id if d else '-'}); an answer now "
+                "could not change what was decided. Keep what the caller adds with note(), "
+                "or start a new session"
+            )
+
+    def _give(self, question_id: str, value: Any, reason: str | None) -> TriageResult:
         questions = all_questions(self.protocol.plan)
         if question_id not in questions:
             raise AnswerError(f"'{question_id}' is not a question of protocol '{self.protocol.id}'")
-        if question_id in self._answers:
-            raise SessionError(f"'{question_id}' is already answered; start a new session to change it")
-        _, problem = check_answer(questions[question_id], value, self.now)
+        q = questions[question_id]
+        _, problem = check_answer(q, value, self.now)
         if problem is not None:
             raise AnswerError(problem.message)
+        correction = question_id in self._answers
+        self._append(
+            kind="correction" if correction else "answer",
+            question=question_id,
+            value=as_json(value),
+            previous=as_json(self._answers[question_id]) if correction else None,
+            reason=reason.strip() if reason and reason.strip() else None,
+            prompt=q.prompt,
+            red_flag=q.red_flag,
+        )
         self._answers[question_id] = value
-        self._result = None
         return self.result()
+
+    def _append(self, **fields: Any) -> AnswerEvent:
+        event = AnswerEvent(seq=len(self._log) + 1, at=utc(self.clock.now()), **fields)
+        self._log.append(event)
+        self._result = None
+        return event

@@ -459,6 +459,7 @@ class Floor:
     target: Target
     mode: Literal["any", "all"]
     criteria: tuple[Criterion, ...]
+    allows: tuple[Allow, ...] = ()
 
 
 @dataclass(frozen=True)

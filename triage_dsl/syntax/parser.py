@@ -503,9 +503,11 @@ class _Builder(Transformer[Token, Any]):
 
     @v_args(meta=True)
     def floor(self, meta: Any, c: list[Any]) -> ast.Floor:
-        name, mode, *criteria = c
+        name, mode, *rest = c
         target = ast.Target(self.tspan(name), "disposition", str(name))
-        return ast.Floor(self.span(meta), target, mode, tuple(criteria))
+        allows = tuple(r for r in rest if isinstance(r, ast.Allow))
+        criteria = tuple(r for r in rest if not isinstance(r, ast.Allow))
+        return ast.Floor(self.span(meta), target, mode, criteria, allows)
 
     @v_args(meta=True)
     def section(self, meta: Any, c: list[Any]) -> ast.Section:

@@ -7,11 +7,11 @@ Goals, each met by at least one scenario:
   section, every criterion of a section that held) **and** is *seen false*;
 - a points-table row *matches*;
 - a disposition that the triage can reach is the result;
-- a question the triage reads that allows "I don't know" is answered ``unknown`` in a
-  scenario that expects a disposition or a tier (and the evaluation read the answer).
 - a floor (``at least``) *raises* the outcome and is *seen not to hold* (evaluated and
   found no; a floor not needed because the outcome is already as urgent meets neither),
-  and each of its criteria fires and is seen false.
+  and each of its criteria fires and is seen false;
+- a question the triage reads that allows "I don't know" is answered ``unknown`` in a
+  scenario that expects a disposition or a tier (and the evaluation read the answer).
 
 Coverage is the share of goals met; unmet goals are named with ``file:line``.
 """
@@ -28,8 +28,7 @@ from triage_dsl.syntax import ast
 @dataclass(frozen=True)
 class Goal:
     key: str
-    # section | criterion fires | criterion false | points row | disposition | floor ... | unknown answer
-    kind: str
+    kind: str  # section | criterion fires | criterion false | points row | disposition | floor ...
     location: str
     text: str
 

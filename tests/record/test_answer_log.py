@@ -23,15 +23,15 @@ def session() -> Session:
 
 
 def test_an_answer_no_criterion_read_is_in_the_record_and_the_note() -> None:
-    """Defect: coughing_blood then collapsed (unresponsive); the record held only the latter."""
+    """Defect: coughing_blood then collapsed; the record held only the latter."""
     s = session()
     s.answer("coughing_blood", True)
-    s.answer("unresponsive", True)
+    s.answer("collapsed", True)
     record = seal(s.result(), protocol=PROTOCOL, session_id="c1", clock=FixedClock(T0))
-    assert record.answers == {"unresponsive": True}  # what the evaluation read
+    assert record.answers == {"collapsed": True}  # what the evaluation read
     assert [(e.kind, e.question, e.value) for e in record.answer_log] == [
         ("answer", "coughing_blood", True),
-        ("answer", "unresponsive", True),
+        ("answer", "collapsed", True),
     ]
     assert [e.at.isoformat() for e in record.answer_log if e.at] == [
         "2026-03-01T02:14:30+00:00",
@@ -39,7 +39,7 @@ def test_an_answer_no_criterion_read_is_in_the_record_and_the_note() -> None:
     ]
     assert (
         record.note is not None
-        and "Are they coughing up blood? yes (not used by any criterion)" in record.note
+        and "Are you coughing up blood? yes (not used by any criterion)" in record.note
     )
     assert verify(record.model_dump(mode="json"), PROTOCOL).ok
 
@@ -47,12 +47,12 @@ def test_an_answer_no_criterion_read_is_in_the_record_and_the_note() -> None:
 def test_answering_after_the_outcome_is_refused_and_a_note_is_kept() -> None:
     """Defect: answer() after completion was accepted."""
     s = session()
-    s.answer("unresponsive", True)
+    s.answer("collapsed", True)
     assert s.done
     with pytest.raises(SessionError, match="outcome is reached"):
         s.answer("coughing_blood", True)
     with pytest.raises(SessionError, match="outcome is reached"):
-        s.retract("unresponsive", "misheard")
+        s.retract("collapsed", "misheard")
     s.note("he is coughing up blood too")
     assert [e.kind for e in s.log] == ["answer", "note"] and s.log[-1].after_outcome
     assert "Caller added (after the outcome): he is coughing up blood too" in (
@@ -62,27 +62,27 @@ def test_answering_after_the_outcome_is_refused_and_a_note_is_kept() -> None:
 
 def test_a_changed_answer_is_a_correction_and_a_withdrawn_one_a_retraction() -> None:
     s = session()
-    s.answer("unresponsive", False)
-    s.answer("unresponsive", False, reason="repeated")
-    s.answer("not_breathing_normally", False, reason="first answer")
-    s.retract("not_breathing_normally", "the caller meant last week")
+    s.answer("collapsed", False)
+    s.answer("collapsed", False, reason="repeated")
+    s.answer("severe_breathing_difficulty", False, reason="first answer")
+    s.retract("severe_breathing_difficulty", "the caller meant last week")
     log = [(e.kind, e.question, e.value, e.previous, e.reason) for e in s.log]
     assert log == [
-        ("answer", "unresponsive", False, None, None),
-        ("correction", "unresponsive", False, False, "repeated"),
-        ("answer", "not_breathing_normally", False, None, "first answer"),
-        ("retraction", "not_breathing_normally", None, False, "the caller meant last week"),
+        ("answer", "collapsed", False, None, None),
+        ("correction", "collapsed", False, False, "repeated"),
+        ("answer", "severe_breathing_difficulty", False, None, "first answer"),
+        ("retraction", "severe_breathing_difficulty", None, False, "the caller meant last week"),
     ]
-    assert s.answers == {"unresponsive": False} and not s.done
-    assert s.next_question() is not None and s.next_question().id == "not_breathing_normally"  # type: ignore[union-attr]
+    assert s.answers == {"collapsed": False} and not s.done
+    assert s.next_question() is not None and s.next_question().id == "severe_breathing_difficulty"  # type: ignore[union-attr]
 
 
 @pytest.mark.parametrize(
     ("call", "message"),
     [
-        (lambda s: s.retract("unresponsive", "x"), "no answer to retract"),
-        (lambda s: s.retract("unresponsive", " "), "no answer to retract"),
-        (lambda s: (s.answer("unresponsive", False), s.retract("unresponsive", "  ")), "needs a reason"),
+        (lambda s: s.retract("collapsed", "x"), "no answer to retract"),
+        (lambda s: s.retract("collapsed", " "), "no answer to retract"),
+        (lambda s: (s.answer("collapsed", False), s.retract("collapsed", "  ")), "needs a reason"),
         (lambda s: s.note(" "), "needs text"),
         (lambda s: s.respond(True), "no caller block"),
     ],
@@ -93,14 +93,14 @@ def test_session_refusals(call: Any, message: str) -> None:
 
 
 def test_evaluate_logs_every_answer_given_including_invalid_ones() -> None:
-    result = evaluate(PROTOCOL, {"coughing_blood": True, "unresponsive": True, "MRN-0042": 1})
+    result = evaluate(PROTOCOL, {"coughing_blood": True, "collapsed": True, "MRN-0042": 1})
     assert result.status == "error"
     assert [(e.question, e.problem) for e in result.answer_log] == [
         ("coughing_blood", None),
-        ("unresponsive", None),
+        ("collapsed", None),
         ("MRN-0042", "unknown_question"),
     ]
-    nan = evaluate(PROTOCOL, {"unresponsive": float("nan")})
+    nan = evaluate(PROTOCOL, {"collapsed": float("nan")})
     assert nan.answer_log[0].value == "nan" and nan.answer_log[0].problem == "wrong_type"
     sealed = seal(nan, protocol=PROTOCOL, session_id="c", clock=FixedClock(T0))  # NaN never reaches the hash
     assert verify(sealed.model_dump(mode="json"), PROTOCOL).ok
@@ -109,7 +109,7 @@ def test_evaluate_logs_every_answer_given_including_invalid_ones() -> None:
 def test_an_edited_answer_log_fails_verification() -> None:
     s = session()
     s.answer("coughing_blood", True)
-    s.answer("unresponsive", True)
+    s.answer("collapsed", True)
     raw = seal(s.result(), protocol=PROTOCOL, session_id="c1", clock=FixedClock(T0)).model_dump(mode="json")
     raw["answer_log"].pop(0)
     found = verify(raw, PROTOCOL)
@@ -154,7 +154,7 @@ def test_a_changed_response_to_the_advice_keeps_the_earlier_one() -> None:
     s = Session(PROTOCOL, call=call, clock=FixedClock(T0))
     with pytest.raises(SessionError, match="once the outcome is reached"):
         s.respond(True)
-    s.answer("unresponsive", True)
+    s.answer("collapsed", True)
     with pytest.raises(SessionError, match="needs declined_reason"):
         s.respond(False)
     s.respond(False, "will drive")

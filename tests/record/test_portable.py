@@ -56,13 +56,13 @@ def test_the_content_hash_changes_with_an_imported_file(tmp_path: Path) -> None:
     """Defect: a change in an imported library changed the outcome, not the hash."""
     for name in ("chest_pain_adult.triage", "shared.triage"):
         shutil.copy(TELEPHONE / name, tmp_path / name)
-    before = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
+    before = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"collapsed": True}).protocol
     shared = tmp_path / "shared.triage"
     shared.write_text(shared.read_text() + "\n# a comment changes the file\n")
-    after = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
+    after = evaluate(load(tmp_path / "chest_pain_adult.triage"), {"collapsed": True}).protocol
     assert before.sha256 == after.sha256  # the main file did not change
     assert before.content_sha256 != after.content_sha256
-    original = evaluate(load(TELEPHONE / "chest_pain_adult.triage"), {"unresponsive": True}).protocol
+    original = evaluate(load(TELEPHONE / "chest_pain_adult.triage"), {"collapsed": True}).protocol
     assert original.content_sha256 == before.content_sha256  # the same files elsewhere: the same hash
 
 
@@ -71,7 +71,7 @@ def test_a_record_names_a_changed_import(tmp_path: Path) -> None:
 
     protocol = load(TELEPHONE / "chest_pain_adult.triage")
     record = seal(
-        evaluate(protocol, {"unresponsive": True}), protocol=protocol, session_id="s", clock=FixedClock(T0)
+        evaluate(protocol, {"collapsed": True}), protocol=protocol, session_id="s", clock=FixedClock(T0)
     )
     for name in ("chest_pain_adult.triage", "shared.triage"):
         shutil.copy(TELEPHONE / name, tmp_path / name)
@@ -86,7 +86,7 @@ def test_batch_lines_carry_the_content_hash() -> None:
         str(TELEPHONE / "chest_pain_adult.triage"),
         "--cases",
         "-",
-        stdin=json.dumps({"id": 1, "answers": {"unresponsive": True}}),
+        stdin=json.dumps({"id": 1, "answers": {"collapsed": True}}),
     )
     line = json.loads(out)
     assert (

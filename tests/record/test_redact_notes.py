@@ -88,7 +88,7 @@ def caller_record() -> TriageResult:
     s.answer("coughing_blood", False, reason="misheard: MRN 00424242 coughs phlegm")
     s.answer("lips_skin_blue_grey", False)
     s.retract("lips_skin_blue_grey", "the caller cannot see him")
-    s.answer("unresponsive", True)
+    s.answer("collapsed", True)
     s.note("he has a pacemaker, MRN 00424242")
     s.respond(False, "wants to drive him in herself, MRN 00424242")
     return seal(s.result(), protocol=protocol, session_id="call-0001", clock=clock())
@@ -118,7 +118,7 @@ def test_redaction_removes_every_free_text_and_identifier(key: RecordKey | None)
     ("answers", "secret"),
     [
         ({"MRN 00424242": True}, "00424242"),  # an unknown answer key
-        ({"unresponsive": "MRN 00424242"}, "00424242"),  # an invalid value quoted in the error text
+        ({"collapsed": "MRN 00424242"}, "00424242"),  # an invalid value quoted in the error text
         ({"pain_minutes": 1e9, "Jane Doe": 1}, "Jane Doe"),
     ],
 )
@@ -202,15 +202,15 @@ def test_no_free_text_or_unknown_key_survives_redaction(texts: list[str], junk: 
         chief_complaint=texts[3],
     )
     s = Session(protocol, call=call, clock=FixedClock(T0))
-    s.answer("unresponsive", False)
-    s.answer("unresponsive", False, reason=texts[4])
-    s.retract("unresponsive", texts[5])
-    s.answer("unresponsive", True)
+    s.answer("collapsed", False)
+    s.answer("collapsed", False, reason=texts[4])
+    s.retract("collapsed", texts[5])
+    s.answer("collapsed", True)
     s.note(texts[6])
     s.respond(False, texts[0])
     record = seal(s.result(), protocol=protocol, session_id=texts[1], clock=clock())
     batch = seal(
-        evaluate(protocol, {"unresponsive": True, **junk}), protocol=protocol, session_id="s", clock=clock()
+        evaluate(protocol, {"collapsed": True, **junk}), protocol=protocol, session_id="s", clock=clock()
     )
     for one in (record, batch):
         for key in (None, KEY):

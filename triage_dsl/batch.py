@@ -94,6 +94,11 @@ def _refused_case_id(line: str | bytes) -> Any:
         return None
 
 
+# Characters that some line readers (Python's splitlines, older JavaScript) take as line
+# breaks: escaped in the output so that one case is always one line.
+_LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": "\\u2029"})
+
+
 def case_line(
     protocol: Protocol, line: str | bytes | None, number: int, trace: bool = True, path: str = "<cases>"
 ) -> tuple[str, bool]:
@@ -101,6 +106,13 @@ def case_line(
 
     ``line`` is None for a line longer than the limit (it was never read whole).
     """
+    text, failed = _case_line(protocol, line, number, trace, path)
+    return text.translate(_LINE_BREAKS), failed
+
+
+def _case_line(
+    protocol: Protocol, line: str | bytes | None, number: int, trace: bool, path: str
+) -> tuple[str, bool]:
     if line is None:
         message = f"{path}:{number}: the line is longer than the limit of {MAX_ANSWERS_BYTES:,} bytes"
         return _error_line(protocol, None, number, "line_too_long", message), True

@@ -124,10 +124,11 @@ def build_table(protocol: Any, doms: Domains | None = None) -> Table:
     doms = doms or domains(protocol.plan)
     tiers = {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
     index = {q: {id(c): n for n, c in enumerate(cs)} for q, cs in doms.classes.items()}
-    floors = {  # keyed as results name a floor: relative to its protocol's folder
-        program(each).where(f.span): f"at least {f.target.id} ({f.span.location})"
+    floors = {  # keyed and written as results name a floor: relative to its protocol's folder
+        where: f"at least {f.target.id} ({where})"
         for each in _protocols(protocol)
         for f in each.plan.floors
+        for where in (program(each).where(f.span),)
     }
     # The decision tree as a trie: each inner node splits one question into its classes.
     root: dict[str, Any] = {}

@@ -22,64 +22,37 @@ from typing import Any
 CHAIN_VERSION = "1.2"
 GENESIS = "0" * 64
 
-HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "1.1": (
-        "schema_version",
-        "protocol",
-        "protocol_files",
-        "interpreter_version",
-        "session_id",
-        "started_at",
-        "answers",
-    ),
-    # 1.2: every answer the caller gave (the log) joins the header; the caller block
-    # (with the caller's response to the advice) the outcome
-    "1.2": (
-        "schema_version",
-        "protocol",
-        "protocol_files",
-        "interpreter_version",
-        "session_id",
-        "started_at",
-        "answers",
-        "answer_log",
-    ),
-}
+_HEADER_1_1 = (
+    "schema_version",
+    "protocol",
+    "protocol_files",
+    "interpreter_version",
+    "session_id",
+    "started_at",
+    "answers",
+)
+_OUTCOME_1_1 = (
+    "sealed_at",
+    "status",
+    "disposition",
+    "urgency",
+    "escalation",
+    "scores",
+    "asked",
+    "missing",
+    "next_question",
+    "decided_by",
+    "assumptions",
+    "error",
+    "errors",
+    "note",
+)
+# 1.2: every answer the caller gave (the log) joins the header; the caller block (with the
+# caller's response to the advice) and the floor that raised the outcome join the outcome.
+HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {"1.1": _HEADER_1_1, "1.2": (*_HEADER_1_1, "answer_log")}
 OUTCOME_FIELDS: Mapping[str, tuple[str, ...]] = {
-    "1.1": (
-        "sealed_at",
-        "status",
-        "disposition",
-        "urgency",
-        "escalation",
-        "scores",
-        "asked",
-        "missing",
-        "next_question",
-        "decided_by",
-        "assumptions",
-        "error",
-        "errors",
-        "note",
-    ),
-    "1.2": (
-        "sealed_at",
-        "status",
-        "disposition",
-        "urgency",
-        "escalation",
-        "scores",
-        "asked",
-        "missing",
-        "next_question",
-        "decided_by",
-        "assumptions",
-        "error",
-        "errors",
-        "call",
-        "note",
-        "raised_by",
-    ),
+    "1.1": _OUTCOME_1_1,
+    "1.2": (*_OUTCOME_1_1[:-1], "call", "note", "raised_by"),
 }
 
 

@@ -1570,6 +1570,14 @@ def _outside_population(
     )
 
 
+def _age_first(population: PopulationPlan, answers: Mapping[str, Any], outcome: dict[str, Any]) -> None:
+    """An unanswered patient age is asked first while the outcome waits: the population
+    decides whether this protocol applies at all."""
+    qid = population.question
+    if answers.get(qid) is None and outcome["status"] == "needs_answers":
+        outcome["missing"] = [qid, *(q for q in outcome["missing"] if q != qid)]
+
+
 def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome: dict[str, Any]) -> None:
     """The population check in the trace; an unanswered age is asked first."""
     qid = population.question
@@ -1577,7 +1585,7 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     reads: dict[str, _JSON] = {}
     value: _JSON = None
     if answer is None and outcome["status"] == "needs_answers":
-        outcome["missing"] = [qid, *(q for q in outcome["missing"] if q != qid)]
+        _age_first(population, evaluation.answers, outcome)
         detail = f"'{qid}' is asked first: this protocol's population is {population.text}"
     elif answer is None:
         detail = (

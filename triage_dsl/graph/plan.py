@@ -230,37 +230,39 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         sorted(questions.items(), key=lambda kv: (kv[1].span.path != scope.source.path, kv[1].span))
     )
 
+    def block(node: str, criterion_kind: str) -> dict[str, Any]:
+        """What a section and a floor share: their mode, target and criteria in order."""
+        data = nodes[node]
+        criteria = sorted(
+            (nodes[c] | {"node": c} for c in graph.predecessors(node) if nodes[c]["kind"] == criterion_kind),
+            key=lambda d: d["index"],
+        )
+        return {
+            "node": node,
+            "index": data["index"],
+            "mode": data["mode"],
+            "target": data["target"],
+            "criteria": tuple(
+                CriterionPlan(
+                    c["node"],
+                    data["index"],
+                    c["index"],
+                    c["expr"],
+                    c["advice"],
+                    c["span"],
+                    snippet(c["span"]),
+                )
+                for c in criteria
+            ),
+            "span": data["span"],
+            "text": snippet(data["span"]).split(" when ")[0],
+            "screen": data.get("screen"),
+        }
+
     sections: list[SectionPlan] = []
     node = next(iter(graph.successors("start")))
     while node != "default":
-        data = nodes[node]
-        criteria = sorted(
-            (nodes[c] | {"node": c} for c in graph.predecessors(node) if nodes[c]["kind"] == "criterion"),
-            key=lambda d: d["index"],
-        )
-        sections.append(
-            SectionPlan(
-                node=node,
-                index=data["index"],
-                mode=data["mode"],
-                target=data["target"],
-                criteria=tuple(
-                    CriterionPlan(
-                        c["node"],
-                        data["index"],
-                        c["index"],
-                        c["expr"],
-                        c["advice"],
-                        c["span"],
-                        snippet(c["span"]),
-                    )
-                    for c in criteria
-                ),
-                span=data["span"],
-                text=snippet(data["span"]).split(" when ")[0],
-                screen=data.get("screen"),
-            )
-        )
+        sections.append(SectionPlan(**block(node, "criterion")))
         node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
     floor_plans: list[FloorPlan] = []
     node = "default"
@@ -268,38 +270,7 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         node = next((s for s in graph.successors(node) if graph.edges[node, s]["label"] == "then"), "")
         if not node:
             break
-        data = nodes[node]
-        criteria = sorted(
-            (
-                nodes[c] | {"node": c}
-                for c in graph.predecessors(node)
-                if nodes[c]["kind"] == "floor_criterion"
-            ),
-            key=lambda d: d["index"],
-        )
-        floor_plans.append(
-            FloorPlan(
-                node=node,
-                index=data["index"],
-                mode=data["mode"],
-                target=data["target"],
-                criteria=tuple(
-                    CriterionPlan(
-                        c["node"],
-                        data["index"],
-                        c["index"],
-                        c["expr"],
-                        c["advice"],
-                        c["span"],
-                        snippet(c["span"]),
-                    )
-                    for c in criteria
-                ),
-                span=data["span"],
-                text=snippet(data["span"]).split(" when ")[0],
-                screen=data.get("screen"),
-            )
-        )
+        floor_plans.append(FloorPlan(**block(node, "floor_criterion")))
 
     tiers = tuple(
         TierPlan(t.id, t.label, rank, minutes(t.within) if t.within else None, _duration_text(t.within))

@@ -53,6 +53,24 @@ def build_graph(scope: Scope) -> nx.DiGraph:
                 if not graph.has_edge(source, node):
                     graph.add_edge(source, node, label="reads")
 
+    def add_criteria(
+        node: str, kind: str, owner: str, index: int, criteria: tuple[ast.Criterion, ...]
+    ) -> None:
+        """A section's or a floor's criterion nodes, in order, each feeding ``node``."""
+        for position, criterion in enumerate(criteria):
+            cnode = f"{kind}:{index}.{position}"
+            graph.add_node(
+                cnode,
+                kind=kind,
+                index=position,
+                expr=criterion.expr,
+                advice=criterion.advice,
+                span=criterion.span,
+                **{owner: index},
+            )
+            graph.add_edge(cnode, node, label="criterion", index=position)
+            add_reads(cnode, [criterion.expr])
+
     def add_name(name_id: str) -> None:
         if name_id in used:
             return
@@ -88,19 +106,7 @@ def build_graph(scope: Scope) -> nx.DiGraph:
             screen=use.id if use is not None else None,
         )
         graph.add_edge(previous, node, label="no" if previous != "start" else "first")
-        for position, criterion in enumerate(section.criteria):
-            cnode = f"criterion:{index}.{position}"
-            graph.add_node(
-                cnode,
-                kind="criterion",
-                section=index,
-                index=position,
-                expr=criterion.expr,
-                advice=criterion.advice,
-                span=criterion.span,
-            )
-            graph.add_edge(cnode, node, label="criterion", index=position)
-            add_reads(cnode, [criterion.expr])
+        add_criteria(node, "criterion", "section", index, section.criteria)
         _add_target(graph, scope, section.target)
         graph.add_edge(node, _target_node(section.target), label="yes")
         previous = node
@@ -123,19 +129,7 @@ def build_graph(scope: Scope) -> nx.DiGraph:
             screen=screens.get(id(floor)),
         )
         graph.add_edge(previous, node, label="then")
-        for position, criterion in enumerate(floor.criteria):
-            cnode = f"floor_criterion:{index}.{position}"
-            graph.add_node(
-                cnode,
-                kind="floor_criterion",
-                floor=index,
-                index=position,
-                expr=criterion.expr,
-                advice=criterion.advice,
-                span=criterion.span,
-            )
-            graph.add_edge(cnode, node, label="criterion", index=position)
-            add_reads(cnode, [criterion.expr])
+        add_criteria(node, "floor_criterion", "floor", index, floor.criteria)
         _add_target(graph, scope, floor.target)
         graph.add_edge(node, _target_node(floor.target), label="raise")
         previous = node

@@ -240,6 +240,9 @@ def _parser() -> argparse.ArgumentParser:
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    from triage_dsl.service.cli import add_parsers as service_parsers  # serve, token (lazy web stack)
+
+    service_parsers(sub)
     return parser
 
 

@@ -23,7 +23,7 @@ from triage_dsl.errors import RecordError, SessionError, TriageError
 from triage_dsl.explain.note import render_note
 from triage_dsl.record.escalation import EscalationError
 from triage_dsl.record.keys import RecordKey, load_key
-from triage_dsl.service import views
+from triage_dsl.service import page, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
@@ -96,6 +96,7 @@ def create_app(
     app.state.catalog = catalog
     app.state.calls = service
     app.state.metrics = metrics
+    app.include_router(page.router)
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:

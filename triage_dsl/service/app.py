@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage_dsl import __version__
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
@@ -49,8 +51,16 @@ from triage_dsl.store.tokens import TokenHolder
 log = logging.getLogger("triage_dsl.service")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "the request cannot be read or acted on (e.g. a body that is not JSON)",
+    },
     401: {"model": ErrorOut, "description": "no valid bearer token"},
     403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    422: {
+        "model": ErrorOut,
+        "description": "the request does not follow this document (each error names the field)",
+    },
 }
 CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -58,6 +68,16 @@ CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
 }
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+
+def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route that answers text: documented as the JSON they are
+    (with a ``model``, FastAPI would document them in the route's text media type)."""
+    body = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    return {
+        code: {"description": r.get("description", "error"), "content": {"application/json": body}}
+        for code, r in responses.items()
+    }
 
 
 def _error(status: int, code: str, message: str, items: list[ErrorItem] | None = None) -> JSONResponse:
@@ -110,6 +130,25 @@ def create_app(
         metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
         return response
 
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = [
+            ErrorItem(
+                code=str(e.get("type", "invalid")),
+                message=f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}",
+            )
+            for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", "the request does not follow the API's schema", items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        response = _error(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
     @app.exception_handler(TriageError)
     async def triage_error(request: Request, exc: TriageError) -> JSONResponse:
         if isinstance(exc, AuthError):
@@ -144,7 +183,7 @@ def create_app(
         "/metrics",
         tags=["operations"],
         response_class=PlainTextResponse,
-        responses=ERRORS,
+        responses=_json_errors(ERRORS),
         summary="Prometheus text format",
     )
     def metrics_text(who: Operator) -> str:
@@ -238,7 +277,7 @@ def create_app(
         "/v1/calls/{call_id}/note",
         tags=["records"],
         response_class=PlainTextResponse,
-        responses=CALL_ERRORS,
+        responses=_json_errors(CALL_ERRORS),
         summary="the triage note (plain text or Markdown)",
     )
     def note(call_id: str, who: Reader, format: Literal["text", "markdown"] = "text") -> str:

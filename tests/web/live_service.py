@@ -50,19 +50,28 @@ def triage(*args: str) -> subprocess.CompletedProcess[str]:
     return done
 
 
-def create_token(database: str, role: str = "call", name: str = "nurse") -> str:
-    """A new bearer token (printed once by ``triage token create``: its last word)."""
-    out = triage("token", "create", "--database", database, "--role", role, "--name", name).stdout
+def create_token(database: str, data_dir: Path, role: str = "call", name: str = "nurse") -> str:
+    """A new bearer token (printed once by ``triage token create``)."""
+    out = triage(
+        "token", "create", "--database", database, "--data-dir", str(data_dir), "--role", role, "--name", name
+    ).stdout
     return out.split()[-1]
 
 
 @contextmanager
 def running_service(
-    folder: Path, *, database: str | None = None, workers: int = 1, role: str = "call"
+    folder: Path,
+    *,
+    database: str | None = None,
+    workers: int = 1,
+    role: str = "call",
+    log_level: str = "info",
 ) -> Iterator[LiveService]:
-    """``triage serve protocols/`` on ``database`` (default: a SQLite file in ``folder``)."""
+    """``triage serve protocols/`` on ``database`` (default: a SQLite file in ``folder``),
+    its data folder and log in ``folder``."""
     database = database or f"sqlite:///{folder / 'triage.db'}"
-    token = create_token(database, role)
+    data_dir = folder / "data"
+    token = create_token(database, data_dir, role)
     port = free_port()
     log = (folder / f"serve-{port}.log").open("w")
     process = subprocess.Popen(
@@ -78,8 +87,12 @@ def running_service(
             "127.0.0.1",
             "--port",
             str(port),
+            "--data-dir",
+            str(data_dir),
             "--workers",
             str(workers),
+            "--log-level",
+            log_level,
         ],
         cwd=ROOT,
         stdout=log,

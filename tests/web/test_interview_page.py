@@ -311,6 +311,8 @@ def test_a_whole_call_through_the_page(
     protocol = load(_protocol_file("fever_child"))
     assert expected.disposition is not None
     target = next(d for d in protocol.plan.dispositions if d != expected.disposition.id)
+    offered = browser.find_elements("css selector", "#override-dispositions option")
+    assert sorted(o.get_attribute("value") for o in offered) == sorted(protocol.plan.dispositions)
     browser.find_element("id", "override-disposition").send_keys(target)
     browser.find_element("id", "override-by").send_keys("RN-7")
     browser.find_element("id", "override-reason").send_keys("caller's situation, discussed with the GP")

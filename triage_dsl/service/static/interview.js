@@ -428,7 +428,8 @@
     const known = (state.protocol && state.protocol.dispositions) || [];
     for (const item of known) {
       const id = typeof item === "string" ? item : item.id;
-      options.append(element("option", { value: id, text: typeof item === "string" ? id : item.label || id }));
+      const label = typeof item === "string" ? id : (item.label || id) + (item.tier ? " (tier " + item.tier + ")" : "");
+      options.append(element("option", { value: id, text: label }));
     }
     $("override-help").textContent = known.length
       ? "One of the protocol's dispositions."

@@ -323,13 +323,15 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis import findings_of
+    from triage_dsl.analysis.cache import cached
     from triage_dsl.compiler import check_file
 
+    analyses = None if args.no_analysis else cached(findings_of)
     findings: list[dict[str, object]] = []
     errors = warnings = infos = suppressed = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
+            diagnostics, sources = check_file(path, analyses, args.root)
         except ProtocolFileError as exc:
             errors += 1
             if args.format == "json":

@@ -55,3 +55,72 @@ def verify(record_text: str, tmp_path: Path, *protocols: Path) -> tuple[int, str
         argv += ["--protocol", str(protocol)]
     code = main(argv, stdout=out, stderr=err)
     return code, out.getvalue() + err.getvalue()
+
+
+class Served:
+    """``triage serve`` in a child process on a free port (stop or kill it when done)."""
+
+    def __init__(self, protocol_dir: Path, database: str, data_dir: Path) -> None:
+        import os
+        import socket
+        import subprocess
+        import sys
+
+        with socket.socket() as s:
+            s.bind(("127.0.0.1", 0))
+            self.port = int(s.getsockname()[1])
+        self.log = data_dir / f"serve-{self.port}.log"
+        data_dir.mkdir(parents=True, exist_ok=True)
+        argv = [sys.executable, "-m", "triage_dsl", "serve", str(protocol_dir), "--database", database]
+        argv += ["--data-dir", str(data_dir), "--port", str(self.port), "--log-level", "warning"]
+        with self.log.open("wb") as log:
+            self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
+        self.url = f"http://127.0.0.1:{self.port}"
+        self._wait_until_up()
+
+    def _wait_until_up(self, limit: float = 120.0) -> None:
+        import time
+
+        import httpx
+
+        deadline = time.monotonic() + limit
+        while time.monotonic() < deadline:
+            if self.process.poll() is not None:
+                raise RuntimeError(f"triage serve exited: {self.log.read_text()}")
+            try:
+                if httpx.get(self.url + "/healthz", timeout=2).status_code == 200:
+                    return
+            except httpx.HTTPError:
+                time.sleep(0.2)
+        raise RuntimeError(f"triage serve did not start: {self.log.read_text()}")
+
+    def client(self, token: str) -> Any:
+        import httpx
+
+        return httpx.Client(base_url=self.url, headers=bearer(token), timeout=60)
+
+    def kill(self) -> None:
+        """SIGKILL: no shutdown, no flushing."""
+        import signal
+
+        self.process.send_signal(signal.SIGKILL)
+        self.process.wait(timeout=60)
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.terminate()
+            try:
+                self.process.wait(timeout=30)
+            except Exception:
+                self.kill()
+
+
+def cli_token(database: str, data_dir: Path, role: str = "call") -> str:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["token", "create", "--database", database, "--data-dir", str(data_dir), "--role", role],
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 0, err.getvalue()
+    return out.getvalue().strip()

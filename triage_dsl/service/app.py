@@ -83,8 +83,8 @@ def create_app(
     db = open_database(database_url, folder)
     key = key if key is not None else load_key(key_file)
     catalog = Catalog(protocol_dir, db, folder, clock.now, rescan_seconds)
-    service = CallService(db, catalog, clock, key)
     metrics = Metrics()
+    service = CallService(db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"))
 
     app = FastAPI(
         title="triage-dsl",

@@ -400,6 +400,31 @@ def test_reads_of_records_are_audited(app: Any, client: TestClient, tokens: dict
     assert all(r["at"] is not None for r in audit_rows(app.state.db, cid))
 
 
+def test_questionnaire_is_a_fhir_questionnaire(client: TestClient, tokens: dict[str, str]) -> None:
+    from fhir.resources.R4B.questionnaire import Questionnaire
+
+    r = client.get(f"/v1/protocols/{CHEST}/questionnaire", headers=bearer(tokens["review"]))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    questionnaire = Questionnaire.model_validate_json(r.text)
+    assert "unresponsive" in [item.linkId for item in questionnaire.item or []]
+
+
+def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]) -> None:
+    from fhir.resources.R4B.bundle import Bundle
+
+    call = interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)
+    r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
+    assert r.status_code == 409  # not closed yet
+    record = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"])).json()
+    r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
+    assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
+    bundle = Bundle.model_validate_json(r.text)
+    assert bundle.type == "transaction"
+    kinds = {entry.resource.__resource_type__ for entry in bundle.entry or []}
+    assert {"QuestionnaireResponse", "Provenance"} <= kinds
+    assert record["seal"]["head"] in r.text  # the Provenance carries the seal's head
+
+
 # ---------------------------------------------------------------------- several protocols
 def test_a_call_of_two_protocols_gives_a_call_record(
     client: TestClient, tokens: dict[str, str], tmp_path: Path

@@ -15,7 +15,7 @@ from pathlib import Path
 import graphviz
 import pytest
 
-from tests.conftest import ROOT
+from tests.conftest import PROTOCOLS, ROOT
 from triage_dsl.render import book as book_module
 from triage_dsl.render.book import build_book
 from triage_dsl.render.output import pipe
@@ -57,3 +57,12 @@ def test_the_telephone_book_is_unchanged(tmp_path: Path, monkeypatch: pytest.Mon
     index = (tmp_path / "site" / "index.html").read_text(encoding="utf-8")
     assert "\x00" not in index
     assert all("\x00" not in p.read_text(encoding="utf-8") for p in (tmp_path / "site").iterdir())
+
+
+def test_drawings_repeated_on_many_pages_go_through_dot_once(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    sources: list[str] = []
+    monkeypatch.setattr(book_module, "pipe", lambda d, fmt: sources.append(d.source) or b"<svg x></svg>")
+    build_book(PROTOCOLS / "rules", tmp_path / "site")
+    assert sources and len(sources) == len(set(sources))

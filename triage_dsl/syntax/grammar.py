@@ -25,6 +25,7 @@ TOP_LEVEL_WORDS = (
     "score",
     "points",
     "tiers",
+    "role",
     "escalation",
     "disposition",
     "screen",

@@ -35,6 +35,7 @@ from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomi
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
+from triage_dsl.roster.cli import add_parsers as roster_parsers
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -240,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    roster_parsers(sub)
     return parser
 
 

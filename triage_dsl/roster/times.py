@@ -90,9 +90,11 @@ def parse_instant(text: str, where: tzinfo | None) -> datetime:
 
 
 def show(instant: datetime, where: tzinfo | None) -> str:
-    """``2026-11-01 01:30 EDT (05:30Z)`` for people; UTC alone without a zone."""
+    """``2026-11-01 Sun 01:30 EDT (05:30Z)`` for people (the UTC weekday too when the
+    UTC date is another); UTC alone without a zone."""
     utc = instant.astimezone(UTC)
     if where is None:
         return f"{utc:%Y-%m-%d %H:%M}Z"
     local = utc.astimezone(where)
-    return f"{local:%Y-%m-%d %a %H:%M} {local.tzname()} ({utc:%H:%M}Z)"
+    day = "" if utc.date() == local.date() else f"{utc:%a} "
+    return f"{local:%Y-%m-%d %a %H:%M} {local.tzname()} ({day}{utc:%H:%M}Z)"

@@ -96,7 +96,7 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
         return _fail(err, exc)
     from triage_dsl.compiler import compile_file
     from triage_dsl.graph.plan import escalation_roles
-    from triage_dsl.roster.coverage import check, needs_of
+    from triage_dsl.roster.coverage import check, needs_of, report_json
     from triage_dsl.testing.runner import discover
 
     if end <= start:
@@ -111,45 +111,10 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     except TriageError as exc:
         return _fail(err, exc)
     if args.format == "json":
-        print(json.dumps(_json(report, roster, where), indent=2), file=out)
+        print(json.dumps(report_json(report, roster.path, where), indent=2), file=out)
     else:
         _text(report, roster, where, contacts is not None, out)
     return OK if report.ok else NO
-
-
-def _json(report: Coverage, roster: Roster, where: tzinfo | None) -> dict[str, Any]:
-    return {
-        "roster": roster.path,
-        "from": _iso(report.start),
-        "to": _iso(report.end),
-        "zone": str(where) if where else None,
-        "ok": report.ok,
-        "shifts": report.shifts,
-        "roles": [
-            {
-                "role": n.role,
-                "channels": list(n.channels),
-                "plans": list(n.plans),
-                "protocols": list(n.protocols),
-            }
-            for n in report.needs
-        ],
-        "gaps": [
-            {"role": g.role, "from": _iso(g.start), "to": _iso(g.end), "minutes": g.minutes}
-            for g in report.gaps
-        ],
-        "contacts": [
-            {
-                "role": c.role,
-                "person": c.person,
-                "channel": c.channel,
-                "plans": list(c.plans),
-                "first_shift": _iso(c.first_shift),
-            }
-            for c in report.contacts
-        ],
-        "ignored": [{"uid": i.uid, "summary": i.summary, "reason": i.reason} for i in report.ignored],
-    }
 
 
 def _duration(minutes: float) -> str:

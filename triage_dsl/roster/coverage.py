@@ -9,7 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
+from typing import Any
 
 from triage_dsl.roster.calendar import Ignored, Roster, Shift
 from triage_dsl.roster.contacts import Contacts
@@ -130,3 +131,43 @@ def check(
                     )
                 )
     return report
+
+
+def _iso(instant: datetime) -> str:
+    return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
+
+
+def report_json(report: Coverage, roster: str, where: tzinfo | None) -> dict[str, Any]:
+    """The report as ``roster check --format json`` (and the service) give it."""
+    return {
+        "roster": roster,
+        "from": _iso(report.start),
+        "to": _iso(report.end),
+        "zone": str(where) if where else None,
+        "ok": report.ok,
+        "shifts": report.shifts,
+        "roles": [
+            {
+                "role": n.role,
+                "channels": list(n.channels),
+                "plans": list(n.plans),
+                "protocols": list(n.protocols),
+            }
+            for n in report.needs
+        ],
+        "gaps": [
+            {"role": g.role, "from": _iso(g.start), "to": _iso(g.end), "minutes": g.minutes}
+            for g in report.gaps
+        ],
+        "contacts": [
+            {
+                "role": c.role,
+                "person": c.person,
+                "channel": c.channel,
+                "plans": list(c.plans),
+                "first_shift": _iso(c.first_shift),
+            }
+            for c in report.contacts
+        ],
+        "ignored": [{"uid": i.uid, "summary": i.summary, "reason": i.reason} for i in report.ignored],
+    }

@@ -11,12 +11,12 @@ import pytest
 
 pytest.importorskip("fastapi", reason="the service extra is not installed (pip install -e '.[dev]')")
 
-from fastapi.testclient import TestClient  # noqa: E402
+from fastapi.testclient import TestClient
 
-from triage_dsl.clock import FixedClock  # noqa: E402
-from triage_dsl.roster.directory import Directory  # noqa: E402
-from triage_dsl.service.app import create_app  # noqa: E402
-from triage_dsl.store.tokens import create_token  # noqa: E402
+from triage_dsl.clock import FixedClock
+from triage_dsl.roster.directory import Directory
+from triage_dsl.service.app import create_app
+from triage_dsl.store.tokens import create_token
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLES = ROOT / "docs" / "examples"
@@ -84,6 +84,6 @@ def test_a_reviewer_sees_the_sunday_night_gap(tmp_path: Path) -> None:
 
 
 def test_without_a_roster_the_roster_routes_say_so(tmp_path: Path) -> None:
-    client, call, review = service(tmp_path, roster=False)
+    client, call, _ = service(tmp_path, roster=False)
     answer = client.get("/v1/roster/who", params={"role": "on_call_physician"}, headers=call)
     assert answer.status_code == 501 and "--roster" in answer.json()["message"]

@@ -68,6 +68,7 @@ CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     404: {"model": ErrorOut, "description": "no such call"},
     409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
 }
+FHIR_JSON = "application/fhir+json"
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
 
 
@@ -106,8 +107,8 @@ def create_app(
     db = open_database(database_url, folder)
     key = key if key is not None else load_key(key_file)
     catalog = Catalog(protocol_dir, db, folder, clock.now, rescan_seconds)
-    service = CallService(db, catalog, clock, key)
     metrics = Metrics()
+    service = CallService(db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"))
 
     app = FastAPI(
         title="triage-dsl",
@@ -202,11 +203,16 @@ def create_app(
     @app.get(
         "/v1/protocols/{protocol_id}/questionnaire",
         tags=["protocols"],
-        responses={**ERRORS, 404: {"model": ErrorOut}, 501: {"model": ErrorOut}},
+        responses={
+            **ERRORS,
+            200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 Questionnaire"},
+            404: {"model": ErrorOut},
+            501: {"model": ErrorOut},
+        },
         summary="the protocol as a FHIR R4 Questionnaire",
     )
-    def questionnaire(protocol_id: str, who: Reader) -> Any:
-        return views.questionnaire(catalog.get(protocol_id).protocol)
+    def questionnaire(protocol_id: str, who: Reader) -> Response:
+        return Response(views.questionnaire(catalog.get(protocol_id).protocol), media_type=FHIR_JSON)
 
     # ------------------------------------------------------------------ calls
     def change(call_id: str, who: TokenHolder, make: Callable[[CallState], list[Change]]) -> CallState:
@@ -298,13 +304,17 @@ def create_app(
     @app.get(
         "/v1/calls/{call_id}/fhir",
         tags=["records"],
-        responses={**CALL_ERRORS, 501: {"model": ErrorOut}},
+        responses={
+            **CALL_ERRORS,
+            200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 transaction Bundle"},
+            501: {"model": ErrorOut},
+        },
         summary="the closed call as a FHIR R4 transaction Bundle",
     )
-    def fhir(call_id: str, who: Reader) -> Any:
+    def fhir(call_id: str, who: Reader) -> Response:
         state = service.get(call_id)
         write_audit(db, service.now(), who, "read_fhir", call_id)
-        return views.fhir_bundle(state)
+        return Response(views.fhir_bundle(state), media_type=FHIR_JSON)
 
     return app
 

@@ -48,7 +48,15 @@ class InvalidAnswers(TriageError):
 
 
 class CallService:
-    def __init__(self, db: Database, catalog: Catalog, clock: Clock, key: RecordKey | None) -> None:
+    def __init__(
+        self,
+        db: Database,
+        catalog: Catalog,
+        clock: Clock,
+        key: RecordKey | None,
+        on_conflict: Callable[[], None] | None = None,
+    ) -> None:
+        self.on_conflict = on_conflict
         self.db = db
         self.catalog = catalog
         self.clock = clock
@@ -135,6 +143,8 @@ class CallService:
                     append_events(self.db, call_id, events, who.id if who else None, record, at)
                 except Conflict:
                     self._forget(call_id)
+                    if self.on_conflict is not None:
+                        self.on_conflict()
                     log.info("call %s: another process appended first; trying again", call_id)
                     continue
                 except Exception:

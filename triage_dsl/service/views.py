@@ -5,7 +5,7 @@ from __future__ import annotations
 import importlib
 from typing import Any
 
-from triage_dsl.errors import TriageError
+from triage_dsl.errors import SessionError, TriageError
 from triage_dsl.protocol import Protocol
 from triage_dsl.service.calls import Change
 from triage_dsl.service.catalog import Catalog
@@ -96,35 +96,24 @@ def close_events(state: CallState) -> list[Change]:
 
 def _fhir() -> Any:
     try:
-        return importlib.import_module("triage_dsl.fhir")
+        module = importlib.import_module("triage_dsl.fhir")
+        module.to_json  # noqa: B018  (loads the FHIR models: fails when they are not installed)
     except ImportError:
-        raise NotAvailable(
-            "FHIR export is not part of this installation yet (triage_dsl.fhir is missing)"
-        ) from None
+        raise NotAvailable("FHIR export needs the fhir.resources package (pip install triage-dsl)") from None
+    return module
 
 
-def questionnaire(protocol: Protocol) -> Any:
-    module = _fhir()
-    make = getattr(module, "questionnaire", None)
-    if make is None:
-        raise NotAvailable("this installation's triage_dsl.fhir has no questionnaire()")
-    return _as_json(make(protocol))
+def questionnaire(protocol: Protocol) -> str:
+    """The protocol as a FHIR Questionnaire (JSON text)."""
+    fhir = _fhir()
+    return str(fhir.to_json(fhir.questionnaire(protocol)))
 
 
-def fhir_bundle(state: CallState) -> Any:
+def fhir_bundle(state: CallState) -> str:
+    """The closed call as a FHIR transaction Bundle (JSON text)."""
     if not state.closed:
-        raise TriageError("close the call first: the FHIR Bundle carries its sealed record")
+        raise SessionError("close the call first: the FHIR Bundle carries its sealed record")
     record = state.record()
-    module = _fhir()
-    make = getattr(module, "bundle", None)
-    if make is None:
-        raise NotAvailable("this installation's triage_dsl.fhir has no bundle()")
-    return _as_json(make(record))
-
-
-def _as_json(resource: Any) -> Any:
-    import json
-
-    if hasattr(resource, "json"):
-        return json.loads(resource.json())
-    return resource
+    fhir = _fhir()
+    protocol = state.parts[0].protocol if len(state.parts) == 1 else None
+    return str(fhir.to_json(fhir.bundle(record, protocol)))

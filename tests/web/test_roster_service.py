@@ -86,4 +86,4 @@ def test_a_reviewer_sees_the_sunday_night_gap(tmp_path: Path) -> None:
 def test_without_a_roster_the_roster_routes_say_so(tmp_path: Path) -> None:
     client, call, _ = service(tmp_path, roster=False)
     answer = client.get("/v1/roster/who", params={"role": "on_call_physician"}, headers=call)
-    assert answer.status_code == 501 and "--roster" in answer.json()["message"]
+    assert answer.status_code == 404 and "--roster" in answer.json()["message"]

@@ -5,7 +5,7 @@ coverage gaps a reviewer needs to see.
 :class:`~triage_dsl.roster.directory.Directory`. Each ``paged`` escalation event is
 resolved when it arrives (the holder at that minute, the channel and the contact) and
 the resolution is stored with the event, so the record rebuilt on any process names the
-same person even after the roster file changes. Without a roster these routes answer 501.
+same person even after the roster file changes. Without a roster these routes answer 404.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Query, Request
+from fastapi import APIRouter, Depends, HTTPException, Query, Request
 
 from triage_dsl.model.result import StepResolution
 from triage_dsl.record.escalation import escalation_next
@@ -22,7 +22,6 @@ from triage_dsl.roster.times import TimeTextError, parse_instant
 from triage_dsl.service.auth import Reader, require
 from triage_dsl.service.models import ErrorOut
 from triage_dsl.service.state import CallState
-from triage_dsl.service.views import NotAvailable
 from triage_dsl.store.tokens import TokenHolder
 
 Reviewer = Annotated[TokenHolder, Depends(require(("review", "admin")))]
@@ -43,7 +42,7 @@ ROSTER_ERRORS: dict[int | str, dict[str, Any]] = {
 def _directory(request: Request) -> Directory:
     found: Directory | None = getattr(request.app.state, "directory", None)
     if found is None:
-        raise NotAvailable("no roster is loaded: start the service with --roster FILE --contacts FILE")
+        raise HTTPException(404, "no roster is loaded: start the service with --roster FILE --contacts FILE")
     return found
 
 

@@ -10,7 +10,7 @@ import pytest
 import triage_dsl
 from tests.conftest import ROOT
 
-HEAVY = ("lark", "pydantic", "networkx", "graphviz", "triage_dsl.compiler", "triage_dsl.runtime")
+HEAVY = ("lark", "pydantic", "networkx", "graphviz", "icalendar", "triage_dsl.compiler", "triage_dsl.runtime")
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -25,6 +25,7 @@ import graphviz
 
 from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
+from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
@@ -81,6 +82,30 @@ pre.dot { white-space: pre-wrap; font-size: 12px; }
   table.source tr:target { background: none; outline: 0; }
 }
 """
+
+
+def _roles_table(protocol: Protocol) -> str | None:
+    """The roles the escalation plans notify: label, where declared, plans and channels."""
+    used = escalation_roles(protocol.plan)
+    if not used:
+        return None
+    declared = {rid: role for p in plans(protocol.plan) for rid, role in p.roles.items()}
+    rows = []
+    for rid, pairs in used.items():
+        role = declared.get(rid)
+        label = html.escape(role.label) if role else "<strong class='fail'>not declared</strong>"
+        where = html.escape(role.location) if role else ""
+        how = ", ".join(f"{html.escape(plan)} (by {html.escape(channel)})" for plan, channel in pairs)
+        rows.append(
+            f"<tr><td><code>{html.escape(rid)}</code></td><td>{label}</td><td>{how}</td><td>{where}</td></tr>"
+        )
+    return (
+        '<table class="list"><caption class="muted">Roles the escalation plans notify; a roster '
+        "says who holds each one when (docs/escalation.md)</caption>"
+        "<tr><th>role</th><th>label</th><th>notified by</th><th>declared at</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 @dataclass
@@ -401,6 +426,9 @@ class _Builder:
         table = _decision_table(protocol)
         if table is not None:
             parts += ['<h2 id="decision-table">Decision table</h2>', table]
+        roles = _roles_table(protocol)
+        if roles is not None:
+            parts += ['<h2 id="roles">Who is notified</h2>', roles]
         parts += ['<h2 id="scenarios">Scenarios</h2>', self.scenarios(entry)]
         parts += [
             '<h2 id="source">Source</h2>',

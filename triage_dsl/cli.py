@@ -30,6 +30,8 @@ from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
+from triage_dsl.fhir.cli import add_parser as fhir_parser
+from triage_dsl.fhir.cli import fhir_command
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
@@ -241,6 +243,7 @@ def _parser() -> argparse.ArgumentParser:
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    fhir_parser(sub).set_defaults(handler=fhir_command)
     return parser
 
 

@@ -377,7 +377,17 @@ def check_file(
             diagnostics += analyses(protocol)
             analysed = True
     files = [u.file for u in compiler.units.values() if u.file is not None]
-    return _sorted(suppress(_sorted(diagnostics), files, source.path, analysed)), compiler.sources
+    judged = suppress(_sorted(diagnostics), files, source.path, analysed)
+    # An `allow` in a block that lost lines to a syntax error cannot be judged (the
+    # finding it accepts may depend on the lost lines): no W021 there.
+    damaged = {(path, lost.block) for path, u in compiler.units.items() for lost in u.damage}
+    judged = [
+        d
+        for d in judged
+        if d.code != "W021"
+        or not any(d.span.path == path and a <= d.span.line <= b for path, (a, b) in damaged)
+    ]
+    return _sorted(judged), compiler.sources
 
 
 def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:

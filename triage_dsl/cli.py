@@ -30,6 +30,8 @@ from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
+from triage_dsl.fhir.cli import add_parser as fhir_parser
+from triage_dsl.fhir.cli import fhir_command
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
@@ -124,7 +126,8 @@ def _parser() -> argparse.ArgumentParser:
         "--at",
         metavar="TIME",
         help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
-        "for reproducible records; it turns a date of birth into an age",
+        "for reproducible records; it turns a date of birth into an age (with --cases: the time of "
+        "every case; without it a date of birth is refused, so a batch never reads the clock)",
     )
     p.add_argument(
         "--call",
@@ -232,14 +235,15 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "book",
-        help="write a static HTML review site for a folder of protocols",
+        help="write a static HTML review site for a folder of protocols (or one protocol)",
         description="Graphs linked to source lines, scenarios and their paths, an index; no server needed.",
     )
-    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
+    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR", help="a folder of protocols, or one .triage file")
     p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    fhir_parser(sub).set_defaults(handler=fhir_command)
     return parser
 
 
@@ -317,23 +321,15 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     findings: list[dict[str, object]] = []
-    errors = warnings = infos = suppressed = 0
+    errors = warnings = infos = suppressed = unreadable = 0
     for path in _protocol_files(args.paths):
         try:
             diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
         except ProtocolFileError as exc:
             errors += 1
+            unreadable += 1
             if args.format == "json":
-                findings.append(
-                    {
-                        "path": str(path),
-                        "severity": "error",
-                        "code": "F001",
-                        "message": str(exc),
-                        "line": None,
-                        "column": None,
-                    }
-                )
+                findings.append(_unreadable_finding(str(path), str(exc)))
             else:
                 print(f"triage: {exc}", file=err)
             continue
@@ -359,7 +355,27 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
         line += f", {infos} note(s)" if infos else ""
         line += f", {suppressed} suppressed" if suppressed else ""
         print(line, file=err if not errors else out)
+    if unreadable:
+        return USAGE  # a file that cannot be read is an input error, as for every command
     return NO if errors else OK
+
+
+def _unreadable_finding(path: str, message: str) -> dict[str, object]:
+    """The ``--format json`` finding for a file that cannot be read (F001): the keys of
+    every other finding, with no position (there is no line to point at)."""
+    return {
+        "path": path,
+        "line": None,
+        "column": None,
+        "end_line": None,
+        "end_column": None,
+        "severity": "error",
+        "code": "F001",
+        "message": message,
+        "hint": "check the path: a protocol is a readable UTF-8 text file of at most 2 MB",
+        "witness": None,
+        "suppressed": None,
+    }
 
 
 def _input_name(name: str) -> str:
@@ -437,13 +453,16 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     if args.cases:
         lines = case_lines(args.cases, inp)
         name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
+        at = _clock_reading(args.at) if args.at else None
         if args.output:
             with atomic(args.output) as target:
                 failed = run_cases(
-                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root
+                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root, now=at
                 )
         else:
-            failed = run_cases(protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root)
+            failed = run_cases(
+                protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root, now=at
+            )
         return NO if failed else OK
     answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):

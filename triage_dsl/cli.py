@@ -494,7 +494,9 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
     )
     if args.format == "json":
-        text = result.model_dump_json(indent=2) + "\n"
+        from triage_dsl.model.serialize import dumps
+
+        text = dumps(result, indent=True).decode() + "\n"
     else:
         text = render_note(result, markdown=args.format == "markdown")
     _write(text, args.output, out)

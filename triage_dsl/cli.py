@@ -30,6 +30,7 @@ from triage_dsl.batch import Terminated, case_lines, run_cases
 from triage_dsl.compiler import check_file, compile_file
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.explain.note import render_note
+from triage_dsl.fmt import cli as fmt_cli
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
@@ -240,6 +241,7 @@ def _parser() -> argparse.ArgumentParser:
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    fmt_cli.add_parser(sub).set_defaults(handler=_fmt)
     return parser
 
 
@@ -636,6 +638,10 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         file=out,
     )
     return OK
+
+
+def _fmt(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    return fmt_cli.run(args, out, err)
 
 
 # ----------------------------------------------------------------- the liability record

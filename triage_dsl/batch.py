@@ -23,6 +23,7 @@ import sys
 import threading
 from collections import deque
 from collections.abc import Iterator, Sequence
+from datetime import datetime
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import IO, Any, TextIO
@@ -100,18 +101,25 @@ _LINE_BREAKS = str.maketrans({"\x85": "\\u0085", "\u2028": "\\u2028", "\u2029": 
 
 
 def case_line(
-    protocol: Protocol, line: str | bytes | None, number: int, trace: bool = True, path: str = "<cases>"
+    protocol: Protocol,
+    line: str | bytes | None,
+    number: int,
+    trace: bool = True,
+    path: str = "<cases>",
+    now: datetime | None = None,
 ) -> tuple[str, bool]:
     """One line of ``--cases`` in, one JSON line out and whether it failed; never raises.
 
-    ``line`` is None for a line longer than the limit (it was never read whole).
+    ``line`` is None for a line longer than the limit (it was never read whole). ``now``
+    (``--at``) is the evaluation time of every case: it turns a date of birth into an age;
+    without it such an answer is refused, so a batch never depends on the wall clock.
     """
-    text, failed = _case_line(protocol, line, number, trace, path)
+    text, failed = _case_line(protocol, line, number, trace, path, now)
     return text.translate(_LINE_BREAKS), failed
 
 
 def _case_line(
-    protocol: Protocol, line: str | bytes | None, number: int, trace: bool, path: str
+    protocol: Protocol, line: str | bytes | None, number: int, trace: bool, path: str, now: datetime | None
 ) -> tuple[str, bool]:
     if line is None:
         message = f"{path}:{number}: the line is longer than the limit of {MAX_ANSWERS_BYTES:,} bytes"
@@ -124,7 +132,7 @@ def _case_line(
     if not isinstance(case, dict) or not isinstance(case.get("answers"), dict):
         message = f'{path}:{number}: expected an object with "answers": {{...}}'
         return _error_line(protocol, case_id, number, "not_a_case", message), True
-    result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace)
+    result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace, now=now)
     # pydantic's serializer writes the result; the case id and line go first
     body = result.model_dump_json(exclude={"note"})
     head = '{"id":' + json.dumps(case_id, ensure_ascii=False) + ',"line":' + str(number) + ","
@@ -153,7 +161,9 @@ def _chunks(items: Iterator[Line], size: int) -> Iterator[Chunk]:
         yield chunk
 
 
-def _worker(conn: Connection, path: str, roots: list[str], trace: bool, name: str) -> None:
+def _worker(
+    conn: Connection, path: str, roots: list[str], trace: bool, name: str, now: datetime | None
+) -> None:
     """A worker process: compile once, then evaluate chunks until told to stop (None)."""
     # Ctrl-C goes to the whole process group: the parent stops the workers, they stay quiet
     signal.signal(signal.SIGINT, signal.SIG_IGN)
@@ -167,7 +177,7 @@ def _worker(conn: Connection, path: str, roots: list[str], trace: bool, name: st
             return
         if chunk is None:
             return
-        conn.send([case_line(protocol, line, number, trace, name) for number, line in chunk])
+        conn.send([case_line(protocol, line, number, trace, name, now) for number, line in chunk])
 
 
 _STOP_SIGNALS = tuple(
@@ -190,6 +200,7 @@ def run_cases(
     jobs: int = 0,
     trace: bool = True,
     roots: Sequence[str | Path] = (),
+    now: datetime | None = None,
 ) -> bool:
     """Evaluate every line of ``source`` and write one line each to ``out``, in order.
 
@@ -207,10 +218,12 @@ def run_cases(
         failed = failed or any(bad for _, bad in produced)
 
     count = min(wanted, len(ahead))
-    workers = _start_workers(protocol, count, [str(r) for r in roots], trace, name) if count > 1 else None
+    workers = (
+        _start_workers(protocol, count, [str(r) for r in roots], trace, name, now) if count > 1 else None
+    )
     if workers is None:  # one process: the same output
         for chunk in itertools.chain(ahead, chunks):
-            write([case_line(protocol, line, number, trace, name) for number, line in chunk])
+            write([case_line(protocol, line, number, trace, name, now) for number, line in chunk])
         return failed
     stop: list[int] = []
     previous: dict[int, Any] = {}
@@ -262,7 +275,7 @@ def run_cases(
 
 
 def _start_workers(
-    protocol: Protocol, count: int, roots: list[str], trace: bool, name: str
+    protocol: Protocol, count: int, roots: list[str], trace: bool, name: str, now: datetime | None
 ) -> list[tuple[Any, Connection]] | None:
     import multiprocessing
 
@@ -272,7 +285,7 @@ def _start_workers(
         for _ in range(count):
             parent, child = context.Pipe()
             process = context.Process(  # type: ignore[attr-defined]
-                target=_worker, args=(child, protocol.path, roots, trace, name), daemon=True
+                target=_worker, args=(child, protocol.path, roots, trace, name, now), daemon=True
             )
             process.start()
             child.close()

@@ -125,7 +125,8 @@ def _parser() -> argparse.ArgumentParser:
         "--at",
         metavar="TIME",
         help="with --answers: the evaluation's and the record's time (ISO 8601, UTC; default now), "
-        "for reproducible records; it turns a date of birth into an age",
+        "for reproducible records; it turns a date of birth into an age (with --cases: the time of "
+        "every case; without it a date of birth is refused, so a batch never reads the clock)",
     )
     p.add_argument(
         "--call",
@@ -439,13 +440,16 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     if args.cases:
         lines = case_lines(args.cases, inp)
         name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
+        at = _clock_reading(args.at) if args.at else None
         if args.output:
             with atomic(args.output) as target:
                 failed = run_cases(
-                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root
+                    protocol, lines, target, name=name, jobs=jobs, trace=trace, roots=args.root, now=at
                 )
         else:
-            failed = run_cases(protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root)
+            failed = run_cases(
+                protocol, lines, out, name=name, jobs=jobs, trace=trace, roots=args.root, now=at
+            )
         return NO if failed else OK
     answers = _read_json(args.answers, inp, MAX_ANSWERS_BYTES)
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):

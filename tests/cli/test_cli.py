@@ -285,3 +285,29 @@ def test_eval_with_a_fixed_clock_and_session_is_byte_for_byte_reproducible() -> 
     assert first[0] == 0 and first[1] == second[1]
     assert json.loads(first[1])["session_id"] == "call-1"
     assert run(*argv[:-1], "not a time", stdin=json.dumps(NORMAL))[0] == 2
+
+
+@pytest.mark.parametrize(
+    ("at", "jobs", "status", "message"),
+    [
+        # no clock: a date of birth is refused, never read from the wall clock
+        (None, "1", "error", "needs the time of the evaluation"),
+        ("2026-11-30T10:00:00Z", "1", "error", "outside this protocol's population"),  # 19 today
+        ("2026-11-30T10:00:00Z", "2", "error", "outside this protocol's population"),  # workers too
+        ("2025-11-29T10:00:00Z", "1", "needs_answers", None),  # 17 the day before the birthday
+        ("2025-11-29T10:00:00Z", "2", "needs_answers", None),
+    ],
+)
+def test_eval_cases_reads_a_date_of_birth_with_at(
+    at: str | None, jobs: str, status: str, message: str | None
+) -> None:
+    line = {"answers": {"child_age": {"born": "2007-11-30"}}}
+    cases = "".join(json.dumps(dict(line, id=f"dob{i}")) + "\n" for i in range(3))
+    argv = ["eval", str(PROTOCOLS / "telephone" / "fever_child.triage"), "--cases", "-", "--jobs", jobs]
+    code, out, _ = run(*argv, *(["--at", at] if at else []), stdin=cases)
+    results = [json.loads(text) for text in out.splitlines()]
+    assert [r["id"] for r in results] == ["dob0", "dob1", "dob2"]
+    assert [r["status"] for r in results] == [status] * 3
+    assert code == (1 if status == "error" else 0)
+    if message:
+        assert all(message in r["error"] for r in results), results[0]["error"]

@@ -34,6 +34,7 @@ from triage_dsl.fmt import cli as fmt_cli
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
+from triage_dsl.lsp import cli as lsp_cli
 from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
 
@@ -243,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_book)
     _record_parsers(sub)
     fmt_cli.add_parser(sub).set_defaults(handler=_fmt)
+    lsp_cli.add_parser(sub).set_defaults(handler=_lsp)
     return parser
 
 
@@ -646,6 +648,10 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
 def _fmt(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     return fmt_cli.run(args, out, err)
+
+
+def _lsp(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    return lsp_cli.run(args, out, err)
 
 
 # ----------------------------------------------------------------- the liability record

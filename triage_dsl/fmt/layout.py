@@ -180,7 +180,8 @@ def _layout_parser() -> Lark:
     )
 
 
-def _parse(text: str, start: str) -> tuple[Tree[Token], list[Token]]:
+def parse_tokens(text: str, start: str) -> tuple[Tree[Token], list[Token]]:
+    """The parse tree with every token kept, and the comments, of ``text``."""
     _local.comments = []
     try:
         tree = _layout_parser().parse(text, start=start)
@@ -403,7 +404,7 @@ def layout(text: str, start: str) -> str:
       ask "Fever?"
     end
     """
-    tree, comments = _parse(text, start)
+    tree, comments = parse_tokens(text, start)
     walk = _Walk(statements=[_Statement(0, "", -1, None, False)])
     _walk(tree, walk, 0, str(tree.data), True)
     pieces = walk.pieces
@@ -439,4 +440,4 @@ def start_rule(path: str) -> str:
     return "scenario_file" if path.endswith(".scenarios") else "protocol_file"
 
 
-__all__ = ["layout", "start_rule"]
+__all__ = ["layout", "parse_tokens", "start_rule"]

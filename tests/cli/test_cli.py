@@ -41,7 +41,7 @@ def test_eval_answers_prints_the_whole_result(tmp_path: Path) -> None:
     result = json.loads(out)
     assert code == 0
     assert result["status"] == "complete" and result["disposition"]["id"] == "zero"
-    assert result["scores"] == {"news2": 0} and result["schema_version"] == "1.2"
+    assert result["scores"] == {"news2": 0} and result["schema_version"] == "1.3"
     assert len(result["protocol"]["sha256"]) == 64 and result["trace"] and result["note"]
 
 
@@ -141,7 +141,7 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     bad = tmp_path / "bad.triage"
     bad.write_text('protocol bad title "b" version "1" end\ntriage default nowhere end\n')
     assert run("check", str(bad))[0] == 1
-    assert run("check", str(tmp_path / "absent.triage"))[0] == 1
+    assert run("check", str(tmp_path / "absent.triage"))[0] == 2  # an unreadable input (README)
 
 
 def test_schema_is_json_schema_of_the_result() -> None:

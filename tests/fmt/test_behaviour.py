@@ -23,8 +23,8 @@ from triage_dsl.analysis import NotSeparable, TooLarge
 from triage_dsl.analysis.diff import diff
 from triage_dsl.analysis.table import build_table, to_json
 from triage_dsl.compiler import compile_file
-from triage_dsl.fmt import format_files, format_source
-from triage_dsl.fmt.safety import shape
+from triage_dsl.fmt.files import format_files
+from triage_dsl.fmt.safety import format_source, shape
 from triage_dsl.source import Source
 
 SHIPPED = sorted(p for p in PROTOCOLS.rglob("*") if p.suffix in (".triage", ".scenarios"))

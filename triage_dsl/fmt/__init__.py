@@ -5,10 +5,3 @@ layout changed nothing but whitespace (the same syntax tree, the same comments) 
 anything is written; ``files.py`` formats files in place, atomically, or reports which
 would change (``--check``). Files with syntax errors are refused, never rewritten.
 """
-
-from __future__ import annotations
-
-from triage_dsl.fmt.files import FormatResult, format_file, format_files
-from triage_dsl.fmt.safety import FormatError, format_source
-
-__all__ = ["FormatError", "FormatResult", "format_file", "format_files", "format_source"]

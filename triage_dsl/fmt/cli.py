@@ -6,8 +6,6 @@ import argparse
 from typing import Any, TextIO
 
 from triage_dsl.errors import ProtocolFileError
-from triage_dsl.fmt.files import files_under, format_file
-from triage_dsl.fmt.safety import FormatError
 from triage_dsl.source import Source
 
 OK, CHANGED, REFUSED = 0, 1, 2
@@ -29,6 +27,10 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.compiler import read_source
+    from triage_dsl.fmt.files import files_under, format_file
+    from triage_dsl.fmt.safety import FormatError
+
     changed = unchanged = refused = 0
     for path in files_under(args.paths):
         try:
@@ -37,7 +39,7 @@ def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
             refused += 1
             if exc.diagnostics:
                 try:
-                    source: Source | None = Source.from_file(path)
+                    source: Source | None = read_source(path)
                 except ProtocolFileError:
                     source = None
                 for d in exc.diagnostics:

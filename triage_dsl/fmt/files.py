@@ -6,10 +6,10 @@ from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
+from triage_dsl.compiler import read_source
 from triage_dsl.fmt.safety import format_source
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import write_atomic
-from triage_dsl.source import Source
 
 SUFFIXES = (".triage", ".scenarios")
 
@@ -39,7 +39,7 @@ def format_file(path: str | Path, *, write: bool = True) -> FormatResult:
 
     Raises :class:`~triage_dsl.fmt.FormatError` (syntax errors: the file is left as it
     is) or :class:`~triage_dsl.errors.ProtocolFileError` (unreadable)."""
-    source = Source.from_file(path)
+    source = read_source(path)
     text = format_source(source)
     changed = text != source.text
     if changed and write:

@@ -53,6 +53,7 @@ STATEMENTS = frozenset(
         "disposition",
         "screen",
         "triage",
+        "role",
         # header fields
         "h_title",
         "h_version",
@@ -224,7 +225,9 @@ def _walk(node: Tree[Token] | Token, walk: _Walk, stmt: int, parent_kind: str, f
         walk.pieces.append(piece)
         return
     kind = str(node.data)
-    if kind in STATEMENTS:
+    # Every declaration of a file starts a line, even of a kind this table does not name.
+    roots = ("protocol_file", "scenario_file")
+    if kind in STATEMENTS or (parent_kind in roots and kind not in roots):
         parent = walk.statements[stmt]
         depth = parent.depth + 1
         closes = any(isinstance(c, Token) and c.type == "END" for c in node.children)

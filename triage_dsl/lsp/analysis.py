@@ -16,11 +16,12 @@ from pathlib import Path
 
 from triage_dsl.analysis import findings_of
 from triage_dsl.check.scope import Scope
-from triage_dsl.compiler import Checked, check_source
+from triage_dsl.compiler import Checked, check_source, read_source
 from triage_dsl.errors import Diagnostic, ProtocolFileError
 from triage_dsl.lsp.index import Occurrence, occurrences
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
+from triage_dsl.syntax import ast
 from triage_dsl.syntax.parser import parse_scenarios
 
 
@@ -108,8 +109,9 @@ def declaration_span(scope: Scope | None, occurrence: Occurrence) -> Span | None
     if occurrence.kind == "screen":
         s = scope.screens.get(name)
         return s.id_span if s is not None else None
-    protocol: Protocol | None = scope.protocols.get(name)
-    return protocol.header.id_span if protocol is not None else None
+    callee = scope.protocols.get(name)
+    header = getattr(callee, "header", None)  # a compiled protocol has its header
+    return header.id_span if isinstance(header, ast.Header) else None
 
 
 def analyse(
@@ -125,7 +127,7 @@ def analyse(
         checked = None
         if os.path.isfile(beside):
             try:
-                checked = check_source(Source.from_file(beside), None)
+                checked = check_source(read_source(beside), None)
             except ProtocolFileError:
                 checked = None
         return Document(path, text, list(diagnostics), occurrences(path, text), checked)

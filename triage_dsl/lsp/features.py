@@ -290,7 +290,7 @@ def _describe(document: Document, o: Occurrence) -> str | None:
         s = scope.screens.get(o.name)
         return f"**screen** `{s.id}` ({len(s.sections)} section(s))" if s is not None else None
     p = scope.protocols.get(o.name)
-    return f"**protocol** `{p.id}`: {p.title}" if p is not None else None
+    return f"**protocol** `{p.id}`: {getattr(p, 'title', p.id)}" if p is not None else None
 
 
 # ------------------------------------------------------------------ completion

@@ -17,10 +17,10 @@ from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
 from triage_dsl import __version__
+from triage_dsl.compiler import read_source
 from triage_dsl.errors import ProtocolFileError
 from triage_dsl.lsp import features
 from triage_dsl.lsp.analysis import Document, analyse
-from triage_dsl.source import Source
 
 DEBOUNCE_SECONDS = 0.3
 
@@ -151,7 +151,7 @@ def saved(document: Document, others: list[Document]) -> list[Document]:
         if path in seen:
             continue
         try:
-            source = Source.from_file(path)
+            source = read_source(path)
         except ProtocolFileError:
             continue  # an unreadable file has no references
         if not any(name in source.text for name in names):

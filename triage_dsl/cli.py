@@ -22,21 +22,21 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from triage_dsl import __version__, evaluate
-from triage_dsl.analysis import AnalysisLimit, findings_of
-from triage_dsl.batch import Terminated, case_lines, run_cases
-from triage_dsl.compiler import check_file, compile_file
-from triage_dsl.errors import CompileError, ProtocolFileError
-from triage_dsl.explain.note import render_note
+# Only what every command needs is imported here; each handler imports the stages it uses,
+# so `triage --version` starts in a few tens of milliseconds (tools/bench_startup.py).
+from triage_dsl.errors import AnalysisLimit, CompileError, ProtocolFileError, Terminated
 from triage_dsl.fhir.cli import add_parser as fhir_parser
 from triage_dsl.fhir.cli import fhir_command
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
-from triage_dsl.model.result import TriageResult
-from triage_dsl.protocol import Protocol
+from triage_dsl.version import __version__
+
+if TYPE_CHECKING:
+    from triage_dsl.model.result import TriageResult
+    from triage_dsl.protocol import Protocol
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -235,10 +235,10 @@ def _parser() -> argparse.ArgumentParser:
 
     p = sub.add_parser(
         "book",
-        help="write a static HTML review site for a folder of protocols",
+        help="write a static HTML review site for a folder of protocols (or one protocol)",
         description="Graphs linked to source lines, scenarios and their paths, an index; no server needed.",
     )
-    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
+    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR", help="a folder of protocols, or one .triage file")
     p.add_argument("-o", "--output", metavar="SITE_DIR", required=True)
     _roots_option(p)
     p.set_defaults(handler=_book)
@@ -310,6 +310,12 @@ def _catch_sigterm() -> dict[int, Any]:
     return previous
 
 
+def _compile(path: str, roots: Sequence[str]) -> Protocol:
+    from triage_dsl.compiler import compile_file
+
+    return compile_file(path, roots)
+
+
 def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
@@ -320,24 +326,21 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.analysis import findings_of
+    from triage_dsl.analysis.cache import cached
+    from triage_dsl.compiler import check_file
+
+    analyses = None if args.no_analysis else cached(findings_of)
     findings: list[dict[str, object]] = []
-    errors = warnings = infos = suppressed = 0
+    errors = warnings = infos = suppressed = unreadable = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
+            diagnostics, sources = check_file(path, analyses, args.root)
         except ProtocolFileError as exc:
             errors += 1
+            unreadable += 1
             if args.format == "json":
-                findings.append(
-                    {
-                        "path": str(path),
-                        "severity": "error",
-                        "code": "F001",
-                        "message": str(exc),
-                        "line": None,
-                        "column": None,
-                    }
-                )
+                findings.append(_unreadable_finding(str(path), str(exc)))
             else:
                 print(f"triage: {exc}", file=err)
             continue
@@ -363,7 +366,27 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
         line += f", {infos} note(s)" if infos else ""
         line += f", {suppressed} suppressed" if suppressed else ""
         print(line, file=err if not errors else out)
+    if unreadable:
+        return USAGE  # a file that cannot be read is an input error, as for every command
     return NO if errors else OK
+
+
+def _unreadable_finding(path: str, message: str) -> dict[str, object]:
+    """The ``--format json`` finding for a file that cannot be read (F001): the keys of
+    every other finding, with no position (there is no line to point at)."""
+    return {
+        "path": path,
+        "line": None,
+        "column": None,
+        "end_line": None,
+        "end_column": None,
+        "severity": "error",
+        "code": "F001",
+        "message": message,
+        "hint": "check the path: a protocol is a readable UTF-8 text file of at most 2 MB",
+        "witness": None,
+        "suppressed": None,
+    }
 
 
 def _input_name(name: str) -> str:
@@ -436,9 +459,14 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl import evaluate
+    from triage_dsl.explain.note import render_note
+
     _outputs(args, args.output, inputs=[args.answers, args.cases])
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     if args.cases:
+        from triage_dsl.batch import case_lines, run_cases
+
         lines = case_lines(args.cases, inp)
         name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
         at = _clock_reading(args.at) if args.at else None
@@ -495,7 +523,7 @@ def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
     from triage_dsl.record.clock import FixedClock
 
     _outputs(args, args.save)
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     call, key, now = _call_info(args.call, inp), _key(args), _clock_reading(args.at)
     clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
 
@@ -561,7 +589,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     from triage_dsl.analysis import table
 
     _outputs(args, args.output)
-    built = table.build_table(compile_file(args.protocol, args.root))
+    built = table.build_table(_compile(args.protocol, args.root))
     render = {"markdown": table.to_markdown, "csv": table.to_csv, "json": table.dumps_json}[args.format]
     _write(render(built), args.output, out)
     return OK
@@ -570,7 +598,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
 def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.diff import diff, render_text, summary
 
-    old, new = compile_file(args.old, args.root), compile_file(args.new, args.root)
+    old, new = _compile(args.old, args.root), _compile(args.new, args.root)
     changes = diff(old, new)
     if args.format == "json":
         data = {
@@ -589,7 +617,7 @@ def _cases(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     from triage_dsl.analysis.cases import generate
 
     _outputs(args, args.output)
-    _write(generate(compile_file(args.protocol, args.root)), args.output, out)
+    _write(generate(_compile(args.protocol, args.root)), args.output, out)
     return OK
 
 
@@ -599,7 +627,7 @@ def _render(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     _outputs(args, args.output, inputs=[args.trace])
     if args.output and render.format_for(args.output, args.format) != "dot":
         _outputs(args, str(Path(args.output).with_suffix(".dot")), inputs=[args.trace])
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     overlay = None
     if args.trace:
         result = render.load_result(args.trace)
@@ -714,7 +742,7 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
-    protocols = [compile_file(path, args.root) for path in args.protocol]
+    protocols = [_compile(path, args.root) for path in args.protocol]
     key, allow = _key(args), args.allow_unkeyed
     if raw.get("kind") == "call":
         verification = verify_call(raw, protocols, key=key, allow_unkeyed=allow)
@@ -736,6 +764,7 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     from pydantic import ValidationError
 
     from triage_dsl.model.call import CallRecord
+    from triage_dsl.model.result import TriageResult
     from triage_dsl.record import redact, redact_call
 
     _outputs(args, args.output, inputs=[args.record])

@@ -141,7 +141,7 @@ def test_check_exit_codes(tmp_path: Path) -> None:
     bad = tmp_path / "bad.triage"
     bad.write_text('protocol bad title "b" version "1" end\ntriage default nowhere end\n')
     assert run("check", str(bad))[0] == 1
-    assert run("check", str(tmp_path / "absent.triage"))[0] == 1
+    assert run("check", str(tmp_path / "absent.triage"))[0] == 2  # an unreadable input (README)
 
 
 def test_schema_is_json_schema_of_the_result() -> None:

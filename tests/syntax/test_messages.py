@@ -61,11 +61,91 @@ def first_error(body: str) -> tuple[int, int, str, str, str | None]:
             "  at least er if any of when q end\nend",
             (5, 3, "S021", "'at' starts a new block, but the block above is not closed"),
         ),
+        # a range written with a dash
+        ("question t: number\n  range 34-43\nend", (3, 11, "S026", "a range is written with 'to', not '-'")),
+        ("question t: number range 30 - 45 end", (2, 29, "S026", "a range is written with 'to', not '-'")),
+        # a quoted answer after a comparison
+        (
+            'triage section s if any of when drooling = "yes" end default h end',
+            (2, 44, "S028", "a comparison takes no quoted text: \"yes\" after '='"),
+        ),
+        # a condition left unfinished at the end of a line
+        (
+            "triage\n  section s if any of\n    when a and\n    when b\n  end\n  default h\nend",
+            (
+                4,
+                12,
+                "S027",
+                "the condition continues on the next line after 'and', but the next line starts with 'when'",
+            ),
+        ),
+        (
+            "triage\n  section s if any of\n    when a or  # comment\n\n  end\n  default h\nend",
+            (
+                4,
+                12,
+                "S027",
+                "the condition continues on the next line after 'or', but the next line starts with 'end'",
+            ),
+        ),
+        # => instead of >=
+        (
+            "triage section s if any of when t => 3 end default h end",
+            (2, 35, "S011", "'=>' is not a comparison"),
+        ),
+        # a set tested with 'is', or written in parentheses
+        (
+            "triage section s if any of when c is {a, b} end default h end",
+            (2, 38, "S029", "'is' tests one option; a set of options is tested with 'in'"),
+        ),
+        (
+            "triage section s if any of when c in (a, b) end default h end",
+            (2, 38, "S029", "a set of options is written in braces"),
+        ),
+        # a triage block without a default, an escalation plan without its last step
+        ("triage section s if any of when q end end", (2, 39, "S031", "the triage block has no 'default'")),
+        (
+            "escalation e\n  notify doc by phone\nend",
+            (4, 1, "S031", "an escalation plan ends with what the caller is told if nobody answers"),
+        ),
+        # a single & for 'and', an unquoted import
+        ("value v = a & b", (2, 13, "S011", "'&' is not part of the language")),
+        ("import shared.triage", (2, 8, "S030", "the file to import is a quoted path")),
     ],
 )
 def test_common_mistakes_have_plain_messages(body: str, expected: tuple[int, int, str, str]) -> None:
     line, column, code, message, _ = first_error(body)
     assert (line, column, code, message) == expected
+
+
+@pytest.mark.parametrize(
+    ("body", "hint"),
+    [
+        ("question t: number range 34-43 end", "write 'range 34 to 43'"),
+        ("question t: number range 3 months - 5 years end", "write 'range 3 months to 5 years'"),
+        (
+            'triage section s if any of when drooling = "yes" end default h end',
+            "a yes/no question is tested by its name: write 'when drooling' (yes) or "
+            "'when not drooling' (no); numbers take no quotes either",
+        ),
+        (
+            'triage section s if any of when t >= "38.5" end default h end',
+            "numbers take no quotes: write 't >= 38.5'",
+        ),
+        (
+            'triage section s if any of when c is "voice" end default h end',
+            "an option is written without quotes: write 'c is voice'",
+        ),
+        ("triage section s if any of when c is not {a} end default h end", "write 'not in {...}'"),
+        (
+            'escalation e notify doc by phone wait 5 minutes finally tell caller "x" end',
+            "the options of a 'notify' step follow a comma: ', wait ...'",
+        ),
+        ("import shared.triage", 'write import "shared.triage"'),
+    ],
+)
+def test_hints_name_the_fix(body: str, hint: str) -> None:
+    assert first_error(body)[4] == hint
 
 
 def test_misspelled_keyword_suggests_the_keyword() -> None:

@@ -50,6 +50,38 @@ def _complete(protocol: Any, doms: Domains, answers: dict[str, Clean]) -> tuple[
     raise AssertionError("a complete answer set always decides")  # pragma: no cover
 
 
+MAX_NAME = 150
+
+
+def _cut(prefix: str, body: str, limit: int) -> str:
+    """``prefix + body``, the body cut at its last word boundary that fits ``limit`` with
+    "..." added (cut inside a word only when it is one word)."""
+    if len(prefix) + len(body) <= limit:
+        return prefix + body
+    room = max(0, limit - len(prefix) - 3)
+    head = body[:room]
+    inside_word = head[-1:] not in (" ", ";", ",") and body[room : room + 1] not in (" ", ";", ",")
+    if inside_word and " " in head.strip():
+        head = head[: head.rstrip().rfind(" ")]  # the last word did not fit whole
+    return prefix + head.rstrip(" ;,") + "..."
+
+
+def case_name(prefix: str, phrases: list[str], limit: int = MAX_NAME) -> str:
+    """A scenario name of at most ``limit`` characters, never cut inside a phrase: when all
+    the phrases do not fit, the first ones that do and the last one (the condition that
+    decides the row) are kept and the others counted ("...; 4 more; ...")."""
+    body = "; ".join(phrases)
+    if len(prefix) + len(body) <= limit or len(phrases) < 2:
+        return _cut(prefix, body, limit)
+    *head, last = phrases
+    for kept in range(len(head) - 1, -1, -1):
+        skipped = len(head) - kept
+        name = prefix + "; ".join([*head[:kept], f"... {skipped} more", last])
+        if len(name) <= limit:
+            return name
+    return _cut(prefix, f"... {len(head)} more; " + last, limit)
+
+
 def _scenario(name: str, answers: dict[str, Clean], decision: Any) -> str:
     given = ", ".join(f"{q} = {literal(v)}" for q, v in answers.items())
     lines = [f'scenario "{name}"']
@@ -70,8 +102,8 @@ def generate(protocol: Any, table: Table | None = None) -> str:
     ]
     for n, row in enumerate(table.rows, start=1):
         answers, decision = _complete(protocol, doms, table.representatives(row))
-        conditions = "; ".join(f"{q} {table.describe(q, c)}" for q, c in row.conditions) or "any answers"
-        out.append(_scenario(f"row {n}: {conditions}"[:150], answers, decision))
+        conditions = [f"{q} {table.describe(q, c)}" for q, c in row.conditions] or ["any answers"]
+        out.append(_scenario(case_name(f"row {n}: ", conditions), answers, decision))
     tests = collect(protocol.plan)
     questions = doms.questions
     for qid, cuts in tests.thresholds.items():

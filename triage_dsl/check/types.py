@@ -132,6 +132,9 @@ class _Typer:
             return BOOL
         if e.op in ("=", "!=") and left == right and left[0] == "bool":
             return BOOL
+        if e.op in ("=", "!=") and {left[0], right[0]} == {"bool", "number"}:
+            self.yes_no_against_number(e, e.left if left[0] == "bool" else e.right)
+            return BOOL
         if left[0] == "choice" or right[0] == "choice":
             side = e.left if left[0] == "choice" else e.right
             self.scope.report(
@@ -157,6 +160,17 @@ class _Typer:
         self.constant_in_range(e.left, e.right)
         self.constant_in_range(e.right, e.left)
         return BOOL
+
+    def yes_no_against_number(self, e: ast.Compare, yes_no: ast.Expr) -> None:
+        """``drooling = 1``: '=' does compare yes/no values, but with yes or no; a yes/no
+        question is tested by its name."""
+        shown = self.scope.source.snippet(yes_no.span)
+        self.scope.report(
+            e.span,
+            "T031",
+            f"'{shown}' is yes/no, so it is not compared with a number",
+            f"a yes/no question is tested by its name: write 'when {shown}' (yes) or 'when not {shown}' (no)",
+        )
 
     def time_mismatch(self, e: ast.Compare, *sides: tuple[ast.Expr, Type]) -> None:
         """A time compared with a bare number (or a number with a time constant)."""

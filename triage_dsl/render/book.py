@@ -19,7 +19,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from triage_dsl.compiler import compile_file, read_source
+from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
@@ -213,6 +213,7 @@ class _Builder:
         self.site = site
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
+        self.only: list[Path] | None = None  # the protocols to show, when not the whole folder
 
     def write(self, name: str, text: str) -> None:
         path = self.site / name
@@ -274,7 +275,7 @@ class _Builder:
             raise OutputError(f"{self.site}: cannot create the folder ({exc.strerror})") from None
         entries: list[ProtocolEntry] = []
         used: set[str] = set()
-        for path in discover([str(self.root)]):
+        for path in self.only if self.only is not None else discover([str(self.root)]):
             stem = _slug(str(Path(self.relative(str(path))).with_suffix("")).replace("/", "-"))
             page = stem + ".html"
             while page in used:
@@ -536,16 +537,25 @@ def _answer(value: object) -> str:
 def build_book(
     protocol_dir: str | Path, site_dir: str | Path, roots: Sequence[str | Path] | None = None
 ) -> Book:
-    """Write the review site for every protocol under ``protocol_dir`` into ``site_dir``.
+    """Write the review site for every protocol under ``protocol_dir`` (a folder, or one
+    ``.triage`` file) into ``site_dir``.
 
     Imports stay inside ``protocol_dir`` (and ``roots``); only files read from there are
     shown. The site folder is created if missing; its parent folder must exist.
     """
     root = Path(protocol_dir)
-    if not root.is_dir():
-        raise ProtocolFileError(f"{protocol_dir}: not a folder of protocols")
+    only: list[Path] | None = None
+    if root.is_file() and root.suffix == ".triage":
+        # One protocol: its library (the folder holding its folder) is the site's root, so
+        # the libraries it imports get their pages as in a whole-folder book.
+        only = [root]
+        root = Path(roots_for(str(root), None)[0])
+    elif not root.is_dir():
+        raise ProtocolFileError(f"{protocol_dir}: not a folder of protocols, nor a .triage file")
     check_output(site_dir, folder=True)
-    return _Builder(root, Path(site_dir), [str(root), *(str(r) for r in roots or ())]).build()
+    builder = _Builder(root, Path(site_dir), [str(root), *(str(r) for r in roots or ())])
+    builder.only = only
+    return builder.build()
 
 
 __all__ = ["Book", "ProtocolEntry", "build_book", "node_id", "source_table"]

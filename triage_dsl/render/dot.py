@@ -223,9 +223,13 @@ def protocol_dot(
     nodes = graph.nodes
     section_nodes = [s.node for s in plan.sections]
 
-    # Questions no criterion or value reads: shown apart, so a reviewer sees them.
-    unused = [n for n, d in nodes(data=True) if d["kind"] == "question" and graph.out_degree(n) == 0]
+    # Questions no criterion or value reads: those declared in this protocol are shown
+    # apart, so a reviewer sees them; those of a shared library are not drawn (every
+    # protocol importing the library would carry them), and the legend says how many.
+    unused, hidden = _unread_questions(protocol)
     for node, data in nodes(data=True):
+        if node in hidden:
+            continue
         if data["kind"] in ("criterion", "section", "disposition", "protocol") or node in unused:
             continue
         if data["kind"] in ("floor", "floor_criterion"):
@@ -301,6 +305,8 @@ def protocol_dot(
             )
 
     for source, target, data in graph.edges(data=True):
+        if source in hidden or target in hidden:  # pragma: no cover - unread: no edges
+            continue
         dot.edge(node_id(source), node_id(target), **_edge_attrs(source, target, data, graph, overlay))
     return dot
 
@@ -362,6 +368,15 @@ def _overlay_style(node: str, kind: str, attrs: dict[str, str], overlay: Overlay
     return style
 
 
+def _unread_questions(protocol: Protocol) -> tuple[list[str], list[str]]:
+    """Question nodes no criterion or value reads: (declared in this protocol's file,
+    declared in an imported file)."""
+    graph = protocol.graph
+    unread = [n for n, d in graph.nodes(data=True) if d["kind"] == "question" and graph.out_degree(n) == 0]
+    own = [n for n in unread if graph.nodes[n]["span"].path == protocol.path]
+    return own, [n for n in unread if n not in own]
+
+
 def _legend(protocol: Protocol, overlay: Overlay | None) -> dict[str, str]:
     """One plain node holding two tables: the urgency tiers and the node shapes."""
     rows = ['<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Urgency tiers (most urgent first)</B></TD></TR>']
@@ -382,6 +397,15 @@ def _legend(protocol: Protocol, overlay: Overlay | None) -> dict[str, str]:
         ("thin grey arrow", "'reads': a value flows into"),
     ):
         rows.append(f'<TR><TD ALIGN="LEFT">{shape}</TD><TD ALIGN="LEFT">{html.escape(meaning)}</TD></TR>')
+    hidden = _unread_questions(protocol)[1]
+    if hidden:
+        names = ", ".join(n.split(":", 1)[-1] for n in hidden)
+        note = (
+            f"Questions drawn: those this protocol reads. Not drawn: {len(hidden)} "
+            f"shared question(s) it does not read ({names})"
+        )
+        text = '<BR ALIGN="LEFT"/>'.join(html.escape(line) for line in _lines(note, 60))
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">{text}<BR ALIGN="LEFT"/></TD></TR>')
     if overlay is not None:
         rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT"><B>Trace overlay</B></TD></TR>')
         rows.append(

@@ -9,6 +9,8 @@ expected, in words.
 
 from __future__ import annotations
 
+import itertools
+import re
 from difflib import get_close_matches
 from functools import lru_cache
 
@@ -34,6 +36,14 @@ NAMED = {
 }
 
 BLOCK_KEYWORDS = {*TOP_LEVEL_WORDS, "section", "scenario", "tier", "at"}
+
+# Words that cannot continue a condition: a line starting with one after a line ending in
+# `and`/`or`/`not` means the condition was left unfinished.
+NOT_OPERANDS = {*BLOCK_KEYWORDS, "when", "end", "default", "advice", "allow", "else", "then"}
+
+_NUMBER = r"-?\d+(?:\.\d+)?(?:\s+(?!end\b|to\b)[A-Za-z_]\w*)?"
+RANGE_WITH_DASH = re.compile(rf"\brange\s+({_NUMBER})\s*-\s*({_NUMBER})")
+COMPARED = re.compile(r"([A-Za-z_]\w*)?\s*(<=|>=|!=|<|>|=|\bis(?:\s+not)?)\s*$")
 
 
 @lru_cache(maxsize=1)
@@ -100,13 +110,14 @@ def _bad_character(source: Source, error: UnexpectedCharacters) -> Diagnostic:
             "'==' is not a comparison here",
             "write '=' to compare",
         )
-    if rest.startswith(("&&", "||")):
-        word = "and" if rest.startswith("&&") else "or"
+    if rest.startswith(("&", "|")):
+        width = 2 if rest.startswith(("&&", "||")) else 1
+        word = "and" if rest.startswith("&") else "or"
         return Diagnostic(
-            _span(source, line, column, 2),
+            _span(source, line, column, width),
             "S011",
             "error",
-            f"'{rest[:2]}' is not part of the language",
+            f"'{rest[:width]}' is not part of the language",
             f"write '{word}'",
         )
     if char == "'":
@@ -145,6 +156,13 @@ def _bad_token(source: Source, error: UnexpectedToken) -> Diagnostic:
         token.end_column or (token.column or 1) + len(value),
     )
     keywords = [w.strip("'") for w in expected if w.startswith("'")]
+    special = _dangling_operator(source, span) or _range_with_dash(source, span, value)
+    special = special or _quoted_value(source, span, token.type, value)
+    if special is not None:
+        return special
+    known = _known_mistake(source, span, value, token.type, expected_names)
+    if known is not None:
+        return known
     if "COLON" in expected_names and len(expected_names) <= 2:
         return Diagnostic(
             span,
@@ -211,3 +229,142 @@ def _bad_token(source: Source, error: UnexpectedToken) -> Diagnostic:
 def _after_question(source: Source, span: Span) -> bool:
     before = source.line(span.line)[: span.column - 1].split()
     return len(before) >= 2 and before[-2] == "question"
+
+
+def _code(line: str) -> str:
+    """A source line without its comment (a ``#`` outside quotes)."""
+    in_text = False
+    for i, char in enumerate(line):
+        if char == '"' and (i == 0 or line[i - 1] != "\\"):
+            in_text = not in_text
+        elif char == "#" and not in_text:
+            return line[:i]
+    return line
+
+
+def _dangling_operator(source: Source, span: Span) -> Diagnostic | None:
+    """``when a and`` at the end of a line, the next line starting a new criterion (or
+    closing the block): the author left the condition unfinished. lark notices a token or
+    two later (``when`` reads as a name there), so look back from the error."""
+    lines = [(n, _code(source.line(n)).rstrip()) for n in range(max(1, span.line - 3), span.line + 1)]
+    code_lines = [(n, text) for n, text in lines if text.strip()]
+    for (number, text), (_, following) in itertools.pairwise(code_lines):
+        match = re.search(r"(?<![\w])(and|or|not)$", text)
+        first = following.split()[0]
+        if match is None or first not in NOT_OPERANDS:
+            continue
+        word = match.group(1)
+        column = match.start(1) + 1
+        return Diagnostic(
+            Span(source.path, number, column, number, column + len(word)),
+            "S027",
+            "error",
+            f"the condition continues on the next line after '{word}', "
+            f"but the next line starts with '{first}'",
+            f"finish the condition after '{word}' on this line, or remove the '{word}'",
+        )
+    return None
+
+
+def _range_with_dash(source: Source, span: Span, value: str) -> Diagnostic | None:
+    """``range 34-43``: a range is written ``range 34 to 43``."""
+    match = RANGE_WITH_DASH.search(_code(source.line(span.line)))
+    if value != "-" or match is None:
+        return None
+    low, high = (" ".join(part.split()) for part in match.groups())
+    return Diagnostic(
+        span,
+        "S026",
+        "error",
+        "a range is written with 'to', not '-'",
+        f"write 'range {low} to {high}'",
+    )
+
+
+def _quoted_value(source: Source, span: Span, token_type: str, value: str) -> Diagnostic | None:
+    """``drooling = "yes"``: answers are compared without quotes; a yes/no question is
+    tested by its name."""
+    if token_type != "STRING":
+        return None
+    before = _code(source.line(span.line))[: span.column - 1]
+    match = COMPARED.search(before)
+    if match is None:
+        return None
+    name, operator = match.group(1) or "the question", " ".join(match.group(2).split())
+    text = value[1:-1].strip()
+    if text.lower() in ("yes", "no", "true", "false"):
+        hint = (
+            f"a yes/no question is tested by its name: write 'when {name}' (yes) or "
+            f"'when not {name}' (no); numbers take no quotes either"
+        )
+    elif re.fullmatch(r"-?\d+(\.\d+)?(\s+\w+)?", text):
+        hint = f"numbers take no quotes: write '{name} {operator} {text}'"
+    elif text.isidentifier():
+        hint = f"an option is written without quotes: write '{name} is {text}'"
+    else:
+        hint = "compare with a number, yes or no, or test an option with 'is', all without quotes"
+    return Diagnostic(
+        span,
+        "S028",
+        "error",
+        f"a comparison takes no quoted text: {value} after '{operator}'",
+        hint,
+    )
+
+
+def _known_mistake(
+    source: Source, span: Span, value: str, token_type: str, expected: set[str]
+) -> Diagnostic | None:
+    """Mistakes recognised by the token and what the parser expected there (each pinned by
+    a row of the table in ``tests/syntax/test_messages.py``)."""
+    before = _code(source.line(span.line))[: span.column - 1].rstrip()
+    if value in (">", "<") and before.endswith("="):
+        wrong, right = "=" + value, value + "="
+        return Diagnostic(
+            Span(source.path, span.line, span.column - 1, span.line, span.column + 1),
+            "S011",
+            "error",
+            f"'{wrong}' is not a comparison",
+            f"write '{right}'",
+        )
+    if value == "{" and re.search(r"\bis(\s+not)?$", before):
+        negated = " not" if before.endswith("not") else ""
+        return Diagnostic(
+            span,
+            "S029",
+            "error",
+            "'is' tests one option; a set of options is tested with 'in'",
+            f"write '{negated.strip() + ' ' if negated else ''}in {{...}}'",
+        )
+    if value == "(" and before.endswith(" in") and "LBRACE" in expected:
+        return Diagnostic(span, "S029", "error", "a set of options is written in braces", "write 'in {a, b}'")
+    if value == "end" and "DEFAULT" in expected:
+        return Diagnostic(
+            span,
+            "S031",
+            "error",
+            "the triage block has no 'default'",
+            "add 'default DISPOSITION' before its 'end': the outcome when no section holds",
+        )
+    if value == "end" and "FINALLY" in expected:
+        return Diagnostic(
+            span,
+            "S031",
+            "error",
+            "an escalation plan ends with what the caller is told if nobody answers",
+            "add 'finally tell caller \"...\"' before its 'end'",
+        )
+    if value in ("wait", "retry") and "COMMA" in expected:
+        return Diagnostic(
+            span,
+            "S030",
+            "error",
+            f"unexpected '{value}'",
+            f"the options of a 'notify' step follow a comma: ', {value} ...'",
+        )
+    if token_type != "STRING" and expected == {"STRING"} and before.endswith("import"):
+        path = _code(source.line(span.line))[span.column - 1 :].strip()
+        return Diagnostic(
+            span, "S030", "error", "the file to import is a quoted path", f'write import "{path}"'
+        )
+    return None

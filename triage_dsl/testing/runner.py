@@ -28,6 +28,7 @@ from triage_dsl.testing.scenarios import (
     check_expectations,
     load_scenarios,
     scenario_path,
+    undeclared_answers,
 )
 
 
@@ -110,8 +111,13 @@ def run_protocol(path: Path, roots: Sequence[str | Path] | None = None) -> Proto
     for scenario in scenario_file.scenarios:
         answers = answers_of(scenario_file.baseline, scenario)
         result = evaluate_protocol(protocol, answers)
-        failures = check_expectations(protocol, scenario, result)
-        if result.status == "error" and not any(e.kind == "status" for e in scenario.expectations):
+        undeclared = undeclared_answers(protocol, scenario_file.baseline, scenario)
+        failures = undeclared + check_expectations(protocol, scenario, result)
+        if (
+            result.status == "error"
+            and not undeclared
+            and not any(e.kind == "status" for e in scenario.expectations)
+        ):
             failures.insert(0, Failure(scenario.span.where, "valid answers", f"error: {result.error}"))
         if not scenario.expectations:
             failures.append(Failure(scenario.span.where, "at least one expect line", "none"))

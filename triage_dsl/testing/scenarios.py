@@ -67,6 +67,33 @@ def _names(protocol: Protocol) -> dict[str, set[str]]:
     }
 
 
+def undeclared_answers(
+    protocol: Protocol, baseline: tuple[ast.Answer, ...], scenario: ast.Scenario
+) -> list[Failure]:
+    """Answers (``baseline``, ``given``) and ``without`` lines naming a question the
+    protocol does not have, each at its own line with a did-you-mean."""
+    questions = _names(protocol)["question"]
+    failures: list[Failure] = []
+
+    def unknown(where: str, name: str) -> None:
+        hint = did_you_mean(name, questions)
+        failures.append(
+            Failure(
+                where,
+                f"question '{name}'",
+                "no such question in the protocol" + (f"; {hint}" if hint else ""),
+            )
+        )
+
+    for answer in (*baseline, *scenario.answers):
+        if answer.question not in questions:
+            unknown(answer.span.where, answer.question)
+    for name in scenario.without:
+        if name not in questions:
+            unknown(scenario.span.where, name)
+    return list(dict.fromkeys(failures))
+
+
 def check_expectations(protocol: Protocol, scenario: ast.Scenario, result: TriageResult) -> list[Failure]:
     names = _names(protocol)
     failures: list[Failure] = []

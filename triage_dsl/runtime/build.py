@@ -1,0 +1,285 @@
+"""Result pieces and trace entries: how the interpreter (and generated code) builds them.
+
+Trace entries and result models are made from data valid by construction, without running
+pydantic's validators again (same fields, same ``model_fields_set``); the pieces that
+depend only on the protocol (its reference, urgencies, escalation plans, question infos)
+and the texts of explanations are made here, once for every evaluator.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from pydantic import BaseModel
+
+from triage_dsl.check.scope import minutes
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    DispositionPlan,
+    FloorPlan,
+    QuestionPlan,
+    SectionPlan,
+)
+from triage_dsl.model import result as m
+from triage_dsl.runtime import values as v
+from triage_dsl.runtime.answers import (
+    UNKNOWN,
+    Clean,
+    TimeAnswer,
+    answer_json,
+)
+from triage_dsl.source import Span
+from triage_dsl.syntax import ast
+
+_JSON = bool | int | float | str | None
+
+
+def _fmt(value: v.Value | Clean | None) -> str:
+    if type(value) is TimeAnswer:
+        return value.text
+    if value is UNKNOWN:
+        return "unknown (caller does not know)"
+    if isinstance(value, v.Partial):
+        return "undecided"
+    if value is True:
+        return "yes"
+    if value is False:
+        return "no"
+    if value is None:
+        return "not answered"
+    if isinstance(value, float):
+        return f"{value:g}"
+    return str(value)
+
+
+_answer_json = answer_json
+
+
+# --------------------------------------------------------------------- building models fast
+
+
+class _Builder:
+    """Builds instances of a pydantic model from data already valid by construction.
+
+    Equivalent to ``cls.model_construct(**values)`` (same fields, same ``model_fields_set``,
+    defaults filled in declaration order) at a fraction of its cost; used only where the
+    interpreter made every value itself. Fields added to the model later get their
+    defaults.
+    """
+
+    __slots__ = ("cls", "defaults")
+
+    def __init__(self, cls: type[BaseModel]) -> None:
+        self.cls = cls
+        self.defaults: list[tuple[str, Any, Callable[[], Any] | None]] = []
+        for name, info in cls.model_fields.items():
+            factory: Any = info.default_factory
+            self.defaults.append((name, None if factory else info.default, factory))
+
+    def __call__(self, values: dict[str, Any]) -> Any:
+        data: dict[str, Any] = {}
+        for name, default, factory in self.defaults:
+            if name in values:
+                data[name] = values[name]
+            else:
+                data[name] = factory() if factory is not None else default
+        obj = object.__new__(self.cls)
+        _set(obj, "__dict__", data)
+        _set(obj, "__pydantic_fields_set__", set(values))
+        _set(obj, "__pydantic_extra__", None)
+        _set(obj, "__pydantic_private__", None)
+        return obj
+
+
+_set = object.__setattr__
+_trace_entry = _Builder(m.TraceEntry)
+_triage_result = _Builder(m.TriageResult)
+_disposition = _Builder(m.Disposition)
+_escalation = _Builder(m.EscalationPlan)
+
+
+_TRACE_FIELDS = ("step", "kind", "node", "protocol", "location", "text", "reads", "value", "detail", "row")
+_TRACE_FIELDS_SET = frozenset(_TRACE_FIELDS)
+_TRACE_FAST = tuple(m.TraceEntry.model_fields) == _TRACE_FIELDS
+
+
+def _entry(
+    step: int,
+    kind: str,
+    node: str,
+    protocol: str,
+    location: str,
+    text: str,
+    reads: dict[str, _JSON],
+    value: _JSON,
+    detail: str,
+    row: int | None,
+) -> m.TraceEntry:
+    data = {
+        "step": step,
+        "kind": kind,
+        "node": node,
+        "protocol": protocol,
+        "location": location,
+        "text": text,
+        "reads": reads,
+        "value": value,
+        "detail": detail,
+        "row": row,
+    }
+    if not _TRACE_FAST:  # pragma: no cover - the model gained a field: take the general path
+        entry: m.TraceEntry = _trace_entry(data)
+        return entry
+    obj = object.__new__(m.TraceEntry)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(_TRACE_FIELDS_SET))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    return obj
+
+
+# --------------------------------------------------------------------- the compiled program
+
+
+# --------------------------------------------------------------------- explanation texts
+
+
+def _all_advice(s: SectionPlan | FloorPlan) -> tuple[str, ...]:
+    return tuple(a for c in s.criteria for a in c.advice)
+
+
+def _within(d: DispositionPlan) -> str:
+    return f", {d.within_text}" if d.within_text else ""
+
+
+def _no_detail(s: SectionPlan | FloorPlan, criterion: CriterionPlan | None, where: Locator) -> str:
+    if s.mode == "any":
+        false = "; ".join(f"'{c.text}' ({where(c.span)})" for c in s.criteria)
+        return f"none of its criteria holds: {false} are all no"
+    if criterion is None:
+        return ""
+    return f"criterion '{criterion.text}' ({where(criterion.span)}) does not hold"
+
+
+def _target_text(target: ast.Target) -> str:
+    return target.id if target.kind == "disposition" else f"continue with {target.id}"
+
+
+def _quote_list(ids: tuple[str, ...]) -> str:
+    return ", ".join(f"'{i}'" for i in ids)
+
+
+def _undecided_detail(value: v.Partial) -> str:
+    if value.missing:
+        return f"undecided: waiting for {_quote_list(value.missing)}"
+    return f"undecided: the caller does not know {_quote_list(value.unknown)}"
+
+
+def _band_text(band: ast.Band) -> str:
+    if band.kind == "compare":
+        if band.unit is not None:
+            return f"{band.op} {band.amount} {band.unit}"
+        return f"{band.op} {band.bound:g}"
+    if band.kind == "options":
+        return ", ".join(o.id for o in band.options)
+    if band.kind == "when":
+        return "when ..."
+    return "else"
+
+
+# --------------------------------------------------------------------- result assembly
+
+# --------------------------------------------------------------------- result pieces
+
+
+class Locator:
+    """``path:line`` of a span, the path relative to the protocol's root folder (what
+    results show: the same bytes whatever the working directory)."""
+
+    def __init__(self, protocol: Any) -> None:
+        self._relative: Callable[[str], str] = getattr(protocol, "relative", lambda path: path)
+        self._paths: dict[str, str] = {}
+
+    def path(self, path: str) -> str:
+        found = self._paths.get(path)
+        if found is None:
+            found = self._paths[path] = self._relative(path)
+        return found
+
+    def __call__(self, span: Span) -> str:
+        return f"{self.path(span.path)}:{span.line}"
+
+    def location(self, location: str) -> str:
+        """A ``path:line`` text made the same way."""
+        path, _, line = location.rpartition(":")
+        return f"{self.path(path)}:{line}" if path else location
+
+
+def protocol_ref(protocol: Any) -> m.ProtocolRef:
+    relative = getattr(protocol, "relative", None)
+    return m.ProtocolRef(
+        id=protocol.id,
+        title=protocol.title,
+        version=protocol.version,
+        path=relative(protocol.path) if relative else protocol.path,
+        sha256=protocol.sha256,
+        content_sha256=getattr(protocol, "content_sha256", None),
+        status=getattr(protocol, "status", None),
+    )
+
+
+def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
+    return m.QuestionInfo(
+        id=q.id,
+        prompt=q.prompt,
+        help=q.help,
+        type=q.type,
+        unit=q.unit,
+        range=(q.low, q.high) if q.low is not None and q.high is not None else None,
+        range_text=q.time_range_text() if q.is_time else None,
+        options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
+        unknown_allowed=q.unknown_allowed,
+        location=where(q.span) if where else q.span.location,
+    )
+
+
+def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:
+    steps: list[m.EscalationStep] = []
+    total = 0.0
+    for step in plan.steps:
+        if isinstance(step, ast.TellStep):
+            steps.append(m.EscalationStep(kind="tell_caller", text=step.text, worst_case_minutes=0))
+            continue
+        wait = minutes(step.wait) if step.wait else 0.0
+        every = minutes(step.retry_every) if step.retry_every else wait
+        worst = wait + step.retries * every
+        total += worst
+        steps.append(
+            m.EscalationStep(
+                kind="notify",
+                role=step.role,
+                channel=step.channel,
+                wait_minutes=wait if step.wait else None,
+                retries=int(step.retries),
+                retry_every_minutes=every if step.retries else None,
+                worst_case_minutes=worst,
+            )
+        )
+    return m.EscalationPlan(
+        id=plan.id,
+        steps=steps,
+        fallback=plan.fallback,
+        worst_case_minutes=total,
+        location=where(plan.span) if where else plan.span.location,
+    )
+
+
+def urgency(d: DispositionPlan) -> m.Urgency:
+    return m.Urgency(
+        tier=d.tier.id,
+        label=d.tier.label,
+        rank=d.tier.rank,
+        time_frame=d.within_text,
+        time_frame_minutes=d.within_minutes,
+    )

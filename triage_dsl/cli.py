@@ -607,7 +607,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
 
 
 def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from triage_dsl.analysis.diff import diff, summary
+    from triage_dsl.analysis.diff import diff, render_text, summary
 
     old, new = _compile(args.old, args.root), _compile(args.new, args.root)
     changes = diff(old, new)
@@ -616,18 +616,11 @@ def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
             "old": {"id": old.id, "version": old.version, "sha256": old.sha256},
             "new": {"id": new.id, "version": new.version, "sha256": new.sha256},
             "summary": summary(changes),
-            "changes": [
-                {"witness": c.witness, "old": c.old, "new": c.new, "direction": c.direction} for c in changes
-            ],
+            "changes": [c.to_dict() for c in changes],
         }
         out.write(json.dumps(data, indent=2) + "\n")
     else:
-        for c in changes:
-            old_text = c.old["disposition"] or "refused"
-            new_text = c.new["disposition"] or "refused"
-            out.write(f"{c.direction}: {old_text} ({c.old['tier']}) -> {new_text} ({c.new['tier']})\n")
-            out.write(f"    witness: {json.dumps(c.witness)}\n")
-        out.write(summary(changes) + "\n")
+        out.write(render_text(changes))
     return NO if changes else OK
 
 

@@ -4,6 +4,7 @@ find every moved threshold with a witness that really changes the outcome."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from pathlib import Path
 
@@ -228,3 +229,72 @@ def test_diff_sees_floors_added_and_every_change_is_more_urgent(tmp_path: Path) 
         result = evaluate(new, change.witness)
         assert result.disposition is not None and result.disposition.id == change.new["disposition"]
         assert result.raised_by is not None
+
+
+DIFF = Path(__file__).resolve().parents[1] / "data" / "diff"
+DIFF_CASES = [
+    # (name, old, new): each pair's text and JSON reports are golden files
+    ("range_high", "fever", "range_high"),  # range 34 to 43 -> 34 to 44: refused by old
+    ("range_low", "fever", "range_low"),  # range 0 to 90 -> 1 to 90: refused by new
+    ("unknown_added", "fever", "unknown_added"),  # unknown allowed added: refused by old
+    ("unknown_removed", "unknown_added", "fever"),  # and removed: refused by new
+    ("moved", "fever", "moved"),  # >= 39.0 -> >= 39.5: the band 39 <= temp_c < 39.5
+]
+
+
+@pytest.mark.parametrize(("name", "old", "new"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
+def test_diff_golden(name: str, old: str, new: str) -> None:
+    paths = [str(DIFF / f"{old}.triage"), str(DIFF / f"{new}.triage")]
+    code, text, _ = run("diff", *paths)
+    json_code, data, _ = run("diff", *paths, "--format", "json")
+    assert code == json_code == 1
+    for suffix, got in ((".txt", text), (".json", data)):
+        golden = DIFF / f"{name}{suffix}"
+        if os.environ.get("UPDATE_GOLDEN"):
+            golden.write_text(got, encoding="utf-8")
+        assert got == golden.read_text(encoding="utf-8"), f"rerun with UPDATE_GOLDEN=1 and review {golden}"
+
+
+@pytest.mark.parametrize(("name", "old", "new"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
+def test_every_diff_witness_and_region_really_differs(name: str, old: str, new: str) -> None:
+    a, b = load(DIFF / f"{old}.triage"), load(DIFF / f"{new}.triage")
+    for change in diff(a, b):
+        x, y = evaluate(a, change.witness), evaluate(b, change.witness)
+        assert (x.disposition.id if x.disposition else x.status) != (
+            y.disposition.id if y.disposition else y.status
+        )
+        if change.direction == "refused by old":
+            assert x.status == "error" and y.status == "complete"
+        if change.direction == "refused by new":
+            assert x.status == "complete" and y.status == "error"
+        assert change.regions and change.old_lines and change.new_lines
+
+
+def test_the_reported_regions_are_exactly_where_the_versions_differ() -> None:
+    """Every answer set on a fine grid falls in a reported region iff the outcomes differ."""
+    a, b = load(DIFF / "fever.triage"), load(DIFF / "moved.triage")
+    (change,) = diff(a, b)
+    assert change.regions == (
+        {"temp_c": "39 <= temp_c < 39.5", "age": "0 <= age < 80"},
+        {"temp_c": "39 <= temp_c < 39.5", "age": "80 <= age <= 90", "cough": "cough = no"},
+    )
+    for temp in [34 + i / 4 for i in range(37)]:
+        for age in (0, 40, 79.5, 80, 85, 90):
+            for cough in (True, False):
+                answers = {"temp_c": temp, "age": age, "cough": cough}
+                x, y = evaluate(a, answers), evaluate(b, answers)
+                differs = x.disposition != y.disposition and (x.disposition and x.disposition.id) != (
+                    y.disposition and y.disposition.id
+                )
+                inside = 39 <= temp < 39.5 and (age < 80 or not cough)
+                assert differs == inside, answers
+
+
+def test_a_widened_shipped_range_is_refused_by_old(tmp_path: Path) -> None:
+    (tmp_path / "rules.triage").write_text((RULES / "rules.triage").read_text())
+    text = (RULES / "qsofa.triage").read_text()
+    assert "range 0 to 300" in text
+    (tmp_path / "qsofa.triage").write_text(text.replace("range 0 to 300", "range 0 to 350"))
+    changes = diff(load(RULES / "qsofa.triage"), load(tmp_path / "qsofa.triage"))
+    assert [c.direction for c in changes] == ["refused by old"]
+    assert all("300 < sbp <= 350" in region["sbp"] for region in changes[0].regions)

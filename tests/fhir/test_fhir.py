@@ -151,6 +151,11 @@ def test_escalation_requests_take_their_status_from_the_run() -> None:
     record = escalate(record, "callback", at="2026-03-01T02:20:00Z")
     requests = [r for r in resources(bundle(record)) if r.get_resource_type() == "CommunicationRequest"]
     assert [r.status for r in requests] == ["completed", "completed", "revoked"]
+    assert [r.statusReason.text for r in requests] == [
+        "the caller was told",
+        "the clinician called back",
+        "not needed: a callback came at step 2",
+    ]
     assert requests[1].recipient[0].display == "on_call_physician"
     assert requests[1].medium[0].text == "secure_message"
     assert requests[0].payload[0].contentString.startswith("Hang up and call 911")

@@ -268,16 +268,20 @@ def _start(record: TriageResult) -> Any:
     return record.overrides[-1].at if record.overrides else record.sealed_at
 
 
-def step_status(index: int, state: EscalationState, done_at_step: int | None) -> tuple[str, str]:
-    """A plan step's request status (0-based ``index``) and why, from where the run is."""
+def step_status(
+    index: int, state: EscalationState, done_at_step: int | None, tell: bool = False
+) -> tuple[str, str]:
+    """A plan step's request status (0-based ``index``; ``tell``: a ``tell caller``
+    step) and why, from where the run is."""
+    passed = "the caller was told" if tell else "done without a callback; the run went on to the next step"
     if state.phase == "done" and done_at_step is not None:
         if index == done_at_step:
             return "completed", "the clinician called back"
         if index > done_at_step:
             return "revoked", f"not needed: a callback came at step {done_at_step + 1}"
-        return "completed", "done without a callback; the run went on to the next step"
+        return "completed", passed
     if index < state.step:
-        return "completed", "done without a callback; the run went on to the next step"
+        return "completed", passed
     if index == state.step and state.phase in ("act", "waiting"):
         return "active", "waiting for a callback" if state.phase == "waiting" else "to do now"
     if state.phase in ("fallback", "done"):
@@ -305,7 +309,7 @@ def _requests(record: TriageResult, reason: str) -> list[tuple[int, dict[str, An
     done_at = _called_back(steps)
     requests = []
     for index, step in enumerate(plan.steps):
-        status, why = step_status(index, state, done_at)
+        status, why = step_status(index, state, done_at, step.kind == "tell_caller")
         data: dict[str, Any] = {
             "resourceType": "CommunicationRequest",
             "extension": [

@@ -15,7 +15,9 @@ from pathlib import Path
 from typing import Any, Literal
 
 from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage_dsl import __version__
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
@@ -23,7 +25,8 @@ from triage_dsl.errors import RecordError, SessionError, TriageError
 from triage_dsl.explain.note import render_note
 from triage_dsl.record.escalation import EscalationError
 from triage_dsl.record.keys import RecordKey, load_key
-from triage_dsl.service import views
+from triage_dsl.roster.directory import Directory
+from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
@@ -49,8 +52,16 @@ from triage_dsl.store.tokens import TokenHolder
 log = logging.getLogger("triage_dsl.service")
 
 ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "the request cannot be read or acted on (e.g. a body that is not JSON)",
+    },
     401: {"model": ErrorOut, "description": "no valid bearer token"},
     403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    422: {
+        "model": ErrorOut,
+        "description": "the request does not follow this document (each error names the field)",
+    },
 }
 CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
@@ -59,6 +70,16 @@ CALL_ERRORS: dict[int | str, dict[str, Any]] = {
 }
 FHIR_JSON = "application/fhir+json"
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+
+def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route that answers text: documented as the JSON they are
+    (with a ``model``, FastAPI would document them in the route's text media type)."""
+    body = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    return {
+        code: {"description": r.get("description", "error"), "content": {"application/json": body}}
+        for code, r in responses.items()
+    }
 
 
 def _error(status: int, code: str, message: str, items: list[ErrorItem] | None = None) -> JSONResponse:
@@ -75,10 +96,12 @@ def create_app(
     key: RecordKey | None = None,
     key_file: str | None = None,
     rescan_seconds: float = 2.0,
+    directory: Directory | None = None,
 ) -> FastAPI:
     """The service over the protocols in ``protocol_dir`` and the database at
     ``database_url`` (default: SQLite in the data folder), migrated to head on start.
-    ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals."""
+    ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
+    ``directory`` (an on-call roster and contacts) resolves escalation roles to people."""
     clock = clock or SYSTEM_CLOCK
     folder = data_dir(data_folder)
     db = open_database(database_url, folder)
@@ -97,6 +120,9 @@ def create_app(
     app.state.catalog = catalog
     app.state.calls = service
     app.state.metrics = metrics
+    app.state.directory = directory
+    app.include_router(page.router)
+    app.include_router(roster.router())
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -108,6 +134,25 @@ def create_app(
             "triage_http_requests_total", route=path, method=request.method, status=str(response.status_code)
         )
         metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = [
+            ErrorItem(
+                code=str(e.get("type", "invalid")),
+                message=f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}",
+            )
+            for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", "the request does not follow the API's schema", items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        response = _error(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
         return response
 
     @app.exception_handler(TriageError)
@@ -144,7 +189,7 @@ def create_app(
         "/metrics",
         tags=["operations"],
         response_class=PlainTextResponse,
-        responses=ERRORS,
+        responses=_json_errors(ERRORS),
         summary="Prometheus text format",
     )
     def metrics_text(who: Operator) -> str:
@@ -214,7 +259,12 @@ def create_app(
     @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
     def escalation(call_id: str, body: EscalationIn, who: Runner) -> CallOut:
         payload = body.model_dump(exclude_none=True)
-        return views.call_out(change(call_id, who, lambda s: [("escalation", payload)]))
+
+        def events(s: CallState) -> list[Change]:
+            roster.resolve_paged(directory, s, payload, service.now())
+            return [("escalation", payload)]
+
+        return views.call_out(change(call_id, who, events))
 
     @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
     def close(call_id: str, who: Runner) -> Response:
@@ -243,7 +293,7 @@ def create_app(
         "/v1/calls/{call_id}/note",
         tags=["records"],
         response_class=PlainTextResponse,
-        responses=CALL_ERRORS,
+        responses=_json_errors(CALL_ERRORS),
         summary="the triage note (plain text or Markdown)",
     )
     def note(call_id: str, who: Reader, format: Literal["text", "markdown"] = "text") -> str:
@@ -277,4 +327,14 @@ def app_from_env() -> FastAPI:
         data_folder=os.environ.get("TRIAGE_SERVE_DATA") or None,
         key_file=os.environ.get("TRIAGE_SERVE_KEY_FILE") or None,
         rescan_seconds=float(os.environ.get("TRIAGE_SERVE_RESCAN", "2")),
+        directory=_directory_from_env(),
+    )
+
+
+def _directory_from_env() -> Directory | None:
+    roster_file = os.environ.get("TRIAGE_SERVE_ROSTER")
+    if not roster_file:
+        return None
+    return Directory.load(
+        roster_file, os.environ["TRIAGE_SERVE_CONTACTS"], os.environ.get("TRIAGE_SERVE_TZ") or None
     )

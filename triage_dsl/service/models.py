@@ -15,6 +15,13 @@ class _In(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
 
+class DispositionSummary(BaseModel):
+    id: str
+    label: str
+    tier: str
+    rank: int = Field(description="the tier's rank: 0 is the most urgent tier of the protocol's scale")
+
+
 class ProtocolSummary(BaseModel):
     id: str
     title: str
@@ -22,6 +29,9 @@ class ProtocolSummary(BaseModel):
     status: str | None = Field(None, description="the header's status: draft, approved or retired")
     content_sha256: str = Field(description="SHA-256 over the protocol and every file it imports")
     version_id: int = Field(description="the stored version new calls start on")
+    dispositions: list[DispositionSummary] = Field(
+        default_factory=list, description="the protocol's dispositions (what an override may name)"
+    )
 
 
 class ProtocolList(BaseModel):

@@ -12,6 +12,7 @@ from triage_dsl.service.catalog import Catalog
 from triage_dsl.service.models import (
     AnswersIn,
     CallOut,
+    DispositionSummary,
     EscalationNext,
     OverrideIn,
     ProtocolList,
@@ -36,6 +37,10 @@ def protocol_list(catalog: Catalog) -> ProtocolList:
                 status=item.protocol.status,
                 content_sha256=item.protocol.content_sha256,
                 version_id=item.version_id,
+                dispositions=[
+                    DispositionSummary(id=d.id, label=d.label, tier=d.tier.id, rank=d.tier.rank)
+                    for d in item.protocol.plan.dispositions.values()
+                ],
             )
             for item in catalog.current()
         ],

@@ -22,6 +22,7 @@ from pathlib import Path
 from triage_dsl.compiler import compile_file
 from triage_dsl.errors import CompileError, TriageError
 from triage_dsl.protocol import Protocol
+from triage_dsl.source import Source
 from triage_dsl.store import Database
 from triage_dsl.store.protocols import load_version, save_version
 
@@ -155,7 +156,14 @@ class Catalog:
         self.problems.pop(path, None)
         files = [p for p, _ in protocol.files]
         base = Path(os.path.commonpath([os.path.dirname(os.path.abspath(p)) for p in files]))
-        sources = {os.path.relpath(p, base).replace(os.sep, "/"): protocol_text(protocol, p) for p in files}
+        texts = {p: protocol_text(protocol, p) for p in files}
+        sources = {os.path.relpath(p, base).replace(os.sep, "/"): text for p, text in texts.items()}
+        compiled = dict(protocol.files)
+        changed = [p for p, text in texts.items() if Source(p, text).sha256 != compiled[p]]
+        if changed:  # an import changed between compiling and reading it: try again next scan
+            self._seen = {}
+            log.warning("%s: not loaded yet: %s changed while it was read", path, changed[0])
+            return None
         version_id = save_version(
             self.db,
             protocol_id=protocol.id,
@@ -178,4 +186,7 @@ def protocol_text(protocol: Protocol, path: str) -> str:
     """The text compiled for ``path`` (the protocol's own, or an import as read then)."""
     if os.path.abspath(path) == os.path.abspath(protocol.path):
         return protocol.source.text
-    return Path(path).read_text(encoding="utf-8")
+    try:
+        return Path(path).read_text(encoding="utf-8")
+    except (OSError, UnicodeDecodeError):
+        return ""  # gone or unreadable since compiling: its hash no longer matches

@@ -36,8 +36,8 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("check", ("check",)),
     ("graph", ("graph", "protocol", "compiler")),
     ("runtime", ("runtime", "codegen")),
-    ("outputs", ("explain", "render", "analysis", "testing", "interview", "batch")),
-    ("records", ("record", "fhir", "store")),
+    ("outputs", ("explain", "render", "analysis", "testing", "interview", "batch", "fmt")),
+    ("records", ("record", "roster", "notify", "fhir", "store")),
     ("service", ("service", "lsp")),
     ("interface", ("cli", "__main__", "")),  # "" is the facade, triage_dsl/__init__.py
 )

@@ -16,11 +16,11 @@ from lsprotocol import types as lsp
 from pygls.lsp.server import LanguageServer
 from pygls.uris import to_fs_path
 
-from triage_dsl import __version__
 from triage_dsl.compiler import read_source
 from triage_dsl.errors import ProtocolFileError
 from triage_dsl.lsp import features
 from triage_dsl.lsp.analysis import Document, analyse
+from triage_dsl.version import __version__
 
 DEBOUNCE_SECONDS = 0.3
 

@@ -19,7 +19,6 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from triage_dsl import __version__
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
 from triage_dsl.errors import RecordError, SessionError, TriageError
 from triage_dsl.explain.note import render_note
@@ -48,6 +47,7 @@ from triage_dsl.store.audit import write_audit
 from triage_dsl.store.calls import latest_record
 from triage_dsl.store.database import data_dir
 from triage_dsl.store.tokens import TokenHolder
+from triage_dsl.version import __version__
 
 log = logging.getLogger("triage_dsl.service")
 

@@ -365,11 +365,33 @@ def check_file(
     ``analyses`` (the static verification, a later stage handed in by the caller) runs on
     the compiled protocol when the file has no errors. Imports stay inside the file's
     folder or ``roots``."""
-    source = read_source(path)
+    checked = check_source(read_source(path), analyses, roots)
+    return checked.diagnostics, checked.sources
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check_source` found: the diagnostics, every file read, and the checked
+    file's scope (its declarations and those it imports; None after a syntax error)."""
+
+    diagnostics: list[Diagnostic]
+    sources: dict[str, Source]
+    scope: Scope | None
+    protocol: Protocol | None
+
+
+def check_source(
+    source: Source,
+    analyses: Callable[[Protocol], list[Diagnostic]] | None = None,
+    roots: Sequence[str | Path] | None = None,
+) -> Checked:
+    """:func:`check_file` for text already in memory (an editor's unsaved buffer); its
+    imports are read from disk."""
     compiler = _Compiler(roots_for(source.path, roots))
     unit = compiler.unit(source)
     diagnostics = list(unit.diagnostics)
     analysed = False
+    protocol = None
     if (
         unit.file is not None
         and unit.file.header.kind == "protocol"
@@ -391,7 +413,7 @@ def check_file(
         if d.code != "W021"
         or not any(d.span.path == path and a <= d.span.line <= b for path, (a, b) in damaged)
     ]
-    return _sorted(judged), compiler.sources
+    return Checked(_sorted(judged), compiler.sources, unit.scope, protocol)
 
 
 def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:

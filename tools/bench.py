@@ -123,7 +123,13 @@ def children_cpu() -> float:
 # ---------------------------------------------------------------- generated answers
 
 
-def answer_for(q: QuestionPlan, rng: random.Random) -> Any:
+def answer_for(q: QuestionPlan, rng: random.Random, population: Any = None) -> Any:
+    if q.is_time:  # an age or a duration in minutes, inside the protocol's population
+        assert q.low is not None and q.high is not None
+        low, high = q.low, q.high
+        if population is not None and population.question == q.id:
+            low, high = max(low, population.low), min(high, population.high)
+        return {"value": round(rng.uniform(low, high)), "unit": "minutes"}
     if q.type == "yes/no":
         return rng.random() < 0.5
     if q.type == "choice":
@@ -286,7 +292,7 @@ def bench_cases(n: int) -> None:
             ("with trace, interpreter", [], "", {"TRIAGE_INTERPRETER": "1"}),
             ("--no-trace, interpreter", ["--no-trace"], "", {"TRIAGE_INTERPRETER": "1"}),
         ):
-            command = [str(triage), "eval", str(protocol.path), "--cases", str(path), *extra]
+            command = [str(triage), "eval", str(protocol.path), "--cases", str(path), "--jobs", "1", *extra]
             seconds = min(run(command, env) for _ in range(2))
             rate = n / seconds
             # A rate: the ratio shown is how many times slower than the baseline process.
@@ -316,7 +322,8 @@ def bench_sessions(repeats: int) -> None:
             continue
         questions = all_questions(protocol.plan)
         rng = random.Random(3)
-        scripts = [{q.id: answer_for(q, rng) for q in questions.values()} for _ in range(repeats)]
+        population = protocol.plan.population
+        scripts = [{q.id: answer_for(q, rng, population) for q in questions.values()} for _ in range(repeats)]
 
         steps = 0
 

@@ -15,29 +15,63 @@ disposition, urgency tier, escalation plan, scores and a full reasoning trace.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from datetime import datetime
+from importlib import import_module
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from triage_dsl.compiler import check_file, compile_file, compile_source
-from triage_dsl.errors import (
-    AnswerError,
-    CompileError,
-    Diagnostic,
-    ProtocolFileError,
-    RecordError,
-    SessionError,
-    TriageError,
-)
-from triage_dsl.explain.note import render_note
-from triage_dsl.model.caller import CallInfo
-from triage_dsl.model.result import SCHEMA_VERSION, AnswerEvent, QuestionInfo, TraceEntry, TriageResult
-from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.interpreter import evaluate_protocol
-from triage_dsl.runtime.session import Session, answer_log
-from triage_dsl.source import Source
+from triage_dsl.version import __version__
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from triage_dsl.errors import (
+        AnswerError,
+        CompileError,
+        Diagnostic,
+        ProtocolFileError,
+        RecordError,
+        SessionError,
+        TriageError,
+    )
+    from triage_dsl.explain.note import render_note
+    from triage_dsl.model.caller import CallInfo
+    from triage_dsl.model.result import SCHEMA_VERSION, AnswerEvent, QuestionInfo, TraceEntry, TriageResult
+    from triage_dsl.protocol import Protocol
+    from triage_dsl.runtime.session import Session
+
+# Names of the facade loaded on first use (module ``__getattr__``), so that importing the
+# package, or ``triage --version``, does not load the parser, pydantic or networkx.
+_LAZY = {
+    "AnswerError": "triage_dsl.errors",
+    "CompileError": "triage_dsl.errors",
+    "Diagnostic": "triage_dsl.errors",
+    "ProtocolFileError": "triage_dsl.errors",
+    "RecordError": "triage_dsl.errors",
+    "SessionError": "triage_dsl.errors",
+    "TriageError": "triage_dsl.errors",
+    "render_note": "triage_dsl.explain.note",
+    "CallInfo": "triage_dsl.model.caller",
+    "SCHEMA_VERSION": "triage_dsl.model.result",
+    "AnswerEvent": "triage_dsl.model.result",
+    "QuestionInfo": "triage_dsl.model.result",
+    "TraceEntry": "triage_dsl.model.result",
+    "TriageResult": "triage_dsl.model.result",
+    "Protocol": "triage_dsl.protocol",
+    "Session": "triage_dsl.runtime.session",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'triage_dsl' has no attribute {name!r}")
+    value = getattr(import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted({*globals(), *_LAZY})
 
 
 def load(path: str | Path) -> Protocol:
@@ -49,6 +83,8 @@ def load(path: str | Path) -> Protocol:
     >>> load("protocols/rules/news2.triage").id
     'news2'
     """
+    from triage_dsl.compiler import compile_file
+
     return compile_file(path)
 
 
@@ -63,6 +99,9 @@ def compile_text(text: str, path: str = "<text>") -> Protocol:
     >>> evaluate(p, {"fever": False}).disposition.id
     'home'
     """
+    from triage_dsl.compiler import compile_source
+    from triage_dsl.source import Source
+
     return compile_source(Source(path, text))
 
 
@@ -87,6 +126,10 @@ def evaluate(
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
+    from triage_dsl.explain.note import render_note
+    from triage_dsl.runtime.interpreter import evaluate_protocol
+    from triage_dsl.runtime.session import answer_log
+
     result = evaluate_protocol(protocol, answers, trace=trace, now=now)
     log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []
     result = result.model_copy(update={"answer_log": log, "call": call})
@@ -97,6 +140,8 @@ def evaluate(
 
 def check(path: str | Path) -> list[Diagnostic]:
     """Every error and warning for a protocol or library file, in file order."""
+    from triage_dsl.compiler import check_file
+
     return check_file(path)[0]
 
 

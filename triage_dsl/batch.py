@@ -29,7 +29,7 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from triage_dsl.compiler import compile_file
-from triage_dsl.errors import TriageError
+from triage_dsl.errors import Terminated, TriageError
 from triage_dsl.io.files import lines, open_input
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, JSONInputError, loads
 from triage_dsl.model.result import TriageResult
@@ -43,14 +43,6 @@ CHUNK = 2000
 Line = tuple[int, bytes | None]
 Chunk = list[Line]
 Produced = list[tuple[str, bool]]
-
-
-class Terminated(Exception):
-    """SIGTERM or SIGHUP arrived; the command stops the way Ctrl-C stops it."""
-
-    def __init__(self, signum: int) -> None:
-        super().__init__(signal.Signals(signum).name)
-        self.signum = signum
 
 
 class WorkerLost(TriageError):

@@ -22,21 +22,21 @@ import threading
 from collections.abc import Callable, Iterator, Sequence
 from datetime import datetime
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from triage_dsl import __version__, evaluate
-from triage_dsl.analysis import AnalysisLimit, findings_of
-from triage_dsl.batch import Terminated, case_lines, run_cases
-from triage_dsl.compiler import check_file, compile_file
-from triage_dsl.errors import CompileError, ProtocolFileError
-from triage_dsl.explain.note import render_note
+# Only what every command needs is imported here; each handler imports the stages it uses,
+# so `triage --version` starts in a few tens of milliseconds (tools/bench_startup.py).
+from triage_dsl.errors import AnalysisLimit, CompileError, ProtocolFileError, Terminated
 from triage_dsl.fhir.cli import add_parser as fhir_parser
 from triage_dsl.fhir.cli import fhir_command
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
-from triage_dsl.model.result import TriageResult
-from triage_dsl.protocol import Protocol
+from triage_dsl.version import __version__
+
+if TYPE_CHECKING:
+    from triage_dsl.model.result import TriageResult
+    from triage_dsl.protocol import Protocol
 
 OK, NO, USAGE, INTERRUPTED = 0, 1, 2, 130
 
@@ -244,6 +244,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_book)
     _record_parsers(sub)
     fhir_parser(sub).set_defaults(handler=fhir_command)
+    from triage_dsl.service.cli import add_parsers as service_parsers  # serve, token (lazy web stack)
+
+    service_parsers(sub)
     return parser
 
 
@@ -310,6 +313,12 @@ def _catch_sigterm() -> dict[int, Any]:
     return previous
 
 
+def _compile(path: str, roots: Sequence[str]) -> Protocol:
+    from triage_dsl.compiler import compile_file
+
+    return compile_file(path, roots)
+
+
 def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
     for raw in paths:
         path = Path(raw)
@@ -320,11 +329,16 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.analysis import findings_of
+    from triage_dsl.analysis.cache import cached
+    from triage_dsl.compiler import check_file
+
+    analyses = None if args.no_analysis else cached(findings_of)
     findings: list[dict[str, object]] = []
     errors = warnings = infos = suppressed = unreadable = 0
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, None if args.no_analysis else findings_of, args.root)
+            diagnostics, sources = check_file(path, analyses, args.root)
         except ProtocolFileError as exc:
             errors += 1
             unreadable += 1
@@ -448,9 +462,14 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl import evaluate
+    from triage_dsl.explain.note import render_note
+
     _outputs(args, args.output, inputs=[args.answers, args.cases])
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     if args.cases:
+        from triage_dsl.batch import case_lines, run_cases
+
         lines = case_lines(args.cases, inp)
         name, jobs, trace = _input_name(args.cases), args.jobs, not args.no_trace
         at = _clock_reading(args.at) if args.at else None
@@ -509,7 +528,7 @@ def _run(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
     from triage_dsl.record.clock import FixedClock
 
     _outputs(args, args.save)
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     call, key, now = _call_info(args.call, inp), _key(args), _clock_reading(args.at)
     clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
 
@@ -575,7 +594,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     from triage_dsl.analysis import table
 
     _outputs(args, args.output)
-    built = table.build_table(compile_file(args.protocol, args.root))
+    built = table.build_table(_compile(args.protocol, args.root))
     render = {"markdown": table.to_markdown, "csv": table.to_csv, "json": table.dumps_json}[args.format]
     _write(render(built), args.output, out)
     return OK
@@ -584,7 +603,7 @@ def _table(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
 def _diff(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.analysis.diff import diff, summary
 
-    old, new = compile_file(args.old, args.root), compile_file(args.new, args.root)
+    old, new = _compile(args.old, args.root), _compile(args.new, args.root)
     changes = diff(old, new)
     if args.format == "json":
         data = {
@@ -610,7 +629,7 @@ def _cases(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     from triage_dsl.analysis.cases import generate
 
     _outputs(args, args.output)
-    _write(generate(compile_file(args.protocol, args.root)), args.output, out)
+    _write(generate(_compile(args.protocol, args.root)), args.output, out)
     return OK
 
 
@@ -620,7 +639,7 @@ def _render(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     _outputs(args, args.output, inputs=[args.trace])
     if args.output and render.format_for(args.output, args.format) != "dot":
         _outputs(args, str(Path(args.output).with_suffix(".dot")), inputs=[args.trace])
-    protocol = compile_file(args.protocol, args.root)
+    protocol = _compile(args.protocol, args.root)
     overlay = None
     if args.trace:
         result = render.load_result(args.trace)
@@ -735,7 +754,7 @@ def _verify(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     raw = _read_record(args.record, inp, err)
     if raw is None:
         return USAGE
-    protocols = [compile_file(path, args.root) for path in args.protocol]
+    protocols = [_compile(path, args.root) for path in args.protocol]
     key, allow = _key(args), args.allow_unkeyed
     if raw.get("kind") == "call":
         verification = verify_call(raw, protocols, key=key, allow_unkeyed=allow)
@@ -757,6 +776,7 @@ def _redact(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> 
     from pydantic import ValidationError
 
     from triage_dsl.model.call import CallRecord
+    from triage_dsl.model.result import TriageResult
     from triage_dsl.record import redact, redact_call
 
     _outputs(args, args.output, inputs=[args.record])

@@ -131,3 +131,17 @@ class SessionError(TriageError):
 class RecordError(TriageError):
     """A liability-record operation refused (an override the policy forbids, an
     escalation event out of order, a record that is not sealed)."""
+
+
+class AnalysisLimit(TriageError):
+    """The analyses cannot be exact for this protocol (and say why)."""
+
+
+class Terminated(Exception):
+    """SIGTERM or SIGHUP arrived; the command stops the way Ctrl-C stops it."""
+
+    def __init__(self, signum: int) -> None:
+        import signal
+
+        super().__init__(signal.Signals(signum).name)
+        self.signum = signum

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import hashlib
 from dataclasses import dataclass, field
-from pathlib import Path
 
 
 @dataclass(frozen=True)
@@ -26,14 +25,6 @@ class Source:
             # then reports (S004); the hash must not fail before it can
             digest = hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
             object.__setattr__(self, "sha256", digest)
-
-    @classmethod
-    def from_file(cls, path: str | Path) -> Source:
-        """Read a UTF-8 file (a BOM is dropped; CRLF line ends are kept as written): a
-        regular file of at most 2 MB, else :class:`~triage_dsl.io.files.InputError`."""
-        from triage_dsl.io.files import MAX_PROTOCOL_BYTES, read_text
-
-        return cls(str(path), read_text(path, MAX_PROTOCOL_BYTES))
 
     def line(self, number: int) -> str:
         """The text of 1-based line ``number`` without its line end ('' when out of range)."""

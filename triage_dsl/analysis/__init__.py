@@ -14,12 +14,8 @@ from typing import Any
 
 from triage_dsl.analysis.domains import NotSeparable
 from triage_dsl.analysis.explore import TooLarge
-from triage_dsl.errors import Diagnostic, TriageError
+from triage_dsl.errors import AnalysisLimit, Diagnostic
 from triage_dsl.source import Span
-
-
-class AnalysisLimit(TriageError):
-    """The analyses cannot be exact for this protocol (and say why)."""
 
 
 def findings_for(path: str | Path, roots: Sequence[str | Path] | None = None) -> list[Diagnostic]:

@@ -9,7 +9,7 @@ protocol and two values of a question, the dead-question and monotonicity analys
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
@@ -24,16 +24,34 @@ INVALID = Decision("invalid", None, None, None, None, (), ())
 class Side:
     protocol: Any
     fixed: dict[str, Clean]
+    # The protocol's questions (its own and its callees'), and whether each (question,
+    # answer) seen so far is valid: an exploration asks the same few of each again and
+    # again. Caches: not part of the side's value.
+    questions: dict[str, Any] = field(init=False, compare=False, repr=False)
+    validity: dict[tuple[str, type, Clean], bool] = field(
+        init=False, compare=False, repr=False, default_factory=dict
+    )
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "questions", _questions(self.protocol))
 
 
 def _decide(side: Side, answers: dict[str, Clean]) -> Decision:
     merged = {**answers, **side.fixed}
-    questions = _questions(side.protocol)
+    questions = side.questions
+    validity = side.validity
     for qid, value in merged.items():
         q = questions.get(qid)
-        if q is None:
+        if q is None or value is None:
             continue
-        if value is not None and not _valid(q, value):
+        try:
+            seen = (qid, type(value), value)  # type() keeps True, 1 and 1.0 apart
+            valid = validity.get(seen)
+            if valid is None:
+                valid = validity[seen] = _valid(q, value)
+        except TypeError:  # an answer that cannot be a key: checked every time
+            valid = _valid(q, value)
+        if not valid:
             return INVALID
     return decide(side.protocol, {k: v for k, v in merged.items() if k in questions})
 

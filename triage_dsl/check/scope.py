@@ -7,15 +7,13 @@ reads it and adds diagnostics.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING, Literal, TypeAlias
+from typing import Literal, Protocol, TypeAlias
 
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
-
-if TYPE_CHECKING:
-    from triage_dsl.protocol import Protocol
 
 Type: TypeAlias = tuple[Literal["bool", "number", "time", "choice", "error"], str]
 BOOL: Type = ("bool", "")
@@ -47,6 +45,31 @@ def minutes(duration: ast.Duration) -> float:
     return float(duration.amount) * TIME_UNITS.get(duration.unit, 0)
 
 
+class CalleeQuestion(Protocol):
+    """A question of an imported protocol, as the checks see it: where it is declared."""
+
+    @property
+    def span(self) -> Span: ...
+
+
+class CalleePlan(Protocol):
+    @property
+    def questions(self) -> Mapping[str, CalleeQuestion]: ...
+
+
+class Callee(Protocol):
+    """What the checks read of an imported protocol (one that ``continue with`` may name):
+    its id and its questions. The compiled protocol (:class:`triage_dsl.protocol.Protocol`,
+    built by a later stage) has this shape; the checks need nothing else of it, so this
+    stage does not import the stages that build it."""
+
+    @property
+    def id(self) -> str: ...
+
+    @property
+    def plan(self) -> CalleePlan: ...
+
+
 DEFAULT_TIERS_TEXT = """\
 tiers
   tier emergency "Emergency: call 911 now" within 0 minutes
@@ -72,7 +95,7 @@ class Scope:
     escalations: dict[str, ast.Escalation] = field(default_factory=dict)
     dispositions: dict[str, ast.Disposition] = field(default_factory=dict)
     screens: dict[str, ast.Screen] = field(default_factory=dict)
-    protocols: dict[str, Protocol] = field(default_factory=dict)
+    protocols: dict[str, Callee] = field(default_factory=dict)
     broken_protocols: set[str] = field(default_factory=set)  # imported, but with errors
     triage: ast.Triage | None = None
     diagnostics: list[Diagnostic] = field(default_factory=list)

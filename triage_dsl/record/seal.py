@@ -25,7 +25,7 @@ logger = logging.getLogger("triage_dsl.record")
 
 
 def _version() -> str:
-    from triage_dsl import __version__
+    from triage_dsl.version import __version__
 
     return __version__
 

@@ -1,0 +1,153 @@
+"""Whole-process times of the commands people wait for, beside baselines of the same run.
+
+    .venv/bin/python tools/bench_startup.py               # start-up, one eval, check, book
+    .venv/bin/python tools/bench_startup.py --only startup --runs 20
+    .venv/bin/python tools/bench_startup.py --json out.json
+
+Each command runs as a fresh process, ``--runs`` times, the commands taking turns (round
+robin) so that a change in the machine's load falls on all of them alike. Shown for each:
+the fastest and the median run (wall clock), the median as a multiple of the two baselines measured in
+the same run (``python -c pass``: the interpreter's own start-up; ``python -c "import
+lark"``: the parser library alone), and the target. On a shared machine the ratios are
+the figures to compare; the absolute times move with the load. The median CPU time
+(user + system) is shown too: it moves less with the load than the wall clock.
+
+The parser cache (``$TRIAGE_CACHE_DIR``) is warmed by one run before timing: the figures
+are those of a user's second and later commands. ``--cold`` points it at a fresh folder
+for every run instead.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import resource
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parents[1]
+PYTHON = sys.executable
+
+
+def _triage() -> list[str]:
+    script = Path(PYTHON).with_name("triage")
+    return [str(script)] if script.is_file() else [PYTHON, "-m", "triage_dsl"]
+
+
+def commands(site: str) -> dict[str, tuple[str, list[str], float | None]]:
+    """figure -> (section, argv, target seconds)."""
+    triage = _triage()
+    return {
+        "python -c pass": ("baseline", [PYTHON, "-c", "pass"], None),
+        "python -c 'import lark'": ("baseline", [PYTHON, "-c", "import lark"], None),
+        "triage --version": ("startup", [*triage, "--version"], 0.1),
+        "triage eval news2 (one case)": (
+            "startup",
+            [
+                *triage,
+                "eval",
+                "protocols/rules/news2.triage",
+                "--answers",
+                "protocols/examples/news2_high.json",
+            ],
+            0.25,
+        ),
+        "triage check protocols/": ("check", [*triage, "check", "protocols/"], 1.0),
+        "triage book protocols/telephone": (
+            "book",
+            [*triage, "book", "protocols/telephone", "-o", site],
+            4.0,
+        ),
+    }
+
+
+def _children_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
+def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+    """The wall-clock and the CPU seconds (user + system, children included) of one run."""
+    cpu = _children_cpu()
+    start = time.perf_counter()
+    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, check=False)
+    elapsed = time.perf_counter() - start
+    cpu = _children_cpu() - cpu
+    if done.returncode not in (0, 1):  # check exits 1 when a file has errors: still timed
+        raise SystemExit(f"{' '.join(argv)} failed ({done.returncode}):\n{done.stderr.decode()}")
+    return elapsed, cpu
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--runs", type=int, default=7, help="runs of each fast command (default 7)")
+    parser.add_argument("--slow-runs", type=int, default=3, help="runs of check and book (default 3)")
+    parser.add_argument("--only", default="", help="comma-separated sections: startup, check, book")
+    parser.add_argument("--cold", action="store_true", help="an empty parser cache for every run")
+    parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    args = parser.parse_args(argv)
+    only = {s for s in args.only.split(",") if s}
+
+    with tempfile.TemporaryDirectory(prefix="triage-bench-") as scratch:
+        env = {**os.environ, "TRIAGE_CACHE_DIR": os.path.join(scratch, "cache")}
+        chosen = {
+            name: spec
+            for name, spec in commands(os.path.join(scratch, "site")).items()
+            if spec[0] == "baseline" or not only or spec[0] in only
+        }
+        times: dict[str, list[float]] = {name: [] for name in chosen}
+        cpus: dict[str, list[float]] = {name: [] for name in chosen}
+        for _, argv_, _ in chosen.values():  # warm the parser cache and the file system
+            run_once(argv_, env)
+        for round_ in range(max(args.runs, args.slow_runs)):
+            for name, (section, argv_, _) in chosen.items():
+                slow = section in ("check", "book")
+                if round_ >= (args.slow_runs if slow else args.runs):
+                    continue
+                run_env = env
+                if args.cold:
+                    run_env = {**env, "TRIAGE_CACHE_DIR": os.path.join(scratch, f"cold-{name}-{round_}")}
+                wall, cpu = run_once(argv_, run_env)
+                times[name].append(wall)
+                cpus[name].append(cpu)
+
+    base = statistics.median(times["python -c pass"])
+    lark = statistics.median(times["python -c 'import lark'"])
+    rows: list[dict[str, Any]] = []
+    print(
+        f"{'figure':34} {'min s':>7} {'median s':>9} {'x pass':>7} {'x lark':>7} {'cpu s':>7} {'target s':>9}"
+    )
+    for name, (section, _, target) in chosen.items():
+        median = statistics.median(times[name])
+        cpu = statistics.median(cpus[name])
+        row = {
+            "section": section,
+            "figure": name,
+            "min": min(times[name]),
+            "median": median,
+            "ratio_python": median / base,
+            "ratio_lark": median / lark,
+            "cpu": cpu,
+            "target": target,
+            "runs": len(times[name]),
+        }
+        rows.append(row)
+        goal = f"{target:9.2f}" if target is not None else f"{'':9}"
+        print(
+            f"{name:34} {row['min']:7.3f} {median:9.3f} {median / base:7.1f} {median / lark:7.1f} "
+            f"{cpu:7.3f} {goal}"
+        )
+    print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -10,7 +10,7 @@ import pytest
 import triage_dsl
 from tests.conftest import ROOT
 
-HEAVY = ("lark", "pydantic", "networkx", "graphviz", "triage_dsl.compiler", "triage_dsl.runtime")
+HEAVY = ("lark", "pydantic", "networkx", "graphviz", "icalendar", "triage_dsl.compiler", "triage_dsl.runtime")
 
 
 def _loaded_after(code: str) -> set[str]:
@@ -57,3 +57,13 @@ def test_star_import_gives_every_name() -> None:
     namespace: dict[str, object] = {}
     exec("from triage_dsl import *", namespace)
     assert set(triage_dsl.__all__) <= set(namespace)
+
+
+def test_check_stays_the_function_after_the_check_package_loads() -> None:
+    code = (
+        "import triage_dsl\n"
+        "import triage_dsl.check.scope\n"
+        "from triage_dsl import check\n"
+        "assert callable(check) and triage_dsl.check is check, triage_dsl.check\n"
+    )
+    subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)

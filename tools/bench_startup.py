@@ -3,6 +3,7 @@
     .venv/bin/python tools/bench_startup.py               # start-up, one eval, check, book
     .venv/bin/python tools/bench_startup.py --only startup --runs 20
     .venv/bin/python tools/bench_startup.py --json out.json
+    .venv/bin/python tools/bench_startup.py --only startup --compare /path/to/main/checkout
 
 Each command runs as a fresh process, ``--runs`` times, the commands taking turns (round
 robin) so that a change in the machine's load falls on all of them alike. Shown for each:
@@ -40,10 +41,12 @@ def _triage() -> list[str]:
     return [str(script)] if script.is_file() else [PYTHON, "-m", "triage_dsl"]
 
 
-def commands(site: str) -> dict[str, tuple[str, list[str], float | None]]:
+def commands(
+    site: str, triage: list[str] | None = None, tag: str = ""
+) -> dict[str, tuple[str, list[str], float | None]]:
     """figure -> (section, argv, target seconds)."""
-    triage = _triage()
-    return {
+    triage = triage or _triage()
+    rows = {
         "python -c pass": ("baseline", [PYTHON, "-c", "pass"], None),
         "python -c 'import lark'": ("baseline", [PYTHON, "-c", "import lark"], None),
         "triage --version": ("startup", [*triage, "--version"], 0.1),
@@ -65,6 +68,9 @@ def commands(site: str) -> dict[str, tuple[str, list[str], float | None]]:
             4.0,
         ),
     }
+    if not tag:
+        return rows
+    return {f"{name} ({tag})": spec for name, spec in rows.items() if spec[0] != "baseline"}
 
 
 def _children_cpu() -> float:
@@ -72,11 +78,11 @@ def _children_cpu() -> float:
     return usage.ru_utime + usage.ru_stime
 
 
-def run_once(argv: list[str], env: dict[str, str]) -> tuple[float, float]:
+def run_once(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[float, float]:
     """The wall-clock and the CPU seconds (user + system, children included) of one run."""
     cpu = _children_cpu()
     start = time.perf_counter()
-    done = subprocess.run(argv, cwd=ROOT, env=env, capture_output=True, check=False)
+    done = subprocess.run(argv, cwd=cwd, env=env, capture_output=True, check=False)
     elapsed = time.perf_counter() - start
     cpu = _children_cpu() - cpu
     if done.returncode not in (0, 1):  # check exits 1 when a file has errors: still timed
@@ -91,29 +97,41 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only", default="", help="comma-separated sections: startup, check, book")
     parser.add_argument("--cold", action="store_true", help="an empty parser cache for every run")
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
+    parser.add_argument(
+        "--compare",
+        metavar="DIR",
+        help="also time the triage_dsl package found in DIR (another checkout, e.g. main's) in the same run",
+    )
     args = parser.parse_args(argv)
     only = {s for s in args.only.split(",") if s}
 
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as scratch:
         env = {**os.environ, "TRIAGE_CACHE_DIR": os.path.join(scratch, "cache")}
+        every = commands(os.path.join(scratch, "site"))
+        if args.compare:
+            every |= commands(os.path.join(scratch, "site-other"), [PYTHON, "-m", "triage_dsl"], "other")
         chosen = {
-            name: spec
-            for name, spec in commands(os.path.join(scratch, "site")).items()
-            if spec[0] == "baseline" or not only or spec[0] in only
+            name: spec for name, spec in every.items() if spec[0] == "baseline" or not only or spec[0] in only
         }
         times: dict[str, list[float]] = {name: [] for name in chosen}
         cpus: dict[str, list[float]] = {name: [] for name in chosen}
-        for _, argv_, _ in chosen.values():  # warm the parser cache and the file system
-            run_once(argv_, env)
+        for name, (_, argv_, _) in chosen.items():  # warm the parser cache and the file system
+            other = name.endswith("(other)")
+            if other:
+                run_once(argv_, {**env, "PYTHONPATH": os.path.abspath(args.compare)}, Path(args.compare))
+            else:
+                run_once(argv_, env)
         for round_ in range(max(args.runs, args.slow_runs)):
             for name, (section, argv_, _) in chosen.items():
                 slow = section in ("check", "book")
                 if round_ >= (args.slow_runs if slow else args.runs):
                     continue
-                run_env = env
+                run_env, cwd = env, ROOT
+                if name.endswith("(other)"):  # run from that checkout, its protocols alike
+                    run_env, cwd = {**env, "PYTHONPATH": os.path.abspath(args.compare)}, Path(args.compare)
                 if args.cold:
-                    run_env = {**env, "TRIAGE_CACHE_DIR": os.path.join(scratch, f"cold-{name}-{round_}")}
-                wall, cpu = run_once(argv_, run_env)
+                    run_env = {**run_env, "TRIAGE_CACHE_DIR": os.path.join(scratch, f"cold-{name}-{round_}")}
+                wall, cpu = run_once(argv_, run_env, cwd)
                 times[name].append(wall)
                 cpus[name].append(cpu)
 
@@ -121,7 +139,7 @@ def main(argv: list[str] | None = None) -> int:
     lark = statistics.median(times["python -c 'import lark'"])
     rows: list[dict[str, Any]] = []
     print(
-        f"{'figure':34} {'min s':>7} {'median s':>9} {'x pass':>7} {'x lark':>7} {'cpu s':>7} {'target s':>9}"
+        f"{'figure':42} {'min s':>7} {'median s':>9} {'x pass':>7} {'x lark':>7} {'cpu s':>7} {'target s':>9}"
     )
     for name, (section, _, target) in chosen.items():
         median = statistics.median(times[name])
@@ -140,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
         rows.append(row)
         goal = f"{target:9.2f}" if target is not None else f"{'':9}"
         print(
-            f"{name:34} {row['min']:7.3f} {median:9.3f} {median / base:7.1f} {median / lark:7.1f} "
+            f"{name:42} {row['min']:7.3f} {median:9.3f} {median / base:7.1f} {median / lark:7.1f} "
             f"{cpu:7.3f} {goal}"
         )
     print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")

@@ -14,9 +14,11 @@ disposition, urgency tier, escalation plan, scores and a full reasoning trace.
 
 from __future__ import annotations
 
+import sys
 from collections.abc import Mapping
 from importlib import import_module
 from pathlib import Path
+from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
 from triage_dsl.version import __version__
@@ -59,6 +61,21 @@ _LAZY = {
     "Protocol": "triage_dsl.protocol",
     "Session": "triage_dsl.runtime.session",
 }
+
+
+class _Facade(ModuleType):
+    """The package module. Importing the subpackage ``triage_dsl.check`` binds it as the
+    package's attribute ``check``, which would hide the facade's :func:`check` once the
+    subpackage is first imported after this file ran (it is now loaded lazily); that one
+    binding is refused, so ``triage_dsl.check`` stays the function, as before."""
+
+    def __setattr__(self, name: str, value: Any) -> None:
+        if name == "check" and isinstance(value, ModuleType):
+            return
+        super().__setattr__(name, value)
+
+
+sys.modules[__name__].__class__ = _Facade
 
 
 def __getattr__(name: str) -> Any:

@@ -32,6 +32,7 @@ from triage_dsl.fhir.cli import fhir_command
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
+from triage_dsl.roster.cli import add_parsers as roster_parsers
 from triage_dsl.version import __version__
 
 if TYPE_CHECKING:
@@ -243,6 +244,7 @@ def _parser() -> argparse.ArgumentParser:
     _roots_option(p)
     p.set_defaults(handler=_book)
     _record_parsers(sub)
+    roster_parsers(sub)
     fhir_parser(sub).set_defaults(handler=fhir_command)
     from triage_dsl.service.cli import add_parsers as service_parsers  # serve, token (lazy web stack)
 

@@ -159,6 +159,8 @@ class _Compiler:
             _add(scope, scope.questions, qid, q, span, "question")
         for vid, v in library.values.items():
             _add(scope, scope.values, vid, v, span, "value")
+        for rid, role in library.roles.items():
+            _add(scope, scope.roles, rid, role, span, "role")
         for eid, e in library.escalations.items():
             _add(scope, scope.escalations, eid, e, span, "escalation plan")
         for did, d in library.dispositions.items():
@@ -189,6 +191,8 @@ class _Compiler:
                     )
                     continue
                 _add(scope, scope.values, item.id, item, item.id_span, "value")
+            elif isinstance(item, ast.Role):
+                _add(scope, scope.roles, item.id, item, item.id_span, "role")
             elif isinstance(item, ast.Escalation):
                 _add(scope, scope.escalations, item.id, item, item.id_span, "escalation plan")
             elif isinstance(item, ast.Disposition):

@@ -72,3 +72,14 @@ def test_screens_and_floors_report_exactly_the_marked_diagnostics(
     path.write_text(text, encoding="utf-8")
     found = sorted((d.span.line, d.code) for d in check(path))
     assert found == marked(text)
+
+
+def test_a_misspelt_role_is_an_error_with_a_suggestion(tmp_path: Path) -> None:
+    """A plan that notifies a role nobody declared would page nobody (issue: 'bakup_physician')."""
+    shared = (Path(__file__).resolve().parents[2] / "protocols/telephone/shared.triage").read_text()
+    path = tmp_path / "shared.triage"
+    path.write_text(shared.replace("notify backup_physician by phone", "notify bakup_physician by phone", 1))
+    found = [d for d in check(path) if d.code == "T053"]
+    assert len(found) == 1 and found[0].severity == "error"
+    assert found[0].hint == "did you mean 'backup_physician'?"
+    assert "'bakup_physician'" in found[0].message and found[0].span.column > 1

@@ -41,7 +41,7 @@ def test_eval_answers_prints_the_whole_result(tmp_path: Path) -> None:
     result = json.loads(out)
     assert code == 0
     assert result["status"] == "complete" and result["disposition"]["id"] == "zero"
-    assert result["scores"] == {"news2": 0} and result["schema_version"] == "1.2"
+    assert result["scores"] == {"news2": 0} and result["schema_version"] == "1.3"
     assert len(result["protocol"]["sha256"]) == 64 and result["trace"] and result["note"]
 
 

@@ -25,7 +25,7 @@ def test_sealing_is_deterministic_given_clock_and_session() -> None:
 
 def test_a_record_carries_versions_session_times_and_hashes() -> None:
     r = CHEST_RECORD
-    assert r.schema_version == "1.2" and r.interpreter_version == __version__
+    assert r.schema_version == "1.3" and r.interpreter_version == __version__
     assert r.session_id == "call-0001" and r.started_at is not None and r.sealed_at is not None
     assert r.protocol_files and r.protocol.sha256 in r.protocol_files.values()
     assert all(e.hash and len(e.hash) == 64 for e in r.trace)

@@ -129,7 +129,7 @@ def test_a_record_without_its_chain_is_refused(tmp_path: Path) -> None:
     path.write_text(json.dumps(raw))
     code, out, _ = run("verify", str(path), "--protocol", str(CHEST))
     assert code == 1 and "intact" not in out and "replay only" not in out
-    assert "seal: a schema 1.2 with" in out and "must have its hash chain; missing: the seal and" in out
+    assert "seal: a schema 1.3 with" in out and "must have its hash chain; missing: the seal and" in out
     for name in ("1.0", "1.1"):  # claiming an older schema does not help while record fields remain
         raw["schema_version"] = name
         found = verify(raw, PROTOCOL)

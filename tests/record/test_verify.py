@@ -121,9 +121,9 @@ def test_redact_flag_and_command_remove_answers(record: dict[str, Any], tmp_path
 def test_schema_record_is_versioned() -> None:
     code, out, _ = run("schema", "record")
     schema = json.loads(out)
-    assert code == 0 and schema["$id"].endswith("/record/1.2") and "seal" in schema["properties"]
+    assert code == 0 and schema["$id"].endswith("/record/1.3") and "seal" in schema["properties"]
     code, out, _ = run("schema", "call")
-    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.2")
+    assert code == 0 and json.loads(out)["$id"].endswith("/call/1.3")
 
 
 FLOORS = ROOT / "tests" / "data" / "floors" / "cough.triage"
@@ -151,7 +151,7 @@ def raised_record(monkeypatch: pytest.MonkeyPatch) -> dict[str, Any]:
 def test_a_record_raised_by_a_floor_is_sealed_with_chain_1_2_and_verifies(
     raised_record: dict[str, Any], tmp_path: Path
 ) -> None:
-    assert raised_record["schema_version"] == "1.2" and raised_record["seal"]["chain_version"] == "1.2"
+    assert raised_record["schema_version"] == "1.3" and raised_record["seal"]["chain_version"] == "1.3"
     assert raised_record["raised_by"]["to_disposition"] == "ed_now"
     assert verify(raised_record, tmp_path, protocol=str(FLOORS))[0] == 0
     raw = copy.deepcopy(raised_record)
@@ -202,5 +202,5 @@ def test_schema_call_info() -> None:
     code, out, _ = run("schema", "call-info")
     schema = json.loads(out)
     assert (
-        code == 0 and schema["$id"].endswith("/call-info/1.2") and "callback_number" in schema["properties"]
+        code == 0 and schema["$id"].endswith("/call-info/1.3") and "callback_number" in schema["properties"]
     )

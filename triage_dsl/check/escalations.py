@@ -1,4 +1,5 @@
-"""Pass: escalation plans use known channels and time units, and sensible retry counts."""
+"""Pass: escalation plans notify declared roles by known channels, with known time units
+and sensible retry counts."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ def escalations(scope: Scope) -> None:
         for step in item.steps:
             if isinstance(step, ast.TellStep):
                 continue
+            _role(scope, step)
             if step.channel not in CHANNELS:
                 scope.report(
                     step.channel_span,
@@ -45,3 +47,30 @@ def escalations(scope: Scope) -> None:
                     f"'{step.role}' is retried but no callback wait is given",
                     "add: wait N minutes for callback",
                 )
+
+
+def _role(scope: Scope, step: ast.NotifyStep) -> None:
+    """``notify ROLE`` names a declared role: a misspelt role would notify nobody.
+
+    Files with no role in scope at all were written before roles were declared; their
+    plans get a warning instead (W030), so records sealed under them still replay."""
+    if step.role in scope.roles:
+        return
+    span = step.role_span or step.span
+    if scope.roles:
+        scope.report(
+            span,
+            "T053",
+            f"unknown role '{step.role}': this step would notify nobody",
+            did_you_mean(step.role, scope.roles)
+            or f'declare it (role {step.role} "Label") or use one of: {", ".join(sorted(scope.roles))}',
+        )
+        return
+    scope.report(
+        span,
+        "W030",
+        f"role '{step.role}' is not declared (no roles are declared in scope), so a misspelt role "
+        "cannot be told from a real one",
+        f'declare every role plans notify, e.g. role {step.role} "Label", in the shared library',
+        severity="warning",
+    )

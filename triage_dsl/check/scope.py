@@ -92,6 +92,7 @@ class Scope:
     questions: dict[str, ast.Question] = field(default_factory=dict)
     values: dict[str, ValueDecl] = field(default_factory=dict)
     tiers: ast.Tiers | None = None
+    roles: dict[str, ast.Role] = field(default_factory=dict)
     escalations: dict[str, ast.Escalation] = field(default_factory=dict)
     dispositions: dict[str, ast.Disposition] = field(default_factory=dict)
     screens: dict[str, ast.Screen] = field(default_factory=dict)

@@ -134,6 +134,15 @@ class DispositionPlan:
 
 
 @dataclass(frozen=True)
+class RolePlan:
+    """``role on_call_physician "On-call physician"``: a role the plans may notify."""
+
+    id: str
+    label: str
+    location: str
+
+
+@dataclass(frozen=True)
 class PopulationPlan:
     """``population adult aged 18 to 120 years``, enforced against ``question``'s answer."""
 
@@ -159,6 +168,7 @@ class Plan:
     scores: tuple[str, ...]
     population: PopulationPlan | None = None
     floors: tuple[FloorPlan, ...] = ()
+    roles: MappingProxyType[str, RolePlan] = field(default_factory=lambda: MappingProxyType({}))
     # The runtime's compiled form of this plan (closures, cached result pieces), built on
     # first evaluation by ``runtime/interpreter.py``. A cache: not part of the plan's value.
     compiled: dict[str, Any] = field(default_factory=dict, compare=False, repr=False)
@@ -313,6 +323,9 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
         scores=tuple(sorted(scores, key=lambda s: values[s].span)),
         population=_population(scope),
         floors=tuple(floor_plans),
+        roles=MappingProxyType(
+            {r.id: RolePlan(r.id, r.label, r.id_span.location) for r in scope.roles.values()}
+        ),
     )
 
 
@@ -344,6 +357,24 @@ def all_dispositions(plan: Plan) -> dict[str, DispositionPlan]:
     for p in plans(plan):
         for did, d in p.dispositions.items():
             out.setdefault(did, d)
+    return out
+
+
+def escalation_roles(plan: Plan) -> dict[str, list[tuple[str, str]]]:
+    """Each role the escalation plans of ``plan`` (and those it continues with) notify,
+    with the (plan, channel) pairs that notify it, in the order written."""
+    out: dict[str, list[tuple[str, str]]] = {}
+    seen: set[str] = set()
+    for d in all_dispositions(plan).values():
+        e = d.escalation
+        if e is None or e.id in seen:
+            continue
+        seen.add(e.id)
+        for step in e.steps:
+            if isinstance(step, ast.NotifyStep):
+                pair = (e.id, step.channel)
+                if pair not in out.setdefault(step.role, []):
+                    out[step.role].append(pair)
     return out
 
 

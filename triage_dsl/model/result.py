@@ -15,6 +15,11 @@ the protocol and every file it imports) and status, the **answer log** (every an
 caller gave, in order, with corrections, retractions and notes), the **caller block**
 (``call``) and the optional keyed seal. Paths in results are relative to the protocol's
 root folder. A 1.1 record is a valid 1.2 record without them.
+
+Schema 1.3 adds to each escalation step who it was resolved to (``resolved``: the role's
+holder in the on-call roster, the channel and the contact used) and to its event how a
+notifier delivered it (``event.delivery``). A 1.2 record is a valid 1.3 record without
+them; both are hashed only when present, so 1.2 records keep their hashes.
 """
 
 from __future__ import annotations
@@ -26,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from triage_dsl.model.caller import CallInfo
 
-SCHEMA_VERSION = "1.2"
+SCHEMA_VERSION = "1.3"
 
 JSONValue = bool | int | float | str | None
 AnswerValue = bool | int | float | str
@@ -235,12 +240,45 @@ class Override(_Model):
     hash: str | None = None
 
 
+class DeliveryAttempt(_Model):
+    """(1.3) How a notifier delivered one notification: the outcome of one attempt."""
+
+    notifier: str = Field(description="the notifier that made the attempt: webhook, log, ...")
+    ok: bool = Field(description="delivered (the receiver accepted it); false: nobody was reached")
+    status: int | None = Field(None, description="the receiver's answer, e.g. the HTTP status")
+    tries: int = Field(1, description="deliveries tried for this attempt (1 unless the transport failed)")
+    detail: str | None = Field(None, description="why it failed (redacted in log copies)")
+
+
 class EscalationEvent(_Model):
     """What happened in an escalation run, as the host reports it."""
 
     kind: Literal["paged", "callback", "no_answer", "told_caller"]
     at: datetime
     detail: str | None = Field(None, description="free text from the host (redacted in log copies)")
+    delivery: DeliveryAttempt | None = Field(
+        None,
+        description="(1.3) for 'paged' sent through a notifier: the delivery; a failed one reached "
+        "nobody, so the run moves on without waiting for a callback",
+    )
+
+
+class StepResolution(_Model):
+    """(1.3) Who a notification was meant to reach: the role's holder in the roster at
+    the time, the channel and the contact used."""
+
+    role: str
+    channel: str
+    person: str | None = Field(
+        description="the person resolved from the roster; None when nobody held the role"
+    )
+    rank: int = Field(0, description="0: the role's holder; 1, 2...: a backup by roster priority")
+    contact: str | None = Field(
+        None, description="the person's address on the channel (a keyed pseudonym in redacted copies)"
+    )
+    shift: str | None = Field(None, description="the UID of the roster event that gave the holder")
+    roster_sha256: str | None = Field(None, description="SHA-256 of the roster file resolved against")
+    explanation: str
 
 
 class NextEscalationStep(_Model):
@@ -266,6 +304,9 @@ class EscalationStepRun(_Model):
     attempt: int = 0
     role: str | None = Field(None, description="who the step notifies")
     channel: str | None = None
+    resolved: StepResolution | None = Field(
+        None, description="(1.3) the person, channel and contact the notification was meant for"
+    )
     next: NextEscalationStep
     hash: str | None = None
 

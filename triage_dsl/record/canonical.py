@@ -19,7 +19,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from typing import Any
 
-CHAIN_VERSION = "1.2"
+CHAIN_VERSION = "1.3"
 GENESIS = "0" * 64
 
 _HEADER_1_1 = (
@@ -49,11 +49,20 @@ _OUTCOME_1_1 = (
 )
 # 1.2: every answer the caller gave (the log) joins the header; the caller block (with the
 # caller's response to the advice) and the floor that raised the outcome join the outcome.
-HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {"1.1": _HEADER_1_1, "1.2": (*_HEADER_1_1, "answer_log")}
+# 1.3: header and outcome as in 1.2; an escalation step may name who it was resolved to
+# (``resolved``) and its event how it was delivered (``event.delivery``). These are hashed
+# when present and left out when null, so a record of an earlier version, read and written
+# again by this one (which adds them as null), keeps its hashes.
+_HEADER_1_2 = (*_HEADER_1_1, "answer_log")
+_OUTCOME_1_2 = (*_OUTCOME_1_1[:-1], "call", "note", "raised_by")
+HEADER_FIELDS: Mapping[str, tuple[str, ...]] = {"1.1": _HEADER_1_1, "1.2": _HEADER_1_2, "1.3": _HEADER_1_2}
 OUTCOME_FIELDS: Mapping[str, tuple[str, ...]] = {
     "1.1": _OUTCOME_1_1,
-    "1.2": (*_OUTCOME_1_1[:-1], "call", "note", "raised_by"),
+    "1.2": _OUTCOME_1_2,
+    "1.3": _OUTCOME_1_2,
 }
+ESCALATION_ADDED = ("resolved",)
+EVENT_ADDED = ("delivery",)
 
 
 def canonical_json(value: Any) -> str:
@@ -86,6 +95,16 @@ class Link:
 
 def _without_hash(item: Mapping[str, Any]) -> dict[str, Any]:
     return {k: v for k, v in item.items() if k != "hash"}
+
+
+def escalation_content(item: Mapping[str, Any]) -> dict[str, Any]:
+    """What an escalation step's link hashes: the step without its hash, and without the
+    fields added in 1.3 when they are null."""
+    content = {k: v for k, v in item.items() if k != "hash" and not (k in ESCALATION_ADDED and v is None)}
+    event = content.get("event")
+    if isinstance(event, Mapping):
+        content["event"] = {k: v for k, v in event.items() if not (k in EVENT_ADDED and v is None)}
+    return content
 
 
 def _entry_where(position: int, entry: Any) -> str:
@@ -128,7 +147,8 @@ def links(raw: Mapping[str, Any], version: str = CHAIN_VERSION) -> Iterator[Link
     )
     for kind, item in appended(raw):
         where = f"{kind} {_seq(item)}" + (f" by {item.get('by')}" if kind == "override" else "")
-        yield Link(kind, where, _without_hash(item), item.get("hash"))
+        content = _without_hash(item) if kind == "override" else escalation_content(item)
+        yield Link(kind, where, content, item.get("hash"))
 
 
 def chain(raw: Mapping[str, Any], version: str = CHAIN_VERSION) -> list[tuple[Link, str]]:

@@ -21,11 +21,13 @@ from typing import Literal
 
 from triage_dsl.errors import RecordError
 from triage_dsl.model.result import (
+    DeliveryAttempt,
     EscalationEvent,
     EscalationPlan,
     EscalationStep,
     EscalationStepRun,
     NextEscalationStep,
+    StepResolution,
     TriageResult,
 )
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
@@ -131,6 +133,15 @@ def apply(plan: EscalationPlan, state: EscalationState, event: EscalationEvent) 
         expected = "told_caller" if step.kind == "tell_caller" else "paged"
         if event.kind != expected:
             raise EscalationError(f"step {state.step + 1} expects '{expected}', not '{event.kind}'")
+        if event.delivery is not None and not event.delivery.ok:
+            # Nobody was reached: a callback cannot come, so waiting for one would only
+            # delay the next attempt (due after the retry interval) or the next step (now).
+            if state.attempt < step.retries:
+                every = step.retry_every_minutes or step.wait_minutes or 0
+                return replace(
+                    state, attempt=state.attempt + 1, due_at=at + timedelta(minutes=every), last_event_at=at
+                )
+            return _enter(plan, state.step + 1, at, at, paged=state.paged)
         wait = _wait(step, state.attempt) if step.kind == "notify" else None
         if wait:
             return replace(
@@ -196,14 +207,23 @@ def escalate(
     detail: str | None = None,
     clock: Clock | None = None,
     key: RecordKey | None = None,
+    resolved: StepResolution | None = None,
+    delivery: DeliveryAttempt | None = None,
 ) -> TriageResult:
     """Append one event of the escalation run to a sealed record, with the next step
-    (``key``: the record key, needed for a record with a keyed seal)."""
+    (``key``: the record key, needed for a record with a keyed seal). ``resolved`` names
+    who a ``paged`` notification was meant for (the roster's holder, channel and contact);
+    ``delivery`` how a notifier delivered it (a failed delivery moves the run on at once)."""
     plan = in_effect(record).escalation
     if plan is None:
         raise EscalationError("no escalation plan is in effect for this record")
+    if (resolved is not None or delivery is not None) and kind != "paged":
+        raise EscalationError("only a 'paged' event names who was notified and how it was delivered")
     event = EscalationEvent(
-        kind=kind, at=utc(at) if at is not None else utc((clock or SYSTEM_CLOCK).now()), detail=detail
+        kind=kind,
+        at=utc(at) if at is not None else utc((clock or SYSTEM_CLOCK).now()),
+        detail=detail,
+        delivery=delivery,
     )
     previous = _current_run(record, plan)
     state, _ = run(plan, [s.event for s in previous], _start_time(record))
@@ -211,6 +231,13 @@ def escalate(
     attempt = state.attempt
     state = apply(plan, state, event)
     notifies = plan.steps[step - 1] if step is not None else None
+    if resolved is not None and (
+        notifies is None or (resolved.role, resolved.channel) != (notifies.role, notifies.channel)
+    ):
+        raise EscalationError(
+            f"the resolution names {resolved.role} by {resolved.channel}, but the step notifies "
+            f"{notifies.role if notifies else 'nobody'} by {notifies.channel if notifies else '-'}"
+        )
     item = EscalationStepRun(
         seq=next_seq(record),
         plan=plan.id,
@@ -219,6 +246,7 @@ def escalate(
         attempt=attempt,
         role=notifies.role if notifies else None,
         channel=notifies.channel if notifies else None,
+        resolved=resolved,
         next=next_step(plan, state),
     )
     log.info("escalation %s on plan %s, next %s", kind, plan.id, item.next.kind)

@@ -11,7 +11,9 @@ the full record). Removed: answer values, values read and computed in the trace,
 every free text (details, explanations, reasons, notes, error messages, the chief
 complaint, the note). Pseudonymised (keyed HMAC-SHA-256 with the record key; without a
 key, removed): the session id, staff and agent ids, the callback number, and any answer
-key that is not a question of the protocol (it may be anything, an MRN included).
+key that is not a question of the protocol (it may be anything, an MRN included), and
+(1.3) who each escalation step was resolved to: the person, the contact used and the
+roster event.
 """
 
 from __future__ import annotations
@@ -112,6 +114,20 @@ def _redact_call(call: dict[str, Any] | None, key: RecordKey | None) -> dict[str
     }
 
 
+def _redact_resolution(resolved: dict[str, Any] | None, key: RecordKey | None) -> dict[str, Any] | None:
+    """Who a notification was for: the person, the contact used and the roster event
+    become pseudonyms (staff ids and addresses); the explanation, which names them, goes."""
+    if resolved is None:
+        return None
+    return {
+        **resolved,
+        "person": pseudonym(resolved["person"], key) if resolved["person"] else None,
+        "contact": pseudonym(resolved["contact"], key) if resolved["contact"] else None,
+        "shift": pseudonym(resolved["shift"], key) if resolved["shift"] else None,
+        "explanation": REDACTED,
+    }
+
+
 def redact(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
     """A copy of ``record`` without PHI (``redacted`` is true; it cannot be verified).
 
@@ -143,6 +159,9 @@ def redact(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
         o["reason"] = _text(o["reason"])
     for s in raw["escalation_run"]:
         s["event"]["detail"] = _text(s["event"]["detail"])
+        if s["event"].get("delivery"):
+            s["event"]["delivery"]["detail"] = _text(s["event"]["delivery"]["detail"])
+        s["resolved"] = _redact_resolution(s.get("resolved"), key)
     raw["answer_log"] = [_redact_event(e, key) for e in raw["answer_log"]]
     raw["call"] = _redact_call(raw["call"], key)
     raw["redacted"] = True

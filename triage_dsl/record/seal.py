@@ -17,7 +17,7 @@ from triage_dsl.errors import RecordError
 from triage_dsl.explain.note import render_note
 from triage_dsl.model.result import EscalationStepRun, KeyedSeal, Override, Seal, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.record.canonical import CHAIN_VERSION, chain, link_hash
+from triage_dsl.record.canonical import CHAIN_VERSION, chain, escalation_content, link_hash
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
 from triage_dsl.record.keys import RecordKey
 
@@ -142,7 +142,10 @@ def append(
             raise RecordError("the record has a keyed seal: give its key to extend it")
         if key.key_id != record.seal.keyed.key_id:
             raise RecordError("the key given is not the key the record was sealed with")
-    content: Mapping[str, Any] = {k: v for k, v in item.model_dump(mode="json").items() if k != "hash"}
+    dumped = item.model_dump(mode="json")
+    content: Mapping[str, Any] = (
+        {k: v for k, v in dumped.items() if k != "hash"} if kind == "override" else escalation_content(dumped)
+    )
     digest = link_hash(kind, record.seal.head, content)
     item = item.model_copy(update={"hash": digest})
     update: dict[str, Any] = {

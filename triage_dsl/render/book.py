@@ -15,12 +15,17 @@ from __future__ import annotations
 import html
 import importlib
 import re
+import secrets
 from collections.abc import Callable, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 
+import graphviz
+
 from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
+from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
@@ -77,6 +82,30 @@ pre.dot { white-space: pre-wrap; font-size: 12px; }
   table.source tr:target { background: none; outline: 0; }
 }
 """
+
+
+def _roles_table(protocol: Protocol) -> str | None:
+    """The roles the escalation plans notify: label, where declared, plans and channels."""
+    used = escalation_roles(protocol.plan)
+    if not used:
+        return None
+    declared = {rid: role for p in plans(protocol.plan) for rid, role in p.roles.items()}
+    rows = []
+    for rid, pairs in used.items():
+        role = declared.get(rid)
+        label = html.escape(role.label) if role else "<strong class='fail'>not declared</strong>"
+        where = html.escape(role.location) if role else ""
+        how = ", ".join(f"{html.escape(plan)} (by {html.escape(channel)})" for plan, channel in pairs)
+        rows.append(
+            f"<tr><td><code>{html.escape(rid)}</code></td><td>{label}</td><td>{how}</td><td>{where}</td></tr>"
+        )
+    return (
+        '<table class="list"><caption class="muted">Roles the escalation plans notify; a roster '
+        "says who holds each one when (docs/escalation.md)</caption>"
+        "<tr><th>role</th><th>label</th><th>notified by</th><th>declared at</th></tr>"
+        + "".join(rows)
+        + "</table>"
+    )
 
 
 @dataclass
@@ -164,6 +193,8 @@ def _svg_inline(svg: bytes, label: str) -> str:
 
 
 MAX_TABLE_ROWS = 300
+DOT_JOBS = 2
+"""``dot`` processes run at once while a book is made."""
 
 
 def _decision_table(protocol: Protocol) -> str | None:
@@ -213,12 +244,16 @@ class _Builder:
         self.site = site
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
+        self.pending: list[tuple[str, str]] = []  # pages made, waiting for their drawings
+        self.drawings: list[tuple[str, graphviz.Digraph, str]] = []  # placeholder, drawing, label
+        self.nonce = secrets.token_hex(8)  # placeholders cannot be spelled by page text
+        self.dot = ThreadPoolExecutor(max_workers=DOT_JOBS)  # the dot runs, beside the Python work
+        self.svgs: dict[str, Future[bytes]] = {}  # DOT source -> its SVG
         self.only: list[Path] | None = None  # the protocols to show, when not the whole folder
 
     def write(self, name: str, text: str) -> None:
-        path = self.site / name
-        write_atomic(path, text)
-        self.book.pages.append(path)
+        """A page, written by :meth:`flush` once its drawings are made."""
+        self.pending.append((name, text))
 
     def relative(self, path: str) -> str:
         try:
@@ -238,6 +273,8 @@ class _Builder:
         return link
 
     def draw(self, entry: ProtocolEntry, overlay_result: ScenarioOutcome | None = None) -> str:
+        """A placeholder for the graph's figure: the drawings of every page are made
+        together when the pages are written (:meth:`figures`)."""
         assert entry.protocol is not None
         protocol = entry.protocol
         overlay = (
@@ -249,26 +286,60 @@ class _Builder:
         label = f"Decision graph of {protocol.title}"
         if overlay_result is not None:
             label += f", with the path of scenario '{overlay_result.name}'"
+        token = f"\x00{self.nonce}:{len(self.drawings)}\x00"
+        self.drawings.append((token, drawing, label))
+        source = drawing.source
+        if source not in self.svgs:  # the same drawing on several pages goes through dot once
+            self.svgs[source] = self.dot.submit(pipe, drawing, "svg")
+        return token
+
+    def figures(self) -> dict[str, str]:
+        """Each placeholder's figure. Drawings go through ``dot`` as they are made,
+        :data:`DOT_JOBS` at a time while the next pages are composed (a process each: one
+        ``dot`` run over many graphs does not give the same SVG as a run per graph)."""
         try:
-            svg = pipe(drawing, "svg")
+            svgs: dict[str, bytes] = {source: future.result() for source, future in self.svgs.items()}
         except DotMissing:
             self.book.dot_missing = True
-            return (
-                f'<p role="note">The graph cannot be drawn here: {html.escape(INSTALL_HINT)}. '
-                "Its DOT source follows.</p>\n"
-                f'<pre class="dot" aria-label="DOT source of the decision graph">'
-                f"{html.escape(drawing.source)}</pre>"
+            svgs = {}
+        figures: dict[str, str] = {}
+        for token, drawing, label in self.drawings:
+            svg = svgs.get(drawing.source)
+            if svg is None:
+                figures[token] = (
+                    f'<p role="note">The graph cannot be drawn here: {html.escape(INSTALL_HINT)}. '
+                    "Its DOT source follows.</p>\n"
+                    f'<pre class="dot" aria-label="DOT source of the decision graph">'
+                    f"{html.escape(drawing.source)}</pre>"
+                )
+                continue
+            caption = (
+                "Sections are tried from the top; the first that holds gives the disposition. "
+                "Each node links to its source line; hover a node for its file and line."
             )
-        caption = (
-            "Sections are tried from the top; the first that holds gives the disposition. "
-            "Each node links to its source line; hover a node for its file and line."
-        )
-        return (
-            f'<figure class="graph" aria-label="{html.escape(label)}">'
-            f"<figcaption>{html.escape(caption)}</figcaption>{_svg_inline(svg, label)}</figure>"
-        )
+            figures[token] = (
+                f'<figure class="graph" aria-label="{html.escape(label)}">'
+                f"<figcaption>{html.escape(caption)}</figcaption>{_svg_inline(svg, label)}</figure>"
+            )
+        return figures
+
+    def flush(self) -> None:
+        """Write every page, in the order they were made, with their figures in place."""
+        figures = self.figures()
+        token = re.compile(f"\x00{self.nonce}:[0-9]+\x00")
+        for name, text in self.pending:
+            path = self.site / name
+            write_atomic(path, token.sub(lambda m: figures[m.group(0)], text))
+            self.book.pages.append(path)
+        self.pending.clear()
 
     def build(self) -> Book:
+        try:
+            return self._build()
+        finally:
+            self.dot.shutdown(cancel_futures=True)
+
+    def _build(self) -> Book:
         try:
             self.site.mkdir(exist_ok=True)
         except OSError as exc:
@@ -323,6 +394,7 @@ class _Builder:
             self.write_protocol(entry)
         self.book.protocols = entries
         self.write("index.html", self.index(entries))
+        self.flush()
         return self.book
 
     def write_protocol(self, entry: ProtocolEntry) -> None:
@@ -354,6 +426,9 @@ class _Builder:
         table = _decision_table(protocol)
         if table is not None:
             parts += ['<h2 id="decision-table">Decision table</h2>', table]
+        roles = _roles_table(protocol)
+        if roles is not None:
+            parts += ['<h2 id="roles">Who is notified</h2>', roles]
         parts += ['<h2 id="scenarios">Scenarios</h2>', self.scenarios(entry)]
         parts += [
             '<h2 id="source">Source</h2>',

@@ -25,7 +25,8 @@ from triage_dsl.errors import RecordError, SessionError, TriageError
 from triage_dsl.explain.note import render_note
 from triage_dsl.record.escalation import EscalationError
 from triage_dsl.record.keys import RecordKey, load_key
-from triage_dsl.service import page, views
+from triage_dsl.roster.directory import Directory
+from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
@@ -95,10 +96,12 @@ def create_app(
     key: RecordKey | None = None,
     key_file: str | None = None,
     rescan_seconds: float = 2.0,
+    directory: Directory | None = None,
 ) -> FastAPI:
     """The service over the protocols in ``protocol_dir`` and the database at
     ``database_url`` (default: SQLite in the data folder), migrated to head on start.
-    ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals."""
+    ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
+    ``directory`` (an on-call roster and contacts) resolves escalation roles to people."""
     clock = clock or SYSTEM_CLOCK
     folder = data_dir(data_folder)
     db = open_database(database_url, folder)
@@ -117,7 +120,9 @@ def create_app(
     app.state.catalog = catalog
     app.state.calls = service
     app.state.metrics = metrics
+    app.state.directory = directory
     app.include_router(page.router)
+    app.include_router(roster.router())
 
     @app.middleware("http")
     async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
@@ -254,7 +259,12 @@ def create_app(
     @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
     def escalation(call_id: str, body: EscalationIn, who: Runner) -> CallOut:
         payload = body.model_dump(exclude_none=True)
-        return views.call_out(change(call_id, who, lambda s: [("escalation", payload)]))
+
+        def events(s: CallState) -> list[Change]:
+            roster.resolve_paged(directory, s, payload, service.now())
+            return [("escalation", payload)]
+
+        return views.call_out(change(call_id, who, events))
 
     @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
     def close(call_id: str, who: Runner) -> Response:
@@ -317,4 +327,14 @@ def app_from_env() -> FastAPI:
         data_folder=os.environ.get("TRIAGE_SERVE_DATA") or None,
         key_file=os.environ.get("TRIAGE_SERVE_KEY_FILE") or None,
         rescan_seconds=float(os.environ.get("TRIAGE_SERVE_RESCAN", "2")),
+        directory=_directory_from_env(),
+    )
+
+
+def _directory_from_env() -> Directory | None:
+    roster_file = os.environ.get("TRIAGE_SERVE_ROSTER")
+    if not roster_file:
+        return None
+    return Directory.load(
+        roster_file, os.environ["TRIAGE_SERVE_CONTACTS"], os.environ.get("TRIAGE_SERVE_TZ") or None
     )

@@ -36,6 +36,13 @@ def add_parsers(sub: Any) -> None:
         help="look for changed protocol files at most this often (default 2)",
     )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.add_argument(
+        "--roster", metavar="ROSTER.ics", help="on-call roster: resolve escalation roles to people"
+    )
+    p.add_argument("--contacts", metavar="FILE", help="each roster person's channels (with --roster)")
+    p.add_argument(
+        "--tz", metavar="ZONE", help="zone of the roster's floating times (default: its X-WR-TIMEZONE)"
+    )
     p.set_defaults(handler=serve)
 
     p = sub.add_parser("token", help="make bearer tokens for the service")
@@ -99,12 +106,27 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
     except StoreError as exc:
         print(f"triage: {exc}", file=err)
         return USAGE
+    if bool(args.roster) != bool(args.contacts):
+        print("triage: --roster and --contacts go together", file=err)
+        return USAGE
+    if args.roster:  # read once here, so a bad file stops the start with its reason
+        from triage_dsl.errors import TriageError
+        from triage_dsl.roster.directory import Directory
+
+        try:
+            Directory.load(args.roster, args.contacts, args.tz)
+        except TriageError as exc:
+            print(f"triage: {exc}", file=err)
+            return USAGE
     settings = {
         "TRIAGE_SERVE_PROTOCOLS": str(Path(args.protocol_dir).resolve()),
         "TRIAGE_SERVE_DATABASE": args.database or "",
         "TRIAGE_SERVE_DATA": str(Path(args.data_dir).resolve()) if args.data_dir else "",
         "TRIAGE_SERVE_KEY_FILE": args.key_file or "",
         "TRIAGE_SERVE_RESCAN": str(args.rescan),
+        "TRIAGE_SERVE_ROSTER": str(Path(args.roster).resolve()) if args.roster else "",
+        "TRIAGE_SERVE_CONTACTS": str(Path(args.contacts).resolve()) if args.contacts else "",
+        "TRIAGE_SERVE_TZ": args.tz or "",
     }
     os.environ.update(settings)
     log_config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)

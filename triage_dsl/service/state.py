@@ -18,7 +18,7 @@ from typing import Any
 from triage_dsl.errors import AnswerError, RecordError, SessionError, TriageError
 from triage_dsl.model.call import CallRecord
 from triage_dsl.model.caller import CallInfo
-from triage_dsl.model.result import TriageResult
+from triage_dsl.model.result import StepResolution, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.record import combine, escalate, escalation_next, override, seal
 from triage_dsl.record.clock import FixedClock
@@ -175,7 +175,14 @@ class CallState:
         elif kind == "escalation":
             part = self._sealed_part(p.get("protocol"))
             assert part.record is not None
-            part.record = escalate(part.record, p["kind"], at=event.at, detail=p.get("detail"), key=self.key)
+            part.record = escalate(
+                part.record,
+                p["kind"],
+                at=event.at,
+                detail=p.get("detail"),
+                key=self.key,
+                resolved=StepResolution.model_validate(p["resolved"]) if p.get("resolved") else None,
+            )
         elif kind == "close":
             if self.closed:
                 raise SessionError("the call is already closed")

@@ -361,6 +361,17 @@ class Tiers:
 
 
 @dataclass(frozen=True)
+class Role:
+    """``role on_call_physician "On-call physician"``: someone an escalation plan may
+    notify; a roster says which person holds it when."""
+
+    span: Span
+    id: str
+    id_span: Span
+    label: str
+
+
+@dataclass(frozen=True)
 class NotifyStep:
     """``notify on_call_physician by secure_page, wait 15 minutes for callback,
     retry 2 times every 10 minutes``."""
@@ -373,6 +384,7 @@ class NotifyStep:
     retries: int
     retries_span: Span | None
     retry_every: Duration | None
+    role_span: Span | None = None
 
 
 @dataclass(frozen=True)
@@ -510,7 +522,7 @@ class Triage:
 
 
 Declaration: TypeAlias = (
-    Import | Question | Value | Points | Tiers | Escalation | Disposition | Screen | Triage
+    Import | Question | Value | Points | Tiers | Role | Escalation | Disposition | Screen | Triage
 )
 
 

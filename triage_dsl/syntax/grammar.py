@@ -39,6 +39,7 @@ TOP_LEVEL_WORDS = (
     "score",
     "points",
     "tiers",
+    "role",
     "escalation",
     "disposition",
     "screen",

@@ -384,6 +384,10 @@ class _Builder(Transformer[Token, Any]):
         return ast.Duration(self.span(meta), _number(str(c[0])), str(c[1]))
 
     @v_args(meta=True)
+    def role(self, meta: Any, c: list[Any]) -> ast.Role:
+        return ast.Role(self.span(meta), str(c[0]), self.tspan(c[0]), _unescape(c[1]))
+
+    @v_args(meta=True)
     def escalation(self, meta: Any, c: list[Any]) -> ast.Escalation:
         name, *steps, (fallback, fallback_span) = c
         return ast.Escalation(
@@ -410,6 +414,7 @@ class _Builder(Transformer[Token, Any]):
             retries,
             retries_span,
             every,
+            self.tspan(role),
         )
 
     @v_args(meta=True)

@@ -362,6 +362,21 @@ class Generator:
             return {self.variable(decl.subject.id)}
         return {self.variable(n) for n in _eager_names(decl.expr)}
 
+    def exact_number(self, e: ast.Expr) -> bool:
+        """``e`` reads a number question whose answers compare with a float exactly as
+        their float() does (an int or float within a range under 2**53)."""
+        if not isinstance(e, ast.Name):
+            return False
+        q = self.plan.questions.get(e.id)
+        return (
+            q is not None
+            and q.type in ("number", "whole number")
+            and not q.is_time
+            and q.low is not None
+            and q.high is not None
+            and -(2**53) < q.low <= q.high < 2**53
+        )
+
     def variable(self, name: str) -> str:
         return self.questions.get(name) or self.values[name]
 
@@ -410,7 +425,7 @@ class Generator:
                 assert band.condition is not None
                 test = self.expr(out, band.condition, set(known), tracing, quiet)
             else:
-                test = _row_test(band, subject, subject_type)
+                test = _row_test(band, subject, subject_type, self.exact_number(decl.subject))
             out.add(f"if {test}:")
             out.depth += 1
             out.add(f"{var} = {_literal(band.points)}")
@@ -457,7 +472,10 @@ class Generator:
             right = self.expr(out, e.right, known, tracing, quiet)
             if isinstance(e.right, ast.NumberLit):
                 if e.op in ("<", "<=", ">", ">="):
-                    return f"(float({left}) {e.op} {_literal(float(e.right.value))})"
+                    bound = _literal(float(e.right.value))
+                    if self.exact_number(e.left):  # float() would change nothing
+                        return f"({left} {e.op} {bound})"
+                    return f"(float({left}) {e.op} {bound})"
                 return f"({left} {'==' if e.op == '=' else '!='} {right})"
             if e.op in ("<", "<=", ">", ">="):
                 return f"(float({left}) {e.op} float({right}))"
@@ -480,7 +498,8 @@ class Generator:
             items = [self.expr(out, item, known, tracing, quiet) for item in e.items]
             if not items:
                 return "0"
-            return "_tidy(float(" + " + ".join(f"({item} is True)" for item in items) + "))"
+            # tidy(float(n)) of a count is the int n
+            return "(0 + " + " + ".join(f"({item} is True)" for item in items) + ")"
         if isinstance(e, ast.Conditional):
             condition = self.expr(out, e.condition, known, tracing, quiet)
             var = self.fresh()
@@ -498,14 +517,16 @@ class Generator:
         raise NotCovered(f"expression {type(e).__name__}")
 
 
-def _row_test(band: ast.Band, subject: str, subject_type: str | None) -> str:
-    """A points row's test of a concrete subject, as ``Program``'s row tests do it."""
+def _row_test(band: ast.Band, subject: str, subject_type: str | None, exact: bool) -> str:
+    """A points row's test of a concrete subject, as ``Program``'s row tests do it
+    (``exact``: the subject compares with a float as its float() does)."""
     if band.kind == "else":
         return "True"
     if band.kind == "compare":
         assert band.op is not None and band.bound is not None
         if band.op in ("<", "<=", ">", ">="):
-            return f"float({subject}) {band.op} {_literal(float(band.bound))}"
+            number = subject if exact else f"float({subject})"
+            return f"{number} {band.op} {_literal(float(band.bound))}"
         return f"{subject} {'==' if band.op == '=' else '!='} {_literal(band.bound)}"
     ids = [o.id for o in band.options]
     options = "{" + ", ".join(_literal(i) for i in ids) + "}"

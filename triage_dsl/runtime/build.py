@@ -68,7 +68,7 @@ class _Builder:
     defaults.
     """
 
-    __slots__ = ("cls", "defaults")
+    __slots__ = ("cls", "defaults", "factories", "template")
 
     def __init__(self, cls: type[BaseModel]) -> None:
         self.cls = cls
@@ -76,14 +76,18 @@ class _Builder:
         for name, info in cls.model_fields.items():
             factory: Any = info.default_factory
             self.defaults.append((name, None if factory else info.default, factory))
+        # every field in declaration order with its default; fields made by a factory after
+        self.template = {name: default for name, default, _ in self.defaults}
+        self.factories = tuple((name, factory) for name, _, factory in self.defaults if factory is not None)
 
     def __call__(self, values: dict[str, Any]) -> Any:
-        data: dict[str, Any] = {}
-        for name, default, factory in self.defaults:
-            if name in values:
-                data[name] = values[name]
-            else:
-                data[name] = factory() if factory is not None else default
+        data = self.template.copy()
+        data.update(values)  # keeps the declaration order of the fields
+        for name, factory in self.factories:
+            if name not in values:
+                data[name] = factory()
+        if len(data) != len(self.template):  # a name that is no field: leave it out
+            data = {name: data[name] for name in self.template}
         obj = object.__new__(self.cls)
         _set(obj, "__dict__", data)
         _set(obj, "__pydantic_fields_set__", set(values))

@@ -9,11 +9,14 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 
 PYTHON=${PYTHON:-python3}
-# Debian packages: graphviz (triage render/book), chromium + chromedriver (browser tests).
+# Debian packages: graphviz (triage render/book), chromium + chromedriver (browser tests),
+# postgresql (the service's PostgreSQL tests).
 missing=()
 command -v dot >/dev/null 2>&1 || missing+=(graphviz)
 command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 command -v chromedriver >/dev/null 2>&1 || missing+=(chromium-driver)
+# PostgreSQL server binaries: the service's tests start a throwaway server with them.
+command -v initdb >/dev/null 2>&1 || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || missing+=(postgresql)
 if [ "${#missing[@]}" -gt 0 ]; then
   if [ "$(id -u)" = 0 ] && command -v apt-get >/dev/null 2>&1; then
     echo "== installing ${missing[*]} (Debian)"

@@ -244,6 +244,9 @@ def _parser() -> argparse.ArgumentParser:
     p.set_defaults(handler=_book)
     _record_parsers(sub)
     fhir_parser(sub).set_defaults(handler=fhir_command)
+    from triage_dsl.service.cli import add_parsers as service_parsers  # serve, token (lazy web stack)
+
+    service_parsers(sub)
     return parser
 
 

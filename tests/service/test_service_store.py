@@ -1,0 +1,139 @@
+"""The store on its own: URLs, migrations, the append-only records, the token command."""
+
+from __future__ import annotations
+
+import io
+import subprocess
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+from sqlalchemy import inspect, text
+from sqlalchemy.exc import DBAPIError
+
+from triage_dsl.cli import main
+from triage_dsl.store import StoreError, database_url, open_database
+from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, create_call, latest_record
+from triage_dsl.store.tokens import find_token
+
+NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("given", "expected"),
+    [
+        ("postgresql://u:p@h:5/db", "postgresql+psycopg://u:p@h:5/db"),
+        ("postgres://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("postgresql+psycopg://u@h/db", "postgresql+psycopg://u@h/db"),
+        ("sqlite:///x.db", "sqlite:///x.db"),
+    ],
+)
+def test_database_urls(given: str, expected: str) -> None:
+    assert database_url(given) == expected
+
+
+def test_default_is_sqlite_in_the_data_folder(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("TRIAGE_DATA", str(tmp_path / "env-data"))
+    assert database_url(None) == f"sqlite:///{tmp_path / 'env-data' / 'triage.db'}"
+    assert database_url(None, tmp_path / "given") == f"sqlite:///{tmp_path / 'given' / 'triage.db'}"
+    db = open_database(None, tmp_path / "given")
+    try:
+        assert (tmp_path / "given" / "triage.db").exists()
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == 2  # FULL
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url"])
+def test_bad_urls_are_refused_clearly(url: str) -> None:
+    with pytest.raises(StoreError, match="database"):
+        open_database(url)
+
+
+def test_migrations_reach_head_and_run_once(database: str) -> None:
+    first = open_database(database)
+    second = open_database(database)  # again: nothing to do
+    try:
+        tables = set(inspect(second.engine).get_table_names())
+        assert {"protocol_versions", "calls", "answer_events", "records", "tokens", "audit"} <= tables
+        with second.engine.connect() as conn:
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+    finally:
+        first.dispose()
+        second.dispose()
+
+
+def _record(db_url: str, call_id: str) -> None:
+    db = open_database(db_url)
+    try:
+        create_call(db, call_id, NOW, [], None, None)
+        append_events(db, call_id, [StoredEvent(1, "close", NOW, {})], None, NewRecord("head-1", "{}"))
+        assert latest_record(db, call_id) == (1, "head-1", "{}")
+    finally:
+        db.dispose()
+
+
+def test_postgresql_refuses_changes_to_records(postgres: object) -> None:
+    from pgserver import Server
+
+    assert isinstance(postgres, Server)
+    url = postgres.create_database("triage_append_only")
+    _record(url, "call-1")
+    db = open_database(url)
+    try:
+        for statement in (
+            "UPDATE records SET body = '[]'",
+            "DELETE FROM records",
+            "TRUNCATE records CASCADE",
+        ):
+            with pytest.raises(DBAPIError, match="append-only"), db.engine.begin() as conn:
+                conn.execute(text(statement))
+        assert latest_record(db, "call-1") == (1, "head-1", "{}")
+    finally:
+        db.dispose()
+
+
+def test_token_create_prints_a_token_once(tmp_path: Path) -> None:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(
+        ["token", "create", "--data-dir", str(tmp_path), "--role", "review", "--name", "night desk"],
+        stdout=out,
+        stderr=err,
+    )
+    assert code == 0
+    token = out.getvalue().strip()
+    assert token.startswith("trg_") and "not shown again" in err.getvalue()
+    db = open_database(None, tmp_path)
+    try:
+        holder = find_token(db, token)
+        assert holder is not None and (holder.name, holder.role) == ("night desk", "review")
+        assert find_token(db, token + "x") is None
+    finally:
+        db.dispose()
+
+
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["token", "create", "--role", "boss"], "invalid choice"),
+        (["token", "create", "--role", "call", "--database", "mysql://x/y"], "unsupported database"),
+        (["serve", "no/such/folder"], "not a folder"),
+    ],
+)
+def test_command_errors(argv: list[str], message: str, tmp_path: Path) -> None:
+    err = io.StringIO()
+    assert main([*argv, "--data-dir", str(tmp_path)], stdout=io.StringIO(), stderr=err) == 2
+    assert message in err.getvalue()
+
+
+def test_version_does_not_load_the_web_stack() -> None:
+    code = (
+        "import sys; from triage_dsl.cli import main; main(['--version']); "
+        "names = ('fastapi', 'sqlalchemy', 'uvicorn', 'alembic', 'psycopg'); "
+        "print([m for m in names if m in sys.modules])"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert out.strip().endswith("[]")

@@ -1,0 +1,320 @@
+"""The FastAPI application: routes turn HTTP into calls of the call service and the
+facade (sessions, records, notes); no protocol logic here.
+
+``create_app(protocol_dir, database_url, clock=...)`` builds it; ``triage serve`` runs it
+on uvicorn (``app_from_env`` is the factory its worker processes use).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import time
+from collections.abc import Awaitable, Callable
+from pathlib import Path
+from typing import Any, Literal
+
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse, PlainTextResponse
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from triage_dsl import __version__
+from triage_dsl.clock import SYSTEM_CLOCK, Clock
+from triage_dsl.errors import RecordError, SessionError, TriageError
+from triage_dsl.explain.note import render_note
+from triage_dsl.record.escalation import EscalationError
+from triage_dsl.record.keys import RecordKey, load_key
+from triage_dsl.service import page, views
+from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
+from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
+from triage_dsl.service.catalog import Catalog, UnknownProtocol
+from triage_dsl.service.metrics import Metrics
+from triage_dsl.service.models import (
+    AnswersIn,
+    CallOut,
+    ErrorItem,
+    ErrorOut,
+    EscalationIn,
+    OverrideIn,
+    ProtocolList,
+    RetractIn,
+    StartCall,
+)
+from triage_dsl.service.state import CallState, Refused
+from triage_dsl.store import StoreError, open_database
+from triage_dsl.store.audit import write_audit
+from triage_dsl.store.calls import latest_record
+from triage_dsl.store.database import data_dir
+from triage_dsl.store.tokens import TokenHolder
+
+log = logging.getLogger("triage_dsl.service")
+
+ERRORS: dict[int | str, dict[str, Any]] = {
+    400: {
+        "model": ErrorOut,
+        "description": "the request cannot be read or acted on (e.g. a body that is not JSON)",
+    },
+    401: {"model": ErrorOut, "description": "no valid bearer token"},
+    403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    422: {
+        "model": ErrorOut,
+        "description": "the request does not follow this document (each error names the field)",
+    },
+}
+CALL_ERRORS: dict[int | str, dict[str, Any]] = {
+    **ERRORS,
+    404: {"model": ErrorOut, "description": "no such call"},
+    409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
+}
+FHIR_JSON = "application/fhir+json"
+RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+
+def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
+    """The error responses of a route that answers text: documented as the JSON they are
+    (with a ``model``, FastAPI would document them in the route's text media type)."""
+    body = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
+    return {
+        code: {"description": r.get("description", "error"), "content": {"application/json": body}}
+        for code, r in responses.items()
+    }
+
+
+def _error(status: int, code: str, message: str, items: list[ErrorItem] | None = None) -> JSONResponse:
+    body = ErrorOut(error=code, message=message, errors=items or [])
+    return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+
+
+def create_app(
+    protocol_dir: str | os.PathLike[str],
+    database_url: str | None = None,
+    clock: Clock | None = None,
+    *,
+    data_folder: str | os.PathLike[str] | None = None,
+    key: RecordKey | None = None,
+    key_file: str | None = None,
+    rescan_seconds: float = 2.0,
+) -> FastAPI:
+    """The service over the protocols in ``protocol_dir`` and the database at
+    ``database_url`` (default: SQLite in the data folder), migrated to head on start.
+    ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals."""
+    clock = clock or SYSTEM_CLOCK
+    folder = data_dir(data_folder)
+    db = open_database(database_url, folder)
+    key = key if key is not None else load_key(key_file)
+    catalog = Catalog(protocol_dir, db, folder, clock.now, rescan_seconds)
+    metrics = Metrics()
+    service = CallService(db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"))
+
+    app = FastAPI(
+        title="triage-dsl",
+        version=__version__,
+        description="Telephone-triage protocols as a service: calls, answers, sealed records. "
+        "Every answer is stored before the response. See docs/service.md.",
+    )
+    app.state.db = db
+    app.state.catalog = catalog
+    app.state.calls = service
+    app.state.metrics = metrics
+    app.include_router(page.router)
+
+    @app.middleware("http")
+    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
+        started = time.perf_counter()
+        response = await call_next(request)
+        route = request.scope.get("route")
+        path = getattr(route, "path", "unmatched")
+        metrics.count(
+            "triage_http_requests_total", route=path, method=request.method, status=str(response.status_code)
+        )
+        metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
+        return response
+
+    @app.exception_handler(RequestValidationError)
+    async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
+        items = [
+            ErrorItem(
+                code=str(e.get("type", "invalid")),
+                message=f"{'.'.join(map(str, e.get('loc', ())))}: {e.get('msg', '')}",
+            )
+            for e in exc.errors()
+        ]
+        return _error(422, "invalid_request", "the request does not follow the API's schema", items)
+
+    @app.exception_handler(StarletteHTTPException)
+    async def http_error(request: Request, exc: StarletteHTTPException) -> JSONResponse:
+        code = {400: "bad_request", 404: "not_found", 405: "method_not_allowed"}.get(exc.status_code, "error")
+        response = _error(exc.status_code, code, str(exc.detail))
+        for name, value in (exc.headers or {}).items():
+            response.headers[name] = value
+        return response
+
+    @app.exception_handler(TriageError)
+    async def triage_error(request: Request, exc: TriageError) -> JSONResponse:
+        if isinstance(exc, AuthError):
+            response = _error(exc.status, "unauthorized" if exc.status == 401 else "forbidden", str(exc))
+            if exc.status == 401:
+                response.headers["WWW-Authenticate"] = "Bearer"
+            return response
+        if isinstance(exc, InvalidAnswers):
+            items = [
+                ErrorItem(question=p.question, code=p.code or "invalid", message=str(p)) for p in exc.problems
+            ]
+            return _error(422, "invalid_answer", "invalid answer(s): nothing was stored", items)
+        if isinstance(exc, views.NotAvailable):
+            return _error(501, "not_implemented", str(exc))
+        if isinstance(exc, CallNotFound | UnknownProtocol):
+            return _error(404, "not_found", str(exc))
+        if isinstance(exc, Refused):
+            return _error(422, "refused", str(exc))
+        if isinstance(exc, SessionError | EscalationError | RecordError):
+            return _error(409, "conflict", str(exc))
+        if isinstance(exc, StoreError):
+            log.error("database error: %s", type(exc).__name__)
+            return _error(503, "unavailable", "the database is not available; nothing was stored")
+        return _error(400, "bad_request", str(exc))
+
+    # ------------------------------------------------------------------ health, metrics
+    @app.get("/healthz", tags=["operations"], summary="liveness (no token needed)")
+    def healthz() -> dict[str, str]:
+        return {"status": "ok", "version": __version__}
+
+    @app.get(
+        "/metrics",
+        tags=["operations"],
+        response_class=PlainTextResponse,
+        responses=_json_errors(ERRORS),
+        summary="Prometheus text format",
+    )
+    def metrics_text(who: Operator) -> str:
+        return metrics.render()
+
+    # ------------------------------------------------------------------ protocols
+    @app.get("/v1/protocols", tags=["protocols"], responses=ERRORS)
+    def protocols(who: Reader) -> ProtocolList:
+        return views.protocol_list(catalog)
+
+    @app.get(
+        "/v1/protocols/{protocol_id}/questionnaire",
+        tags=["protocols"],
+        responses={
+            **ERRORS,
+            200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 Questionnaire"},
+            404: {"model": ErrorOut},
+            501: {"model": ErrorOut},
+        },
+        summary="the protocol as a FHIR R4 Questionnaire",
+    )
+    def questionnaire(protocol_id: str, who: Reader) -> Response:
+        return Response(views.questionnaire(catalog.get(protocol_id).protocol), media_type=FHIR_JSON)
+
+    # ------------------------------------------------------------------ calls
+    def change(call_id: str, who: TokenHolder, make: Callable[[CallState], list[Change]]) -> CallState:
+        return service.change(call_id, make, who)
+
+    @app.post("/v1/calls", status_code=201, tags=["calls"], responses={**ERRORS, 404: {"model": ErrorOut}})
+    def start_call(body: StartCall, who: Runner) -> CallOut:
+        state = service.start(body.protocols, body.caller, who)
+        metrics.count("triage_calls_started_total")
+        return views.call_out(state)
+
+    @app.get("/v1/calls/{call_id}", tags=["calls"], responses=CALL_ERRORS)
+    def get_call(call_id: str, who: Reader) -> CallOut:
+        state = service.get(call_id)
+        write_audit(db, service.now(), who, "read_call", call_id)
+        return views.call_out(state)
+
+    @app.post(
+        "/v1/calls/{call_id}/answers",
+        tags=["calls"],
+        responses={
+            **CALL_ERRORS,
+            422: {"model": ErrorOut, "description": "an invalid answer; nothing stored"},
+        },
+    )
+    def answer(call_id: str, body: AnswersIn, who: Runner) -> CallOut:
+        state = change(call_id, who, lambda s: views.answer_events(body))
+        metrics.count("triage_answers_stored_total", len(body.answers))
+        return views.call_out(state)
+
+    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses=CALL_ERRORS)
+    def retract(call_id: str, body: RetractIn, who: Runner) -> CallOut:
+        payload = {"question": body.question, "reason": body.reason}
+        return views.call_out(change(call_id, who, lambda s: [("retract", payload)]))
+
+    @app.post(
+        "/v1/calls/{call_id}/override",
+        tags=["calls"],
+        responses={**CALL_ERRORS, 422: {"model": ErrorOut, "description": "the override is refused"}},
+    )
+    def override(call_id: str, body: OverrideIn, who: Overrider) -> CallOut:
+        return views.call_out(change(call_id, who, lambda s: views.override_events(s, body)))
+
+    @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
+    def escalation(call_id: str, body: EscalationIn, who: Runner) -> CallOut:
+        payload = body.model_dump(exclude_none=True)
+        return views.call_out(change(call_id, who, lambda s: [("escalation", payload)]))
+
+    @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
+    def close(call_id: str, who: Runner) -> Response:
+        state = change(call_id, who, views.close_events)
+        metrics.count("triage_calls_closed_total")
+        write_audit(db, service.now(), who, "close", call_id)
+        return record_response(call_id, state)
+
+    def record_response(call_id: str, state: CallState) -> Response:
+        if state.closed:
+            stored = latest_record(db, call_id)
+            if stored is not None and stored[0] == state.seq:
+                return Response(stored[2], media_type="application/json")
+        record = state.record()
+        if record is None:
+            raise SessionError("no record yet: the call still needs answers (close it to seal what was said)")
+        return Response(record.model_dump_json(indent=2) + "\n", media_type="application/json")
+
+    @app.get("/v1/calls/{call_id}/record", tags=["records"], responses={**CALL_ERRORS, 200: RECORD})
+    def get_record(call_id: str, who: Reader) -> Response:
+        state = service.get(call_id)
+        write_audit(db, service.now(), who, "read_record", call_id)
+        return record_response(call_id, state)
+
+    @app.get(
+        "/v1/calls/{call_id}/note",
+        tags=["records"],
+        response_class=PlainTextResponse,
+        responses=_json_errors(CALL_ERRORS),
+        summary="the triage note (plain text or Markdown)",
+    )
+    def note(call_id: str, who: Reader, format: Literal["text", "markdown"] = "text") -> str:
+        state = service.get(call_id)
+        write_audit(db, service.now(), who, "read_note", call_id)
+        return "\n\n".join(render_note(r, markdown=format == "markdown") for r in state.results())
+
+    @app.get(
+        "/v1/calls/{call_id}/fhir",
+        tags=["records"],
+        responses={
+            **CALL_ERRORS,
+            200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 transaction Bundle"},
+            501: {"model": ErrorOut},
+        },
+        summary="the closed call as a FHIR R4 transaction Bundle",
+    )
+    def fhir(call_id: str, who: Reader) -> Response:
+        state = service.get(call_id)
+        write_audit(db, service.now(), who, "read_fhir", call_id)
+        return Response(views.fhir_bundle(state), media_type=FHIR_JSON)
+
+    return app
+
+
+def app_from_env() -> FastAPI:
+    """The factory ``triage serve`` hands uvicorn (its settings in TRIAGE_SERVE_* variables)."""
+    return create_app(
+        Path(os.environ["TRIAGE_SERVE_PROTOCOLS"]),
+        os.environ.get("TRIAGE_SERVE_DATABASE") or None,
+        data_folder=os.environ.get("TRIAGE_SERVE_DATA") or None,
+        key_file=os.environ.get("TRIAGE_SERVE_KEY_FILE") or None,
+        rescan_seconds=float(os.environ.get("TRIAGE_SERVE_RESCAN", "2")),
+    )

@@ -1,0 +1,125 @@
+"""``triage serve`` and ``triage token``: argument parsing here, the web stack imported only
+when a command runs (``triage --version`` never loads it)."""
+
+from __future__ import annotations
+
+import argparse
+import os
+from pathlib import Path
+from typing import Any, TextIO
+
+OK, USAGE = 0, 2
+
+
+def add_parsers(sub: Any) -> None:
+    p = sub.add_parser(
+        "serve",
+        help="run the HTTP service over a folder of protocols",
+        description="Serve the protocols of PROTOCOL_DIR over HTTP (docs/service.md): calls, answers, "
+        "sealed records, stored in SQLite (default, in the data folder) or PostgreSQL.",
+    )
+    p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
+    _database_arguments(p)
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument(
+        "--key-file",
+        metavar="FILE",
+        help="the record key for keyed seals (else $TRIAGE_RECORD_KEY_FILE or $TRIAGE_RECORD_KEY)",
+    )
+    p.add_argument(
+        "--rescan",
+        type=float,
+        default=2.0,
+        metavar="SECONDS",
+        help="look for changed protocol files at most this often (default 2)",
+    )
+    p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
+    p.set_defaults(handler=serve)
+
+    p = sub.add_parser("token", help="make bearer tokens for the service")
+    actions = p.add_subparsers(dest="action", required=True, metavar="ACTION")
+    c = actions.add_parser("create", help="make a token; it is printed once and only its hash is stored")
+    _database_arguments(c)
+    c.add_argument("--role", required=True, choices=("call", "review", "admin"))
+    c.add_argument("--name", default=None, help="who or what holds it (default: the role)")
+    c.set_defaults(handler=token_create)
+
+
+def _database_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument(
+        "--database",
+        metavar="URL",
+        default=os.environ.get("TRIAGE_DATABASE"),
+        help="sqlite:///FILE or postgresql://USER@HOST/DB (default: $TRIAGE_DATABASE, else SQLite in "
+        "the data folder)",
+    )
+    p.add_argument(
+        "--data-dir",
+        metavar="DIR",
+        default=None,
+        help="the data folder (default: $TRIAGE_DATA, else ./.triage-data)",
+    )
+
+
+def token_create(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.clock import SYSTEM_CLOCK
+    from triage_dsl.store import StoreError, open_database
+    from triage_dsl.store.tokens import create_token
+
+    try:
+        db = open_database(args.database, args.data_dir)
+        token = create_token(db, args.role, args.name or args.role, SYSTEM_CLOCK.now())
+        db.dispose()
+    except StoreError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
+    print(token, file=out)
+    print(
+        f"triage: a '{args.role}' token; keep it now, it is not shown again (only its hash is stored)",
+        file=err,
+    )
+    return OK
+
+
+def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    import copy
+
+    import uvicorn
+    from uvicorn.config import LOGGING_CONFIG
+
+    from triage_dsl.store import StoreError, open_database
+
+    if not Path(args.protocol_dir).is_dir():
+        print(f"triage: {args.protocol_dir}: not a folder of protocols", file=err)
+        return USAGE
+    try:  # migrate once, before any worker starts
+        open_database(args.database, args.data_dir).dispose()
+    except StoreError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
+    settings = {
+        "TRIAGE_SERVE_PROTOCOLS": str(Path(args.protocol_dir).resolve()),
+        "TRIAGE_SERVE_DATABASE": args.database or "",
+        "TRIAGE_SERVE_DATA": str(Path(args.data_dir).resolve()) if args.data_dir else "",
+        "TRIAGE_SERVE_KEY_FILE": args.key_file or "",
+        "TRIAGE_SERVE_RESCAN": str(args.rescan),
+    }
+    os.environ.update(settings)
+    log_config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
+    log_config["loggers"]["triage_dsl"] = {
+        "handlers": ["default"],
+        "level": args.log_level.upper(),
+        "propagate": False,
+    }
+    uvicorn.run(
+        "triage_dsl.service.app:app_from_env",
+        factory=True,
+        host=args.host,
+        port=args.port,
+        workers=args.workers,
+        log_level=args.log_level,
+        log_config=log_config,
+    )
+    return OK

@@ -1,0 +1,77 @@
+"""Counters and histograms kept in the process, shown in the Prometheus text format.
+
+Each worker process keeps its own; a scraper adds them up (label ``pid``)."""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections import defaultdict
+from typing import ClassVar
+
+BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
+
+
+def _labels(labels: tuple[tuple[str, str], ...]) -> str:
+    def esc(value: str) -> str:
+        return value.replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
+
+    inner = ",".join(f'{k}="{esc(v)}"' for k, v in labels)
+    return "{" + inner + "}" if inner else ""
+
+
+class Metrics:
+    """
+    >>> m = Metrics()
+    >>> m.count("triage_calls_started_total")
+    >>> "triage_calls_started_total" in m.render()
+    True
+    """
+
+    HELP: ClassVar[dict[str, tuple[str, str]]] = {
+        "triage_http_requests_total": ("counter", "HTTP requests by route, method and status"),
+        "triage_http_request_seconds": ("histogram", "time to answer an HTTP request"),
+        "triage_calls_started_total": ("counter", "calls started"),
+        "triage_answers_stored_total": ("counter", "answers stored"),
+        "triage_calls_closed_total": ("counter", "calls closed (record stored)"),
+        "triage_conflicts_total": ("counter", "changes retried because another process appended first"),
+    }
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._counters: dict[str, dict[tuple[tuple[str, str], ...], float]] = defaultdict(dict)
+        self._hist: dict[str, dict[tuple[tuple[str, str], ...], list[float]]] = defaultdict(dict)
+
+    def count(self, name: str, amount: float = 1, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        with self._lock:
+            series = self._counters[name]
+            series[key] = series.get(key, 0) + amount
+
+    def observe(self, name: str, seconds: float, **labels: str) -> None:
+        key = tuple(sorted(labels.items()))
+        with self._lock:
+            series = self._hist[name]
+            values = series.setdefault(key, [0.0] * (len(BUCKETS) + 2))  # buckets, +Inf, sum
+            for i, bound in enumerate(BUCKETS):
+                if seconds <= bound:
+                    values[i] += 1
+            values[len(BUCKETS)] += 1
+            values[len(BUCKETS) + 1] += seconds
+
+    def render(self) -> str:
+        pid = ("pid", str(os.getpid()))
+        lines: list[str] = []
+        with self._lock:
+            for name in sorted(set(self._counters) | set(self._hist) | set(self.HELP)):
+                kind, text = self.HELP.get(name, ("counter", name))
+                lines += [f"# HELP {name} {text}", f"# TYPE {name} {kind}"]
+                for key, value in sorted(self._counters.get(name, {}).items()):
+                    lines.append(f"{name}{_labels((*key, pid))} {value:g}")
+                for key, values in sorted(self._hist.get(name, {}).items()):
+                    for bound, n in zip(BUCKETS, values, strict=False):
+                        lines.append(f"{name}_bucket{_labels((*key, pid, ('le', f'{bound:g}')))} {n:g}")
+                    lines.append(f"{name}_bucket{_labels((*key, pid, ('le', '+Inf')))} {values[-2]:g}")
+                    lines.append(f"{name}_count{_labels((*key, pid))} {values[-2]:g}")
+                    lines.append(f"{name}_sum{_labels((*key, pid))} {values[-1]:.6f}")
+        return "\n".join(lines) + "\n"

@@ -1,0 +1,119 @@
+"""From the call state to the API's bodies, and from requests to the events they add."""
+
+from __future__ import annotations
+
+import importlib
+from typing import Any
+
+from triage_dsl.errors import SessionError, TriageError
+from triage_dsl.protocol import Protocol
+from triage_dsl.service.calls import Change
+from triage_dsl.service.catalog import Catalog
+from triage_dsl.service.models import (
+    AnswersIn,
+    CallOut,
+    DispositionSummary,
+    EscalationNext,
+    OverrideIn,
+    ProtocolList,
+    ProtocolState,
+    ProtocolSummary,
+    Question,
+)
+from triage_dsl.service.state import CallState, effective_disposition
+
+
+class NotAvailable(TriageError):
+    """A feature this installation does not have (501)."""
+
+
+def protocol_list(catalog: Catalog) -> ProtocolList:
+    return ProtocolList(
+        protocols=[
+            ProtocolSummary(
+                id=item.protocol.id,
+                title=item.protocol.title,
+                version=item.protocol.version,
+                status=item.protocol.status,
+                content_sha256=item.protocol.content_sha256,
+                version_id=item.version_id,
+                dispositions=[
+                    DispositionSummary(id=d.id, label=d.label, tier=d.tier.id, rank=d.tier.rank)
+                    for d in item.protocol.plan.dispositions.values()
+                ],
+            )
+            for item in catalog.current()
+        ],
+        problems={str(k): v for k, v in sorted(catalog.problems.items())},
+    )
+
+
+def call_out(state: CallState) -> CallOut:
+    results = state.results()
+    statuses = {r.status for r in results}
+    status = "error" if "error" in statuses else "complete" if statuses == {"complete"} else "needs_answers"
+    question = None
+    for part, result in zip(state.parts, results, strict=True):
+        if result.next_question is not None and not state.sealed:
+            question = Question.of(part.protocol.id, result.next_question)
+            break
+    return CallOut(
+        id=state.call_id,
+        status=status,
+        sealed=state.sealed,
+        closed=state.closed,
+        protocols=[
+            ProtocolState(
+                id=part.protocol.id,
+                version=part.protocol.version,
+                content_sha256=part.protocol.content_sha256,
+                status=result.status,
+                disposition=effective_disposition(result),
+            )
+            for part, result in zip(state.parts, results, strict=True)
+        ],
+        next_question=question,
+        result=state.record() if state.sealed else (results[0] if status == "complete" else None),
+        escalation=[EscalationNext(protocol=e["protocol"], next=e["next"]) for e in state.escalation_next()],
+    )
+
+
+def answer_events(body: AnswersIn) -> list[Change]:
+    return [
+        ("answer", {"question": q, "value": v, **({"reason": body.reason} if body.reason else {})})
+        for q, v in body.answers.items()
+    ]
+
+
+def override_events(state: CallState, body: OverrideIn) -> list[Change]:
+    events: list[Change] = [] if state.sealed else [("seal", {})]
+    return [*events, ("override", body.model_dump(exclude_none=True))]
+
+
+def close_events(state: CallState) -> list[Change]:
+    return [*([] if state.sealed else [("seal", {})]), ("close", {})]
+
+
+def _fhir() -> Any:
+    try:
+        module = importlib.import_module("triage_dsl.fhir")
+        module.to_json  # noqa: B018  (loads the FHIR models: fails when they are not installed)
+    except ImportError:
+        raise NotAvailable("FHIR export needs the fhir.resources package (pip install triage-dsl)") from None
+    return module
+
+
+def questionnaire(protocol: Protocol) -> str:
+    """The protocol as a FHIR Questionnaire (JSON text)."""
+    fhir = _fhir()
+    return str(fhir.to_json(fhir.questionnaire(protocol)))
+
+
+def fhir_bundle(state: CallState) -> str:
+    """The closed call as a FHIR transaction Bundle (JSON text)."""
+    if not state.closed:
+        raise SessionError("close the call first: the FHIR Bundle carries its sealed record")
+    record = state.record()
+    fhir = _fhir()
+    protocol = state.parts[0].protocol if len(state.parts) == 1 else None
+    return str(fhir.to_json(fhir.bundle(record, protocol)))

@@ -1,0 +1,144 @@
+"""Calls and their event logs; sealed records (append-only).
+
+Appending events is optimistic: the ``(call_id, seq)`` primary key makes two processes
+that append to one call at once collide, and the loser gets :class:`Conflict` (the
+service then rebuilds the call and tries again). Events and the record a close or an
+extension produces are written in one transaction.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import func, insert, select
+from sqlalchemy.exc import IntegrityError
+
+from triage_dsl.store.database import Database
+from triage_dsl.store.tables import answer_events, calls, records
+
+
+class Conflict(Exception):
+    """Another process appended to the call first."""
+
+
+@dataclass(frozen=True)
+class StoredCall:
+    id: str
+    created_at: datetime
+    protocol_version_ids: list[int]
+    caller: dict[str, Any] | None
+
+
+@dataclass(frozen=True)
+class StoredEvent:
+    seq: int
+    kind: str
+    at: datetime
+    payload: dict[str, Any]
+
+
+@dataclass(frozen=True)
+class NewRecord:
+    head: str
+    body: str
+
+
+def create_call(
+    db: Database,
+    call_id: str,
+    created_at: datetime,
+    version_ids: Sequence[int],
+    caller: dict[str, Any] | None,
+    token_id: int | None,
+) -> None:
+    with db.engine.begin() as conn:
+        conn.execute(
+            insert(calls).values(
+                id=call_id,
+                created_at=created_at,
+                protocol_version_ids=list(version_ids),
+                caller=caller,
+                created_by=token_id,
+            )
+        )
+
+
+def _aware(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+def load_call(db: Database, call_id: str, after: int = 0) -> tuple[StoredCall, list[StoredEvent]] | None:
+    """The call and its events with ``seq > after``, in order; None when there is no such call."""
+    with db.engine.connect() as conn:
+        row = conn.execute(select(calls).where(calls.c.id == call_id)).first()
+        if row is None:
+            return None
+        rows = conn.execute(
+            select(answer_events)
+            .where(answer_events.c.call_id == call_id, answer_events.c.seq > after)
+            .order_by(answer_events.c.seq)
+        ).all()
+    call = StoredCall(row.id, _aware(row.created_at), list(row.protocol_version_ids), row.caller)
+    return call, [StoredEvent(r.seq, r.kind, _aware(r.at), dict(r.payload)) for r in rows]
+
+
+def append_events(
+    db: Database,
+    call_id: str,
+    events: Sequence[StoredEvent],
+    token_id: int | None,
+    record: NewRecord | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Store ``events`` (and the record they produce) in one transaction, or raise
+    :class:`Conflict` when another process took one of their sequence numbers first."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(answer_events),
+                [
+                    {
+                        "call_id": call_id,
+                        "seq": e.seq,
+                        "kind": e.kind,
+                        "at": e.at,
+                        "payload": e.payload,
+                        "token_id": token_id,
+                    }
+                    for e in events
+                ],
+            )
+            if record is not None:
+                conn.execute(
+                    insert(records).values(
+                        call_id=call_id,
+                        event_seq=events[-1].seq,
+                        head=record.head,
+                        body=record.body,
+                        created_at=now or events[-1].at,
+                    )
+                )
+    except IntegrityError as exc:
+        raise Conflict(call_id) from exc
+
+
+def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:
+    """The newest stored record of the call: (event seq, head, JSON), or None."""
+    with db.engine.connect() as conn:
+        row = conn.execute(
+            select(records.c.event_seq, records.c.head, records.c.body)
+            .where(records.c.call_id == call_id)
+            .order_by(records.c.event_seq.desc())
+            .limit(1)
+        ).first()
+    return None if row is None else (row.event_seq, row.head, row.body)
+
+
+def count_records(db: Database) -> int:
+    with db.engine.connect() as conn:
+        return int(conn.execute(select(func.count()).select_from(records)).scalar_one())

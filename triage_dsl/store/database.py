@@ -1,0 +1,125 @@
+"""Opening the database: URL rules, SQLite settings, migrations to head.
+
+``open_database(url)`` creates the engine and upgrades the schema (Alembic, programmatic;
+several processes starting together on PostgreSQL take an advisory lock first).
+SQLite runs in WAL mode with ``synchronous=FULL``: a committed answer survives the process
+being killed and the machine losing power.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import Engine, create_engine, event, text
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import ArgumentError
+
+from triage_dsl.errors import TriageError
+
+MIGRATIONS = Path(__file__).with_name("migrations")
+DATA_ENV = "TRIAGE_DATA"
+DEFAULT_DATA_DIR = ".triage-data"
+_LOCK_ID = 0x7472_6961_6765  # "triage": the advisory lock migrations run under
+
+
+class StoreError(TriageError):
+    """The database cannot be opened or used (bad URL, unreachable server, bad folder)."""
+
+
+def data_dir(given: str | os.PathLike[str] | None = None) -> Path:
+    """The data folder: ``given``, else ``$TRIAGE_DATA``, else ``./.triage-data``."""
+    return Path(given or os.environ.get(DATA_ENV) or DEFAULT_DATA_DIR)
+
+
+def database_url(url: str | None, folder: str | os.PathLike[str] | None = None) -> str:
+    """The SQLAlchemy URL for ``url``: None means the SQLite file ``triage.db`` in the data
+    folder (created); ``postgresql://`` and ``postgres://`` mean psycopg 3.
+
+    >>> database_url("postgresql://u@h/db")
+    'postgresql+psycopg://u@h/db'
+    >>> database_url("sqlite:///x.db")
+    'sqlite:///x.db'
+    """
+    if not url:
+        folder = data_dir(folder)
+        try:
+            folder.mkdir(parents=True, exist_ok=True)
+        except OSError as exc:
+            raise StoreError(f"cannot create the data folder {folder}: {exc.strerror}") from None
+        return f"sqlite:///{(folder / 'triage.db').resolve()}"
+    for prefix in ("postgresql://", "postgres://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _sqlite_settings(dbapi_connection: Any, record: Any) -> None:
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=FULL")
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA busy_timeout=30000")
+    cursor.close()
+
+
+@dataclass(frozen=True)
+class Database:
+    """An engine on a migrated database."""
+
+    engine: Engine
+    url: str
+
+    @property
+    def dialect(self) -> str:
+        return self.engine.dialect.name
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+def create(url: str) -> Engine:
+    try:
+        parsed = make_url(url)
+    except ArgumentError:
+        raise StoreError(
+            f"not a database URL: {url!r} (use sqlite:///FILE or postgresql://USER@HOST/DB)"
+        ) from None
+    if parsed.get_backend_name() == "sqlite":
+        engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
+        event.listen(engine, "connect", _sqlite_settings)
+        return engine
+    if parsed.get_backend_name() == "postgresql":
+        return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
+    raise StoreError(f"unsupported database {parsed.get_backend_name()!r}: use SQLite or PostgreSQL")
+
+
+def upgrade(engine: Engine) -> None:
+    """Run every migration not yet applied (the schema at head)."""
+    from alembic import command
+    from alembic.config import Config
+
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS))
+    with engine.begin() as connection:
+        if connection.dialect.name == "postgresql":
+            connection.execute(text("SELECT pg_advisory_xact_lock(:id)"), {"id": _LOCK_ID})
+        config.attributes["connection"] = connection
+        command.upgrade(config, "head")
+
+
+def open_database(url: str | None = None, folder: str | os.PathLike[str] | None = None) -> Database:
+    """The database at ``url`` (default: SQLite in the data folder), migrated to head."""
+    full = database_url(url, folder)
+    engine = create(full)
+    try:
+        upgrade(engine)
+    except StoreError:
+        raise
+    except Exception as exc:  # a server that refuses, a file that cannot be opened
+        engine.dispose()
+        safe = make_url(full).render_as_string(hide_password=True)
+        raise StoreError(f"cannot open the database {safe}: {type(exc).__name__}: {exc}") from None
+    return Database(engine, full)

@@ -23,7 +23,7 @@ import pytest
 PACKAGE = Path(__file__).resolve().parents[1] / "triage_dsl"
 
 # The pipeline, first stage first: syntax -> check -> graph -> runtime -> outputs, then
-# records, then the service, then the command line and the package facade on top. The
+# records, then the package facade, the service and the command line on top. The
 # foundation holds what every stage reads: positions, diagnostics, files, units, the
 # clock and the result models (pydantic data the runtime fills and every later stage
 # reads; it imports nothing of the package).
@@ -38,9 +38,13 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("runtime", ("runtime", "codegen")),
     ("outputs", ("explain", "render", "analysis", "testing", "interview", "batch", "fmt")),
     ("records", ("record", "roster", "notify", "fhir", "store")),
+    ("facade", ("",)),  # triage_dsl/__init__.py: load, evaluate, Session... for the service and users
     ("service", ("service", "lsp")),
-    ("interface", ("cli", "__main__", "")),  # "" is the facade, triage_dsl/__init__.py
+    ("interface", ("cli", "__main__")),
 )
+
+# Scripts that live in the package but are run by a tool, not imported on their own.
+SCRIPTS = {"triage_dsl.store.migrations.env"}
 
 
 def module_name(path: Path) -> str:
@@ -180,7 +184,7 @@ def test_imports_are_read_from_every_form() -> None:
 
 
 def test_a_fresh_interpreter_imports_every_module() -> None:
-    names = [module for module, _ in modules() if not module.endswith("__main__")]
+    names = [module for module, _ in modules() if not module.endswith("__main__") and module not in SCRIPTS]
     code = "import importlib, sys\nfor name in sys.argv[1:]:\n    importlib.import_module(name)\n"
     done = subprocess.run(
         [sys.executable, "-c", code, *names], capture_output=True, text=True, check=False, timeout=300

@@ -45,9 +45,10 @@ from lark import Lark  # noqa: E402
 import triage_dsl  # noqa: E402
 from tools.baselines import PLAIN, RULE_ENGINE  # noqa: E402
 from triage_dsl import compiler  # noqa: E402
+from triage_dsl.codegen import runner  # noqa: E402
 from triage_dsl.graph.plan import QuestionPlan  # noqa: E402
 from triage_dsl.runtime.answers import all_questions  # noqa: E402
-from triage_dsl.runtime.interpreter import decide, evaluate_protocol  # noqa: E402
+from triage_dsl.runtime.interpreter import decide, evaluate_protocol, program  # noqa: E402
 from triage_dsl.source import Source  # noqa: E402
 from triage_dsl.syntax.grammar import grammar_path  # noqa: E402
 
@@ -186,10 +187,28 @@ def bench_rules(n: int, peer_n: int) -> None:
             "",
             "no validation, no result",
         )
-        t = best_of(3, each(lambda c: evaluate_protocol(protocol, c, trace=False), cases)) / n * 1e6
-        row("rules", f"{name}: evaluate, no trace", t, "us", base_us, "hand-written", "target <= 3x")
-        t = best_of(3, each(lambda c: evaluate_protocol(protocol, c, trace=True), cases)) / n * 1e6
-        row("rules", f"{name}: evaluate, full trace", t, "us", base_us, "hand-written", "target <= 10x")
+        functions = runner(protocol)
+        if functions is None:
+            print(f"  {name}: no generated code (the interpreter runs it)")
+        else:
+            cleaned = [program(protocol).clean(c) for c in cases]
+            assert all(c is not None for c in cleaned)
+            for label, run, target in (
+                ("no trace", functions.plain, "target <= 3x"),
+                ("full trace", functions.trace, "target <= 10x"),
+            ):
+                t = best_of(3, each(lambda c: run(c, []), cleaned)) / n * 1e6
+                row("rules", f"{name}: generated code, {label}", t, "us", base_us, "hand-written", target)
+        for label, trace, generated in (
+            ("evaluate, no trace", False, None),
+            ("evaluate, full trace", True, None),
+            ("evaluate, interpreter, no trace", False, False),
+            ("evaluate, interpreter, full trace", True, False),
+        ):
+            t = best_of(
+                3, each(lambda c: evaluate_protocol(protocol, c, trace=trace, generated=generated), cases)
+            )
+            row("rules", f"{name}: {label}", t / n * 1e6, "us", base_us, "hand-written", "", "with a result")
         if rule_engine is not None:
             text = RULE_ENGINE.get(name)
             if text is None:
@@ -242,20 +261,22 @@ def bench_cases(n: int) -> None:
         path = Path(tmp) / "cases.jsonl"
         path.write_text("".join(json.dumps({"id": i, "answers": c}) + "\n" for i, c in enumerate(cases)))
 
-        def run(command: list[str]) -> float:
+        def run(command: list[str], env: dict[str, str] | None = None) -> float:
             start = time.perf_counter()
-            subprocess.run(command, check=True, stdout=subprocess.DEVNULL)
+            subprocess.run(command, check=True, stdout=subprocess.DEVNULL, env={**os.environ, **(env or {})})
             return time.perf_counter() - start
 
         base = min(run([sys.executable, "-c", _BASELINE_PROCESS, str(path), str(ROOT)]) for _ in range(2))
         base_rate = n / base
         row("cases", "hand-written NEWS2 process", base_rate, "cases/s", base_rate, "hand-written process")
-        for label, extra, target in (
-            ("with trace", [], ">= 20,000/s"),
-            ("--no-trace", ["--no-trace"], ">= 50,000/s"),
+        for label, extra, target, env in (
+            ("with trace", [], "<= 3x", {}),
+            ("--no-trace", ["--no-trace"], "<= 1.5x", {}),
+            ("with trace, interpreter", [], "", {"TRIAGE_INTERPRETER": "1"}),
+            ("--no-trace, interpreter", ["--no-trace"], "", {"TRIAGE_INTERPRETER": "1"}),
         ):
             command = [str(triage), "eval", str(protocol.path), "--cases", str(path), *extra]
-            seconds = min(run(command) for _ in range(2))
+            seconds = min(run(command, env) for _ in range(2))
             rate = n / seconds
             # A rate: the ratio shown is how many times slower than the baseline process.
             row(
@@ -303,6 +324,8 @@ def bench_sessions(repeats: int) -> None:
         t = best_of(3, each(interview, scripts)) / repeats * 1e6
         b = best_of(3, each(lambda f: evaluate_protocol(protocol, f), finals)) / repeats * 1e6
         row("sessions", f"{path.stem} ({per_session:.1f} questions)", t, "us", b, "one batch evaluation")
+        step = t / per_session
+        row("sessions", f"{path.stem}: one step (answer, next question)", step, "us", None, "-", "<= 10 us")
 
 
 # ---------------------------------------------------------------- compile

@@ -12,8 +12,8 @@ of every range, the first option) until the outcome, then close the call. Report
 
 - answers/s over the whole run (starts and closes included in the time) and p50/p99
   latency of one answer (request to response, as the client sees it);
-- baselines measured in the same run: the same client doing the same number of
-  ``GET /healthz`` round trips at the same concurrency (the HTTP stack and the client
+- baselines measured in the same run: the same client doing ten ``GET /healthz`` round
+  trips per simulated call at the same concurrency (the HTTP stack and the client
   alone: the ceiling for any endpoint on this machine), and the same answers given
   in-process with ``Session.answer`` (the interpreter alone, no HTTP, no database).
 
@@ -25,6 +25,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import json
+import os
 import sys
 import tempfile
 import time
@@ -44,6 +45,9 @@ from triage_dsl import load  # noqa: E402
 from triage_dsl.runtime.session import Session  # noqa: E402
 
 DEFAULT_PROTOCOL = "head_injury"
+# The client drops an idle connection before uvicorn does (after 5 s), so that a request is
+# never sent on a connection the server is closing.
+KEEPALIVE = 2.0
 
 
 def answer_for(question: dict[str, Any]) -> Any:
@@ -79,6 +83,13 @@ class Run:
 
 
 async def one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
+    try:
+        await _one_call(client, protocol, run)
+    except httpx.TransportError as exc:
+        run.failures.append(f"transport: {type(exc).__name__} {exc}")
+
+
+async def _one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
     started = time.perf_counter()
     response = await client.post("/v1/calls", json={"protocols": [protocol]})
     run.other.append(time.perf_counter() - started)
@@ -109,7 +120,7 @@ async def one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
 
 
 async def calls(service: LiveService, protocol: str, count: int) -> tuple[Run, float]:
-    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count)
+    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count, keepalive_expiry=KEEPALIVE)
     async with httpx.AsyncClient(
         base_url=service.url, headers=service.headers(), limits=limits, timeout=120
     ) as client:
@@ -121,7 +132,9 @@ async def calls(service: LiveService, protocol: str, count: int) -> tuple[Run, f
 
 
 async def health_round_trips(service: LiveService, concurrency: int, total: int) -> tuple[list[float], float]:
-    limits = httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency)
+    limits = httpx.Limits(
+        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=KEEPALIVE
+    )
     latencies: list[float] = []
 
     async def worker(n: int) -> None:
@@ -202,7 +215,11 @@ def main(argv: list[str] | None = None) -> int:
 
     path = protocol_file(args.protocol)
     session_rate, per_call = in_process_rate(path)
-    print(f"protocol {args.protocol}: {per_call} answers per simulated call; {args.calls} calls at once")
+    load1, load5, _ = os.getloadavg()
+    print(
+        f"protocol {args.protocol}: {per_call} answers per simulated call; {args.calls} calls at once;"
+        f" {os.cpu_count()} CPUs, load average {load1:.1f} (1 min) {load5:.1f} (5 min)"
+    )
     print(
         f"baseline, in-process Session.answer: {session_rate:,.0f} answers/s (one core, no HTTP, no database)"
     )
@@ -211,6 +228,7 @@ def main(argv: list[str] | None = None) -> int:
         "calls": args.calls,
         "workers": args.workers,
         "session_answer_per_s": session_rate,
+        "load_average_1min": load1,
     }
     for kind in args.databases.split(","):
         with (
@@ -218,7 +236,7 @@ def main(argv: list[str] | None = None) -> int:
             database_url(kind) as url,
             running_service(Path(folder), database=url, workers=args.workers, log_level="warning") as live,
         ):
-            health, health_time = asyncio.run(health_round_trips(live, args.calls, args.calls * per_call))
+            health, health_time = asyncio.run(health_round_trips(live, args.calls, args.calls * 10))
             run, elapsed = asyncio.run(calls(live, args.protocol, args.calls))
         answers = len(run.latencies)
         rate = answers / elapsed

@@ -33,6 +33,7 @@ from triage_dsl.errors import Terminated, TriageError
 from triage_dsl.io.files import lines, open_input
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, JSONInputError, loads
 from triage_dsl.model.result import TriageResult
+from triage_dsl.model.serialize import dumps
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
@@ -125,8 +126,8 @@ def _case_line(
         message = f'{path}:{number}: expected an object with "answers": {{...}}'
         return _error_line(protocol, case_id, number, "not_a_case", message), True
     result: TriageResult = evaluate_protocol(protocol, case["answers"], trace=trace, now=now)
-    # pydantic's serializer writes the result; the case id and line go first
-    body = result.model_dump_json(exclude={"note"})
+    # orjson writes the result (pydantic's bytes, see model/serialize.py); the case id and line go first
+    body = dumps(result, exclude=("note",)).decode()
     head = '{"id":' + json.dumps(case_id, ensure_ascii=False) + ',"line":' + str(number) + ","
     return head + body[1:], result.status == "error"
 

@@ -29,9 +29,11 @@ from typing import TYPE_CHECKING, Any, TextIO
 from triage_dsl.errors import AnalysisLimit, CompileError, ProtocolFileError, Terminated
 from triage_dsl.fhir.cli import add_parser as fhir_parser
 from triage_dsl.fhir.cli import fhir_command
+from triage_dsl.fmt import cli as fmt_cli
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
+from triage_dsl.lsp import cli as lsp_cli
 from triage_dsl.roster.cli import add_parsers as roster_parsers
 from triage_dsl.version import __version__
 
@@ -249,6 +251,8 @@ def _parser() -> argparse.ArgumentParser:
     from triage_dsl.service.cli import add_parsers as service_parsers  # serve, token (lazy web stack)
 
     service_parsers(sub)
+    fmt_cli.add_parser(sub).set_defaults(handler=_fmt)
+    lsp_cli.add_parser(sub).set_defaults(handler=_lsp)
     return parser
 
 
@@ -494,7 +498,9 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now
     )
     if args.format == "json":
-        text = result.model_dump_json(indent=2) + "\n"
+        from triage_dsl.model.serialize import dumps
+
+        text = dumps(result, indent=True).decode() + "\n"
     else:
         text = render_note(result, markdown=args.format == "markdown")
     _write(text, args.output, out)
@@ -676,6 +682,14 @@ def _book(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         file=out,
     )
     return OK
+
+
+def _fmt(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    return fmt_cli.run(args, out, err)
+
+
+def _lsp(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    return lsp_cli.run(args, out, err)
 
 
 # ----------------------------------------------------------------- the liability record

@@ -16,9 +16,10 @@ from functools import lru_cache
 from pathlib import Path
 from typing import TypeVar
 
-from triage_dsl.check import Scope, run_checks
+from triage_dsl.check import CHECKS, Scope, run_checks
 from triage_dsl.check.allow import suppress
 from triage_dsl.check.scope import DEFAULT_TIERS_TEXT
+from triage_dsl.check.skipped import damaged_names, withhold
 from triage_dsl.errors import CompileError, Diagnostic, ProtocolFileError
 from triage_dsl.graph.build import build_graph
 from triage_dsl.graph.plan import build_plan
@@ -26,7 +27,7 @@ from triage_dsl.io.files import MAX_PROTOCOL_BYTES, inside, read_text
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
-from triage_dsl.syntax.parser import parse_protocol
+from triage_dsl.syntax.parser import Damage, parse_protocol, parse_protocol_recovering
 
 T = TypeVar("T")
 
@@ -64,6 +65,9 @@ class _Unit:
     scope: Scope | None
     diagnostics: list[Diagnostic]
     files: dict[str, str] = field(default_factory=dict)  # path -> sha256 of all inputs
+    damage: list[Damage] = field(default_factory=list)  # lines lost to syntax errors
+    # ids declared by damaged blocks of this file and of every file it imports
+    lost_names: set[str] = field(default_factory=set)
 
 
 class _Compiler:
@@ -79,8 +83,11 @@ class _Compiler:
         if key in self.units:
             return self.units[key]
         self.sources[key] = source
-        file, diagnostics = parse_protocol(source)
-        unit = _Unit(source, file, None, list(diagnostics), {key: source.sha256})
+        # After a syntax error the blocks that parsed are still checked (the others are
+        # listed in ``damage``); analyses and compilation need a file without errors.
+        file, diagnostics, damage = parse_protocol_recovering(source)
+        unit = _Unit(source, file, None, list(diagnostics), {key: source.sha256}, damage)
+        unit.lost_names = damaged_names(damage)
         self.units[key] = unit
         if file is None:
             return unit
@@ -95,7 +102,8 @@ class _Compiler:
         self.local(scope)
         run_checks(scope)
         unit.scope = scope
-        unit.diagnostics.extend(scope.diagnostics)
+        imported_lost = unit.lost_names - damaged_names(damage)
+        unit.diagnostics.extend(withhold(scope.diagnostics, source, damage, imported_lost, len(CHECKS)))
         return unit
 
     def imports(self, unit: _Unit, scope: Scope) -> None:
@@ -138,6 +146,7 @@ class _Compiler:
                 continue
             imported = self.unit(source)
             unit.files.update(imported.files)
+            unit.lost_names |= imported.lost_names
             if imported.file is None or imported.scope is None:
                 scope.report(item.span, "T073", f"'{item.path}' has syntax errors (listed above)")
                 _extend_unique(unit.diagnostics, imported.diagnostics)
@@ -356,11 +365,33 @@ def check_file(
     ``analyses`` (the static verification, a later stage handed in by the caller) runs on
     the compiled protocol when the file has no errors. Imports stay inside the file's
     folder or ``roots``."""
-    source = read_source(path)
+    checked = check_source(read_source(path), analyses, roots)
+    return checked.diagnostics, checked.sources
+
+
+@dataclass(frozen=True)
+class Checked:
+    """What :func:`check_source` found: the diagnostics, every file read, and the checked
+    file's scope (its declarations and those it imports; None after a syntax error)."""
+
+    diagnostics: list[Diagnostic]
+    sources: dict[str, Source]
+    scope: Scope | None
+    protocol: Protocol | None
+
+
+def check_source(
+    source: Source,
+    analyses: Callable[[Protocol], list[Diagnostic]] | None = None,
+    roots: Sequence[str | Path] | None = None,
+) -> Checked:
+    """:func:`check_file` for text already in memory (an editor's unsaved buffer); its
+    imports are read from disk."""
     compiler = _Compiler(roots_for(source.path, roots))
     unit = compiler.unit(source)
     diagnostics = list(unit.diagnostics)
     analysed = False
+    protocol = None
     if (
         unit.file is not None
         and unit.file.header.kind == "protocol"
@@ -372,7 +403,17 @@ def check_file(
             diagnostics += analyses(protocol)
             analysed = True
     files = [u.file for u in compiler.units.values() if u.file is not None]
-    return _sorted(suppress(_sorted(diagnostics), files, source.path, analysed)), compiler.sources
+    judged = suppress(_sorted(diagnostics), files, source.path, analysed)
+    # An `allow` in a block that lost lines to a syntax error cannot be judged (the
+    # finding it accepts may depend on the lost lines): no W021 there.
+    damaged = {(path, lost.block) for path, u in compiler.units.items() for lost in u.damage}
+    judged = [
+        d
+        for d in judged
+        if d.code != "W021"
+        or not any(d.span.path == path and a <= d.span.line <= b for path, (a, b) in damaged)
+    ]
+    return Checked(_sorted(judged), compiler.sources, unit.scope, protocol)
 
 
 def _extend_unique(diagnostics: list[Diagnostic], more: Sequence[Diagnostic]) -> None:

@@ -6,6 +6,11 @@ then the protocol's questions, re-asking on invalid input; then anything else th
 caller said, and whether the caller agrees with the advice (or declines, and why). Ends
 with the triage note. Input ending early stops the interview without a disposition
 (exit 1), never with a guess.
+
+At any question the agent may type ``help`` (the question's help text and the answers it
+takes) or ``back`` (undo the last answer: it stays in the record as a retraction, and the
+question is asked again); ``back`` also works at the first prompt after the outcome, until
+the caller has responded to the advice.
 """
 
 from __future__ import annotations
@@ -169,7 +174,44 @@ def ask_call(inp: TextIO, out: TextIO) -> CallInfo:
     )
 
 
+BACK_WORDS = ("back", ":back")
+HELP_WORDS = ("help", ":help")
+BACK_REASON = "the agent went back ('back' typed): the answer is withdrawn and asked again"
+
+
+def _command(text: str, question: QuestionInfo | None) -> str | None:
+    """``back`` or ``help`` when typed as a command (a choice option of that name wins;
+    ``:back`` and ``:help`` are commands always)."""
+    word = text.strip().lower()
+    if question is not None and word in {o.id for o in question.options}:
+        return None
+    if word in BACK_WORDS:
+        return "back"
+    if word in HELP_WORDS:
+        return "help"
+    return None
+
+
+def _help(question: QuestionInfo, out: TextIO) -> None:
+    out.write(f"  Help: {question.help or 'this question has no help text in the protocol'}\n")
+    out.write(f"  Answer: {_allowed(question)}; 'back' undoes the last answer\n")
+
+
+def _back(session: Session, out: TextIO) -> bool:
+    """Undo the last answer (kept in the record as a retraction); False when there is none."""
+    try:
+        session.undo(BACK_REASON)
+    except SessionError as exc:
+        out.write(f"  Cannot go back: {exc}.\n")
+        return False
+    withdrawn = session.log[-1]
+    out.write(f"  Went back: the answer to '{withdrawn.question}' is withdrawn (kept in the record).\n")
+    return True
+
+
 def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
+    """Ask what the outcome still depends on, one question at a time (the engine picks
+    the next; see docs/testing.md, "The order of questions"), until the outcome."""
     while not session.done:
         question = session.next_question()
         if question is None:  # pragma: no cover - a needs_answers result always names one
@@ -179,6 +221,14 @@ def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
             out.write(f"  ({question.help})\n")
         while True:
             line = _line(inp, out, f"  {_allowed(question)} > ")
+            command = _command(line, question)
+            if command == "help":
+                _help(question, out)
+                continue
+            if command == "back":
+                if _back(session, out):
+                    break
+                continue
             try:
                 session.answer(question.id, parse_typed(question, line))
                 break
@@ -186,13 +236,28 @@ def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
                 out.write(f"  Invalid answer: {exc}. Please ask again.\n")
 
 
-def _closing(session: Session, inp: TextIO, out: TextIO) -> None:
-    """Anything else the caller said, then the caller's response to the advice."""
+def _outcome_line(session: Session) -> str:
+    result = session.result()
+    label = result.disposition.label if result.disposition else "-"
+    tier = f" (tier {result.urgency.tier})" if result.urgency else ""
+    return f"\nOutcome: {label}{tier}. Type 'back' at the next prompt to undo the last answer.\n"
+
+
+def _closing(session: Session, inp: TextIO, out: TextIO) -> bool:
+    """Anything else the caller said, then the caller's response to the advice. False
+    when the agent typed ``back`` first (the last answer is withdrawn: ask again)."""
+    first = True
     while text := _line(inp, out, "Anything else the caller said? (Enter when done) > "):
+        if first and _command(text, None) == "back":
+            if _back(session, out):
+                return False
+            continue
+        first = False
         session.note(text)
     agrees = _ask(inp, out, "Does the caller agree with the advice? [yes/no] > ", _yes_no)
     reason = None if agrees else _ask(inp, out, "Why does the caller decline? > ", _needed("a reason"))
     session.respond(agrees, reason)
+    return True
 
 
 def interview(
@@ -232,11 +297,21 @@ def interview(
             stopped(session)
         raise
     try:
-        if not session.done:  # refused (outside the protocol's population): no advice to agree to
-            code = 1
-        else:
-            _closing(session, inp, out)
-    except _Ended:  # the outcome stands and is kept; the caller's response is missing
+        while True:
+            if not session.done:  # refused (outside the protocol's population): no advice
+                code = 1
+                break
+            out.write(_outcome_line(session))
+            if _closing(session, inp, out):
+                break
+            _questions(session, inp, out)  # the agent went back: ask again
+    except _Ended:
+        if not session.done:  # ended while asking again after 'back'
+            out.write("\nInterview stopped before a disposition was reached.\n")
+            if stopped is not None:
+                stopped(session)
+            return 1, None
+        # the outcome stands and is kept; the caller's response is missing
         out.write("\nInput ended before the caller's response to the advice was recorded.\n")
         code = 1
     except (SessionError, ValidationError) as exc:  # pragma: no cover - the prompts validate

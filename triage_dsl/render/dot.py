@@ -39,6 +39,7 @@ DARK = {"#b2182b", "#e34a33", "#1a9850"}
 
 GREY_LINE, GREY_TEXT, GREY_FILL = "#c8c8c8", "#9a9a9a", "#f6f6f6"
 PATH_COLOUR, FIRED_COLOUR = "#1f4e9c", "#c2185b"
+UNDECIDED_COLOUR, ASSUMED_COLOUR = "#5f6b7a", "#e65100"
 
 # kind -> node attributes: the shape says what a node is, independent of colour.
 SHAPES: dict[str, dict[str, str]] = {
@@ -357,9 +358,23 @@ def _edge_taken(source: str, target: str, label: str, overlay: Overlay) -> bool:
 
 
 def _overlay_style(node: str, kind: str, attrs: dict[str, str], overlay: Overlay) -> dict[str, str]:
+    if node in overlay.undecided:  # reached, but waiting for an answer not given yet
+        return {
+            "color": UNDECIDED_COLOUR,
+            "fontcolor": GREY_TEXT,
+            "fillcolor": GREY_FILL,
+            "style": attrs.get("style", "filled") + ",dashed",
+            "penwidth": "1.6",
+        }
     if node not in overlay.visited and node != "legend":
         return {"color": GREY_LINE, "fontcolor": GREY_TEXT, "fillcolor": GREY_FILL}
     style: dict[str, str] = {"color": PATH_COLOUR, "penwidth": "2.2"}
+    if node in overlay.assumed:
+        style.update(color=ASSUMED_COLOUR, penwidth="4", fillcolor="#fff3e0")
+        style["label"] = (
+            attrs["label"][:-1]
+            + f'<BR/><B><FONT COLOR="{ASSUMED_COLOUR}">not ruled out (unknown)</FONT></B>>'
+        )
     if node == overlay.fired:
         style.update(color=FIRED_COLOUR, penwidth="4", fillcolor="#fde7ef")
         style["label"] = attrs["label"][:-1] + '<BR/><B><FONT COLOR="#c2185b">fired</FONT></B>>'
@@ -413,6 +428,14 @@ def _legend(protocol: Protocol, overlay: Overlay | None) -> dict[str, str]:
         )
         rows.append(
             f'<TR><TD BGCOLOR="{FIRED_COLOUR}"> </TD><TD ALIGN="LEFT">the criterion that fired</TD></TR>'
+        )
+        rows.append(
+            f'<TR><TD BGCOLOR="{ASSUMED_COLOUR}"> </TD><TD ALIGN="LEFT">'
+            "undecided criterion taken toward urgency (the caller did not know)</TD></TR>"
+        )
+        rows.append(
+            f'<TR><TD BGCOLOR="{UNDECIDED_COLOUR}"> </TD><TD ALIGN="LEFT">'
+            "dashed: reached but undecided (question not asked yet, or waiting for one)</TD></TR>"
         )
         rows.append(f'<TR><TD BGCOLOR="{GREY_FILL}"> </TD><TD ALIGN="LEFT">not visited</TD></TR>')
     table = '<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3">' + "".join(rows) + "</TABLE>"

@@ -26,7 +26,12 @@ class Overlay:
     visited: frozenset[str]
     values: dict[str, JSONValue] = field(default_factory=dict)
     answered: frozenset[str] = frozenset()
-    fired: str | None = None
+    fired: str | None = None  # the criterion that held and decided (never an undecided one)
+    # reached but not decided: questions not asked yet, criteria and sections waiting on them
+    undecided: frozenset[str] = frozenset()
+    # undecided criteria whose section (or floor) was taken toward urgency: the caller did
+    # not know an answer
+    assumed: frozenset[str] = frozenset()
     outcome: str | None = None
     status: str = "complete"
     raised: str | None = None  # the floor node that raised the outcome
@@ -38,15 +43,27 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
     values: dict[str, JSONValue] = {}
     answered: set[str] = set()
     outcome: str | None = None
+    undecided: set[str] = set()
+    assumed: set[str] = set()
     for entry in result.trace:
         if entry.protocol != protocol_id:
             continue
-        visited.add(entry.node)
-        if entry.kind in ("assumption", "raise"):
-            continue  # the floor's own entry holds its value
+        if entry.kind == "assumption":
+            assumed.add(entry.node)  # undecided, and resolved toward the more urgent outcome
+            visited.add(entry.node)
+            continue
         if entry.kind == "floor" and entry.detail.startswith("not needed"):
+            visited.add(entry.node)
             values[entry.node] = "not needed"
             continue
+        if entry.value is None and entry.kind != "raise":
+            # Not asked yet, or waiting for such a question: reached, not decided.
+            undecided.add(entry.node)
+            values.setdefault(entry.node, None)
+            continue
+        visited.add(entry.node)
+        if entry.kind == "raise":
+            continue  # the floor's own entry holds its value
         values[entry.node] = entry.value
         if entry.kind == "answer":
             answered.add(entry.node)
@@ -55,9 +72,10 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
                 values[entry.node] = given[0]  # an age or duration as given, not its minutes
         elif entry.kind in ("disposition", "continue"):
             outcome = entry.node
-    if visited:
+    if visited or undecided:
         visited.add("start")
-    fired = result.decided_by.criterion if result.decided_by else None
+    decided = result.decided_by
+    fired = decided.criterion if decided is not None and decided.kind == "criterion" else None
     raised = None
     if result.raised_by is not None and result.raised_by.floor in visited:
         raised = result.raised_by.floor
@@ -71,6 +89,8 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
         outcome=outcome,
         status=result.status,
         raised=raised,
+        undecided=frozenset(undecided - visited),
+        assumed=frozenset(assumed),
     )
 
 

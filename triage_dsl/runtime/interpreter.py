@@ -20,6 +20,7 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
+from triage_dsl import codegen
 from triage_dsl.graph.plan import (
     DispositionPlan,
     PopulationPlan,
@@ -199,12 +200,19 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
 
 
 def evaluate_protocol(
-    protocol: Any, answers: Mapping[str, Any], *, trace: bool = True, now: datetime | None = None
+    protocol: Any,
+    answers: Mapping[str, Any],
+    *,
+    trace: bool = True,
+    now: datetime | None = None,
+    generated: bool | None = None,
 ) -> m.TriageResult:
     """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers.
 
     ``now`` (an aware datetime) is the evaluation's clock: it turns a date of birth into
-    an age; without it a date of birth is refused."""
+    an age; without it a date of birth is refused. ``generated`` chooses the protocol's
+    generated code where it applies (the default, unless ``TRIAGE_INTERPRETER=1``) or
+    the interpreter alone (``False``): both give the same bytes."""
     compiled = program(protocol)
     ref = compiled.ref
     if not isinstance(answers, Mapping):
@@ -227,17 +235,29 @@ def evaluate_protocol(
         if refused is not None:
             return refused
     entries: list[m.TraceEntry] = []
-    asked: list[str] = []
-    evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
-    outcome = evaluation.run()
-    if population is not None:
-        _population_step(evaluation, population, outcome)
-    scores = evaluation.scores()
+    fast = None
+    if codegen.ENABLED if generated is None else generated:
+        functions = codegen.runner(protocol)
+        if functions is not None:
+            fast = (functions.trace if trace else functions.plain)(clean, entries)
+    assumptions: list[m.Assumption] = []
+    if fast is not None:  # every answer the generated code read was concrete
+        outcome, asked, read, scores = fast
+    else:  # the reference: partial and unknown answers, floors, continued protocols
+        entries.clear()
+        asked = []
+        evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
+        outcome = evaluation.run()
+        if population is not None:
+            _population_step(evaluation, population, outcome)
+        scores = evaluation.scores()
+        read = evaluation.used
+        assumptions = evaluation.assumptions
     used: dict[str, Any] = {}
     for q in asked:
         if q in clean:
             used[q] = _answer_json(clean[q])
-    for q in evaluation.used:
+    for q in read:
         if q in clean and q not in used:
             used[q] = _answer_json(clean[q])
     common: dict[str, Any] = {
@@ -245,7 +265,7 @@ def evaluate_protocol(
         "scores": scores,
         "answers": used,
         "asked": asked,
-        "assumptions": evaluation.assumptions,
+        "assumptions": assumptions,
         "trace": entries,
     }
     if outcome["status"] == "needs_answers":

@@ -194,6 +194,36 @@ class Session:
         )
         return self.result()
 
+    def undo(self, reason: str) -> TriageResult:
+        """Take back the last answer still in force (the agent went back: a mistyped
+        answer), logged as a *retraction* with ``reason``; the question is asked again if
+        the outcome depends on it. Unlike :meth:`retract` this is allowed once the outcome
+        is reached, until the caller has responded to the advice (the advice was not yet
+        given on that answer); both the answer and its retraction stay in the log."""
+        if self._call is not None and self._call.agreement is not None:
+            raise SessionError("cannot go back: the caller has responded to the advice")
+        if not self._answers:
+            raise SessionError("there is no answer to go back to")
+        if not reason or not reason.strip():
+            raise SessionError("going back needs a reason")
+        question_id = next(
+            e.question
+            for e in reversed(self._log)
+            if e.kind in ("answer", "correction") and e.question in self._answers
+        )
+        assert question_id is not None
+        previous = self._answers.pop(question_id)
+        q = all_questions(self.protocol.plan)[question_id]
+        self._append(
+            kind="retraction",
+            question=question_id,
+            previous=as_json(previous),
+            reason=reason.strip(),
+            prompt=q.prompt,
+            red_flag=q.red_flag,
+        )
+        return self.result()
+
     def note(self, text: str) -> AnswerEvent:
         """Keep something the caller said that is not an answer (any time, also after the
         outcome: then it is marked ``after_outcome``)."""

@@ -9,6 +9,7 @@ of every declaration.
 from __future__ import annotations
 
 import re
+from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Any, cast
 
@@ -820,30 +821,57 @@ def _build(source: Source, tree: Tree[Token]) -> Any:
 
 def parse_protocol(source: Source) -> tuple[ast.ProtocolFile | None, list[Diagnostic]]:
     """Parse a ``.triage`` file. Returns the AST, or None and every syntax error found."""
+    file, diagnostics, _ = parse_protocol_recovering(source)
+    if any(d.severity == "error" for d in diagnostics):
+        return None, diagnostics
+    return file, diagnostics
+
+
+@dataclass(frozen=True)
+class Damage:
+    """Lines of a file the checks cannot see because of a syntax error: a whole top-level
+    block that did not parse (``lines`` is then the block), or lines dropped from a block
+    so that the rest of it parsed. ``name`` is the id the block declares, when it can be
+    read (``question temp_c: ...`` -> ``temp_c``); ``kind`` its first word."""
+
+    first_line: int
+    last_line: int
+    kind: str
+    name: str | None
+    whole_block: bool
+    block: tuple[int, int]  # the lines of the whole block
+
+
+def parse_protocol_recovering(
+    source: Source,
+) -> tuple[ast.ProtocolFile | None, list[Diagnostic], list[Damage]]:
+    """Parse a ``.triage`` file, recovering from syntax errors: every top-level block is
+    parsed on its own; in a block of one-line attributes (question, disposition,
+    escalation, tiers, header) a line with an error is dropped and the rest kept. Returns
+    the AST of what parsed (None only when nothing can be read), every syntax error, and
+    the damaged lines, so that later stages can say which checks did not run."""
     guard = _guard(source)
     if guard:
-        return None, guard
+        return None, guard, []
     try:
         tree = _parse(source, "protocol_file")
     except UnexpectedInput as first:
-        return None, _resync(source, first)
+        return _recover(source, first)
     except RecursionError:
-        return None, [
-            Diagnostic(
-                Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
-            )
-        ]
+        return None, [_too_deep(source)], []
     deep = _depth_diagnostic(source, tree)
     if deep is not None:
-        return None, [deep]
+        return None, [deep], []
     try:
-        return cast(ast.ProtocolFile, _build(source, tree)), []
+        return cast(ast.ProtocolFile, _build(source, tree)), [], []
     except RecursionError:  # pragma: no cover - the depth limit comes first
-        return None, [
-            Diagnostic(
-                Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
-            )
-        ]
+        return None, [_too_deep(source)], []
+
+
+def _too_deep(source: Source) -> Diagnostic:
+    return Diagnostic(
+        Span.point(source.path, 1, 1), "S003", "error", "file is nested too deeply to read", None
+    )
 
 
 def _depth_diagnostic(source: Source, tree: Tree[Token]) -> Diagnostic | None:
@@ -866,23 +894,132 @@ def _depth_diagnostic(source: Source, tree: Tree[Token]) -> Diagnostic | None:
     return None
 
 
-def _resync(source: Source, first: UnexpectedInput) -> list[Diagnostic]:
-    """Report the first error, then parse each later top-level declaration on its own."""
-    diagnostics = [syntax_diagnostic(source, first)]
-    first_line = getattr(first, "line", 1) or 1
-    for line, chunk in _chunks(source.text):
-        end_line = line + chunk.count("\n")
-        if end_line < first_line or line <= first_line <= end_line:
+# Blocks made of one-line attributes: a line with a syntax error can be dropped and the
+# rest of the block still read.
+LINE_BLOCKS = ("protocol", "library", "question", "disposition", "escalation", "tiers")
+MAX_DROPPED_LINES = 5
+DECLARES = re.compile(r"^\s*([A-Za-z_]\w*)\s+([A-Za-z_]\w*)")
+
+
+def _code_lines(chunk: str, first: int) -> list[int]:
+    """The line numbers of ``chunk`` (starting at ``first``) holding more than a comment."""
+    return [first + i for i, line in enumerate(chunk.split("\n")) if line.split("#", 1)[0].strip()]
+
+
+def _error_line(error: UnexpectedInput) -> int:
+    token = getattr(error, "token", None)
+    if isinstance(token, Token) and token.type == "$END":
+        return 0
+    return max(0, getattr(error, "line", 0) or 0)
+
+
+def _recover(
+    source: Source, first: UnexpectedInput
+) -> tuple[ast.ProtocolFile | None, list[Diagnostic], list[Damage]]:
+    """Parse each top-level block alone (see :func:`parse_protocol_recovering`)."""
+    diagnostics: list[Diagnostic] = []
+    damage: list[Damage] = []
+    header: ast.Header | None = None
+    items: list[Any] = []
+    chunks = [(line, chunk) for line, chunk in _chunks(source.text) if _code_lines(chunk, line)]
+    for index, (line, chunk) in enumerate(chunks):
+        code = _code_lines(chunk, line)
+        block = (code[0], code[-1])
+        word = chunk.split("\n")[code[0] - line].split()[0]
+        is_header = index == 0 and word in ("protocol", "library")
+        start = "file_header" if is_header else "item_chunk"
+        following = chunks[index + 1][1].split()[0] if index + 1 < len(chunks) else None
+        tree, errors, dropped, broken = _parse_block(source, start, line, chunk, code, word, following)
+        diagnostics += errors
+        match = DECLARES.match(chunk.split("\n")[code[0] - line])
+        name = match.group(2) if match and word not in ("tiers", "triage", "import") else None
+        if broken:
+            damage.append(Damage(block[0], block[1], word, name, True, block))
             continue
-        start = "file_header" if chunk.lstrip().startswith(("protocol ", "library ")) else "item_chunk"
-        padded = "\n" * (line - 1) + chunk
+        for number in dropped:
+            damage.append(Damage(number, number, word, name, False, block))
+        if tree is None:
+            continue
         try:
-            _parse(source, start, padded)
+            built = _build(source, tree)
+        except RecursionError:  # pragma: no cover - the depth limit comes first
+            diagnostics.append(_too_deep(source))
+            return None, diagnostics, damage
+        if is_header:
+            header = cast(ast.Header, built)
+        else:
+            items.append(built)
+    if not any(d.severity == "error" for d in diagnostics):
+        # The blocks parse alone but not together: report what the whole-file parse saw.
+        return None, [syntax_diagnostic(source, first)], []
+    if header is None:
+        header = _placeholder_header(source, chunks[0][0] if chunks else 1)
+    lines = source.text.count("\n") + 1
+    span = Span(source.path, 1, 1, lines, len(source.line(lines)) + 1)
+    return ast.ProtocolFile(span, header, tuple(items)), diagnostics, damage
+
+
+def _parse_block(
+    source: Source, start: str, line: int, chunk: str, code: list[int], word: str, following: str | None
+) -> tuple[Tree[Token] | None, list[Diagnostic], list[int], bool]:
+    """Parse one top-level block alone, positions kept: (tree or None, its syntax errors,
+    the lines dropped to read the rest, whether the block is lost as a whole)."""
+    lines = chunk.split("\n")
+    errors: list[Diagnostic] = []
+    dropped: list[int] = []
+    closed = False  # an 'end' added for a block the author left open
+    pad = "\n" * (line - 1)
+    for _ in range(MAX_DROPPED_LINES + 2):
+        text = pad + "\n".join(lines)
+        try:
+            tree = _parse(source, start, text + ("\nend" if closed else ""))
         except UnexpectedInput as exc:
-            diagnostics.append(syntax_diagnostic(source, exc))
+            at = _error_line(exc)
+            outside = at == 0 or at > code[-1]
+            if outside and not closed:
+                if not dropped:  # the author's own mistake, not an echo of a dropped line
+                    errors.append(_unclosed(source, start, text, following, exc))
+                closed = True  # read the block as if it were closed
+                continue
+            if not outside or not errors:
+                errors.append(syntax_diagnostic(source, exc))
+            if word not in LINE_BLOCKS or outside or at <= code[0] or len(dropped) >= MAX_DROPPED_LINES:
+                return None, errors, dropped, True
+            dropped.append(at)
+            lines[at - line] = ""
+            continue
         except RecursionError:
-            break
-    return diagnostics
+            return None, [*errors, _too_deep(source)], dropped, True
+        deep = _depth_diagnostic(source, tree)
+        if deep is not None:
+            return None, [*errors, deep], dropped, True
+        return tree, errors, dropped, False
+    return None, errors, dropped, True  # pragma: no cover - the loop returns
+
+
+def _unclosed(
+    source: Source, start: str, text: str, following: str | None, error: UnexpectedInput
+) -> Diagnostic:
+    """The diagnostic for a block that runs into the next one (or the end of the file):
+    parsed with the next block's first word after it, lark reports that word, which
+    ``messages.py`` explains as a block left open."""
+    if following is not None:
+        try:
+            _parse(source, start, f"{text}\n{following}")
+        except UnexpectedInput as exc:
+            if _error_line(exc) > text.count("\n") + 1:  # at the next block's word
+                return syntax_diagnostic(source, exc)
+    return syntax_diagnostic(source, error)
+
+
+def _placeholder_header(source: Source, line: int) -> ast.Header:
+    """A header for a file whose own header did not parse, so the rest can be checked."""
+    match = DECLARES.match(source.line(line))
+    name = match.group(2) if match else "unnamed"
+    span = Span.point(source.path, line, 1)
+    if match and match.group(1) == "library":
+        return ast.Header(span=span, kind="library", id=name, id_span=span)
+    return ast.Header(span=span, kind="protocol", id=name, id_span=span)
 
 
 def parse_scenarios(source: Source) -> tuple[ast.ScenarioFile | None, list[Diagnostic]]:

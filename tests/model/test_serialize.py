@@ -1,0 +1,79 @@
+"""orjson writes results with the bytes pydantic's serializer writes, and they validate
+against the published schema."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import jsonschema
+import pytest
+
+from tests.runtime.test_properties import PROTOCOL_LIST
+from triage_dsl import Protocol, evaluate
+from triage_dsl.batch import case_line
+from triage_dsl.model.result import TriageResult
+from triage_dsl.model.serialize import dumps
+from triage_dsl.record.schema import batch_line_schema, result_schema
+from triage_dsl.runtime.answers import all_questions
+from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.testing.scenarios import answers_of, load_scenarios, scenario_path
+
+IDS = [p.id for p in PROTOCOL_LIST]
+SCHEMA = result_schema()
+
+
+def scenario_answers(protocol: Protocol) -> list[dict[str, Any]]:
+    path = scenario_path(Path(protocol.path))
+    cases: list[dict[str, Any]] = [{}]
+    if path.exists():
+        parsed, _ = load_scenarios(path)
+        cases += [answers_of(parsed.baseline, s) for s in parsed.scenarios]
+    questions = all_questions(protocol.plan)
+    cases.append({qid: "unknown" for qid, q in questions.items() if q.unknown_allowed})
+    cases.append({qid: 10**6 for qid in questions})  # every answer refused
+    return cases
+
+
+@pytest.mark.parametrize("protocol", PROTOCOL_LIST, ids=IDS)
+def test_same_bytes_as_pydantic(protocol: Protocol) -> None:
+    for answers in scenario_answers(protocol):
+        for trace in (True, False):
+            result = evaluate(protocol, answers, trace=trace, note=True)
+            assert dumps(result) == result.model_dump_json().encode()
+            assert dumps(result, exclude=("note",)) == result.model_dump_json(exclude={"note"}).encode()
+            assert dumps(result, indent=True) == result.model_dump_json(indent=2).encode()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOL_LIST[:6], ids=IDS[:6])
+def test_valid_against_the_schema(protocol: Protocol) -> None:
+    for answers in scenario_answers(protocol):
+        jsonschema.validate(json.loads(dumps(evaluate(protocol, answers))), SCHEMA)
+
+
+def test_int_in_a_float_field_is_written_as_pydantic_writes_it() -> None:
+    from triage_dsl.model.result import Urgency
+
+    urgency = Urgency.model_construct(tier="x", label="X", rank=1, time_frame=None, time_frame_minutes=60)
+    assert dumps(urgency) == urgency.model_dump_json().encode()
+    assert b'"time_frame_minutes":60.0' in dumps(urgency)
+
+
+def test_what_orjson_refuses_is_written_by_pydantic() -> None:
+    big = TriageResult.model_construct(**{**evaluate(PROTOCOL_LIST[0], {}).__dict__, "scores": {"x": 10**30}})
+    assert dumps(big) == big.model_dump_json().encode()
+
+
+@pytest.mark.parametrize("protocol", PROTOCOL_LIST, ids=IDS)
+def test_batch_lines_keep_their_bytes_and_schema(protocol: Protocol) -> None:
+    schema = batch_line_schema()
+    for number, answers in enumerate(scenario_answers(protocol), start=1):
+        for trace in (True, False):
+            line = json.dumps({"id": f"case {number}", "answers": answers})
+            text, failed = case_line(protocol, line, number, trace=trace)
+            result = evaluate_protocol(protocol, answers, trace=trace)
+            body = result.model_dump_json(exclude={"note"})
+            assert text == f'{{"id":"case {number}","line":{number},' + body[1:]
+            assert failed == (result.status == "error")
+            jsonschema.validate(json.loads(text), schema)

@@ -1,0 +1,542 @@
+"""A checked, compiled plan -> the Python source of two functions specialised for
+complete answers: ``run_trace`` (the full trace) and ``run_plain`` (no trace).
+
+Each function takes the clean answers and a trace list and returns ``(outcome, asked,
+used, scores)`` -- the pieces :func:`~triage_dsl.runtime.interpreter.evaluate_protocol`
+assembles a result from -- or None the moment it reads an answer that is missing or
+unknown: the interpreter then evaluates the same answers from the start (it is the
+reference; the generated code only takes its fast path when every answer it reads is
+concrete). The code does what the interpreter does step for step: answers read lazily in
+the same order, values computed once on first use, the same trace steps from templates
+(only the values vary).
+
+How the source stays data: every identifier is one this module makes (``_a3``, ``_v0``,
+``_k12``); every constant written into the source is ``repr()`` of an already-parsed
+number or string; objects (dispositions, trace templates, explanations) are bound in the
+module's namespace under generated names, never written as source. The module's AST is
+checked against :mod:`~triage_dsl.codegen.allow` before ``compile()``.
+
+Plans this generator does not cover (floors, ``continue with``, more than
+:data:`MAX_NESTING` criteria in an ``all of`` section) give :class:`NotCovered`: they run
+on the interpreter.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any
+
+from triage_dsl.check.walk import names as names_in
+from triage_dsl.codegen import support
+from triage_dsl.graph.plan import CriterionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.runtime.answers import UNKNOWN
+from triage_dsl.runtime.build import _all_advice, _no_detail, _target_text, _within
+from triage_dsl.runtime.program import Program
+from triage_dsl.syntax import ast
+
+MAX_NESTING = 60
+"""Criteria of an ``all of`` section, nested one ``if`` each (Python allows 100 levels)."""
+
+MAX_LINES = 200_000
+"""A larger generated module is not worth compiling: the interpreter runs the plan."""
+
+
+class NotCovered(Exception):
+    """The plan uses something the generator does not cover; the interpreter runs it."""
+
+
+def _literal(value: Any) -> str:
+    """``repr()`` of a parsed number, string, boolean or None (the only source constants)."""
+    if value is None or type(value) in (bool, int, str):
+        return repr(value)
+    if type(value) is float:
+        if not math.isfinite(value):
+            raise NotCovered("a non-finite number")
+        return repr(value)
+    raise NotCovered(f"a constant of type {type(value).__name__}")
+
+
+@dataclass
+class Generated:
+    """The generated source and the namespace it runs in."""
+
+    source: str
+    namespace: dict[str, Any]
+    names: frozenset[str]
+
+
+@dataclass
+class _Lines:
+    lines: list[str] = field(default_factory=list)
+    depth: int = 1
+
+    def add(self, text: str) -> None:
+        self.lines.append("    " * self.depth + text)
+
+
+class Generator:
+    """Writes one module for one plan (see the module docstring)."""
+
+    def __init__(self, protocol: Any, program: Program) -> None:
+        plan: Plan = protocol.plan
+        if plan.floors:
+            raise NotCovered("floors")
+        if (
+            plan.callees
+            or plan.default.kind == "protocol"
+            or any(s.target.kind == "protocol" for s in plan.sections)
+        ):
+            raise NotCovered("continue with another protocol")
+        self.protocol = protocol
+        self.plan = plan
+        self.program = program
+        self.namespace: dict[str, Any] = {}
+        self.names: set[str] = set()
+        self.objects: dict[int, str] = {}
+        self.questions = {qid: f"_a{i}" for i, qid in enumerate(plan.questions)}
+        self.values = {vid: f"_v{i}" for i, vid in enumerate(plan.values)}
+        self.names.update(self.questions.values(), self.values.values())
+        self.temp = 0
+        for name, obj in (
+            ("_M", support.MISSING),
+            ("_U", UNKNOWN),
+            ("_fmt", support.fmt),
+            ("_entry", support.entry),
+            ("_answer_entry", support.answer_entry),
+            ("_json", support.answer_json),
+            ("_tidy", support.tidy),
+            ("_negate", support.negate),
+            ("_score", support.score),
+            ("_protocol", protocol),
+        ):
+            self.namespace[name] = obj
+            self.names.add(name)
+        self.names.update(
+            {"_answers", "_trace", "_asked", "_used", "_scores", "_out", "run_trace", "run_plain"}
+        )
+
+    # ----------------------------------------------------------------- names and objects
+    def obj(self, value: Any) -> str:
+        """A generated name bound to ``value`` in the namespace (objects are never source)."""
+        key = id(value)
+        name = self.objects.get(key)
+        if name is None:
+            name = f"_k{len(self.objects)}"
+            self.objects[key] = name
+            self.namespace[name] = value
+            self.names.add(name)
+        return name
+
+    def fresh(self) -> str:
+        name = f"_t{self.temp}"
+        self.temp += 1
+        self.names.add(name)
+        return name
+
+    def template(self, kind: str, node: str, location: str, text: str, row: int | None = None) -> str:
+        return self.obj((kind, node, self.plan.protocol_id, location, text, row))
+
+    # ----------------------------------------------------------------- the module
+    def module(self) -> Generated:
+        lines: list[str] = []
+        for tracing in (True, False):
+            name = "run_trace" if tracing else "run_plain"
+            lines.append(f"def {name}(_answers, _trace):")
+            body = _Lines()
+            self.function(body, tracing)
+            lines.extend(body.lines)
+            lines.append("")
+        if len(lines) > MAX_LINES:
+            raise NotCovered("the generated module would be too large")
+        return Generated("\n".join(lines) + "\n", self.namespace, frozenset(self.names))
+
+    def function(self, out: _Lines, tracing: bool) -> None:
+        variables = [*self.questions.values(), *self.values.values()]
+        for start in range(0, len(variables), 200):
+            out.add(" = ".join([*variables[start : start + 200], "_M"]))
+        out.add("_asked = []")
+        out.add("_used = {}")
+        out.add("_out = None")
+        out.add("while True:")
+        out.depth += 1
+        known: set[str] = set()
+        for s in self.plan.sections:
+            self.section(out, s, known, tracing)
+        self.default(out, known, tracing)
+        out.depth -= 1
+        if self.plan.population is not None:
+            self.population(out, tracing)
+        out.add("_scores = {}")
+        for score_id in self.plan.scores:
+            var = self.values[score_id]
+            plan = self.plan.values[score_id]
+            out.add(f"if {var} is _M:")
+            out.depth += 1
+            self.compute_value(out, score_id, set(), tracing=False, quiet=True)
+            if tracing:
+                template = self.template("score", plan.node, self.program.where(plan.span), plan.text)
+                out.add(
+                    f"_entry(_trace, {template}, {{}}, {var}, "
+                    f"'= ' + _fmt({var}) + ' (for the record; the decision did not need it)')"
+                )
+            out.depth -= 1
+            out.add(f"_scores[{_literal(score_id)}] = _score({var})")
+        out.add("return (_out, _asked, _used, _scores)")
+
+    # ----------------------------------------------------------------- sections
+    def section(self, out: _Lines, s: SectionPlan, known: set[str], tracing: bool) -> None:
+        where = self.program.where
+        if s.mode == "any":
+            for c in s.criteria:
+                var = self.criterion(out, c, known, tracing)
+                out.add(f"if {var}:")
+                out.depth += 1
+                self.fires(out, s, c, tracing)
+                out.depth -= 1
+            if tracing:
+                template = self.template("section", s.node, where(s.span), s.text)
+                detail = _no_detail(s, None, where)
+                out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(detail)})")
+            return
+        if len(s.criteria) > MAX_NESTING:
+            raise NotCovered("an 'all of' section with too many criteria")
+        opened = 0
+        inner = set(known)
+        for position, c in enumerate(s.criteria):
+            var = self.criterion(out, c, inner, tracing)
+            out.add(f"if not {var}:")
+            out.depth += 1
+            if tracing:
+                template = self.template("section", s.node, where(s.span), s.text)
+                out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(_no_detail(s, c, where))})")
+            else:
+                out.add("pass")
+            out.depth -= 1
+            out.add("else:")
+            out.depth += 1
+            opened += 1
+            if position == len(s.criteria) - 1:
+                self.fires(out, s, c, tracing)
+        out.depth -= opened
+        # Only the first criterion is read on every path through the section.
+
+    def criterion(self, out: _Lines, c: CriterionPlan, known: set[str], tracing: bool) -> str:
+        value = self.expr(out, c.expr, known, tracing)
+        var = self.fresh()
+        out.add(f"{var} = {value}")
+        if tracing:
+            template = self.template("criterion", c.node, self.program.where(c.span), c.text)
+            reads = self.reads(out, _unique(n.id for n in names_in(c.expr)), known)
+            out.add(f"_entry(_trace, {template}, {reads}, {var}, 'holds' if {var} else 'does not hold')")
+        return var
+
+    def fires(self, out: _Lines, s: SectionPlan, c: CriterionPlan, tracing: bool) -> None:
+        explanation, decided_by = self.program.decided_by(s, c)
+        if tracing:
+            template = self.template("section", s.node, self.program.where(s.span), s.text)
+            out.add(f"_entry(_trace, {template}, {{}}, True, {_literal(explanation)})")
+        advice = c.advice if s.mode == "any" else _all_advice(s)
+        self.conclude(out, s.target, decided_by, advice, tracing)
+
+    def default(self, out: _Lines, known: set[str], tracing: bool) -> None:
+        plan = self.plan
+        explanation = "no section's criteria held, so the protocol's default applies"
+        text = f"default {_target_text(plan.default)}"
+        location = self.program.where(plan.default_span)
+        if tracing:
+            template = self.template("default", "default", location, text)
+            out.add(f"_entry(_trace, {template}, {{}}, True, {_literal(explanation)})")
+        from triage_dsl.model.result import DecidedBy
+
+        decided_by = DecidedBy(
+            kind="default", section="default", location=location, text=text, explanation=explanation
+        )
+        self.conclude(out, plan.default, decided_by, (), tracing)
+
+    def conclude(
+        self, out: _Lines, target: ast.Target, decided_by: Any, advice: tuple[str, ...], tracing: bool
+    ) -> None:
+        d = self.plan.dispositions[target.id]
+        if tracing:
+            template = self.template("disposition", d.node, self.program.where(d.span), d.label)
+            detail = f"{d.label} (tier {d.tier.id}{_within(d)})"
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(d.id)}, {_literal(detail)})")
+        out.add(
+            f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
+            f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
+            "'protocol': _protocol}"
+        )
+        out.add("break")
+
+    # ----------------------------------------------------------------- population
+    def population(self, out: _Lines, tracing: bool) -> None:
+        population = self.plan.population
+        assert population is not None
+        qid = population.question
+        var = self.fresh()
+        location = self.program.where.location(population.location)
+        template = self.template("population", "population", location, f"population {population.text}")
+        out.add(f"{var} = _answers.get({_literal(qid)})")
+        out.add(f"if {var} is None:")
+        out.depth += 1
+        detail = (
+            f"not checked: '{qid}' was not answered and the outcome did not need it "
+            f"(this protocol's population is {population.text})"
+        )
+        out.add(f"_entry(_trace, {template}, {{}}, None, {_literal(detail)})" if tracing else "pass")
+        out.depth -= 1
+        out.add("else:")
+        out.depth += 1
+        out.add(f"_used[{_literal(qid)}] = None")
+        if tracing:
+            shown = f"_json({var})"
+            out.add(f"if {var} is _U:")
+            out.depth += 1
+            detail = f"not checked: the caller does not know '{qid}' (population {population.text})"
+            out.add(f"_entry(_trace, {template}, {{{_literal(qid)}: 'unknown'}}, None, {_literal(detail)})")
+            out.depth -= 1
+            out.add("else:")
+            out.depth += 1
+            out.add(
+                f"_entry(_trace, {template}, {{{_literal(qid)}: {shown}}}, True, "
+                f"{_literal(qid + ' = ')} + str({shown}) + "
+                f"{_literal(' is within this protocol' + chr(39) + 's population: ' + population.text)})"
+            )
+            out.depth -= 1
+        out.depth -= 1
+
+    # ----------------------------------------------------------------- reads
+    def reads(self, out: _Lines, names: tuple[str, ...], known: set[str]) -> str:
+        """The ``reads`` of a trace step: each name already read or computed, in order."""
+        parts: list[tuple[str, str, bool]] = []
+        for name in names:
+            if name in self.questions:
+                var = self.questions[name]
+                q = self.plan.questions[name]
+                shown = f"_json({var})" if q.is_time else var
+            else:
+                var = self.values[name]
+                shown = var
+            parts.append((name, shown, var in known))
+        if all(sure for _, _, sure in parts):
+            return "{" + ", ".join(f"{_literal(n)}: {shown}" for n, shown, _ in parts) + "}"
+        reads = self.fresh()
+        out.add(f"{reads} = {{}}")
+        for name, shown, sure in parts:
+            var = self.questions.get(name) or self.values[name]
+            if sure:
+                out.add(f"{reads}[{_literal(name)}] = {shown}")
+            else:
+                out.add(f"if {var} is not _M:")
+                out.add(f"    {reads}[{_literal(name)}] = {shown}")
+        return reads
+
+    def read(self, out: _Lines, name: str, known: set[str], tracing: bool, quiet: bool) -> str:
+        """Statements that make ``name`` (a question or a value) available; its variable."""
+        if name in self.questions:
+            var = self.questions[name]
+            if var not in known:
+                out.add(f"if {var} is _M:")
+                out.depth += 1
+                self.read_question(out, self.plan.questions[name], tracing, quiet)
+                out.depth -= 1
+                known.add(var)
+            return var
+        var = self.values[name]
+        if var not in known:
+            out.add(f"if {var} is _M:")
+            out.depth += 1
+            inner = set(known)
+            self.compute_value(out, name, inner, tracing, quiet)
+            out.depth -= 1
+            known.update(self.always_read(name))
+            known.add(var)
+        return var
+
+    def always_read(self, value_id: str) -> set[str]:
+        """Variables read on every path through a value's computation (its subject, or
+        the names an expression reads outside any short-circuit)."""
+        decl = self.plan.values[value_id].decl
+        if isinstance(decl, ast.Points):
+            return {self.variable(decl.subject.id)}
+        return {self.variable(n) for n in _eager_names(decl.expr)}
+
+    def variable(self, name: str) -> str:
+        return self.questions.get(name) or self.values[name]
+
+    def read_question(self, out: _Lines, q: QuestionPlan, tracing: bool, quiet: bool) -> None:
+        var = self.questions[q.id]
+        qid = _literal(q.id)
+        out.add(f"{var} = _answers.get({qid})")
+        out.add(f"if {var} is None or {var} is _U:")
+        out.add("    return None")
+        if not quiet:
+            out.add(f"_asked.append({qid})")
+        out.add(f"_used[{qid}] = None")
+        if tracing and not quiet:
+            template = self.template("answer", q.node, self.program.locations[q.id], q.prompt)
+            if q.is_time:
+                out.add(f"_answer_entry(_trace, {template}, {qid}, {var}, {_literal(q.type)})")
+            else:
+                out.add(f"_entry(_trace, {template}, {{{qid}: {var}}}, {var}, 'answered ' + _fmt({var}))")
+
+    def compute_value(self, out: _Lines, value_id: str, known: set[str], tracing: bool, quiet: bool) -> None:
+        plan: ValuePlan = self.plan.values[value_id]
+        var = self.values[value_id]
+        decl = plan.decl
+        record = tracing and not quiet
+        location = self.program.where(plan.span)
+        if isinstance(decl, ast.Value):
+            result = self.expr(out, decl.expr, known, tracing, quiet)
+            out.add(f"{var} = {result}")
+            if record:
+                template = self.template(plan.kind, plan.node, location, plan.text)
+                reads = self.reads(out, _unique(n.id for n in names_in(decl.expr)), known)
+                out.add(f"_entry(_trace, {template}, {reads}, {var}, '= ' + _fmt({var}))")
+            return
+        subject = self.read(out, decl.subject.id, known, tracing, quiet)
+        subject_type = (
+            self.plan.questions[decl.subject.id].type if decl.subject.id in self.plan.questions else None
+        )
+        names = _unique(
+            n.id
+            for x in [decl.subject, *(b.condition for b in decl.bands if b.condition is not None)]
+            for n in names_in(x)
+        )
+        opened = 0
+        for index, band in enumerate(decl.bands):
+            if band.kind == "when":
+                assert band.condition is not None
+                test = self.expr(out, band.condition, set(known), tracing, quiet)
+            else:
+                test = _row_test(band, subject, subject_type)
+            out.add(f"if {test}:")
+            out.depth += 1
+            out.add(f"{var} = {_literal(band.points)}")
+            if record:
+                template = self.template(plan.kind, plan.node, location, plan.text, index)
+                reads = self.reads(out, names, known)
+                row_text = self.program.values[value_id].bands[index].text
+                suffix = f" falls in row '{row_text}': {band.points:g} points"
+                out.add(f"_entry(_trace, {template}, {reads}, {var}, _fmt({subject}) + {_literal(suffix)})")
+            out.depth -= 1
+            out.add("else:")
+            out.depth += 1
+            opened += 1
+            if opened > MAX_NESTING:
+                raise NotCovered("a points table with too many rows")
+        out.add("return None")  # no row matched: the interpreter says so
+        out.depth -= opened
+
+    # ----------------------------------------------------------------- expressions
+    def expr(self, out: _Lines, e: ast.Expr, known: set[str], tracing: bool, quiet: bool = False) -> str:
+        """Statements for ``e``'s reads (in the interpreter's order) and the expression
+        computing its concrete value."""
+        if isinstance(e, ast.Name):
+            return self.read(out, e.id, known, tracing, quiet)
+        if isinstance(e, ast.NumberLit | ast.BoolLit):
+            return _literal(e.value)
+        if isinstance(e, ast.And | ast.Or):
+            left = self.expr(out, e.left, known, tracing, quiet)
+            branch = _Lines(depth=out.depth + 1)
+            right = self.expr(branch, e.right, set(known), tracing, quiet)
+            if not branch.lines:
+                op = "and" if isinstance(e, ast.And) else "or"
+                return f"({left} {op} {right})"
+            var = self.fresh()
+            out.add(f"{var} = {left}")
+            out.add(f"if {var}:" if isinstance(e, ast.And) else f"if not {var}:")
+            out.lines.extend(branch.lines)
+            out.add(f"    {var} = {right}")
+            return var
+        if isinstance(e, ast.Not):
+            return f"(not {self.expr(out, e.operand, known, tracing, quiet)})"
+        if isinstance(e, ast.Compare):
+            left = self.expr(out, e.left, known, tracing, quiet)
+            right = self.expr(out, e.right, known, tracing, quiet)
+            if isinstance(e.right, ast.NumberLit):
+                if e.op in ("<", "<=", ">", ">="):
+                    return f"(float({left}) {e.op} {_literal(float(e.right.value))})"
+                return f"({left} {'==' if e.op == '=' else '!='} {right})"
+            if e.op in ("<", "<=", ">", ">="):
+                return f"(float({left}) {e.op} float({right}))"
+            return f"({left} {'==' if e.op == '=' else '!='} {right})"
+        if isinstance(e, ast.Member):
+            operand = self.expr(out, e.operand, known, tracing, quiet)
+            options = ", ".join(_literal(o.id) for o in e.options)
+            return f"({operand} {'not in' if e.negated else 'in'} {{{options}}})"
+        if isinstance(e, ast.IsUnknown):
+            assert isinstance(e.operand, ast.Name)
+            self.read(out, e.operand.id, known, tracing, quiet)
+            return _literal(bool(e.negated))  # the answer read is concrete
+        if isinstance(e, ast.Arith):
+            left = self.expr(out, e.left, known, tracing, quiet)
+            right = self.expr(out, e.right, known, tracing, quiet)
+            return f"_tidy({left} {e.op} {right})"
+        if isinstance(e, ast.Negate):
+            return f"_negate({self.expr(out, e.operand, known, tracing, quiet)})"
+        if isinstance(e, ast.Count):
+            items = [self.expr(out, item, known, tracing, quiet) for item in e.items]
+            if not items:
+                return "0"
+            return "_tidy(float(" + " + ".join(f"({item} is True)" for item in items) + "))"
+        if isinstance(e, ast.Conditional):
+            condition = self.expr(out, e.condition, known, tracing, quiet)
+            var = self.fresh()
+            out.add(f"if {condition}:")
+            then = _Lines(depth=out.depth + 1)
+            value = self.expr(then, e.then, set(known), tracing, quiet)
+            out.lines.extend(then.lines)
+            out.add(f"    {var} = {value}")
+            out.add("else:")
+            otherwise = _Lines(depth=out.depth + 1)
+            value = self.expr(otherwise, e.otherwise, set(known), tracing, quiet)
+            out.lines.extend(otherwise.lines)
+            out.add(f"    {var} = {value}")
+            return var
+        raise NotCovered(f"expression {type(e).__name__}")
+
+
+def _row_test(band: ast.Band, subject: str, subject_type: str | None) -> str:
+    """A points row's test of a concrete subject, as ``Program``'s row tests do it."""
+    if band.kind == "else":
+        return "True"
+    if band.kind == "compare":
+        assert band.op is not None and band.bound is not None
+        if band.op in ("<", "<=", ">", ">="):
+            return f"float({subject}) {band.op} {_literal(float(band.bound))}"
+        return f"{subject} {'==' if band.op == '=' else '!='} {_literal(band.bound)}"
+    ids = [o.id for o in band.options]
+    options = "{" + ", ".join(_literal(i) for i in ids) + "}"
+    if subject_type == "choice":
+        return f"{subject} in {options}"
+    word = f"('yes' if {subject} else 'no')"
+    return f"({word} if ({subject} is True or {subject} is False) else {subject}) in {options}"
+
+
+def _eager_names(e: ast.Expr) -> list[str]:
+    """Names read on every evaluation of ``e`` (not behind a short-circuit or a branch)."""
+    if isinstance(e, ast.Name):
+        return [e.id]
+    if isinstance(e, ast.And | ast.Or):
+        return _eager_names(e.left)
+    if isinstance(e, ast.Conditional):
+        return _eager_names(e.condition)
+    if isinstance(e, ast.Not | ast.Negate | ast.Member | ast.IsUnknown):
+        return _eager_names(e.operand)
+    if isinstance(e, ast.Compare | ast.Arith):
+        return [*_eager_names(e.left), *_eager_names(e.right)]
+    if isinstance(e, ast.Count):
+        return [n for item in e.items for n in _eager_names(item)]
+    return []
+
+
+def _unique(items: Any) -> tuple[str, ...]:
+    return tuple(dict.fromkeys(items))
+
+
+def generate(protocol: Any, program: Program) -> Generated:
+    """The module for ``protocol``'s plan; raises :class:`NotCovered` when the plan uses
+    something the generator leaves to the interpreter."""
+    return Generator(protocol, program).module()

@@ -35,7 +35,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("syntax", ("syntax",)),
     ("check", ("check",)),
     ("graph", ("graph", "protocol", "compiler")),
-    ("runtime", ("runtime", "codegen")),
+    ("runtime", ("runtime",)),  # runtime/codegen: the checked plan compiled to Python
     ("outputs", ("explain", "render", "analysis", "testing", "interview", "batch", "fmt")),
     ("records", ("record", "roster", "notify", "fhir", "store")),
     ("facade", ("",)),  # triage_dsl/__init__.py: load, evaluate, Session... for the service and users

@@ -46,9 +46,9 @@ from lark import Lark  # noqa: E402
 import triage_dsl  # noqa: E402
 from tools.baselines import PLAIN, RULE_ENGINE  # noqa: E402
 from triage_dsl import compiler  # noqa: E402
-from triage_dsl.codegen import runner  # noqa: E402
 from triage_dsl.graph.plan import QuestionPlan  # noqa: E402
 from triage_dsl.runtime.answers import all_questions  # noqa: E402
+from triage_dsl.runtime.codegen import runner  # noqa: E402
 from triage_dsl.runtime.interpreter import decide, evaluate_protocol, program  # noqa: E402
 from triage_dsl.source import Source  # noqa: E402
 from triage_dsl.syntax.grammar import grammar_path  # noqa: E402

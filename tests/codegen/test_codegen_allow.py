@@ -7,10 +7,10 @@ import ast
 import pytest
 
 from tests.conftest import protocol
-from triage_dsl.codegen import runner
-from triage_dsl.codegen.allow import ForbiddenCode, check_module
-from triage_dsl.codegen.cache import compile_module
-from triage_dsl.codegen.generate import generate
+from triage_dsl.runtime.codegen import runner
+from triage_dsl.runtime.codegen.allow import ForbiddenCode, check_module
+from triage_dsl.runtime.codegen.cache import compile_module
+from triage_dsl.runtime.codegen.generate import generate
 from triage_dsl.runtime.interpreter import evaluate_protocol, program
 
 BODY = """

@@ -18,9 +18,9 @@ from hypothesis import strategies as st
 from tests.fuzz.test_fuzz_source import protocols as protocol_texts
 from tests.runtime.test_properties import PROTOCOL_LIST, full_answers, partial_answers
 from triage_dsl import Protocol, compile_text
-from triage_dsl.codegen import runner
 from triage_dsl.errors import CompileError
 from triage_dsl.runtime.answers import all_questions
+from triage_dsl.runtime.codegen import runner
 from triage_dsl.runtime.interpreter import evaluate_protocol, program
 from triage_dsl.testing.scenarios import answers_of, load_scenarios, scenario_path
 

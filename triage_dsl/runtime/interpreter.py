@@ -20,12 +20,12 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any, NamedTuple
 
-from triage_dsl import codegen
 from triage_dsl.graph.plan import (
     DispositionPlan,
     PopulationPlan,
 )
 from triage_dsl.model import result as m
+from triage_dsl.runtime import codegen
 from triage_dsl.runtime.answers import (
     UNKNOWN,
     Clean,

@@ -17,8 +17,8 @@ from collections.abc import Callable, Mapping
 from types import CodeType
 from typing import Any, NamedTuple
 
-from triage_dsl.codegen.allow import check_module
-from triage_dsl.codegen.generate import NotCovered, generate
+from triage_dsl.runtime.codegen.allow import check_module
+from triage_dsl.runtime.codegen.generate import NotCovered, generate
 from triage_dsl.runtime.program import program
 
 Run = Callable[
@@ -35,7 +35,7 @@ _LOCK = threading.Lock()
 
 
 class Runner(NamedTuple):
-    """A protocol's generated functions (see :mod:`triage_dsl.codegen.generate`)."""
+    """A protocol's generated functions (see :mod:`triage_dsl.runtime.codegen.generate`)."""
 
     trace: Run
     plain: Run

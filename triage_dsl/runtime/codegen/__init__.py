@@ -8,6 +8,6 @@ The interpreter stays the reference: the generated code covers complete answers 
 anything else back to it.
 """
 
-from triage_dsl.codegen.cache import ENABLED, Runner, runner
+from triage_dsl.runtime.codegen.cache import ENABLED, Runner, runner
 
 __all__ = ["ENABLED", "Runner", "runner"]

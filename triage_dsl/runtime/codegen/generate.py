@@ -14,7 +14,7 @@ How the source stays data: every identifier is one this module makes (``_a3``, `
 ``_k12``); every constant written into the source is ``repr()`` of an already-parsed
 number or string; objects (dispositions, trace templates, explanations) are bound in the
 module's namespace under generated names, never written as source. The module's AST is
-checked against :mod:`~triage_dsl.codegen.allow` before ``compile()``.
+checked against :mod:`~triage_dsl.runtime.codegen.allow` before ``compile()``.
 
 Plans this generator does not cover (floors, ``continue with``, more than
 :data:`MAX_NESTING` criteria in an ``all of`` section) give :class:`NotCovered`: they run
@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.codegen import support
 from triage_dsl.graph.plan import CriterionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
 from triage_dsl.runtime.answers import UNKNOWN
 from triage_dsl.runtime.build import _all_advice, _no_detail, _target_text, _within
+from triage_dsl.runtime.codegen import support
 from triage_dsl.runtime.program import Program
 from triage_dsl.syntax import ast
 

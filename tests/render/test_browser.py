@@ -10,7 +10,6 @@ reason when chromium, chromedriver, selenium or graphviz's ``dot`` is not instal
 from __future__ import annotations
 
 import html.parser
-import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -18,28 +17,11 @@ from urllib.parse import unquote, urlsplit
 
 import pytest
 
+from tests.browser import chromium, missing
 from tests.conftest import PROTOCOLS
 from triage_dsl.render.book import Book, build_book
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def _requirements() -> str | None:
-    if CHROMIUM is None:
-        return "chromium is not installed (apt-get install chromium chromium-driver)"
-    if CHROMEDRIVER is None:
-        return "chromedriver is not installed (apt-get install chromium-driver)"
-    if shutil.which("dot") is None:
-        return "graphviz 'dot' is not installed (apt-get install graphviz)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
-
-
-MISSING = _requirements()
+MISSING = missing(("dot", "graphviz"))
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 
@@ -50,30 +32,8 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1400,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1400) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")

@@ -12,7 +12,6 @@ missing (``tools/setup.sh`` installs them on Debian when run as root).
 from __future__ import annotations
 
 import json
-import shutil
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -21,27 +20,12 @@ from typing import Any
 import httpx
 import pytest
 
+from tests.browser import chromium, missing
 from tests.web.live_service import PROTOCOLS, LiveService, running_service
 from triage_dsl import evaluate, load
 from triage_dsl.record.verify import verify
 
-CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
-CHROMEDRIVER = shutil.which("chromedriver")
-
-
-def _requirements() -> str | None:
-    if CHROMIUM is None:
-        return "chromium is not installed (apt-get install chromium chromium-driver)"
-    if CHROMEDRIVER is None:
-        return "chromedriver is not installed (apt-get install chromium-driver)"
-    try:
-        import selenium  # noqa: F401
-    except ImportError:
-        return "selenium is not installed (pip install -e '.[dev]')"
-    return None
-
-
-MISSING = _requirements()
+MISSING = missing()
 pytestmark = pytest.mark.skipif(MISSING is not None, reason=MISSING or "")
 
 WAIT = 20.0
@@ -55,30 +39,8 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
 
 @pytest.fixture(scope="module")
 def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    from selenium import webdriver
-    from selenium.webdriver.chrome.service import Service
-
-    options = webdriver.ChromeOptions()
-    options.binary_location = str(CHROMIUM)
-    for flag in (
-        "--headless",
-        "--no-sandbox",
-        "--disable-gpu",
-        "--disable-background-networking",
-        "--disable-component-update",
-        "--disable-sync",
-        "--no-first-run",
-        "--window-size=1200,1000",
-        f"--user-data-dir={tmp_path_factory.mktemp('chromium-profile')}",
-    ):
-        options.add_argument(flag)
-    options.set_capability("goog:loggingPrefs", {"browser": "ALL"})
-    driver = webdriver.Chrome(service=Service(executable_path=str(CHROMEDRIVER)), options=options)
-    driver.set_page_load_timeout(60)
-    try:
+    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1200) as driver:
         yield driver
-    finally:
-        driver.quit()
 
 
 @pytest.fixture(scope="module")

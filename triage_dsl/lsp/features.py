@@ -19,6 +19,7 @@ from triage_dsl.lsp.analysis import Document, Place
 from triage_dsl.lsp.index import Occurrence, at, occurrences
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
+from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS
 
 SEVERITY = {
     "error": lsp.DiagnosticSeverity.Error,
@@ -27,19 +28,8 @@ SEVERITY = {
 }
 
 KEYWORDS = (
-    "protocol",
-    "library",
-    "import",
-    "question",
-    "value",
-    "score",
-    "points",
-    "tiers",
+    *TOP_LEVEL_WORDS,  # the declarations, `role` included
     "tier",
-    "escalation",
-    "disposition",
-    "screen",
-    "triage",
     "section",
     "default",
     "at",

@@ -182,17 +182,7 @@ class Session:
             raise SessionError(f"'{question_id}' has no answer to retract")
         if not reason or not reason.strip():
             raise SessionError("a retraction needs a reason: say why the answer is withdrawn")
-        previous = self._answers.pop(question_id)
-        q = all_questions(self.protocol.plan)[question_id]
-        self._append(
-            kind="retraction",
-            question=question_id,
-            previous=as_json(previous),
-            reason=reason.strip(),
-            prompt=q.prompt,
-            red_flag=q.red_flag,
-        )
-        return self.result()
+        return self._withdraw(question_id, reason)
 
     def undo(self, reason: str) -> TriageResult:
         """Take back the last answer still in force (the agent went back: a mistyped
@@ -212,6 +202,10 @@ class Session:
             if e.kind in ("answer", "correction") and e.question in self._answers
         )
         assert question_id is not None
+        return self._withdraw(question_id, reason)
+
+    def _withdraw(self, question_id: str, reason: str) -> TriageResult:
+        """Take ``question_id``'s answer out of force, logged as a retraction."""
         previous = self._answers.pop(question_id)
         q = all_questions(self.protocol.plan)[question_id]
         self._append(

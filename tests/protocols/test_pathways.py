@@ -1,0 +1,86 @@
+"""Safety pathways against the rules they overlay (protocols/pathways/ vs protocols/rules/).
+
+A pathway repeats its rule line for line and adds hard stops or floors. On every contract
+edge case of the rule (the same grid as tests/protocols/test_contract.py), the pathway
+must give the rule's disposition wherever its own additions do not apply, and never a
+less urgent one anywhere.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from tests.protocols.test_contract import cases
+from triage_dsl import load
+from triage_dsl.batch import case_line
+
+ROOT = Path(__file__).resolve().parents[2]
+RULES = ROOT / "protocols" / "rules"
+PATHWAYS = ROOT / "protocols" / "pathways"
+
+ESI_ORDER = ["esi_1", "esi_2", "esi_3", "esi_4", "esi_5"]
+
+
+def danger_zone(a: dict[str, Any]) -> bool:
+    """The handbook's danger-zone vital signs, in the contract's age bands (months)."""
+    months, hr, rr = a["age_months"], a["heart_rate"], a["resp_rate"]
+    return bool(
+        a["spo2"] < 92
+        or (months < 3 and (hr > 180 or rr > 50))
+        or (3 <= months < 36 and (hr > 160 or rr > 40))
+        or (36 <= months <= 96 and (hr > 140 or rr > 30))
+        or (months > 96 and (hr > 100 or rr > 20))
+    )
+
+
+def outcome(path: Path, answers: dict[str, Any]) -> dict[str, Any]:
+    protocol = load(path)
+    result: dict[str, Any] = json.loads(
+        case_line(protocol, json.dumps({"id": "x", "answers": answers}), 1, trace=False)[0]
+    )
+    return result
+
+
+def test_esi_pathway_equals_the_rule_except_for_danger_zone_vitals_below_two_resources() -> None:
+    rule = load(RULES / "esi.triage")
+    pathway = load(PATHWAYS / "esi_pathway.triage")
+    raised = 0
+    for n, answers in enumerate(cases("esi")):
+        line = json.dumps({"id": n, "answers": answers})
+        ours = json.loads(case_line(pathway, line, n + 1, trace=False)[0])
+        theirs = json.loads(case_line(rule, line, n + 1, trace=False)[0])
+        assert ours["status"] == theirs["status"] == "complete", (answers, ours.get("error"))
+        got, base = ours["disposition"]["id"], theirs["disposition"]["id"]
+        expected = "esi_2" if base in ("esi_4", "esi_5") and danger_zone(answers) else base
+        assert got == expected, answers
+        assert ESI_ORDER.index(got) <= ESI_ORDER.index(base), answers
+        raised += got != base
+    assert raised > 0  # the grid reaches the floor, so the comparison above tests it
+
+
+@pytest.mark.parametrize(
+    ("answers", "level"),
+    [
+        ({"resources": 1, "spo2": 85}, "esi_2"),  # review finding: was ESI 4
+        ({"resources": 0, "heart_rate": 150}, "esi_2"),  # review finding: was ESI 5
+        ({"resources": 0}, "esi_5"),
+    ],
+)
+def test_esi_pathway_review_findings(answers: dict[str, Any], level: str) -> None:
+    base = {
+        "lifesaving_intervention": False,
+        "high_risk_situation": False,
+        "new_confusion_lethargy_disorientation": False,
+        "pain_score": 2,
+        "age_months": 400,
+        "spo2": 98,
+        "heart_rate": 80,
+        "resp_rate": 16,
+    }
+    result = outcome(PATHWAYS / "esi_pathway.triage", base | answers)
+    assert result["status"] == "complete"
+    assert result["disposition"]["id"] == level

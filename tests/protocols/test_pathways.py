@@ -84,3 +84,56 @@ def test_esi_pathway_review_findings(answers: dict[str, Any], level: str) -> Non
     result = outcome(PATHWAYS / "esi_pathway.triage", base | answers)
     assert result["status"] == "complete"
     assert result["disposition"]["id"] == level
+
+
+def crb65(a: dict[str, Any]) -> str:
+    """NICE CG191 box 1, transcribed independently: 0 low, 1 or 2 intermediate, 3-4 high."""
+    score = (
+        bool(a["confusion"]) + (a["resp_rate"] >= 30) + (a["sbp"] < 90 or a["dbp"] <= 60) + (a["age"] >= 65)
+    )
+    return {0: "crb65_low_risk", 1: "crb65_discuss_care", 2: "crb65_hospital_assessment"}.get(
+        score, "crb65_high_risk"
+    )
+
+
+def test_pneumonia_pathway_is_curb65_with_a_urea_and_crb65_without() -> None:
+    rule = load(RULES / "curb65.triage")
+    pathway = load(PATHWAYS / "pneumonia_severity_pathway.triage")
+    seen = set()
+    for n, answers in enumerate(cases("curb65")):
+        line = json.dumps({"id": n, "answers": answers})
+        ours = json.loads(case_line(pathway, line, n + 1, trace=False)[0])
+        theirs = json.loads(case_line(rule, line, n + 1, trace=False)[0])
+        assert ours["disposition"]["id"] == theirs["disposition"]["id"], answers
+        assert ours["scores"]["curb65"] == theirs["scores"]["curb65"], answers
+        without_urea = answers | {"urea_mmol_l": "unknown"}
+        result = json.loads(
+            case_line(pathway, json.dumps({"id": n, "answers": without_urea}), 1, trace=False)[0]
+        )
+        assert result["status"] == "complete", (without_urea, result.get("error"))
+        assert result["disposition"]["id"] == crb65(answers), answers
+        seen.add(result["disposition"]["id"])
+    assert len(seen) == 4  # every CRB-65 band is reached by the grid
+
+
+def test_curb65_rule_refuses_an_unknown_urea_so_the_pathway_is_needed() -> None:
+    result = outcome(RULES / "curb65.triage", {"urea_mmol_l": "unknown"})
+    assert result["status"] == "error" and "urea_mmol_l" in result["error"]
+
+
+@pytest.mark.parametrize("qsofa", [0, 3])
+def test_qsofa_advice_says_it_is_not_a_single_screening_tool(qsofa: int) -> None:
+    high = qsofa >= 2
+    answers = {"resp_rate": 30 if high else 16, "altered_mentation": high, "sbp": 90 if high else 120}
+    result = outcome(RULES / "qsofa.triage", answers)
+    advice = " ".join(result["disposition"]["care_advice"])
+    assert "Surviving Sepsis Campaign 2021" in advice and "single screening tool" in advice
+    assert result["disposition"]["id"] == ("high_risk" if high else "not_high_risk")
+
+
+def test_curb65_low_risk_is_reviewed_today_not_routinely() -> None:
+    answers = {"confusion": False, "urea_mmol_l": 5, "resp_rate": 18, "sbp": 120, "dbp": 80, "age": 50}
+    result = outcome(RULES / "curb65.triage", answers)
+    assert result["disposition"]["id"] == "low_risk"
+    assert result["urgency"]["tier"] == "same_day"
+    assert any("within 3 days" in text for text in result["disposition"]["care_advice"])

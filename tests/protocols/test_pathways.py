@@ -137,3 +137,48 @@ def test_curb65_low_risk_is_reviewed_today_not_routinely() -> None:
     assert result["disposition"]["id"] == "low_risk"
     assert result["urgency"]["tier"] == "same_day"
     assert any("within 3 days" in text for text in result["disposition"]["care_advice"])
+
+
+GATES = {
+    "ottawa_ankle": (
+        "ottawa_ankle_pathway",
+        ("intoxicated", "head_injury", "distracting_injury", "reduced_sensation", "pregnant"),
+        "rule_not_applicable",
+    ),
+    "mcisaac": ("sore_throat_pathway", ("stridor", "drooling", "trismus"), "airway_emergency"),
+}
+
+
+@pytest.mark.parametrize("rule", sorted(GATES))
+def test_gated_pathway_equals_the_rule_when_the_gate_is_negative(rule: str) -> None:
+    name, gate, _ = GATES[rule]
+    theirs_protocol = load(RULES / f"{rule}.triage")
+    ours_protocol = load(PATHWAYS / f"{name}.triage")
+    clear = dict.fromkeys(gate, False)
+    for n, answers in enumerate(cases(rule)):
+        theirs = json.loads(
+            case_line(theirs_protocol, json.dumps({"id": n, "answers": answers}), 1, trace=False)[0]
+        )
+        line = json.dumps({"id": n, "answers": answers | clear})
+        ours = json.loads(case_line(ours_protocol, line, 1, trace=False)[0])
+        assert ours["status"] == theirs["status"] == "complete", answers
+        assert ours["disposition"]["id"] == theirs["disposition"]["id"], answers
+        assert ours["urgency"]["tier"] == theirs["urgency"]["tier"], answers
+
+
+@pytest.mark.parametrize("rule", sorted(GATES))
+def test_any_gate_finding_overrides_the_rule_and_is_never_less_urgent(rule: str) -> None:
+    name, gate, outcome_id = GATES[rule]
+    theirs_protocol = load(RULES / f"{rule}.triage")
+    ours_protocol = load(PATHWAYS / f"{name}.triage")
+    for n, answers in enumerate(cases(rule)[::7]):
+        theirs = json.loads(
+            case_line(theirs_protocol, json.dumps({"id": n, "answers": answers}), 1, trace=False)[0]
+        )
+        for finding in gate:
+            gated = answers | dict.fromkeys(gate, False) | {finding: True}
+            ours = json.loads(
+                case_line(ours_protocol, json.dumps({"id": n, "answers": gated}), 1, trace=False)[0]
+            )
+            assert ours["disposition"]["id"] == outcome_id, (finding, answers)
+            assert ours["urgency"]["rank"] <= theirs["urgency"]["rank"], (finding, answers)

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +28,7 @@ from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
-from triage_dsl.service.metrics import Metrics
+from triage_dsl.service.metrics import Measure, Metrics
 from triage_dsl.service.models import (
     AnswersIn,
     CallOut,
@@ -130,17 +129,7 @@ def create_app(
     app.include_router(page.router)
     app.include_router(roster.router())
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.count(
-            "triage_http_requests_total", route=path, method=request.method, status=str(response.status_code)
-        )
-        metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
-        return response
+    app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:

@@ -6,8 +6,9 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import defaultdict
-from typing import ClassVar
+from typing import Any, ClassVar
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -75,3 +76,35 @@ class Metrics:
                     lines.append(f"{name}_count{_labels((*key, pid))} {values[-2]:g}")
                     lines.append(f"{name}_sum{_labels((*key, pid))} {values[-1]:.6f}")
         return "\n".join(lines) + "\n"
+
+
+class Measure:
+    """ASGI middleware: count each HTTP request by route, method and status and time it.
+
+    Plain ASGI (not a ``BaseHTTPMiddleware``), so a request costs no extra task or body
+    relay; the route is the one the router matched (``unmatched`` for none)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = ["500"]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.count(
+                "triage_http_requests_total", route=path, method=scope["method"], status=status[0]
+            )
+            self.metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)

@@ -43,7 +43,7 @@ from triage_dsl.service.models import (
 from triage_dsl.service.state import CallState, Refused
 from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
-from triage_dsl.store.calls import latest_record
+from triage_dsl.store.calls import latest_record, store_counts
 from triage_dsl.store.database import data_dir
 from triage_dsl.store.tokens import TokenHolder
 from triage_dsl.version import __version__
@@ -188,7 +188,7 @@ def create_app(
         summary="Prometheus text format",
     )
     def metrics_text(who: Operator) -> str:
-        return metrics.render()
+        return metrics.render(store_counts(db))
 
     # ------------------------------------------------------------------ protocols
     @app.get("/v1/protocols", tags=["protocols"], responses=ERRORS)

@@ -153,3 +153,17 @@ def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:
 def count_records(db: Database) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
+
+
+def store_counts(db: Database) -> dict[str, int]:
+    """What the database holds, whichever process stored it: calls, calls closed, answers
+    (answer events, corrections included), records (one per close and per extension)."""
+    closes = select(func.count()).select_from(answer_events).where(answer_events.c.kind == "close")
+    answers = select(func.count()).select_from(answer_events).where(answer_events.c.kind == "answer")
+    with db.engine.connect() as conn:
+        return {
+            "calls": int(conn.execute(select(func.count()).select_from(calls)).scalar_one()),
+            "calls_closed": int(conn.execute(closes).scalar_one()),
+            "answers": int(conn.execute(answers).scalar_one()),
+            "records": int(conn.execute(select(func.count()).select_from(records)).scalar_one()),
+        }

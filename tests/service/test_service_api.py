@@ -415,7 +415,8 @@ def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]
 
     call = interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
-    assert r.status_code == 409  # not closed yet
+    assert r.status_code == 409 and r.json()["error"] == "conflict"  # not closed yet
+    assert "still open: close it first" in r.json()["message"]
     record = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"])).json()
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
@@ -630,4 +631,6 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     assert expected | {("GET", "/healthz")} <= paths
     answers = doc["paths"]["/v1/calls/{call_id}/answers"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(answers["responses"])
+    fhir = doc["paths"]["/v1/calls/{call_id}/fhir"]["get"]["responses"]
+    assert "close it first" in fhir["409"]["description"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]

@@ -86,7 +86,7 @@ def test_migrations_reach_head_and_run_once(database: str) -> None:
         tables = set(inspect(second.engine).get_table_names())
         assert {"protocol_versions", "calls", "answer_events", "records", "tokens", "audit"} <= tables
         with second.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     finally:
         first.dispose()
         second.dispose()

@@ -126,6 +126,7 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
+    app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
 
@@ -302,9 +303,10 @@ def create_app(
         responses={
             **CALL_ERRORS,
             200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 transaction Bundle"},
+            409: {"model": ErrorOut, "description": "the call is still open: close it first"},
             501: {"model": ErrorOut},
         },
-        summary="the closed call as a FHIR R4 transaction Bundle",
+        summary="the closed call as a FHIR R4 transaction Bundle (409 while the call is open)",
     )
     def fhir(call_id: str, who: Reader) -> Response:
         state = service.get(call_id)

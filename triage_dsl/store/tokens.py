@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from triage_dsl.store.database import Database, StoreError
 from triage_dsl.store.tables import audit, tokens
@@ -130,9 +130,11 @@ def _maybe(at: datetime | None) -> datetime | None:
 def find_token(db: Database, token: str) -> TokenHolder | None:
     """The holder of ``token`` (None when unknown or revoked)."""
     with db.engine.connect() as conn:
-        row = conn.execute(
-            select(tokens.c.id, tokens.c.name, tokens.c.role).where(
-                tokens.c.token_sha256 == token_hash(token), tokens.c.revoked_at.is_(None)
-            )
-        ).first()
+        row = conn.execute(_FIND, {"sha256": token_hash(token)}).first()
     return None if row is None else TokenHolder(int(row.id), row.name, row.role)
+
+
+# built once: every request runs it (building the statement cost more than running it)
+_FIND = select(tokens.c.id, tokens.c.name, tokens.c.role).where(
+    tokens.c.token_sha256 == bindparam("sha256"), tokens.c.revoked_at.is_(None)
+)

@@ -22,7 +22,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from triage_dsl.store.calls import Conflict, NewRecord, StoredEvent, append_events, insert_events
+from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, insert_events
 from triage_dsl.store.database import Database
 
 log = logging.getLogger("triage_dsl.store")

@@ -149,3 +149,6 @@ def test_a_protocol_that_runs_the_screen_runs_it_first(name: str) -> None:
     missing = evaluate(protocol, {}).missing
     clinical = [q for q in missing if not protocol.plan.questions[q].patient_age]
     assert clinical[: len(EMERGENCY)] == EMERGENCY
+    # the screen decides alone: a non-fading rash is a 911 call in every protocol
+    result = evaluate(protocol, {**dict.fromkeys(EMERGENCY[:4], False), "non_blanching_rash": True})
+    assert result.disposition is not None and result.disposition.id == "call_911"

@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -27,9 +26,9 @@ from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
 from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
-from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
+from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
-from triage_dsl.service.metrics import Metrics
+from triage_dsl.service.metrics import Measure, Metrics
 from triage_dsl.service.models import (
     AnswersIn,
     CallOut,
@@ -44,7 +43,7 @@ from triage_dsl.service.models import (
 from triage_dsl.service.state import CallState, Refused
 from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
-from triage_dsl.store.calls import latest_record
+from triage_dsl.store.calls import latest_record, store_counts
 from triage_dsl.store.database import data_dir
 from triage_dsl.store.tokens import TokenHolder
 from triage_dsl.version import __version__
@@ -97,18 +96,24 @@ def create_app(
     key_file: str | None = None,
     rescan_seconds: float = 2.0,
     directory: Directory | None = None,
+    sqlite_synchronous: str | None = None,
+    cache_size: int = CACHE_SIZE,
 ) -> FastAPI:
     """The service over the protocols in ``protocol_dir`` and the database at
     ``database_url`` (default: SQLite in the data folder), migrated to head on start.
     ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
-    ``directory`` (an on-call roster and contacts) resolves escalation roles to people."""
+    ``directory`` (an on-call roster and contacts) resolves escalation roles to people;
+    ``sqlite_synchronous`` is ``full`` (default) or ``normal`` (docs/service.md, Durability);
+    ``cache_size`` calls are kept in memory (0: every request rebuilds its call from the log)."""
     clock = clock or SYSTEM_CLOCK
     folder = data_dir(data_folder)
-    db = open_database(database_url, folder)
+    db = open_database(database_url, folder, sqlite_synchronous)
     key = key if key is not None else load_key(key_file)
     catalog = Catalog(protocol_dir, db, folder, clock.now, rescan_seconds)
     metrics = Metrics()
-    service = CallService(db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"))
+    service = CallService(
+        db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"), cache_size=cache_size
+    )
 
     app = FastAPI(
         title="triage-dsl",
@@ -121,20 +126,11 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
+    app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.count(
-            "triage_http_requests_total", route=path, method=request.method, status=str(response.status_code)
-        )
-        metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
-        return response
+    app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -193,7 +189,7 @@ def create_app(
         summary="Prometheus text format",
     )
     def metrics_text(who: Operator) -> str:
-        return metrics.render()
+        return metrics.render(store_counts(db))
 
     # ------------------------------------------------------------------ protocols
     @app.get("/v1/protocols", tags=["protocols"], responses=ERRORS)
@@ -307,9 +303,10 @@ def create_app(
         responses={
             **CALL_ERRORS,
             200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 transaction Bundle"},
+            409: {"model": ErrorOut, "description": "the call is still open: close it first"},
             501: {"model": ErrorOut},
         },
-        summary="the closed call as a FHIR R4 transaction Bundle",
+        summary="the closed call as a FHIR R4 transaction Bundle (409 while the call is open)",
     )
     def fhir(call_id: str, who: Reader) -> Response:
         state = service.get(call_id)

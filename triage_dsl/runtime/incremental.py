@@ -51,6 +51,7 @@ class _Dependencies(NamedTuple):
 
 
 _DEPENDENCIES: weakref.WeakKeyDictionary[Program, _Dependencies] = weakref.WeakKeyDictionary()
+_MAX_FIRSTS = 4096
 # The walk over no answers, the same for every session of a protocol: copied, not redone.
 _FIRST: weakref.WeakKeyDictionary[Program, Walk] = weakref.WeakKeyDictionary()
 
@@ -276,6 +277,8 @@ class Walk:
                 continue
             earliest = firsts.get(missing)
             if earliest is None:
+                if len(firsts) > _MAX_FIRSTS:  # bounded, whatever the protocol
+                    firsts.clear()
                 earliest = firsts[missing] = min(missing, key=lambda q: order.get(q, last))
             candidates.append(earliest)
         first = min(candidates, key=lambda q: order.get(q, last))

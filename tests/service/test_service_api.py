@@ -18,6 +18,7 @@ from triage_dsl import evaluate, load
 from triage_dsl.model.result import TriageResult
 from triage_dsl.store.audit import audit_rows
 from triage_dsl.store.tables import answer_events, records
+from triage_dsl.store.tables import calls as call_table
 from triage_dsl.store.tables import tokens as token_table
 
 CHEST_FILE = ROOT / "protocols/telephone/chest_pain_adult.triage"
@@ -44,8 +45,8 @@ ENDPOINTS = [
     ("GET", f"/v1/protocols/{CHEST}/questionnaire", None),
     ("POST", "/v1/calls", {"protocols": [CHEST]}),
     ("GET", f"/v1/calls/{CALL}", None),
-    ("POST", f"/v1/calls/{CALL}/answers", {"answers": {"unresponsive": False}}),
-    ("POST", f"/v1/calls/{CALL}/retract", {"question": "unresponsive", "reason": "misheard"}),
+    ("POST", f"/v1/calls/{CALL}/answers", {"answers": {"unconscious": False}}),
+    ("POST", f"/v1/calls/{CALL}/retract", {"question": "unconscious", "reason": "misheard"}),
     ("POST", f"/v1/calls/{CALL}/override", {"disposition": "call_911", "by": "rn-7"}),
     ("POST", f"/v1/calls/{CALL}/escalation/events", {"kind": "told_caller"}),
     ("POST", f"/v1/calls/{CALL}/close", None),
@@ -134,7 +135,7 @@ def test_start_asks_the_first_question(client: TestClient, tokens: dict[str, str
     call = start(client, tokens["call"])
     assert call["status"] == "needs_answers" and not call["sealed"] and not call["closed"]
     q = call["next_question"]
-    assert q["id"] == "unresponsive" and q["type"] == "yes/no" and q["protocol"] == CHEST
+    assert q["id"] == "unconscious" and q["type"] == "yes/no" and q["protocol"] == CHEST
     assert set(q) >= {"id", "text", "type", "options", "unit", "range", "unknown_allowed", "help"}
     assert call["result"] is None
 
@@ -189,7 +190,7 @@ def test_a_record_has_the_shape_of_triage_eval(
 @pytest.mark.parametrize(
     ("answers", "code"),
     [
-        ({"unresponsive": 7}, "wrong_type"),
+        ({"unconscious": 7}, "wrong_type"),
         ({"pain_minutes": 99999}, "out_of_range"),
         ({"no_such_question": True}, "unknown_question"),
     ],
@@ -201,7 +202,7 @@ def test_an_invalid_answer_is_422_and_nothing_is_stored(
     before = events(app, call["id"])
     r = client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": False, **answers}},
+        json={"answers": {"unconscious": False, **answers}},
         headers=bearer(tokens["call"]),
     )
     assert r.status_code == 422, r.text
@@ -216,11 +217,11 @@ def test_every_invalid_answer_is_reported_at_once(client: TestClient, tokens: di
     call = start(client, tokens["call"])
     r = client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": "perhaps", "not_breathing_normally": 3}},
+        json={"answers": {"unconscious": "perhaps", "not_breathing_or_gasping": 3}},
         headers=bearer(tokens["call"]),
     )
     assert r.status_code == 422
-    assert [e["question"] for e in r.json()["errors"]] == ["unresponsive", "not_breathing_normally"]
+    assert [e["question"] for e in r.json()["errors"]] == ["unconscious", "not_breathing_or_gasping"]
 
 
 @pytest.mark.parametrize("body", [{}, {"answers": {}}, {"answers": {"a": 1}, "extra": 1}, {"answers": []}])
@@ -240,7 +241,7 @@ def test_a_correction_and_a_retraction_are_kept(
     r = client.post(
         f"/v1/calls/{cid}/answers", json={"answers": {"has_angina": False}, "reason": "misheard"}, headers=h
     )
-    assert r.status_code == 200 and r.json()["next_question"]["id"] == "unresponsive"
+    assert r.status_code == 200 and r.json()["next_question"]["id"] == "unconscious"
     r = client.post(
         f"/v1/calls/{cid}/retract", json={"question": "has_angina", "reason": "unsure"}, headers=h
     )
@@ -256,7 +257,7 @@ def test_a_correction_and_a_retraction_are_kept(
         ("answer", "has_angina", None),
         ("correction", "has_angina", "misheard"),
         ("retraction", "has_angina", "unsure"),
-        ("answer", "unresponsive", None),
+        ("answer", "unconscious", None),
     ]
     assert verify(record.text, tmp_path, CHEST_FILE)[0] == 0
 
@@ -267,7 +268,7 @@ def test_answers_after_the_outcome_are_refused(client: TestClient, tokens: dict[
     r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"has_angina": True}}, headers=h)
     assert r.status_code == 409 and "sealed" in r.json()["message"]
     r = client.post(
-        f"/v1/calls/{call['id']}/retract", json={"question": "unresponsive", "reason": "x"}, headers=h
+        f"/v1/calls/{call['id']}/retract", json={"question": "unconscious", "reason": "x"}, headers=h
     )
     assert r.status_code == 409
 
@@ -304,7 +305,7 @@ def test_override_of_an_unfinished_call_seals_it(client: TestClient, tokens: dic
     )
     assert r.status_code == 200
     assert r.json()["sealed"] and r.json()["protocols"][0]["disposition"] == "call_911"
-    r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": True}}, headers=h)
+    r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unconscious": True}}, headers=h)
     assert r.status_code == 409
 
 
@@ -362,7 +363,7 @@ def test_escalation_after_close_extends_the_stored_record(
 def test_close_an_unfinished_call(client: TestClient, tokens: dict[str, str], tmp_path: Path) -> None:
     h = bearer(tokens["call"])
     call = start(client, tokens["call"])
-    client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": False}}, headers=h)
+    client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unconscious": False}}, headers=h)
     r = client.post(f"/v1/calls/{call['id']}/close", headers=h)
     assert r.status_code == 200 and r.json()["status"] == "needs_answers"
     assert verify(r.text, tmp_path, CHEST_FILE)[0] == 0
@@ -406,7 +407,7 @@ def test_questionnaire_is_a_fhir_questionnaire(client: TestClient, tokens: dict[
     r = client.get(f"/v1/protocols/{CHEST}/questionnaire", headers=bearer(tokens["review"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     questionnaire = Questionnaire.model_validate_json(r.text)
-    assert "unresponsive" in [item.linkId for item in questionnaire.item or []]
+    assert "unconscious" in [item.linkId for item in questionnaire.item or []]
 
 
 def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]) -> None:
@@ -414,7 +415,8 @@ def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]
 
     call = interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
-    assert r.status_code == 409  # not closed yet
+    assert r.status_code == 409 and r.json()["error"] == "conflict"  # not closed yet
+    assert "still open: close it first" in r.json()["message"]
     record = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"])).json()
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
@@ -446,7 +448,7 @@ def test_a_call_continues_on_another_process(
     protocol_dir: Path, database: str, client: TestClient, tokens: dict[str, str], tmp_path: Path
 ) -> None:
     call = start(client, tokens["call"])
-    for question in ("unresponsive", "not_breathing_normally"):
+    for question in ("unconscious", "not_breathing_or_gasping"):
         client.post(
             f"/v1/calls/{call['id']}/answers",
             json={"answers": {question: False}},
@@ -456,7 +458,7 @@ def test_a_call_continues_on_another_process(
     try:
         second = TestClient(other)
         state = second.get(f"/v1/calls/{call['id']}", headers=bearer(tokens["call"])).json()
-        assert state["next_question"]["id"] == "severe_breathing_difficulty"
+        assert state["next_question"]["id"] == "confused_or_hard_to_wake"
         state = interview(second, tokens["call"], state, CHEST_EMERGENCY)
         assert client.get(f"/v1/calls/{call['id']}", headers=bearer(tokens["call"])).json() == state
         record = second.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"]))
@@ -519,7 +521,7 @@ def test_logs_hold_no_answers_or_free_text(
         call = start(client, tokens["call"], caller=caller)
         cid = call["id"]
         client.post(
-            f"/v1/calls/{cid}/answers", json={"answers": {"unresponsive": "SECRET-INVALID"}}, headers=h
+            f"/v1/calls/{cid}/answers", json={"answers": {"unconscious": "SECRET-INVALID"}}, headers=h
         )
         client.post(f"/v1/calls/{cid}/answers", json={"answers": {"has_angina": True}}, headers=h)
         r = client.post(
@@ -562,7 +564,7 @@ def test_metrics_in_prometheus_text_format(client: TestClient, tokens: dict[str,
     call = start(client, tokens["call"])
     client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": False, "not_breathing_normally": False}},
+        json={"answers": {"unconscious": False, "not_breathing_or_gasping": False}},
         headers=bearer(tokens["call"]),
     )
     after = [
@@ -578,6 +580,50 @@ def test_metrics_in_prometheus_text_format(client: TestClient, tokens: dict[str,
     )
 
 
+def test_metrics_count_the_database_whichever_process_answers(
+    protocol_dir: Path, database: str, app: Any, client: TestClient, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """A scrape reaches one worker: what the database holds is the same from each, and the
+    per-process counters say which process they are (label pid)."""
+    other = make_app(protocol_dir, database, tmp_path / "other")  # another worker: its own counters
+    try:
+        second = TestClient(other)
+        admin = bearer(tokens["admin"])
+        call = start(second, tokens["call"])  # started and answered on the other worker
+        second.post(
+            f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": False}}, headers=admin
+        )
+        second.post(f"/v1/calls/{call['id']}/close", headers=admin)
+        with app.state.db.engine.connect() as conn:
+            expected = {
+                "triage_calls_stored": conn.execute(
+                    select(func.count()).select_from(call_table)
+                ).scalar_one(),
+                "triage_records_stored": conn.execute(select(func.count()).select_from(records)).scalar_one(),
+                "triage_answers_stored": conn.execute(
+                    select(func.count()).select_from(answer_events).where(answer_events.c.kind == "answer")
+                ).scalar_one(),
+                "triage_calls_closed_stored": conn.execute(
+                    select(func.count()).select_from(answer_events).where(answer_events.c.kind == "close")
+                ).scalar_one(),
+            }
+        assert expected["triage_calls_stored"] >= 1 and expected["triage_records_stored"] >= 1
+        scrapes = [c.get("/metrics", headers=admin).text.splitlines() for c in (client, second)]
+        for lines in scrapes:
+            gauges = {
+                line.split(" ")[0]: int(line.split(" ")[1])
+                for line in lines
+                if line.split(" ")[0] in expected
+            }
+            assert gauges == expected
+            assert "# TYPE triage_calls_stored gauge" in lines
+        # per-process counters: the other process counts the call it started, labelled with its pid
+        started = [line for line in scrapes[1] if line.startswith("triage_calls_started_total")]
+        assert started and all('pid="' in line for line in started)
+    finally:
+        other.state.db.dispose()
+
+
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     paths = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
@@ -585,4 +631,6 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     assert expected | {("GET", "/healthz")} <= paths
     answers = doc["paths"]["/v1/calls/{call_id}/answers"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(answers["responses"])
+    fhir = doc["paths"]["/v1/calls/{call_id}/fhir"]["get"]["responses"]
+    assert "close it first" in fhir["409"]["description"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]

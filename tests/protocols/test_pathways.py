@@ -50,7 +50,7 @@ def test_esi_pathway_equals_the_rule_except_for_danger_zone_vitals_below_two_res
     pathway = load(PATHWAYS / "esi_pathway.triage")
     raised = 0
     grid = cases("esi")
-    assert min(a["temp_c"] for a in grid) >= 36.5  # so the hypothermic-infant floor never applies here
+    assert min(a["temp_c"] for a in grid) >= 36.5  # so the hypothermic-infant section never applies here
     for n, answers in enumerate(grid):
         line = json.dumps({"id": n, "answers": answers})
         ours = json.loads(case_line(pathway, line, n + 1, trace=False)[0])

@@ -2,7 +2,8 @@
 
 ``missing()`` gives the reason to skip when chromium, chromedriver or selenium (or a
 further command) is not installed; ``chromium()`` starts one headless browser with a
-private profile and quits it afterwards.
+private profile and quits it afterwards; ``module_fixtures()`` makes a test module's
+``browser`` and ``shots`` (screenshot folder) fixtures.
 """
 
 from __future__ import annotations
@@ -12,6 +13,8 @@ import shutil
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
+
+import pytest
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser") or shutil.which("google-chrome")
 CHROMEDRIVER = shutil.which("chromedriver")
@@ -61,3 +64,21 @@ def chromium(profile: Path, width: int = 1200, height: int = 1000) -> Iterator[A
         yield driver
     finally:
         driver.quit()
+
+
+def module_fixtures(width: int) -> tuple[Any, Any]:
+    """A module's ``browser`` (one Chromium ``width`` pixels wide for all its tests) and
+    ``shots`` (a folder for screenshots, printed so a failure can be looked at)."""
+
+    @pytest.fixture(scope="module")
+    def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+        with chromium(tmp_path_factory.mktemp("chromium-profile"), width=width) as driver:
+            yield driver
+
+    @pytest.fixture(scope="module")
+    def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
+        folder = tmp_path_factory.mktemp("screenshots")
+        print(f"\nscreenshots: {folder}")
+        return folder
+
+    return browser, shots

@@ -10,14 +10,13 @@ reason when chromium, chromedriver, selenium or graphviz's ``dot`` is not instal
 from __future__ import annotations
 
 import html.parser
-from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 from urllib.parse import unquote, urlsplit
 
 import pytest
 
-from tests.browser import chromium, missing
+from tests.browser import missing, module_fixtures
 from tests.conftest import PROTOCOLS
 from triage_dsl.render.book import Book, build_book
 
@@ -30,17 +29,7 @@ def book(tmp_path_factory: pytest.TempPathFactory) -> Book:
     return build_book(PROTOCOLS, tmp_path_factory.mktemp("site"))
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1400) as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nscreenshots: {folder}")
-    return folder
+browser, shots = module_fixtures(width=1400)
 
 
 class _Links(html.parser.HTMLParser):

@@ -274,6 +274,19 @@ def test_an_answered_age_inside_the_population_is_recorded() -> None:
     )
 
 
+def test_a_date_of_birth_is_checked_as_the_age_it_gives() -> None:
+    # The trace and the message show the date as given and the age it stands for.
+    inside = result({"patient_age": {"born": "1986-11-30"}, "chest_pain": True}, ADULT, now=NOW)
+    (step,) = [e for e in inside.trace if e.kind == "population"]
+    assert step.detail == (
+        "patient_age = born 1986-11-30 (40 years) is within this protocol's population: "
+        "adult aged 18 to 120 years"
+    )
+    outside = result({"patient_age": {"born": "2016-11-30"}, "chest_pain": True}, ADULT, now=NOW)
+    assert outside.error is not None
+    assert outside.error.startswith("patient_age = born 2016-11-30 (10 years) is outside")
+
+
 def test_population_of_an_infant_protocol_uses_both_units() -> None:
     r = result({"patient_age": "0 days", "temp_c": 38.5}, INFANT)
     assert r.disposition is not None and r.disposition.id == "red"
@@ -284,8 +297,10 @@ def test_population_of_an_infant_protocol_uses_both_units() -> None:
 
 def test_session_reads_a_date_of_birth_with_its_clock() -> None:
     s = Session(INFANT, now=NOW)
-    assert s.answer("patient_age", {"born": "2026-09-07"}).status == "needs_answers"  # 84 days
-    assert s.answer("temp_c", 38.4).disposition.id == "red"  # type: ignore[union-attr]
+    s.answer("patient_age", {"born": "2026-09-07"})
+    assert s.status == "needs_answers"  # 84 days
+    assert s.answer("temp_c", 38.4) is None
+    assert s.result().disposition.id == "red"  # type: ignore[union-attr]
     with pytest.raises(AnswerError, match="needs the time of the evaluation"):
         Session(INFANT).answer("patient_age", {"born": "2026-09-07"})
 

@@ -47,6 +47,32 @@ def test_default_is_sqlite_in_the_data_folder(tmp_path: Path, monkeypatch: pytes
         db.dispose()
 
 
+@pytest.mark.parametrize(
+    ("given", "env", "expected"),
+    [(None, None, 2), ("normal", None, 1), (None, "normal", 1), ("full", "normal", 2), ("NORMAL", None, 1)],
+)
+def test_sqlite_synchronous_is_full_unless_normal_is_chosen(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, given: str | None, env: str | None, expected: int
+) -> None:
+    if env is None:
+        monkeypatch.delenv("TRIAGE_SQLITE_SYNCHRONOUS", raising=False)
+    else:
+        monkeypatch.setenv("TRIAGE_SQLITE_SYNCHRONOUS", env)
+    db = open_database(f"sqlite:///{tmp_path / 'x.db'}", synchronous=given)
+    try:
+        with db.engine.connect() as conn:
+            assert conn.execute(text("PRAGMA synchronous")).scalar() == expected  # 2 FULL, 1 NORMAL
+            assert conn.execute(text("PRAGMA journal_mode")).scalar() == "wal"
+        assert db.synchronous == {2: "full", 1: "normal"}[expected]
+    finally:
+        db.dispose()
+
+
+def test_an_unknown_synchronous_setting_is_refused(tmp_path: Path) -> None:
+    with pytest.raises(StoreError, match=r"full .*normal"):
+        open_database(f"sqlite:///{tmp_path / 'x.db'}", synchronous="off")
+
+
 @pytest.mark.parametrize("url", ["mysql://u@h/db", "not a url"])
 def test_bad_urls_are_refused_clearly(url: str) -> None:
     with pytest.raises(StoreError, match="database"):

@@ -20,7 +20,7 @@ from typing import Any
 import httpx
 import pytest
 
-from tests.browser import chromium, missing
+from tests.browser import missing, module_fixtures
 from tests.web.live_service import PROTOCOLS, LiveService, running_service
 from triage_dsl import evaluate, load
 from triage_dsl.record.verify import verify
@@ -37,17 +37,7 @@ def service(tmp_path_factory: pytest.TempPathFactory) -> Iterator[LiveService]:
         yield live
 
 
-@pytest.fixture(scope="module")
-def browser(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
-    with chromium(tmp_path_factory.mktemp("chromium-profile"), width=1200) as driver:
-        yield driver
-
-
-@pytest.fixture(scope="module")
-def shots(tmp_path_factory: pytest.TempPathFactory) -> Path:
-    folder = tmp_path_factory.mktemp("screenshots")
-    print(f"\nscreenshots: {folder}")
-    return folder
+browser, shots = module_fixtures(width=1200)
 
 
 # ---------------------------------------------------------------------- helpers

@@ -24,6 +24,7 @@ from triage_dsl.units import (
     parse_date,
     parse_text,
     plural,
+    readable,
 )
 
 
@@ -64,6 +65,13 @@ class TimeAnswer(float):
 
 
 Clean = bool | int | float | str | _Unknown
+
+
+def time_words(answer: TimeAnswer, kind: str = "age") -> str:
+    """An age or duration as the caller gave it, with the time it stands for when that
+    reads differently (``born 2026-10-01 (60 days)``, ``0.5 days (12 hours)``)."""
+    shown = readable(answer, kind)
+    return answer.text if shown == answer.text else f"{answer.text} ({shown})"
 
 
 def answer_json(value: Clean) -> bool | int | float | str:

@@ -28,6 +28,7 @@ from triage_dsl.runtime.answers import (
     UNKNOWN,
     Clean,
     TimeAnswer,
+    time_words,
 )
 from triage_dsl.runtime.build import (
     _JSON,
@@ -51,7 +52,7 @@ from triage_dsl.runtime.program import (
 )
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
-from triage_dsl.units import exact_text, readable
+from triage_dsl.units import exact_text
 
 
 class Evaluation:
@@ -183,7 +184,6 @@ class Evaluation:
                 if self.recording:
                     if type(answer) is TimeAnswer:
                         # The answer as given, and the minutes the protocol compares.
-                        shown = readable(answer, q.type)
                         self.record(
                             "answer",
                             q.node,
@@ -191,8 +191,7 @@ class Evaluation:
                             q.prompt,
                             reads={qid: answer.text},
                             value=float(answer),
-                            detail=f"answered {answer.text}"
-                            + ("" if shown == answer.text else f" ({shown})"),
+                            detail=f"answered {time_words(answer, q.type)}",
                         )
                     else:
                         self.record(

@@ -31,6 +31,7 @@ from triage_dsl.runtime.answers import (
     Clean,
     TimeAnswer,
     answer_json,
+    time_words,
     validate,
 )
 from triage_dsl.runtime.build import (
@@ -116,7 +117,7 @@ def _outside_population(
         return None
     given = answer_json(answer)
     message = (
-        f"{qid} = {given} is outside this protocol's population: {population.text}; "
+        f"{qid} = {time_words(answer)} is outside this protocol's population: {population.text}; "
         "use a protocol for this age group"
     )
     entries = []
@@ -187,7 +188,8 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
             detail = f"not checked: the caller does not know '{qid}' (population {population.text})"
         else:
             value = True
-            detail = f"{qid} = {answer_json(answer)} is within this protocol's population: {population.text}"
+            words = time_words(answer) if type(answer) is TimeAnswer else answer_json(answer)
+            detail = f"{qid} = {words} is within this protocol's population: {population.text}"
     evaluation.record(
         "population",
         "population",

@@ -1,10 +1,14 @@
 """The interview session: ask what to ask next, record the answer, repeat.
 
 A session holds the caller's words as an **answer log** (every answer, correction,
-retraction and note, in order, each with its time from the clock); every step
-re-evaluates the shared compiled protocol with the answers the log ends with, so a
-session's result is by construction the batch result for the same answers
-(``session == batch``), trace included, plus the log and the caller block.
+retraction and note, in order, each with its time from the clock). A step (an answer,
+then the question to ask next) is incremental: the session keeps the walk of the
+sections with what each one read (``incremental.py``), and an answer re-walks only from
+the first section that read that question. The full result is built when it is asked
+for, by the batch evaluation of the answers in force, so a session's result is by
+construction the batch result for the same answers (``session == batch``), trace
+included, plus the log and the caller block; the differential tests hold the walk's
+status and next question to the batch result's at every step.
 
 Nothing the caller says is lost: an answer no criterion reads stays in the log, a
 changed answer is a *correction* (with the answer it replaces), a withdrawn one a
@@ -27,7 +31,9 @@ from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import all_questions, check_answer, describe, printable
+from triage_dsl.runtime.answers import Clean, all_questions, check_answer, describe, printable
+from triage_dsl.runtime.incremental import Walk
+from triage_dsl.runtime.program import program
 
 
 def as_json(value: Any) -> JsonValue:
@@ -97,9 +103,11 @@ class Session:
     >>> s = Session(load("protocols/rules/qsofa.triage"))
     >>> s.next_question().id
     'resp_rate'
-    >>> s.answer("resp_rate", 24).status
-    'needs_answers'
-    >>> s.answer("resp_rate", 20, reason="misheard").answer_log[-1].kind
+    >>> s.answer("resp_rate", 24).id
+    'altered_mentation'
+    >>> s.answer("resp_rate", 20, reason="misheard").id
+    'altered_mentation'
+    >>> s.result().answer_log[-1].kind
     'correction'
     """
 
@@ -120,8 +128,10 @@ class Session:
         self.now = now
         self._call = call
         self._answers: dict[str, Any] = {}
+        self._clean: dict[str, Clean] = {}  # the answers in force, validated
+        self._walk: Walk | None = None  # started on the first question asked
         self._log: list[AnswerEvent] = []
-        self._result: TriageResult | None = None
+        self._results: dict[bool, TriageResult] = {}  # built when asked for, by trace or not
         # the evaluation's clock is the call's start, so a replay reads a date of birth alike
         self.started_at = utc(now) if now is not None else utc(self.clock.now())
         # answers given together at the start are all kept, even past the outcome
@@ -143,28 +153,40 @@ class Session:
         """The caller block given to the session (with the caller's response, once given)."""
         return self._call
 
-    def result(self) -> TriageResult:
+    def result(self, *, trace: bool = True) -> TriageResult:
         """The result for the answers so far (complete, or needs_answers), with the log,
-        the caller block and the time the session started (the call's start)."""
-        if self._result is None:
+        the caller block and the time the session started (the call's start); built on
+        the first call after a change (``trace=False``: without the trace)."""
+        result = self._results.get(trace)
+        if result is None:
             from triage_dsl.runtime.interpreter import evaluate_protocol
 
-            fresh = evaluate_protocol(self.protocol, self._answers, now=self.now)
-            self._result = fresh.model_copy(
+            fresh = evaluate_protocol(self.protocol, self._answers, trace=trace, now=self.now)
+            result = fresh.model_copy(
                 update={"answer_log": list(self._log), "call": self._call, "started_at": self.started_at}
             )
-        return self._result
+            self._results[trace] = result
+        return result
+
+    @property
+    def status(self) -> str:
+        """The result's status (``complete``, ``needs_answers`` or ``error``), without
+        building the result."""
+        return self._state()[0]
 
     @property
     def done(self) -> bool:
-        return self.result().status == "complete"
+        return self._state()[0] == "complete"
 
     def next_question(self) -> QuestionInfo | None:
-        """The question to ask next, or None when the result is complete."""
-        return self.result().next_question
+        """The question to ask next (the result's ``next_question``), or None when the
+        result is complete; without building the result."""
+        qid = self._state()[1]
+        return program(self.protocol).question_info(qid) if qid is not None else None
 
-    def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> TriageResult:
-        """Record one answer (``"unknown"`` when the caller does not know).
+    def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> QuestionInfo | None:
+        """Record one answer (``"unknown"`` when the caller does not know); returns the
+        question to ask next (None once the outcome is reached: see :meth:`result`).
 
         Answering a question again records a *correction* (with the answer it replaces
         and ``reason``). Raises :class:`AnswerError` for an invalid answer (nothing is
@@ -174,9 +196,10 @@ class Session:
         self._refuse_when_done(f"answer '{question_id}'")
         return self._give(question_id, value, reason)
 
-    def retract(self, question_id: str, reason: str) -> TriageResult:
+    def retract(self, question_id: str, reason: str) -> QuestionInfo | None:
         """Withdraw an answer (the caller takes it back): logged with ``reason``; the
-        question is asked again if the outcome depends on it."""
+        question is asked again if the outcome depends on it. Returns the question to ask
+        next."""
         self._refuse_when_done(f"retract '{question_id}'")
         if question_id not in self._answers:
             raise SessionError(f"'{question_id}' has no answer to retract")
@@ -184,12 +207,13 @@ class Session:
             raise SessionError("a retraction needs a reason: say why the answer is withdrawn")
         return self._withdraw(question_id, reason)
 
-    def undo(self, reason: str) -> TriageResult:
+    def undo(self, reason: str) -> QuestionInfo | None:
         """Take back the last answer still in force (the agent went back: a mistyped
         answer), logged as a *retraction* with ``reason``; the question is asked again if
-        the outcome depends on it. Unlike :meth:`retract` this is allowed once the outcome
-        is reached, until the caller has responded to the advice (the advice was not yet
-        given on that answer); both the answer and its retraction stay in the log."""
+        the outcome depends on it (returned: the question to ask next). Unlike
+        :meth:`retract` this is allowed once the outcome is reached, until the caller has
+        responded to the advice (the advice was not yet given on that answer);
+        both the answer and its retraction stay in the log."""
         if self._call is not None and self._call.agreement is not None:
             raise SessionError("cannot go back: the caller has responded to the advice")
         if not self._answers:
@@ -204,10 +228,11 @@ class Session:
         assert question_id is not None
         return self._withdraw(question_id, reason)
 
-    def _withdraw(self, question_id: str, reason: str) -> TriageResult:
+    def _withdraw(self, question_id: str, reason: str) -> QuestionInfo | None:
         """Take ``question_id``'s answer out of force, logged as a retraction."""
         previous = self._answers.pop(question_id)
-        q = all_questions(self.protocol.plan)[question_id]
+        self._changed(question_id, None)
+        q = program(self.protocol).questions_all[question_id]
         self._append(
             kind="retraction",
             question=question_id,
@@ -216,7 +241,7 @@ class Session:
             prompt=q.prompt,
             red_flag=q.red_flag,
         )
-        return self.result()
+        return self.next_question()
 
     def note(self, text: str) -> AnswerEvent:
         """Keep something the caller said that is not an answer (any time, also after the
@@ -255,10 +280,26 @@ class Session:
                 text=f"the caller's earlier response to the advice: {earlier}",
                 after_outcome=True,
             )
-        self._result = None
+        self._results.clear()
         return self.result()
 
     # ----------------------------------------------------------------- internals
+    def _state(self) -> tuple[str, str | None]:
+        """(status, the id of the question to ask next), from the incremental walk."""
+        if self._walk is None:
+            self._walk = Walk(self.protocol, self._clean)
+        return self._walk.next_question(self.protocol.plan.population)
+
+    def _changed(self, question_id: str, clean: Clean | None) -> None:
+        """Put ``question_id``'s clean answer in force (None: withdrawn) and resume the
+        walk where that answer was read."""
+        if clean is None:
+            self._clean.pop(question_id, None)
+        else:
+            self._clean[question_id] = clean
+        if self._walk is not None:
+            self._walk.changed(question_id)
+
     def _refuse_when_done(self, what: str) -> None:
         if self.done:
             d = self.result().disposition
@@ -268,8 +309,8 @@ class Session:
                 "or start a new session"
             )
 
-    def _give(self, question_id: str, value: Any, reason: str | None) -> TriageResult:
-        questions = all_questions(self.protocol.plan)
+    def _give(self, question_id: str, value: Any, reason: str | None) -> QuestionInfo | None:
+        questions = program(self.protocol).questions_all
         if not isinstance(question_id, str) or question_id not in questions:
             name = printable(question_id) if isinstance(question_id, str) else describe(question_id)
             raise AnswerError(
@@ -279,7 +320,7 @@ class Session:
                 value=value,
             )
         q = questions[question_id]
-        _, problem = check_answer(q, value, self.now)
+        clean, problem = check_answer(q, value, self.now)
         if problem is not None:
             raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
         correction = question_id in self._answers
@@ -293,10 +334,11 @@ class Session:
             red_flag=q.red_flag,
         )
         self._answers[question_id] = value
-        return self.result()
+        self._changed(question_id, clean)
+        return self.next_question()
 
     def _append(self, **fields: Any) -> AnswerEvent:
         event = AnswerEvent(seq=len(self._log) + 1, at=utc(self.clock.now()), **fields)
         self._log.append(event)
-        self._result = None
+        self._results.clear()
         return event

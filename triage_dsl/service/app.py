@@ -27,7 +27,7 @@ from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
 from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
-from triage_dsl.service.calls import CallNotFound, CallService, Change, InvalidAnswers
+from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
 from triage_dsl.service.metrics import Metrics
 from triage_dsl.service.models import (
@@ -97,18 +97,24 @@ def create_app(
     key_file: str | None = None,
     rescan_seconds: float = 2.0,
     directory: Directory | None = None,
+    sqlite_synchronous: str | None = None,
+    cache_size: int = CACHE_SIZE,
 ) -> FastAPI:
     """The service over the protocols in ``protocol_dir`` and the database at
     ``database_url`` (default: SQLite in the data folder), migrated to head on start.
     ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
-    ``directory`` (an on-call roster and contacts) resolves escalation roles to people."""
+    ``directory`` (an on-call roster and contacts) resolves escalation roles to people;
+    ``sqlite_synchronous`` is ``full`` (default) or ``normal`` (docs/service.md, Durability);
+    ``cache_size`` calls are kept in memory (0: every request rebuilds its call from the log)."""
     clock = clock or SYSTEM_CLOCK
     folder = data_dir(data_folder)
-    db = open_database(database_url, folder)
+    db = open_database(database_url, folder, sqlite_synchronous)
     key = key if key is not None else load_key(key_file)
     catalog = Catalog(protocol_dir, db, folder, clock.now, rescan_seconds)
     metrics = Metrics()
-    service = CallService(db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"))
+    service = CallService(
+        db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"), cache_size=cache_size
+    )
 
     app = FastAPI(
         title="triage-dsl",

@@ -1,9 +1,11 @@
 """The call service: start a call, add events, read it; the database is the truth.
 
-Each operation rebuilds the call (from this process's cache plus the events other
-processes added since, or from scratch), applies the new events to it, and only when
-they all fit stores them in one transaction before answering. When another process
-appended to the call at the same moment, the operation rebuilds and tries again.
+A read brings the call up to date (this process's cache plus the events other processes
+added since, one query; or rebuilt from the whole log). A change applies its new events
+to the cached state and, only when they all fit, stores them in one transaction under
+the next sequence numbers before answering; when another process appended to the call
+first, the ``(call, seq)`` key refuses them, and the change is made again on the call
+rebuilt from the log. Every stored event is committed before the response.
 """
 
 from __future__ import annotations
@@ -24,7 +26,15 @@ from triage_dsl.record.keys import RecordKey
 from triage_dsl.service.catalog import Catalog
 from triage_dsl.service.state import CallState, record_head
 from triage_dsl.store import Database
-from triage_dsl.store.calls import Conflict, NewRecord, StoredEvent, append_events, create_call, load_call
+from triage_dsl.store.calls import (
+    Conflict,
+    NewRecord,
+    StoredEvent,
+    append_events,
+    create_call,
+    load_call,
+    load_events,
+)
 from triage_dsl.store.tokens import TokenHolder
 
 log = logging.getLogger("triage_dsl.service")
@@ -55,7 +65,9 @@ class CallService:
         clock: Clock,
         key: RecordKey | None,
         on_conflict: Callable[[], None] | None = None,
+        cache_size: int = CACHE_SIZE,
     ) -> None:
+        self.cache_size = cache_size  # calls kept in memory; 0: every request rebuilds from the log
         self.on_conflict = on_conflict
         self.db = db
         self.catalog = catalog
@@ -72,7 +84,7 @@ class CallService:
     def _locked(self, call_id: str) -> Iterator[None]:
         with self._guard:
             lock = self._locks.setdefault(call_id, threading.Lock())
-            if len(self._locks) > 4 * CACHE_SIZE:
+            if len(self._locks) > 4 * max(self.cache_size, CACHE_SIZE):
                 self._locks = {k: v for k, v in self._locks.items() if v.locked() or k == call_id}
         with lock:
             yield
@@ -105,11 +117,23 @@ class CallService:
         self, call_id: str, changes: Callable[[CallState], list[Change]], who: TokenHolder | None
     ) -> CallState:
         """Apply the events ``changes`` makes for the call's current state, then store
-        them (with the record, when the call is closed or a closed call is extended)."""
+        them (with the record, when the call is closed or a closed call is extended).
+
+        The first attempt works on this process's cached state without reading the log:
+        the events are stored under the sequence numbers that follow the cached ones, so
+        when another process appended in between, the database's ``(call, seq)`` key
+        refuses them (:class:`Conflict`) and the call is rebuilt from the log and tried
+        again. A change the cached state refuses is tried again on the log too, so a
+        refusal is never decided on a state that was behind."""
+        fresh = False
+        now = self.now()  # the request's time, read once whatever the attempts
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
-                state = self._current(call_id)
-                at = self.now()
+                state = None if fresh else self._cached(call_id)
+                if state is None:
+                    state = self._current(call_id)
+                    fresh = True
+                at = now
                 if state.last_at is not None and at < state.last_at:
                     at = state.last_at  # a clock behind another process's: keep events in order
                 events: list[StoredEvent] = []
@@ -131,8 +155,14 @@ class CallService:
                         raise InvalidAnswers(refused)
                 except Exception:
                     self._forget(call_id)
+                    if not fresh:
+                        fresh = True
+                        continue
                     raise
                 if not events:
+                    if not fresh:
+                        fresh = True
+                        continue
                     return state
                 record = None
                 if state.closed:
@@ -143,6 +173,7 @@ class CallService:
                     append_events(self.db, call_id, events, who.id if who else None, record, at)
                 except Conflict:
                     self._forget(call_id)
+                    fresh = True
                     if self.on_conflict is not None:
                         self.on_conflict()
                     log.info("call %s: another process appended first; trying again", call_id)
@@ -150,19 +181,27 @@ class CallService:
                 except Exception:
                     self._forget(call_id)
                     raise
+                self._remember(state)
                 log.info("call %s: stored %s", call_id, ", ".join(f"{e.kind} {e.seq}" for e in events))
                 return state
         raise TriageError(f"call {call_id}: too many concurrent changes; try again")
 
     # ------------------------------------------------------------------ rebuilding
+    def _cached(self, call_id: str) -> CallState | None:
+        with self._guard:
+            return self._cache.get(call_id)
+
     def _current(self, call_id: str) -> CallState:
-        cached = self._cache.get(call_id)
-        found = load_call(self.db, call_id, after=cached.seq if cached else 0)
-        if found is None:
-            raise CallNotFound(f"no call '{call_id}'")
-        stored, events = found
-        state = cached
-        if state is None:
+        """The call as the log has it now: the cached state and the events other processes
+        added since (one query), or rebuilt from the whole log."""
+        state = self._cached(call_id)
+        if state is not None:
+            events = load_events(self.db, call_id, after=state.seq)
+        else:
+            found = load_call(self.db, call_id)
+            if found is None:
+                raise CallNotFound(f"no call '{call_id}'")
+            stored, events = found
             versions = [(vid, self.catalog.version(vid)) for vid in stored.protocol_version_ids]
             caller = CallInfo.model_validate(stored.caller) if stored.caller else None
             state = CallState.start(call_id, stored.created_at, caller, versions, self.key)
@@ -176,10 +215,12 @@ class CallService:
         return state
 
     def _remember(self, state: CallState) -> None:
+        if self.cache_size <= 0:
+            return
         with self._guard:
             self._cache[state.call_id] = state
             self._cache.move_to_end(state.call_id)
-            while len(self._cache) > CACHE_SIZE:
+            while len(self._cache) > self.cache_size:
                 self._cache.popitem(last=False)
 
     def _forget(self, call_id: str) -> None:

@@ -9,6 +9,11 @@ from pathlib import Path
 from typing import Any, TextIO
 
 OK, USAGE = 0, 2
+# Idle connections stay open longer than a client's pool keeps them (httpx: 5 s, browsers:
+# up to 60 s): a server that closes first races the client's next request on that
+# connection, which the client sees as a dropped connection (httpx.ReadError).
+KEEP_ALIVE = 75.0
+BACKLOG = 2048
 
 
 def add_parsers(sub: Any) -> None:
@@ -34,6 +39,25 @@ def add_parsers(sub: Any) -> None:
         default=2.0,
         metavar="SECONDS",
         help="look for changed protocol files at most this often (default 2)",
+    )
+    p.add_argument(
+        "--sqlite-synchronous",
+        choices=("full", "normal"),
+        default=None,
+        help="SQLite only: full (default; a stored answer survives a power loss: one fsync per "
+        "answer) or normal (survives a killed process, but the last answers before a power loss "
+        "may be lost; faster). Default: $TRIAGE_SQLITE_SYNCHRONOUS, else full",
+    )
+    p.add_argument(
+        "--keep-alive",
+        type=float,
+        default=KEEP_ALIVE,
+        metavar="SECONDS",
+        help=f"keep an idle client connection open this long (default {KEEP_ALIVE:g}; clients "
+        "should close theirs sooner)",
+    )
+    p.add_argument(
+        "--backlog", type=int, default=BACKLOG, help=f"connections waiting to be accepted (default {BACKLOG})"
     )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument(
@@ -102,7 +126,7 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         print(f"triage: {args.protocol_dir}: not a folder of protocols", file=err)
         return USAGE
     try:  # migrate once, before any worker starts
-        open_database(args.database, args.data_dir).dispose()
+        open_database(args.database, args.data_dir, args.sqlite_synchronous).dispose()
     except StoreError as exc:
         print(f"triage: {exc}", file=err)
         return USAGE
@@ -128,6 +152,8 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         "TRIAGE_SERVE_CONTACTS": str(Path(args.contacts).resolve()) if args.contacts else "",
         "TRIAGE_SERVE_TZ": args.tz or "",
     }
+    if args.sqlite_synchronous:
+        settings["TRIAGE_SQLITE_SYNCHRONOUS"] = args.sqlite_synchronous
     os.environ.update(settings)
     log_config: dict[str, Any] = copy.deepcopy(LOGGING_CONFIG)
     log_config["loggers"]["triage_dsl"] = {
@@ -143,5 +169,7 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         workers=args.workers,
         log_level=args.log_level,
         log_config=log_config,
+        timeout_keep_alive=max(1, round(args.keep_alive)),
+        backlog=args.backlog,
     )
     return OK

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import func, insert, select
+from sqlalchemy import Connection, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.database import Database
@@ -72,19 +72,30 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
+def _events_after(conn: Connection, call_id: str, after: int) -> list[StoredEvent]:
+    rows = conn.execute(
+        select(answer_events.c.seq, answer_events.c.kind, answer_events.c.at, answer_events.c.payload)
+        .where(answer_events.c.call_id == call_id, answer_events.c.seq > after)
+        .order_by(answer_events.c.seq)
+    ).all()
+    return [StoredEvent(r.seq, r.kind, _aware(r.at), dict(r.payload)) for r in rows]
+
+
 def load_call(db: Database, call_id: str, after: int = 0) -> tuple[StoredCall, list[StoredEvent]] | None:
     """The call and its events with ``seq > after``, in order; None when there is no such call."""
     with db.engine.connect() as conn:
         row = conn.execute(select(calls).where(calls.c.id == call_id)).first()
         if row is None:
             return None
-        rows = conn.execute(
-            select(answer_events)
-            .where(answer_events.c.call_id == call_id, answer_events.c.seq > after)
-            .order_by(answer_events.c.seq)
-        ).all()
+        events = _events_after(conn, call_id, after)
     call = StoredCall(row.id, _aware(row.created_at), list(row.protocol_version_ids), row.caller)
-    return call, [StoredEvent(r.seq, r.kind, _aware(r.at), dict(r.payload)) for r in rows]
+    return call, events
+
+
+def load_events(db: Database, call_id: str, after: int) -> list[StoredEvent]:
+    """The call's events with ``seq > after``, in order (for a call known to exist: one query)."""
+    with db.engine.connect() as conn:
+        return _events_after(conn, call_id, after)
 
 
 def append_events(

@@ -2,8 +2,10 @@
 
 ``open_database(url)`` creates the engine and upgrades the schema (Alembic, programmatic;
 several processes starting together on PostgreSQL take an advisory lock first).
-SQLite runs in WAL mode with ``synchronous=FULL``: a committed answer survives the process
-being killed and the machine losing power.
+SQLite runs in WAL mode. ``synchronous`` is ``full`` by default (a committed answer survives
+the process being killed and the machine losing power: an fsync per commit); ``normal`` is
+selectable (:data:`SYNCHRONOUS`): a committed answer survives the process being killed, but
+the last commits before a power loss or an operating-system crash may be lost.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ MIGRATIONS = Path(__file__).with_name("migrations")
 DATA_ENV = "TRIAGE_DATA"
 DEFAULT_DATA_DIR = ".triage-data"
 _LOCK_ID = 0x7472_6961_6765  # "triage": the advisory lock migrations run under
+SYNCHRONOUS: tuple[str, ...] = ("full", "normal")  # SQLite's synchronous setting; the first is the default
+SYNCHRONOUS_ENV = "TRIAGE_SQLITE_SYNCHRONOUS"
 
 
 class StoreError(TriageError):
@@ -56,13 +60,32 @@ def database_url(url: str | None, folder: str | os.PathLike[str] | None = None) 
     return url
 
 
-def _sqlite_settings(dbapi_connection: Any, record: Any) -> None:
-    cursor = dbapi_connection.cursor()
-    cursor.execute("PRAGMA journal_mode=WAL")
-    cursor.execute("PRAGMA synchronous=FULL")
-    cursor.execute("PRAGMA foreign_keys=ON")
-    cursor.execute("PRAGMA busy_timeout=30000")
-    cursor.close()
+def sqlite_synchronous(given: str | None = None) -> str:
+    """SQLite's ``synchronous`` setting: ``given``, else ``$TRIAGE_SQLITE_SYNCHRONOUS``, else
+    ``full``.
+
+    >>> sqlite_synchronous("NORMAL")
+    'normal'
+    """
+    value = (given or os.environ.get(SYNCHRONOUS_ENV) or SYNCHRONOUS[0]).lower()
+    if value not in SYNCHRONOUS:
+        raise StoreError(
+            f"unknown SQLite synchronous setting {value!r}: use full (survives a power loss) or "
+            "normal (survives a killed process, may lose the last commits in a power loss)"
+        )
+    return value
+
+
+def _sqlite_settings(synchronous: str) -> Any:
+    def settings(dbapi_connection: Any, record: Any) -> None:
+        cursor = dbapi_connection.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute(f"PRAGMA synchronous={synchronous.upper()}")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    return settings
 
 
 @dataclass(frozen=True)
@@ -71,6 +94,7 @@ class Database:
 
     engine: Engine
     url: str
+    synchronous: str | None = None  # SQLite only: "full" or "normal"
 
     @property
     def dialect(self) -> str:
@@ -80,7 +104,7 @@ class Database:
         self.engine.dispose()
 
 
-def create(url: str) -> Engine:
+def create(url: str, synchronous: str | None = None) -> Engine:
     try:
         parsed = make_url(url)
     except ArgumentError:
@@ -89,7 +113,7 @@ def create(url: str) -> Engine:
         ) from None
     if parsed.get_backend_name() == "sqlite":
         engine = create_engine(parsed, connect_args={"check_same_thread": False, "timeout": 30})
-        event.listen(engine, "connect", _sqlite_settings)
+        event.listen(engine, "connect", _sqlite_settings(sqlite_synchronous(synchronous)))
         return engine
     if parsed.get_backend_name() == "postgresql":
         return create_engine(parsed, pool_pre_ping=True, pool_size=10, max_overflow=20)
@@ -110,10 +134,15 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
-def open_database(url: str | None = None, folder: str | os.PathLike[str] | None = None) -> Database:
-    """The database at ``url`` (default: SQLite in the data folder), migrated to head."""
+def open_database(
+    url: str | None = None,
+    folder: str | os.PathLike[str] | None = None,
+    synchronous: str | None = None,
+) -> Database:
+    """The database at ``url`` (default: SQLite in the data folder), migrated to head;
+    ``synchronous`` is SQLite's setting (:func:`sqlite_synchronous`)."""
     full = database_url(url, folder)
-    engine = create(full)
+    engine = create(full, synchronous)
     try:
         upgrade(engine)
     except StoreError:
@@ -122,4 +151,5 @@ def open_database(url: str | None = None, folder: str | os.PathLike[str] | None 
         engine.dispose()
         safe = make_url(full).render_as_string(hide_password=True)
         raise StoreError(f"cannot open the database {safe}: {type(exc).__name__}: {exc}") from None
-    return Database(engine, full)
+    sync = sqlite_synchronous(synchronous) if engine.dialect.name == "sqlite" else None
+    return Database(engine, full, sync)

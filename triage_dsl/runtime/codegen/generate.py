@@ -105,6 +105,7 @@ class Generator:
             ("_entry", support.entry),
             ("_answer_entry", support.answer_entry),
             ("_json", support.answer_json),
+            ("_time_words", support.time_words),
             ("_tidy", support.tidy),
             ("_negate", support.negate),
             ("_score", support.score),
@@ -300,7 +301,7 @@ class Generator:
             out.depth += 1
             out.add(
                 f"_entry(_trace, {template}, {{{_literal(qid)}: {shown}}}, True, "
-                f"{_literal(qid + ' = ')} + str({shown}) + "
+                f"{_literal(qid + ' = ')} + _time_words({var}) + "
                 f"{_literal(' is within this protocol' + chr(39) + 's population: ' + population.text)})"
             )
             out.depth -= 1

@@ -9,15 +9,14 @@ from __future__ import annotations
 from typing import Any
 
 from triage_dsl.model import result as m
-from triage_dsl.runtime.answers import TimeAnswer, answer_json
+from triage_dsl.runtime.answers import TimeAnswer, answer_json, time_words
 from triage_dsl.runtime.build import _entry, _fmt
 from triage_dsl.runtime.values import negate, tidy
-from triage_dsl.units import readable
 
 MISSING: Any = object()
 """A variable not read or computed yet."""
 
-__all__ = ["MISSING", "answer_entry", "answer_json", "entry", "fmt", "negate", "score", "tidy"]
+__all__ = ["MISSING", "answer_entry", "answer_json", "entry", "fmt", "negate", "score", "tidy", "time_words"]
 
 fmt = _fmt
 
@@ -45,8 +44,7 @@ def answer_entry(
     """The trace step of reading an answer, as the interpreter records it (an age or a
     duration shows the words given and the minutes compared)."""
     if type(answer) is TimeAnswer:
-        shown = readable(answer, question_type)
-        detail = f"answered {answer.text}" + ("" if shown == answer.text else f" ({shown})")
+        detail = f"answered {time_words(answer, question_type)}"
         entry(trace, template, {qid: answer.text}, float(answer), detail)
         return
     entry(trace, template, {qid: answer}, answer, f"answered {_fmt(answer)}")

@@ -1,0 +1,159 @@
+"""The per-process call cache changes nothing a call produces: the same requests give the
+same responses and seal the same record, byte for byte, whether every request rebuilds its
+call from the log (no cache) or works on the state this process keeps; and a cached state
+that another process has overtaken is never the one a change is decided on."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from pgserver import Server
+from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, START, bearer, make_app, verify
+
+from triage_dsl.clock import FixedClock
+from triage_dsl.store.tokens import create_token
+
+CHEST_FILE = ROOT / "protocols/telephone/chest_pain_adult.triage"
+CALLER = {"caller": "spouse_or_partner", "agent_id": "agent-17", "chief_complaint": "tight chest"}
+CALL_ID = uuid.UUID("00000000-0000-4000-8000-00000000c0de")
+
+# A call with every kind of event: answers (one invalid, one batch), a correction, a
+# retraction, an override, escalation steps before and after the close.
+SCRIPT: list[tuple[str, str, Any]] = [
+    ("POST", "/v1/calls", {"protocols": [CHEST], "caller": CALLER}),
+    ("POST", "answers", {"answers": {"has_angina": True}}),
+    ("POST", "answers", {"answers": {"has_angina": False}, "reason": "misheard"}),
+    ("POST", "retract", {"question": "has_angina", "reason": "unsure"}),
+    ("POST", "answers", {"answers": {"unresponsive": False}}),
+    ("POST", "answers", {"answers": {"not_breathing_normally": "maybe"}}),  # 422, nothing stored
+    ("POST", "answers", {"answers": {"not_breathing_normally": False, "severe_breathing_difficulty": False}}),
+    ("GET", "", None),
+    ("POST", "answers", {"answers": {"lips_skin_blue_grey": False}}),
+    ("POST", "answers", {"answers": {"cp_pain_now": True}}),
+    ("POST", "retract", {"question": "cp_pain_now", "reason": "caller corrected herself"}),
+    ("POST", "answers", {"answers": {"cp_pain_now": True}}),
+    ("POST", "answers", {"answers": {"pain_minutes": 30}}),  # the outcome: sealed
+    ("POST", "answers", {"answers": {"has_angina": True}}),  # 409: sealed
+    ("POST", "override", {"disposition": "call_911", "by": "rn-jones", "reason": "confirmed"}),
+    ("POST", "escalation/events", {"kind": "told_caller"}),
+    ("POST", "close", None),
+    ("POST", "escalation/events", {"kind": "paged"}),
+    ("GET", "record", None),
+]
+
+
+@pytest.fixture
+def two_databases(database: str, tmp_path: Path, request: pytest.FixtureRequest) -> Iterator[tuple[str, str]]:
+    """Two fresh, empty databases of the kind of ``database``."""
+    if database.startswith("sqlite"):
+        yield f"sqlite:///{tmp_path / 'a.db'}", f"sqlite:///{tmp_path / 'b.db'}"
+        return
+    server: Server = request.getfixturevalue("postgres")
+    yield tuple(server.create_database(f"triage_cache_{uuid.uuid4().hex[:12]}_{n}") for n in "ab")  # type: ignore[misc]
+
+
+def run_script(app: Any) -> list[tuple[int, str]]:
+    token = create_token(app.state.db, "call", "rn", FixedClock(START).now())
+    client = TestClient(app)
+    out = []
+    for method, path, body in SCRIPT:
+        url = path if path.startswith("/") else f"/v1/calls/{CALL_ID}/{path}".rstrip("/")
+        r = client.request(method, url, json=body, headers=bearer(token))
+        out.append((r.status_code, r.text))
+    return out
+
+
+def test_the_record_is_the_same_with_and_without_the_cache(
+    two_databases: tuple[str, str], tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr("triage_dsl.service.calls.uuid.uuid4", lambda: CALL_ID)
+    runs = []
+    for url, cache_size in zip(two_databases, (0, 100), strict=True):
+        app = make_app(ROOT / "protocols", url, tmp_path / f"data-{cache_size}", cache_size=cache_size)
+        try:
+            runs.append(run_script(app))
+        finally:
+            app.state.db.dispose()
+    uncached, cached = runs
+    statuses = [status for status, _ in cached]
+    assert statuses == [
+        201,
+        200,
+        200,
+        200,
+        200,
+        422,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        200,
+        409,
+        200,
+        200,
+        200,
+        200,
+        200,
+    ]
+    assert cached == uncached  # every response, byte for byte (the close's record among them)
+    record = cached[-1][1]
+    assert verify(record, tmp_path, CHEST_FILE)[0] == 0
+
+
+def test_a_change_on_an_overtaken_cache_is_made_on_the_log(database: str, tmp_path: Path) -> None:
+    """Process A caches the call; process B answers it; A's next change must not be decided
+    on its cached state (a retraction of B's answer is allowed, an answer B already gave
+    is asked no more) and A must not overwrite B's event."""
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        token = create_token(apps[0].state.db, "call", "rn", FixedClock(START).now())
+        a, b = (TestClient(app) for app in apps)
+        h = bearer(token)
+        cid = a.post("/v1/calls", json={"protocols": [CHEST]}, headers=h).json()["id"]
+        assert (
+            a.post(
+                f"/v1/calls/{cid}/answers", json={"answers": {"unresponsive": False}}, headers=h
+            ).status_code
+            == 200
+        )
+        r = b.post(f"/v1/calls/{cid}/answers", json={"answers": {"not_breathing_normally": False}}, headers=h)
+        assert r.status_code == 200
+        # A's cache does not know B's answer: the retraction is decided on the log
+        r = a.post(
+            f"/v1/calls/{cid}/retract", json={"question": "not_breathing_normally", "reason": "x"}, headers=h
+        )
+        assert r.status_code == 200, r.text
+        assert r.json()["next_question"]["id"] == "not_breathing_normally"
+        r = b.post(f"/v1/calls/{cid}/answers", json={"answers": {"not_breathing_normally": False}}, headers=h)
+        assert r.status_code == 200
+        call = a.post(
+            f"/v1/calls/{cid}/answers", json={"answers": {"severe_breathing_difficulty": False}}, headers=h
+        ).json()
+        assert call["next_question"]["id"] == "lips_skin_blue_grey"
+        for client in (a, b):
+            state = client.get(f"/v1/calls/{cid}", headers=h).json()
+            assert state == call
+        answers = dict(CHEST_EMERGENCY)
+        while call["next_question"] is not None:
+            q = call["next_question"]["id"]
+            call = b.post(f"/v1/calls/{cid}/answers", json={"answers": {q: answers[q]}}, headers=h).json()
+        record_a = a.post(f"/v1/calls/{cid}/close", headers=h)
+        assert record_a.status_code == 200
+        assert b.get(f"/v1/calls/{cid}/record", headers=h).text == record_a.text
+        log = [(e["kind"], e["question"]) for e in record_a.json()["answer_log"]][:4]
+        assert log == [
+            ("answer", "unresponsive"),
+            ("answer", "not_breathing_normally"),
+            ("retraction", "not_breathing_normally"),
+            ("answer", "not_breathing_normally"),
+        ]
+    finally:
+        for app in apps:
+            app.state.db.dispose()

@@ -1,17 +1,19 @@
 """Load benchmark of ``triage serve``: many calls at once, client on the same machine.
 
-    .venv/bin/python tools/bench_service.py                      # SQLite and PostgreSQL, 200 calls
-    .venv/bin/python tools/bench_service.py --databases sqlite --calls 50
+    .venv/bin/python tools/bench_service.py                      # SQLite (both modes) and PostgreSQL
+    .venv/bin/python tools/bench_service.py --databases sqlite,sqlite-normal --calls 50
     .venv/bin/python tools/bench_service.py --workers 2 --json out.json
 
 For each database the real service runs as ``triage serve protocols/`` in its own process
-(a fresh SQLite file, or a throwaway PostgreSQL server started as the service tests
-start theirs), and an httpx async client runs ``--calls`` simulated calls at once: start
-the call, answer each question the service asks (no to every yes/no question, the middle
-of every range, the first option) until the outcome, then close the call. Reported:
+(a fresh SQLite file with ``synchronous=full``, the default, or ``sqlite-normal``, or a
+throwaway PostgreSQL server started as the service tests start theirs), and an httpx
+async client runs ``--calls`` simulated calls at once: start the call, answer each
+question the service asks (no to every yes/no question, the middle of every range, the
+first option) until the outcome, then close the call. Reported:
 
 - answers/s over the whole run (starts and closes included in the time) and p50/p99
-  latency of one answer (request to response, as the client sees it);
+  latency of one answer (request to response, as the client sees it); failed requests
+  (none may fail) and the machine's load average sampled during the run;
 - baselines measured in the same run: the same client doing ten ``GET /healthz`` round
   trips per simulated call at the same concurrency (the HTTP stack and the client
   alone: the ceiling for any endpoint on this machine), and the same answers given
@@ -28,6 +30,7 @@ import json
 import os
 import sys
 import tempfile
+import threading
 import time
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -170,11 +173,38 @@ def in_process_rate(protocol_path: Path, minimum_seconds: float = 1.0) -> tuple[
 
 
 @contextmanager
+def load_sampler(every: float = 1.0) -> Iterator[list[float]]:
+    """The 1-minute load average, sampled every ``every`` seconds while the block runs."""
+    samples: list[float] = []
+    stop = threading.Event()
+
+    def sample() -> None:
+        while not stop.wait(every):
+            samples.append(os.getloadavg()[0])
+
+    thread = threading.Thread(target=sample, daemon=True)
+    thread.start()
+    try:
+        yield samples
+    finally:
+        stop.set()
+        thread.join()
+
+
+@contextmanager
 def database_url(kind: str) -> Iterator[str | None]:
-    """None for SQLite (the service's default file in its folder), or a fresh PostgreSQL
-    database on a throwaway server."""
-    if kind == "sqlite":
-        yield None
+    """None for SQLite (the service's default file in its folder; ``sqlite-normal`` with
+    ``synchronous=normal``), or a fresh PostgreSQL database on a throwaway server."""
+    if kind in ("sqlite", "sqlite-normal"):
+        before = os.environ.get("TRIAGE_SQLITE_SYNCHRONOUS")
+        os.environ["TRIAGE_SQLITE_SYNCHRONOUS"] = "normal" if kind == "sqlite-normal" else "full"
+        try:
+            yield None
+        finally:
+            if before is None:
+                os.environ.pop("TRIAGE_SQLITE_SYNCHRONOUS", None)
+            else:
+                os.environ["TRIAGE_SQLITE_SYNCHRONOUS"] = before
         return
     from pgserver import Server, binaries
 
@@ -208,7 +238,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--protocol", default=DEFAULT_PROTOCOL, help=f"protocol id (default {DEFAULT_PROTOCOL})"
     )
-    parser.add_argument("--databases", default="sqlite,postgresql", help="sqlite, postgresql or both")
+    parser.add_argument(
+        "--databases",
+        default="sqlite,sqlite-normal,postgresql",
+        help="comma-separated: sqlite (synchronous=full), sqlite-normal, postgresql",
+    )
     parser.add_argument("--workers", type=int, default=1, help="service worker processes (default 1)")
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
@@ -237,7 +271,8 @@ def main(argv: list[str] | None = None) -> int:
             running_service(Path(folder), database=url, workers=args.workers, log_level="warning") as live,
         ):
             health, health_time = asyncio.run(health_round_trips(live, args.calls, args.calls * 10))
-            run, elapsed = asyncio.run(calls(live, args.protocol, args.calls))
+            with load_sampler() as loads:
+                run, elapsed = asyncio.run(calls(live, args.protocol, args.calls))
         answers = len(run.latencies)
         rate = answers / elapsed
         health_rate = len(health) / health_time
@@ -252,6 +287,7 @@ def main(argv: list[str] | None = None) -> int:
             "healthz_per_s": health_rate,
             "healthz_p50_ms": percentile(health, 50) * 1000,
             "healthz_p99_ms": percentile(health, 99) * 1000,
+            "load_average_during": [min(loads, default=0), max(loads, default=0)],
         }
         figures[kind] = result
         print(f"\n== {kind}, {args.workers} worker(s)")
@@ -260,6 +296,8 @@ def main(argv: list[str] | None = None) -> int:
             f"  p99 {ms(percentile(run.latencies, 99))}  ({answers} answers in {elapsed:.1f} s,"
             f" {len(run.failures)} failed requests)"
         )
+        if loads:
+            print(f"load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f}")
         print(
             f"baseline GET /healthz: {health_rate:8,.0f} requests/s  p50 {ms(percentile(health, 50))}"
             f"  p99 {ms(percentile(health, 99))}  (same client, same concurrency)"

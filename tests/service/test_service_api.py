@@ -18,6 +18,7 @@ from triage_dsl import evaluate, load
 from triage_dsl.model.result import TriageResult
 from triage_dsl.store.audit import audit_rows
 from triage_dsl.store.tables import answer_events, records
+from triage_dsl.store.tables import calls as call_table
 from triage_dsl.store.tables import tokens as token_table
 
 CHEST_FILE = ROOT / "protocols/telephone/chest_pain_adult.triage"
@@ -414,7 +415,8 @@ def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]
 
     call = interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
-    assert r.status_code == 409  # not closed yet
+    assert r.status_code == 409 and r.json()["error"] == "conflict"  # not closed yet
+    assert "still open: close it first" in r.json()["message"]
     record = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"])).json()
     r = client.get(f"/v1/calls/{call['id']}/fhir", headers=bearer(tokens["review"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
@@ -578,6 +580,50 @@ def test_metrics_in_prometheus_text_format(client: TestClient, tokens: dict[str,
     )
 
 
+def test_metrics_count_the_database_whichever_process_answers(
+    protocol_dir: Path, database: str, app: Any, client: TestClient, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """A scrape reaches one worker: what the database holds is the same from each, and the
+    per-process counters say which process they are (label pid)."""
+    other = make_app(protocol_dir, database, tmp_path / "other")  # another worker: its own counters
+    try:
+        second = TestClient(other)
+        admin = bearer(tokens["admin"])
+        call = start(second, tokens["call"])  # started and answered on the other worker
+        second.post(
+            f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": False}}, headers=admin
+        )
+        second.post(f"/v1/calls/{call['id']}/close", headers=admin)
+        with app.state.db.engine.connect() as conn:
+            expected = {
+                "triage_calls_stored": conn.execute(
+                    select(func.count()).select_from(call_table)
+                ).scalar_one(),
+                "triage_records_stored": conn.execute(select(func.count()).select_from(records)).scalar_one(),
+                "triage_answers_stored": conn.execute(
+                    select(func.count()).select_from(answer_events).where(answer_events.c.kind == "answer")
+                ).scalar_one(),
+                "triage_calls_closed_stored": conn.execute(
+                    select(func.count()).select_from(answer_events).where(answer_events.c.kind == "close")
+                ).scalar_one(),
+            }
+        assert expected["triage_calls_stored"] >= 1 and expected["triage_records_stored"] >= 1
+        scrapes = [c.get("/metrics", headers=admin).text.splitlines() for c in (client, second)]
+        for lines in scrapes:
+            gauges = {
+                line.split(" ")[0]: int(line.split(" ")[1])
+                for line in lines
+                if line.split(" ")[0] in expected
+            }
+            assert gauges == expected
+            assert "# TYPE triage_calls_stored gauge" in lines
+        # per-process counters: the other process counts the call it started, labelled with its pid
+        started = [line for line in scrapes[1] if line.startswith("triage_calls_started_total")]
+        assert started and all('pid="' in line for line in started)
+    finally:
+        other.state.db.dispose()
+
+
 def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     doc = client.get("/openapi.json").json()
     paths = {(method.upper(), path) for path, ops in doc["paths"].items() for method in ops}
@@ -585,4 +631,6 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     assert expected | {("GET", "/healthz")} <= paths
     answers = doc["paths"]["/v1/calls/{call_id}/answers"]["post"]
     assert {"200", "401", "403", "404", "409", "422"} <= set(answers["responses"])
+    fhir = doc["paths"]["/v1/calls/{call_id}/fhir"]["get"]["responses"]
+    assert "close it first" in fhir["409"]["description"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]

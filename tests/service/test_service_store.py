@@ -86,7 +86,7 @@ def test_migrations_reach_head_and_run_once(database: str) -> None:
         tables = set(inspect(second.engine).get_table_names())
         assert {"protocol_versions", "calls", "answer_events", "records", "tokens", "audit"} <= tables
         with second.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0001"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
     finally:
         first.dispose()
         second.dispose()
@@ -163,3 +163,38 @@ def test_version_does_not_load_the_web_stack() -> None:
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert out.strip().endswith("[]")
+
+
+def test_group_commit_stores_a_batch_and_refuses_only_the_append_that_collided(database: str) -> None:
+    from triage_dsl.store.calls import Conflict, load_call
+    from triage_dsl.store.writer import Append, Writer
+
+    db = open_database(database)
+    try:
+        ids = [f"batch-{database[-12:]}-{n}" for n in range(3)]
+        for call_id in ids:
+            create_call(db, call_id, NOW, [], None, None)
+        append_events(db, ids[1], [StoredEvent(1, "answer", NOW, {"n": 0})], None)  # another process's
+        batch = [
+            Append(call_id, [StoredEvent(1, "answer", NOW, {"n": 1})], None, None, None) for call_id in ids
+        ]
+        batch.append(Append(ids[2], [StoredEvent(2, "close", NOW, {})], None, NewRecord("head-b", "{}"), NOW))
+        Writer(db).store(batch)
+        assert all(item.done.is_set() for item in batch)
+        assert [type(item.error) for item in batch] == [type(None), Conflict, type(None), type(None)]
+        stored = {call_id: [(e.seq, e.payload) for e in load_call(db, call_id)[1]] for call_id in ids}  # type: ignore[index]
+        assert stored == {ids[0]: [(1, {"n": 1})], ids[1]: [(1, {"n": 0})], ids[2]: [(1, {"n": 1}), (2, {})]}
+        assert latest_record(db, ids[2]) == (2, "head-b", "{}")
+        # a batch without a collision is one transaction, and a lone append goes through the writer thread
+        more = [
+            Append(call_id, [StoredEvent(3, "answer", NOW, {"n": 3})], None, None, None)
+            for call_id in ids[2:]
+        ]
+        writer = Writer(db)
+        writer.store([*more, Append(ids[0], [StoredEvent(2, "answer", NOW, {})], None, None, None)])
+        assert writer.batches == 1
+        writer.append(ids[0], [StoredEvent(3, "answer", NOW, {})], None)
+        with pytest.raises(Conflict):
+            writer.append(ids[0], [StoredEvent(3, "answer", NOW, {})], None)
+    finally:
+        db.dispose()

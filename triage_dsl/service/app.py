@@ -9,8 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
-import time
-from collections.abc import Awaitable, Callable
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any, Literal
 
@@ -29,7 +28,7 @@ from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
-from triage_dsl.service.metrics import Metrics
+from triage_dsl.service.metrics import Measure, Metrics
 from triage_dsl.service.models import (
     AnswersIn,
     CallOut,
@@ -44,7 +43,7 @@ from triage_dsl.service.models import (
 from triage_dsl.service.state import CallState, Refused
 from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
-from triage_dsl.store.calls import latest_record
+from triage_dsl.store.calls import latest_record, store_counts
 from triage_dsl.store.database import data_dir
 from triage_dsl.store.tokens import TokenHolder
 from triage_dsl.version import __version__
@@ -127,20 +126,11 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
+    app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
 
-    @app.middleware("http")
-    async def measure(request: Request, call_next: Callable[[Request], Awaitable[Response]]) -> Response:
-        started = time.perf_counter()
-        response = await call_next(request)
-        route = request.scope.get("route")
-        path = getattr(route, "path", "unmatched")
-        metrics.count(
-            "triage_http_requests_total", route=path, method=request.method, status=str(response.status_code)
-        )
-        metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)
-        return response
+    app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -199,7 +189,7 @@ def create_app(
         summary="Prometheus text format",
     )
     def metrics_text(who: Operator) -> str:
-        return metrics.render()
+        return metrics.render(store_counts(db))
 
     # ------------------------------------------------------------------ protocols
     @app.get("/v1/protocols", tags=["protocols"], responses=ERRORS)
@@ -313,9 +303,10 @@ def create_app(
         responses={
             **CALL_ERRORS,
             200: {"content": {FHIR_JSON: {}}, "description": "a FHIR R4 transaction Bundle"},
+            409: {"model": ErrorOut, "description": "the call is still open: close it first"},
             501: {"model": ErrorOut},
         },
-        summary="the closed call as a FHIR R4 transaction Bundle",
+        summary="the closed call as a FHIR R4 transaction Bundle (409 while the call is open)",
     )
     def fhir(call_id: str, who: Reader) -> Response:
         state = service.get(call_id)

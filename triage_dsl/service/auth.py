@@ -8,13 +8,14 @@ Roles: ``call`` (run calls: start, answer, retract, override, escalate, close, r
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 
 from triage_dsl.errors import TriageError
-from triage_dsl.store.tokens import TokenHolder, find_token
+from triage_dsl.store.tokens import LAST_USED_SECONDS, TokenHolder, find_token, touch_token
 
 bearer = HTTPBearer(auto_error=False, description="a token from `triage token create`")
 
@@ -38,15 +39,27 @@ def require(roles: tuple[str, ...]) -> Callable[..., TokenHolder]:
     ) -> TokenHolder:
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise AuthError(401, "missing bearer token: send 'Authorization: Bearer TOKEN'")
-        holder = find_token(request.app.state.db, credentials.credentials)
-        if holder is None:
+        holder = find_token(request.app.state.db, credentials.credentials)  # every request: a revoked
+        if holder is None:  # token is refused at once by every process
             raise AuthError(401, "unknown or revoked token")
+        _note_use(request, holder)
         if holder.role not in roles:
             raise AuthError(403, f"a '{holder.role}' token may not do this (needs: {', '.join(roles)})")
         request.state.holder = holder
         return holder
 
     return check
+
+
+def _note_use(request: Request, holder: TokenHolder) -> None:
+    """Store the token's last use, at most once a minute per token in this process."""
+    state = request.app.state
+    now = state.calls.now()
+    touched: dict[int, datetime] = state.token_touched
+    last = touched.get(holder.id)
+    if last is None or (now - last).total_seconds() >= LAST_USED_SECONDS:
+        touched[holder.id] = now
+        touch_token(state.db, holder.id, now)
 
 
 Runner = Annotated[TokenHolder, Depends(require(RUN))]

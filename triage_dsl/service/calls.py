@@ -30,12 +30,12 @@ from triage_dsl.store.calls import (
     Conflict,
     NewRecord,
     StoredEvent,
-    append_events,
     create_call,
     load_call,
     load_events,
 )
 from triage_dsl.store.tokens import TokenHolder
+from triage_dsl.store.writer import Writer
 
 log = logging.getLogger("triage_dsl.service")
 
@@ -76,6 +76,7 @@ class CallService:
         self._cache: OrderedDict[str, CallState] = OrderedDict()
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
+        self.writer = Writer(db)  # group commit: concurrent answers share one transaction
 
     def now(self) -> datetime:
         return utc(self.clock.now())
@@ -170,7 +171,7 @@ class CallService:
                     assert body is not None
                     record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
                 try:
-                    append_events(self.db, call_id, events, who.id if who else None, record, at)
+                    self.writer.append(call_id, events, who.id if who else None, record, at)
                 except Conflict:
                     self._forget(call_id)
                     fresh = True

@@ -76,6 +76,18 @@ def add_parsers(sub: Any) -> None:
     c.add_argument("--role", required=True, choices=("call", "review", "admin"))
     c.add_argument("--name", default=None, help="who or what holds it (default: the role)")
     c.set_defaults(handler=token_create)
+    c = actions.add_parser(
+        "list", help="list the tokens: id, name, role, created, last used, revoked (never a secret)"
+    )
+    _database_arguments(c)
+    c.add_argument("--format", choices=("text", "json"), default="text")
+    c.set_defaults(handler=token_list)
+    c = actions.add_parser(
+        "revoke", help="revoke a token: every service process refuses it (401) from its next request"
+    )
+    _database_arguments(c)
+    c.add_argument("token_id", metavar="ID", type=int, help="the token's id (see: triage token list)")
+    c.set_defaults(handler=token_revoke)
 
 
 def _database_arguments(p: argparse.ArgumentParser) -> None:
@@ -101,7 +113,7 @@ def token_create(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
 
     try:
         db = open_database(args.database, args.data_dir)
-        token = create_token(db, args.role, args.name or args.role, SYSTEM_CLOCK.now())
+        token = create_token(db, args.role, args.name or args.role, SYSTEM_CLOCK.now(), by=_operator())
         db.dispose()
     except StoreError as exc:
         print(f"triage: {exc}", file=err)
@@ -111,6 +123,88 @@ def token_create(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
         f"triage: a '{args.role}' token; keep it now, it is not shown again (only its hash is stored)",
         file=err,
     )
+    return OK
+
+
+def _operator() -> str:
+    """Who runs a token command, for the audit: the operating-system user."""
+    import getpass
+
+    try:
+        user = getpass.getuser()
+    except (KeyError, OSError):
+        user = f"uid {os.getuid()}" if hasattr(os, "getuid") else "unknown"
+    return f"command line ({user})"
+
+
+def _when(at: Any) -> str:
+    return "-" if at is None else at.strftime("%Y-%m-%dT%H:%MZ")
+
+
+def token_list(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    import json
+
+    from triage_dsl.store import StoreError, open_database
+    from triage_dsl.store.tokens import list_tokens
+
+    try:
+        db = open_database(args.database, args.data_dir)
+        found = list_tokens(db)
+        db.dispose()
+    except StoreError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
+    if args.format == "json":
+        rows = [
+            {
+                "id": t.id,
+                "name": t.name,
+                "role": t.role,
+                "created_at": t.created_at.isoformat(),
+                "last_used_at": t.last_used_at.isoformat() if t.last_used_at else None,
+                "revoked_at": t.revoked_at.isoformat() if t.revoked_at else None,
+            }
+            for t in found
+        ]
+        print(json.dumps(rows, indent=2), file=out)
+        return OK
+    table = [("ID", "NAME", "ROLE", "CREATED", "LAST USED", "REVOKED")]
+    table += [
+        (str(t.id), t.name, t.role, _when(t.created_at), _when(t.last_used_at), _when(t.revoked_at))
+        for t in found
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(table[0]))]
+    for row in table:
+        print(
+            "  ".join(cell.ljust(width) for cell, width in zip(row, widths, strict=True)).rstrip(), file=out
+        )
+    if not found:
+        print("triage: no tokens yet (make one with: triage token create --role ROLE)", file=err)
+    return OK
+
+
+def token_revoke(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.clock import SYSTEM_CLOCK
+    from triage_dsl.store import StoreError, open_database
+    from triage_dsl.store.tokens import revoke_token
+
+    try:
+        db = open_database(args.database, args.data_dir)
+        info, now_revoked = revoke_token(db, args.token_id, SYSTEM_CLOCK.now(), _operator())
+        db.dispose()
+    except StoreError as exc:
+        print(f"triage: {exc}", file=err)
+        return USAGE
+    if not now_revoked:
+        print(
+            f"triage: token {info.id} ({info.name}) was already revoked at {_when(info.revoked_at)}", file=err
+        )
+    else:
+        print(
+            f"triage: token {info.id} ({info.name}, role {info.role}) revoked: every service process "
+            "refuses it from its next request",
+            file=err,
+        )
     return OK
 
 

@@ -1,13 +1,17 @@
 """Counters and histograms kept in the process, shown in the Prometheus text format.
 
-Each worker process keeps its own; a scraper adds them up (label ``pid``)."""
+Each worker process keeps its own counters, labelled with its ``pid`` (a scrape reaches
+one worker: sum them in the query, or read the database-wide gauges). What the database
+holds (calls, answers, records) is read from the database at each scrape, so those
+gauges are the same whichever worker answers."""
 
 from __future__ import annotations
 
 import os
 import threading
+import time
 from collections import defaultdict
-from typing import ClassVar
+from typing import Any, ClassVar
 
 BUCKETS = (0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0)
 
@@ -29,12 +33,22 @@ class Metrics:
     """
 
     HELP: ClassVar[dict[str, tuple[str, str]]] = {
-        "triage_http_requests_total": ("counter", "HTTP requests by route, method and status"),
-        "triage_http_request_seconds": ("histogram", "time to answer an HTTP request"),
-        "triage_calls_started_total": ("counter", "calls started"),
-        "triage_answers_stored_total": ("counter", "answers stored"),
-        "triage_calls_closed_total": ("counter", "calls closed (record stored)"),
-        "triage_conflicts_total": ("counter", "changes retried because another process appended first"),
+        "triage_http_requests_total": ("counter", "HTTP requests by route, method and status, this process"),
+        "triage_http_request_seconds": ("histogram", "time to answer an HTTP request, this process"),
+        "triage_calls_started_total": ("counter", "calls started by this process"),
+        "triage_answers_stored_total": ("counter", "answers stored by this process"),
+        "triage_calls_closed_total": ("counter", "calls closed (record stored) by this process"),
+        "triage_conflicts_total": (
+            "counter",
+            "changes this process retried because another process appended first",
+        ),
+    }
+    # database-wide gauges: name -> (key of store_counts, help)
+    STORED: ClassVar[dict[str, tuple[str, str]]] = {
+        "triage_calls_stored": ("calls", "calls in the database (every process)"),
+        "triage_calls_closed_stored": ("calls_closed", "closed calls in the database (every process)"),
+        "triage_answers_stored": ("answers", "answer events in the database (every process)"),
+        "triage_records_stored": ("records", "sealed records in the database (every process)"),
     }
 
     def __init__(self) -> None:
@@ -59,9 +73,14 @@ class Metrics:
             values[len(BUCKETS)] += 1
             values[len(BUCKETS) + 1] += seconds
 
-    def render(self) -> str:
+    def render(self, stored: dict[str, int] | None = None) -> str:
+        """The text format: ``stored`` (:func:`~triage_dsl.store.calls.store_counts`) as
+        database-wide gauges without a ``pid``, then this process's series with it."""
         pid = ("pid", str(os.getpid()))
         lines: list[str] = []
+        for name, (field, text) in self.STORED.items():
+            if stored is not None and field in stored:
+                lines += [f"# HELP {name} {text}", f"# TYPE {name} gauge", f"{name} {stored[field]}"]
         with self._lock:
             for name in sorted(set(self._counters) | set(self._hist) | set(self.HELP)):
                 kind, text = self.HELP.get(name, ("counter", name))
@@ -75,3 +94,35 @@ class Metrics:
                     lines.append(f"{name}_count{_labels((*key, pid))} {values[-2]:g}")
                     lines.append(f"{name}_sum{_labels((*key, pid))} {values[-1]:.6f}")
         return "\n".join(lines) + "\n"
+
+
+class Measure:
+    """ASGI middleware: count each HTTP request by route, method and status and time it.
+
+    Plain ASGI (not a ``BaseHTTPMiddleware``), so a request costs no extra task or body
+    relay; the route is the one the router matched (``unmatched`` for none)."""
+
+    def __init__(self, app: Any, metrics: Metrics) -> None:
+        self.app = app
+        self.metrics = metrics
+
+    async def __call__(self, scope: Any, receive: Any, send: Any) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        started = time.perf_counter()
+        status = ["500"]
+
+        async def sending(message: Any) -> None:
+            if message["type"] == "http.response.start":
+                status[0] = str(message["status"])
+            await send(message)
+
+        try:
+            await self.app(scope, receive, sending)
+        finally:
+            path = getattr(scope.get("route"), "path", "unmatched")
+            self.metrics.count(
+                "triage_http_requests_total", route=path, method=scope["method"], status=status[0]
+            )
+            self.metrics.observe("triage_http_request_seconds", time.perf_counter() - started, route=path)

@@ -112,7 +112,10 @@ def questionnaire(protocol: Protocol) -> str:
 def fhir_bundle(state: CallState) -> str:
     """The closed call as a FHIR transaction Bundle (JSON text)."""
     if not state.closed:
-        raise SessionError("close the call first: the FHIR Bundle carries its sealed record")
+        raise SessionError(
+            f"call {state.call_id} is still open: close it first (POST /v1/calls/{state.call_id}/close); "
+            "the FHIR Bundle carries the closed call's sealed record"
+        )
     record = state.record()
     fhir = _fhir()
     protocol = state.parts[0].protocol if len(state.parts) == 1 else None

@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import Connection, func, insert, select
+from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.database import Database
@@ -72,12 +72,17 @@ def _aware(at: datetime) -> datetime:
     return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops the zone
 
 
+# built once (the service runs them on every request)
+_EVENTS_AFTER = (
+    select(answer_events.c.seq, answer_events.c.kind, answer_events.c.at, answer_events.c.payload)
+    .where(answer_events.c.call_id == bindparam("call_id"), answer_events.c.seq > bindparam("after"))
+    .order_by(answer_events.c.seq)
+)
+_INSERT_EVENTS = insert(answer_events)
+
+
 def _events_after(conn: Connection, call_id: str, after: int) -> list[StoredEvent]:
-    rows = conn.execute(
-        select(answer_events.c.seq, answer_events.c.kind, answer_events.c.at, answer_events.c.payload)
-        .where(answer_events.c.call_id == call_id, answer_events.c.seq > after)
-        .order_by(answer_events.c.seq)
-    ).all()
+    rows = conn.execute(_EVENTS_AFTER, {"call_id": call_id, "after": after}).all()
     return [StoredEvent(r.seq, r.kind, _aware(r.at), dict(r.payload)) for r in rows]
 
 
@@ -110,32 +115,44 @@ def append_events(
     :class:`Conflict` when another process took one of their sequence numbers first."""
     try:
         with db.engine.begin() as conn:
-            conn.execute(
-                insert(answer_events),
-                [
-                    {
-                        "call_id": call_id,
-                        "seq": e.seq,
-                        "kind": e.kind,
-                        "at": e.at,
-                        "payload": e.payload,
-                        "token_id": token_id,
-                    }
-                    for e in events
-                ],
-            )
-            if record is not None:
-                conn.execute(
-                    insert(records).values(
-                        call_id=call_id,
-                        event_seq=events[-1].seq,
-                        head=record.head,
-                        body=record.body,
-                        created_at=now or events[-1].at,
-                    )
-                )
+            insert_events(conn, call_id, events, token_id, record, now)
     except IntegrityError as exc:
         raise Conflict(call_id) from exc
+
+
+def insert_events(
+    conn: Connection,
+    call_id: str,
+    events: Sequence[StoredEvent],
+    token_id: int | None,
+    record: NewRecord | None = None,
+    now: datetime | None = None,
+) -> None:
+    """Insert ``events`` (and the record) in the transaction of ``conn``."""
+    conn.execute(
+        _INSERT_EVENTS,
+        [
+            {
+                "call_id": call_id,
+                "seq": e.seq,
+                "kind": e.kind,
+                "at": e.at,
+                "payload": e.payload,
+                "token_id": token_id,
+            }
+            for e in events
+        ],
+    )
+    if record is not None:
+        conn.execute(
+            insert(records).values(
+                call_id=call_id,
+                event_seq=events[-1].seq,
+                head=record.head,
+                body=record.body,
+                created_at=now or events[-1].at,
+            )
+        )
 
 
 def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:
@@ -153,3 +170,17 @@ def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:
 def count_records(db: Database) -> int:
     with db.engine.connect() as conn:
         return int(conn.execute(select(func.count()).select_from(records)).scalar_one())
+
+
+def store_counts(db: Database) -> dict[str, int]:
+    """What the database holds, whichever process stored it: calls, calls closed, answers
+    (answer events, corrections included), records (one per close and per extension)."""
+    closes = select(func.count()).select_from(answer_events).where(answer_events.c.kind == "close")
+    answers = select(func.count()).select_from(answer_events).where(answer_events.c.kind == "answer")
+    with db.engine.connect() as conn:
+        return {
+            "calls": int(conn.execute(select(func.count()).select_from(calls)).scalar_one()),
+            "calls_closed": int(conn.execute(closes).scalar_one()),
+            "answers": int(conn.execute(answers).scalar_one()),
+            "records": int(conn.execute(select(func.count()).select_from(records)).scalar_one()),
+        }

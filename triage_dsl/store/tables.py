@@ -78,6 +78,7 @@ tokens = Table(
     Column("token_sha256", String(64), nullable=False, unique=True),
     Column("created_at", DateTime(timezone=True), nullable=False),
     Column("revoked_at", DateTime(timezone=True), nullable=True),
+    Column("last_used_at", DateTime(timezone=True), nullable=True, comment="to the minute (0002)"),
 )
 
 audit = Table(
@@ -89,4 +90,5 @@ audit = Table(
     Column("token_name", String(200), nullable=True),
     Column("action", String(50), nullable=False),
     Column("call_id", String(36), nullable=True, index=True),
+    Column("detail", Text, nullable=True, comment="what the action was about, e.g. the token revoked (0002)"),
 )

@@ -8,10 +8,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Literal, get_args
 
-from sqlalchemy import insert, select
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from triage_dsl.store.database import Database, StoreError
-from triage_dsl.store.tables import tokens
+from triage_dsl.store.tables import audit, tokens
 
 Role = Literal["call", "review", "admin"]
 ROLES: tuple[str, ...] = get_args(Role)
@@ -31,24 +31,110 @@ def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode("utf-8")).hexdigest()
 
 
-def create_token(db: Database, role: str, name: str, now: datetime) -> str:
-    """A new token for ``role``; its text is returned once and never stored."""
+@dataclass(frozen=True)
+class TokenInfo:
+    """What ``triage token list`` shows of a token (never its text or its hash)."""
+
+    id: int
+    name: str
+    role: str
+    created_at: datetime
+    last_used_at: datetime | None
+    revoked_at: datetime | None
+
+
+# "last used" is kept to this many seconds: a request writes it at most that often per
+# token and process, not on every request
+LAST_USED_SECONDS = 60
+
+
+def create_token(db: Database, role: str, name: str, now: datetime, by: str | None = None) -> str:
+    """A new token for ``role``; its text is returned once and never stored. ``by`` (who
+    made it, e.g. the operating-system user of ``triage token create``) is audited."""
     if role not in ROLES:
         raise StoreError(f"unknown role {role!r}: use one of {', '.join(ROLES)}")
     token = PREFIX + secrets.token_urlsafe(32)
     with db.engine.begin() as conn:
-        conn.execute(
+        result = conn.execute(
             insert(tokens).values(name=name, role=role, token_sha256=token_hash(token), created_at=now)
         )
+        if by is not None:
+            key = result.inserted_primary_key
+            assert key is not None
+            detail = f"token {key[0]} ({name!r}, role {role})"
+            conn.execute(insert(audit).values(at=now, token_name=by, action="create_token", detail=detail))
     return token
+
+
+def list_tokens(db: Database) -> list[TokenInfo]:
+    """Every token, oldest first, revoked ones included."""
+    query = select(
+        tokens.c.id,
+        tokens.c.name,
+        tokens.c.role,
+        tokens.c.created_at,
+        tokens.c.last_used_at,
+        tokens.c.revoked_at,
+    ).order_by(tokens.c.id)
+    with db.engine.connect() as conn:
+        return [
+            TokenInfo(
+                int(r.id), r.name, r.role, _aware(r.created_at), _maybe(r.last_used_at), _maybe(r.revoked_at)
+            )
+            for r in conn.execute(query)
+        ]
+
+
+def revoke_token(db: Database, token_id: int, now: datetime, by: str) -> tuple[TokenInfo, bool]:
+    """Revoke a token (from now on every process refuses it: each request looks it up)
+    and audit who did it: the token and whether it was revoked now (False: it already
+    was, and nothing changed). Raises :class:`StoreError` for an unknown id."""
+    with db.engine.begin() as conn:
+        row = conn.execute(
+            select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.id == token_id)
+        ).first()
+        if row is None:
+            raise StoreError(f"no token {token_id} (see: triage token list)")
+        if row.revoked_at is None:
+            conn.execute(update(tokens).where(tokens.c.id == token_id).values(revoked_at=now))
+            detail = f"token {token_id} ({row.name!r}, role {row.role})"
+            conn.execute(insert(audit).values(at=now, token_name=by, action="revoke_token", detail=detail))
+    return next(info for info in list_tokens(db) if info.id == token_id), row.revoked_at is None
+
+
+def touch_token(db: Database, token_id: int, now: datetime) -> None:
+    """Note that the token was used now (to the minute: see :data:`LAST_USED_SECONDS`)."""
+    from datetime import timedelta
+
+    stale = now - timedelta(seconds=LAST_USED_SECONDS)
+    with db.engine.begin() as conn:
+        conn.execute(
+            update(tokens)
+            .where(
+                tokens.c.id == token_id, or_(tokens.c.last_used_at.is_(None), tokens.c.last_used_at < stale)
+            )
+            .values(last_used_at=now)
+        )
+
+
+def _aware(at: datetime) -> datetime:
+    from datetime import UTC
+
+    return at if at.tzinfo is not None else at.replace(tzinfo=UTC)  # SQLite drops the zone
+
+
+def _maybe(at: datetime | None) -> datetime | None:
+    return None if at is None else _aware(at)
 
 
 def find_token(db: Database, token: str) -> TokenHolder | None:
     """The holder of ``token`` (None when unknown or revoked)."""
     with db.engine.connect() as conn:
-        row = conn.execute(
-            select(tokens.c.id, tokens.c.name, tokens.c.role).where(
-                tokens.c.token_sha256 == token_hash(token), tokens.c.revoked_at.is_(None)
-            )
-        ).first()
+        row = conn.execute(_FIND, {"sha256": token_hash(token)}).first()
     return None if row is None else TokenHolder(int(row.id), row.name, row.role)
+
+
+# built once: every request runs it (building the statement cost more than running it)
+_FIND = select(tokens.c.id, tokens.c.name, tokens.c.role).where(
+    tokens.c.token_sha256 == bindparam("sha256"), tokens.c.revoked_at.is_(None)
+)

@@ -1,0 +1,121 @@
+"""``triage token list`` and ``triage token revoke``: a revoked token is refused at once by
+every process, the revocation is audited, and no listing ever shows a secret."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+from typing import Any
+
+from fastapi.testclient import TestClient
+from service_helpers import CHEST, ROOT, bearer, make_app
+
+from triage_dsl.cli import main
+from triage_dsl.store.audit import audit_rows
+from triage_dsl.store.tables import tokens as token_table
+from triage_dsl.store.tokens import token_hash
+
+
+def triage(*argv: str) -> tuple[int, str, str]:
+    out, err = io.StringIO(), io.StringIO()
+    code = main(list(argv), stdout=out, stderr=err)
+    return code, out.getvalue(), err.getvalue()
+
+
+def token_command(database: str, data_dir: Path, *argv: str) -> tuple[int, str, str]:
+    return triage("token", *argv, "--database", database, "--data-dir", str(data_dir))
+
+
+def test_list_shows_every_token_but_never_a_secret(database: str, tmp_path: Path) -> None:
+    app = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        secret = token_command(database, tmp_path, "create", "--role", "review", "--name", "rn-list")[
+            1
+        ].strip()
+        assert TestClient(app).get("/v1/protocols", headers=bearer(secret)).status_code == 200
+        code, out, _ = token_command(database, tmp_path, "list", "--format", "json")
+        assert code == 0
+        rows = {row["name"]: row for row in json.loads(out)}
+        mine = rows["rn-list"]
+        assert set(mine) == {"id", "name", "role", "created_at", "last_used_at", "revoked_at"}
+        assert mine["role"] == "review" and mine["revoked_at"] is None
+        assert mine["last_used_at"] is not None  # the request above used it
+        code, text, _ = token_command(database, tmp_path, "list")
+        assert code == 0 and text.splitlines()[0].split() == [
+            "ID",
+            "NAME",
+            "ROLE",
+            "CREATED",
+            "LAST",
+            "USED",
+            "REVOKED",
+        ]
+        assert any(line.split()[:3] == [str(mine["id"]), "rn-list", "review"] for line in text.splitlines())
+        for listing in (out, text):
+            assert secret not in listing and token_hash(secret) not in listing and "trg_" not in listing
+    finally:
+        app.state.db.dispose()
+
+
+def test_a_revoked_token_is_refused_at_once_by_every_process(database: str, tmp_path: Path) -> None:
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        secret = token_command(database, tmp_path, "create", "--role", "call", "--name", "rn-revoke")[
+            1
+        ].strip()
+        clients = [TestClient(app) for app in apps]
+        call = clients[0].post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(secret))
+        assert call.status_code == 201
+        for client in clients:  # both processes have seen the token work
+            assert client.get(f"/v1/calls/{call.json()['id']}", headers=bearer(secret)).status_code == 200
+        with apps[0].state.db.engine.connect() as conn:
+            token_id = (
+                conn.execute(token_table.select().where(token_table.c.token_sha256 == token_hash(secret)))
+                .one()
+                .id
+            )
+        code, _, err = token_command(database, tmp_path, "revoke", str(token_id))
+        assert code == 0 and "revoked" in err
+        for client in clients:
+            r = client.get(f"/v1/calls/{call.json()['id']}", headers=bearer(secret))
+            assert r.status_code == 401 and r.json()["error"] == "unauthorized"
+            r = client.post(
+                f"/v1/calls/{call.json()['id']}/answers",
+                json={"answers": {"unresponsive": False}},
+                headers=bearer(secret),
+            )
+            assert r.status_code == 401
+        audited = [row for row in audit_rows(apps[0].state.db) if row["action"] == "revoke_token"]
+        assert [row["detail"] for row in audited if f"token {token_id} " in row["detail"]] == [
+            f"token {token_id} ('rn-revoke', role call)"
+        ]
+        assert audited[-1]["token_name"].startswith("command line (")
+        # again: nothing changes, nothing more is audited
+        code, _, err = token_command(database, tmp_path, "revoke", str(token_id))
+        assert code == 0 and "already revoked" in err
+        again = [row for row in audit_rows(apps[0].state.db) if row["action"] == "revoke_token"]
+        assert len(again) == len(audited)
+        listed = {
+            row["id"]: row
+            for row in json.loads(token_command(database, tmp_path, "list", "--format", "json")[1])
+        }
+        assert listed[token_id]["revoked_at"] is not None
+    finally:
+        for app in apps:
+            app.state.db.dispose()
+
+
+def test_revoking_an_unknown_token_says_so(database: str, tmp_path: Path) -> None:
+    code, _, err = token_command(database, tmp_path, "revoke", "999999")
+    assert code == 2 and "no token 999999" in err and "triage token list" in err
+
+
+def test_creating_a_token_is_audited(database: str, tmp_path: Path) -> None:
+    app: Any = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        token_command(database, tmp_path, "create", "--role", "admin", "--name", "ops-audit")
+        rows = [row for row in audit_rows(app.state.db) if row["action"] == "create_token"]
+        assert any("'ops-audit', role admin" in (row["detail"] or "") for row in rows)
+    finally:
+        app.state.db.dispose()

@@ -1,0 +1,123 @@
+"""Group commit: the appends that wait together share one transaction, so one commit (one
+fsync with SQLite ``synchronous=full``) stores the answers of many calls at once.
+
+Each request hands its events to :meth:`Writer.append` and waits until they are
+committed (or refused): nothing is answered before it is on disk, as with a transaction
+per request. One thread per process writes: it takes every append waiting, stores them
+in one transaction and wakes their requests. When one of them collides with an event
+another process stored first (the ``(call_id, seq)`` key), the transaction is rolled back
+and each append of the batch is stored on its own, so only the one that collided gets
+:class:`~triage_dsl.store.calls.Conflict`.
+"""
+
+from __future__ import annotations
+
+import logging
+import queue
+import threading
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import Connection
+from sqlalchemy.exc import IntegrityError
+
+from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, insert_events
+from triage_dsl.store.database import Database
+
+log = logging.getLogger("triage_dsl.store")
+
+MAX_BATCH = 256
+
+
+@dataclass
+class Append:
+    call_id: str
+    events: Sequence[StoredEvent]
+    token_id: int | None
+    record: NewRecord | None
+    now: datetime | None
+    done: threading.Event = field(default_factory=threading.Event)
+    error: BaseException | None = None
+
+
+class Writer:
+    """The process's writer thread (started on first use)."""
+
+    def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
+        self.db = db
+        self.max_batch = max_batch
+        self._queue: queue.SimpleQueue[Append] = queue.SimpleQueue()
+        self._thread: threading.Thread | None = None
+        self._start = threading.Lock()
+        self.batches = 0  # transactions committed (for the metrics)
+
+    def append(
+        self,
+        call_id: str,
+        events: Sequence[StoredEvent],
+        token_id: int | None,
+        record: NewRecord | None = None,
+        now: datetime | None = None,
+    ) -> None:
+        """Store the events (and the record) and return once committed; raises
+        :class:`Conflict` when another process took one of their numbers first, or the
+        database's error."""
+        item = Append(call_id, events, token_id, record, now)
+        self._ensure_thread()
+        self._queue.put(item)
+        item.done.wait()
+        if item.error is not None:
+            raise item.error
+
+    def _ensure_thread(self) -> None:
+        if self._thread is not None and self._thread.is_alive():
+            return
+        with self._start:
+            if self._thread is None or not self._thread.is_alive():
+                self._thread = threading.Thread(target=self._run, name="triage-writer", daemon=True)
+                self._thread.start()
+
+    def _run(self) -> None:
+        while True:
+            batch = [self._queue.get()]
+            while len(batch) < self.max_batch:
+                try:
+                    batch.append(self._queue.get_nowait())
+                except queue.Empty:
+                    break
+            self.store(batch)
+
+    def store(self, batch: list[Append]) -> None:
+        """Store a batch in one transaction (every append then succeeds), else each on its
+        own; wakes every append's request either way."""
+        try:
+            if len(batch) == 1:
+                self._alone(batch[0])
+                return
+            try:
+                with self.db.engine.begin() as conn:
+                    for item in batch:
+                        _insert(conn, item)
+                self.batches += 1
+            except IntegrityError:  # one collided: store each on its own to find which
+                log.info("a batch of %d appends collided; storing them one by one", len(batch))
+                for item in batch:
+                    self._alone(item)
+            except Exception as exc:  # the database failed: nothing of the batch is stored
+                for item in batch:
+                    item.error = exc
+        finally:
+            for item in batch:
+                item.done.set()
+
+    def _alone(self, item: Append) -> None:
+        try:
+            append_events(self.db, item.call_id, item.events, item.token_id, item.record, item.now)
+            self.batches += 1
+        except Exception as exc:  # Conflict, or the database failed
+            item.error = exc
+
+
+def _insert(conn: Connection, item: Append) -> None:
+    insert_events(conn, item.call_id, item.events, item.token_id, item.record, item.now)

@@ -82,7 +82,7 @@ def test_the_analyses_test_protocols(name: str, text: str, tmp_path: Path) -> No
     same_answers(load(path))
 
 
-@settings(max_examples=60, deadline=None, suppress_health_check=list(HealthCheck))
+@settings(max_examples=40, deadline=None, suppress_health_check=list(HealthCheck))
 @given(text=protocol_texts())
 def test_generated_protocols(text: str) -> None:
     try:

@@ -22,6 +22,7 @@ from triage_dsl.analysis.domains import Domains, domains, holds
 from triage_dsl.analysis.explore import leaves
 from triage_dsl.analysis.joint import Side, pairs
 from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
+from triage_dsl.analysis.tree import any_pair, tree
 from triage_dsl.analysis.walk import Walk, walk
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
@@ -233,6 +234,17 @@ def _read_by_triage(ctx: Context, qid: str) -> bool:
 
 def _depends(ctx: Context, qid: str) -> bool:
     classes = ctx.doms.classes[qid]
+    # The decision tree answers at once when the disposition itself changes (most
+    # questions); whether only the advice of the deciding criterion or the floor that
+    # raised the outcome changes is left to the search below, which evaluates both sides
+    # with the same answers (a leaf's deciding criterion may depend on answers its own
+    # path leaves free).
+    decisions = tree(ctx.protocol, ctx.doms)
+    if decisions is not None:
+        first_answer = classes[0].representative
+        for other in classes[1:]:
+            if any_pair(decisions, qid, first_answer, other.representative, _other_disposition):
+                return True
     first = Side(ctx.protocol, {qid: classes[0].representative})
     for other in classes[1:]:
         second = Side(ctx.protocol, {qid: other.representative})
@@ -240,6 +252,10 @@ def _depends(ctx: Context, qid: str) -> bool:
             if _outcome(ctx, da) != _outcome(ctx, db):
                 return True
     return False
+
+
+def _other_disposition(a: Any, b: Any) -> bool:
+    return a.disposition != b.disposition  # type: ignore[no-any-return]
 
 
 def _outcome(ctx: Context, decision: Any) -> tuple[Any, ...]:
@@ -285,7 +301,18 @@ def _monotonic_break(
     ctx: Context, qid: str, order: list[Clean]
 ) -> tuple[Clean, Clean, str, str, dict[str, Clean]] | None:
     tiers = {d.id: d.tier.rank for d in all_dispositions(ctx.plan).values()}
+
+    def less_urgent(a: Any, b: Any) -> bool:
+        return (
+            a.disposition is not None
+            and b.disposition is not None
+            and tiers[b.disposition] > tiers[a.disposition]
+        )
+
+    decisions = tree(ctx.protocol, ctx.doms)
     for better, worse in itertools.pairwise(order):
+        if decisions is not None and any_pair(decisions, qid, better, worse, less_urgent) is False:
+            continue  # no answers break the order here: the search below would find none
         for path, da, db in pairs(
             Side(ctx.protocol, {qid: better}), Side(ctx.protocol, {qid: worse}), ctx.doms
         ):

@@ -82,8 +82,10 @@ def pairs(a: Side, b: Side, doms: Domains) -> Iterator[tuple[tuple[AnswerClass, 
     while stack:
         path = stack.pop()
         answers = {c.question: c.representative for c in path}
-        da, db = _decide(a, answers), _decide(b, answers)
-        state = (key(da, relevant(a.protocol, da), path), key(db, relevant(b.protocol, db), path))
+        da = _decide(a, answers)
+        db = da if b is a else _decide(b, answers)  # one side walked alone: evaluated once
+        ka = key(da, relevant(a.protocol, da), path)
+        state = (ka, ka if b is a else key(db, relevant(b.protocol, db), path))
         if state in seen:
             continue
         seen.add(state)

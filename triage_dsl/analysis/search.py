@@ -58,12 +58,12 @@ def satisfy_path(
         if nodes > MAX_NODES:  # pragma: no cover - no shipped protocol comes near
             raise RuntimeError("answer space too large to search exactly")
         answers = {**base, **{c.question: c.representative for c in path[start:]}}
-        result = goal(evaluation(protocol, answers))
+        ev = evaluation(protocol, answers)
+        result = goal(ev)
         if result is True:
             return path
         if result is False:
             continue
-        ev = evaluation(protocol, answers)
         question = ev.in_protocol_order(result)[0]
         for cls in reversed(doms.classes[question]):
             stack.append((*path, cls))

@@ -21,6 +21,7 @@ import html
 import itertools
 import re
 from collections.abc import Callable
+from functools import lru_cache
 from typing import Any
 
 import graphviz
@@ -112,6 +113,32 @@ def shown(value: JSONValue) -> str:
     if value is None:
         return "undecided"
     return str(value)
+
+
+@lru_cache(maxsize=1 << 16)
+def _node_line(name: str, attrs: tuple[tuple[str, str], ...]) -> str:
+    probe = graphviz.Digraph()
+    probe.node(name, **dict(attrs))
+    return probe.body[-1]  # type: ignore[no-any-return]
+
+
+@lru_cache(maxsize=1 << 16)
+def _edge_line(tail: str, head: str, attrs: tuple[tuple[str, str], ...]) -> str:
+    probe = graphviz.Digraph()
+    probe.edge(tail, head, **dict(attrs))
+    return probe.body[-1]  # type: ignore[no-any-return]
+
+
+def _add_node(target: graphviz.Digraph, name: str, attrs: dict[str, str]) -> None:
+    """``target.node(name, **attrs)``, its DOT line made once: the book draws each graph
+    again for every scenario page, and most nodes and edges read the same on all of them
+    (the graphviz package's quoting was half of the book's time)."""
+    target.body.append(_node_line(name, tuple(attrs.items())))
+
+
+def _add_edge(target: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
+    """``target.edge(tail, head, **attrs)``, its DOT line made once (see :func:`_add_node`)."""
+    target.body.append(_edge_line(tail, head, tuple(attrs.items())))
 
 
 def protocol_dot(
@@ -235,7 +262,7 @@ def protocol_dot(
             continue
         if data["kind"] in ("floor", "floor_criterion"):
             continue
-        dot.node(node_id(node), **node_attrs(node, data))
+        _add_node(dot, node_id(node), node_attrs(node, data))
     for index, section in enumerate(plan.sections):
         with dot.subgraph(name=f"cluster_section_{index}") as cluster:
             cluster.attr(
@@ -249,7 +276,7 @@ def protocol_dot(
             with cluster.subgraph() as stack:
                 stack.attr(rank="same")
                 for c in section.criteria:
-                    stack.node(node_id(c.node), **node_attrs(c.node, nodes[c.node]))
+                    _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
                 # Flat edges in a left-to-right drawing stack their head above their tail.
                 for upper, lower in itertools.pairwise(section.criteria):
                     stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
@@ -266,24 +293,24 @@ def protocol_dot(
             with cluster.subgraph() as stack:
                 stack.attr(rank="same")
                 for c in f.criteria:
-                    stack.node(node_id(c.node), **node_attrs(c.node, nodes[c.node]))
+                    _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
                 for upper, lower in itertools.pairwise(f.criteria):
                     stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
     if unused:
         with dot.subgraph(name="cluster_unused") as cluster:
             cluster.attr(label="questions no criterion reads", style="dashed", color="#bbbbbb", fontsize="9")
             for node in unused:
-                cluster.node(node_id(node), **node_attrs(node, nodes[node]))
+                _add_node(cluster, node_id(node), node_attrs(node, nodes[node]))
 
     # The section column: start, sections in first-match order, default.
     with dot.subgraph(name="sections_column") as column:
         column.attr(rank="same")
         for node in section_nodes:
-            column.node(node_id(node), **node_attrs(node, nodes[node]))
+            _add_node(column, node_id(node), node_attrs(node, nodes[node]))
         for node in ("start", "default"):
             column.node(node_id(node))
         for f in plan.floors:
-            column.node(node_id(f.node), **node_attrs(f.node, nodes[f.node]))
+            _add_node(column, node_id(f.node), node_attrs(f.node, nodes[f.node]))
     # The outcome column, most urgent at the top, the legend under it.
     targets = [s.target for s in plan.sections] + [plan.default]
     first_use: dict[str, int] = {}
@@ -296,7 +323,7 @@ def protocol_dot(
     with dot.subgraph(name="outcomes_column") as column:
         column.attr(rank="same")
         for node in outcomes:
-            column.node(node_id(node), **node_attrs(node, nodes[node]))
+            _add_node(column, node_id(node), node_attrs(node, nodes[node]))
         column.node("legend", **_legend(protocol, overlay))
         for upper, lower in zip([*outcomes], [*outcomes[1:], "legend"], strict=True):
             column.edge(
@@ -308,7 +335,7 @@ def protocol_dot(
     for source, target, data in graph.edges(data=True):
         if source in hidden or target in hidden:  # pragma: no cover - unread: no edges
             continue
-        dot.edge(node_id(source), node_id(target), **_edge_attrs(source, target, data, graph, overlay))
+        _add_edge(dot, node_id(source), node_id(target), _edge_attrs(source, target, data, graph, overlay))
     return dot
 
 

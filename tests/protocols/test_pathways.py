@@ -49,7 +49,9 @@ def test_esi_pathway_equals_the_rule_except_for_danger_zone_vitals_below_two_res
     rule = load(RULES / "esi.triage")
     pathway = load(PATHWAYS / "esi_pathway.triage")
     raised = 0
-    for n, answers in enumerate(cases("esi")):
+    grid = cases("esi")
+    assert min(a["temp_c"] for a in grid) >= 36.5  # so the hypothermic-infant floor never applies here
+    for n, answers in enumerate(grid):
         line = json.dumps({"id": n, "answers": answers})
         ours = json.loads(case_line(pathway, line, n + 1, trace=False)[0])
         theirs = json.loads(case_line(rule, line, n + 1, trace=False)[0])
@@ -68,6 +70,8 @@ def test_esi_pathway_equals_the_rule_except_for_danger_zone_vitals_below_two_res
         ({"resources": 1, "spo2": 85}, "esi_2"),  # review finding: was ESI 4
         ({"resources": 0, "heart_rate": 150}, "esi_2"),  # review finding: was ESI 5
         ({"resources": 0}, "esi_5"),
+        ({"resources": 0, "age_months": 1.4, "temp_c": 36.0}, "esi_2"),  # hypothermic infant (Table 6-3)
+        ({"resources": 0, "age_months": 1.4, "temp_c": 36.5}, "esi_5"),
     ],
 )
 def test_esi_pathway_review_findings(answers: dict[str, Any], level: str) -> None:

@@ -91,7 +91,8 @@ def test_generated_case_names_of_a_long_protocol_end_with_the_deciding_phrase() 
     assert names and all(len(n) <= MAX_NAME for n in names)
     rows = [n for n in names if n.startswith("row ") and "more; " in n]
     assert rows, "the fever protocol has rows too long for one name"
-    assert all(n.rsplit("; ", 1)[1].endswith((" yes", " no")) or "=" in n or "<" in n for n in rows)
+    deciding = (" yes", " no", " unknown")  # "fever_or_unwell yes, unknown": a floor that holds
+    assert all(n.rsplit("; ", 1)[1].endswith(deciding) or "=" in n or "<" in n for n in rows)
 
 
 def test_an_undeclared_question_in_a_scenario_gets_a_suggestion(tmp_path: Path) -> None:
@@ -120,6 +121,7 @@ def test_shared_questions_no_criterion_reads_are_not_drawn() -> None:
     for shared in ("age_years", "pregnant", "callback_number_confirmed"):
         assert f'"{node_id("question:" + shared)}" [' not in dot
     assert f'"{node_id("question:breathing_hard")}" [' in dot
+    assert f'"{node_id("question:non_blanching_rash")}" [' in dot  # read by the shared screen
     # the count follows the shared library (the first screen's questions are read once the
     # protocol runs the screen): the three above are among them
     drawn = re.search(r"Not drawn: (\d+)<BR[^>]*>shared question\(s\) it does not read", dot)

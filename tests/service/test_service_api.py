@@ -591,7 +591,7 @@ def test_metrics_count_the_database_whichever_process_answers(
         admin = bearer(tokens["admin"])
         call = start(second, tokens["call"])  # started and answered on the other worker
         second.post(
-            f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": False}}, headers=admin
+            f"/v1/calls/{call['id']}/answers", json={"answers": {"unconscious": False}}, headers=admin
         )
         second.post(f"/v1/calls/{call['id']}/close", headers=admin)
         with app.state.db.engine.connect() as conn:

@@ -82,7 +82,7 @@ def test_a_revoked_token_is_refused_at_once_by_every_process(database: str, tmp_
             assert r.status_code == 401 and r.json()["error"] == "unauthorized"
             r = client.post(
                 f"/v1/calls/{call.json()['id']}/answers",
-                json={"answers": {"unresponsive": False}},
+                json={"answers": {"unconscious": False}},
                 headers=bearer(secret),
             )
             assert r.status_code == 401

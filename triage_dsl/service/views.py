@@ -6,6 +6,7 @@ import importlib
 from typing import Any
 
 from triage_dsl.errors import SessionError, TriageError
+from triage_dsl.model.result import QuestionInfo
 from triage_dsl.protocol import Protocol
 from triage_dsl.service.calls import Change
 from triage_dsl.service.catalog import Catalog
@@ -20,7 +21,7 @@ from triage_dsl.service.models import (
     ProtocolSummary,
     Question,
 )
-from triage_dsl.service.state import CallState, effective_disposition
+from triage_dsl.service.state import CallState, Part, effective_disposition
 
 
 class NotAvailable(TriageError):
@@ -48,15 +49,29 @@ def protocol_list(catalog: Catalog) -> ProtocolList:
     )
 
 
+def _part_view(part: Part, sealed: bool) -> tuple[str, QuestionInfo | None, str | None]:
+    """A protocol's status, next question and disposition. While the interview goes on
+    they come from the session's incremental walk (no result is built: a result with its
+    trace is built once the outcome is reached, and for the record)."""
+    if part.record is None and not sealed and part.session.status == "needs_answers":
+        return "needs_answers", part.session.next_question(), None  # no disposition before the outcome
+    result = part.record or part.session.result()
+    return result.status, result.next_question, effective_disposition(result)
+
+
 def call_out(state: CallState) -> CallOut:
-    results = state.results()
-    statuses = {r.status for r in results}
+    views = [_part_view(part, state.sealed) for part in state.parts]
+    statuses = {status for status, _, _ in views}
     status = "error" if "error" in statuses else "complete" if statuses == {"complete"} else "needs_answers"
     question = None
-    for part, result in zip(state.parts, results, strict=True):
-        if result.next_question is not None and not state.sealed:
-            question = Question.of(part.protocol.id, result.next_question)
+    for part, (_, next_question, _) in zip(state.parts, views, strict=True):
+        if next_question is not None and not state.sealed:
+            question = Question.of(part.protocol.id, next_question)
             break
+    if state.sealed:
+        result: Any = state.record()
+    else:
+        result = state.results()[0] if status == "complete" else None
     return CallOut(
         id=state.call_id,
         status=status,
@@ -67,13 +82,13 @@ def call_out(state: CallState) -> CallOut:
                 id=part.protocol.id,
                 version=part.protocol.version,
                 content_sha256=part.protocol.content_sha256,
-                status=result.status,
-                disposition=effective_disposition(result),
+                status=part_status,
+                disposition=disposition,
             )
-            for part, result in zip(state.parts, results, strict=True)
+            for part, (part_status, _, disposition) in zip(state.parts, views, strict=True)
         ],
         next_question=question,
-        result=state.record() if state.sealed else (results[0] if status == "complete" else None),
+        result=result,
         escalation=[EscalationNext(protocol=e["protocol"], next=e["next"]) for e in state.escalation_next()],
     )
 

@@ -22,7 +22,7 @@ from tests.runtime.test_properties import PROTOCOL_LIST, full_answers
 from triage_dsl import Protocol, Session, compile_text, load
 from triage_dsl.errors import AnswerError, CompileError, SessionError
 from triage_dsl.runtime.answers import all_questions
-from triage_dsl.runtime.evaluation import Evaluation
+from triage_dsl.runtime.incremental import Walk
 from triage_dsl.runtime.interpreter import evaluate_protocol
 
 DATA = Path(__file__).resolve().parents[1] / "data"
@@ -180,13 +180,13 @@ end
 def test_an_answer_rewalks_from_the_first_section_that_read_it(monkeypatch: pytest.MonkeyPatch) -> None:
     protocol = compile_text(WALK, "walk.triage")
     walked: list[str] = []
-    section = Evaluation.section
+    section = Walk._section
 
-    def spy(self: Evaluation, s: Any) -> Any:
+    def spy(self: Walk, s: Any, reuse: Any) -> Any:
         walked.append(s.target.id)
-        return section(self, s)
+        return section(self, s, reuse)
 
-    monkeypatch.setattr(Evaluation, "section", spy)
+    monkeypatch.setattr(Walk, "_section", spy)
     session = Session(protocol)
     assert session.next_question().id == "a"  # type: ignore[union-attr]
     assert walked == ["er"]

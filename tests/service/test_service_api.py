@@ -45,8 +45,8 @@ ENDPOINTS = [
     ("GET", f"/v1/protocols/{CHEST}/questionnaire", None),
     ("POST", "/v1/calls", {"protocols": [CHEST]}),
     ("GET", f"/v1/calls/{CALL}", None),
-    ("POST", f"/v1/calls/{CALL}/answers", {"answers": {"unresponsive": False}}),
-    ("POST", f"/v1/calls/{CALL}/retract", {"question": "unresponsive", "reason": "misheard"}),
+    ("POST", f"/v1/calls/{CALL}/answers", {"answers": {"unconscious": False}}),
+    ("POST", f"/v1/calls/{CALL}/retract", {"question": "unconscious", "reason": "misheard"}),
     ("POST", f"/v1/calls/{CALL}/override", {"disposition": "call_911", "by": "rn-7"}),
     ("POST", f"/v1/calls/{CALL}/escalation/events", {"kind": "told_caller"}),
     ("POST", f"/v1/calls/{CALL}/close", None),
@@ -135,7 +135,7 @@ def test_start_asks_the_first_question(client: TestClient, tokens: dict[str, str
     call = start(client, tokens["call"])
     assert call["status"] == "needs_answers" and not call["sealed"] and not call["closed"]
     q = call["next_question"]
-    assert q["id"] == "unresponsive" and q["type"] == "yes/no" and q["protocol"] == CHEST
+    assert q["id"] == "unconscious" and q["type"] == "yes/no" and q["protocol"] == CHEST
     assert set(q) >= {"id", "text", "type", "options", "unit", "range", "unknown_allowed", "help"}
     assert call["result"] is None
 
@@ -190,7 +190,7 @@ def test_a_record_has_the_shape_of_triage_eval(
 @pytest.mark.parametrize(
     ("answers", "code"),
     [
-        ({"unresponsive": 7}, "wrong_type"),
+        ({"unconscious": 7}, "wrong_type"),
         ({"pain_minutes": 99999}, "out_of_range"),
         ({"no_such_question": True}, "unknown_question"),
     ],
@@ -202,7 +202,7 @@ def test_an_invalid_answer_is_422_and_nothing_is_stored(
     before = events(app, call["id"])
     r = client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": False, **answers}},
+        json={"answers": {"unconscious": False, **answers}},
         headers=bearer(tokens["call"]),
     )
     assert r.status_code == 422, r.text
@@ -217,11 +217,11 @@ def test_every_invalid_answer_is_reported_at_once(client: TestClient, tokens: di
     call = start(client, tokens["call"])
     r = client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": "perhaps", "not_breathing_normally": 3}},
+        json={"answers": {"unconscious": "perhaps", "not_breathing_or_gasping": 3}},
         headers=bearer(tokens["call"]),
     )
     assert r.status_code == 422
-    assert [e["question"] for e in r.json()["errors"]] == ["unresponsive", "not_breathing_normally"]
+    assert [e["question"] for e in r.json()["errors"]] == ["unconscious", "not_breathing_or_gasping"]
 
 
 @pytest.mark.parametrize("body", [{}, {"answers": {}}, {"answers": {"a": 1}, "extra": 1}, {"answers": []}])
@@ -241,7 +241,7 @@ def test_a_correction_and_a_retraction_are_kept(
     r = client.post(
         f"/v1/calls/{cid}/answers", json={"answers": {"has_angina": False}, "reason": "misheard"}, headers=h
     )
-    assert r.status_code == 200 and r.json()["next_question"]["id"] == "unresponsive"
+    assert r.status_code == 200 and r.json()["next_question"]["id"] == "unconscious"
     r = client.post(
         f"/v1/calls/{cid}/retract", json={"question": "has_angina", "reason": "unsure"}, headers=h
     )
@@ -257,7 +257,7 @@ def test_a_correction_and_a_retraction_are_kept(
         ("answer", "has_angina", None),
         ("correction", "has_angina", "misheard"),
         ("retraction", "has_angina", "unsure"),
-        ("answer", "unresponsive", None),
+        ("answer", "unconscious", None),
     ]
     assert verify(record.text, tmp_path, CHEST_FILE)[0] == 0
 
@@ -268,7 +268,7 @@ def test_answers_after_the_outcome_are_refused(client: TestClient, tokens: dict[
     r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"has_angina": True}}, headers=h)
     assert r.status_code == 409 and "sealed" in r.json()["message"]
     r = client.post(
-        f"/v1/calls/{call['id']}/retract", json={"question": "unresponsive", "reason": "x"}, headers=h
+        f"/v1/calls/{call['id']}/retract", json={"question": "unconscious", "reason": "x"}, headers=h
     )
     assert r.status_code == 409
 
@@ -305,7 +305,7 @@ def test_override_of_an_unfinished_call_seals_it(client: TestClient, tokens: dic
     )
     assert r.status_code == 200
     assert r.json()["sealed"] and r.json()["protocols"][0]["disposition"] == "call_911"
-    r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": True}}, headers=h)
+    r = client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unconscious": True}}, headers=h)
     assert r.status_code == 409
 
 
@@ -363,7 +363,7 @@ def test_escalation_after_close_extends_the_stored_record(
 def test_close_an_unfinished_call(client: TestClient, tokens: dict[str, str], tmp_path: Path) -> None:
     h = bearer(tokens["call"])
     call = start(client, tokens["call"])
-    client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unresponsive": False}}, headers=h)
+    client.post(f"/v1/calls/{call['id']}/answers", json={"answers": {"unconscious": False}}, headers=h)
     r = client.post(f"/v1/calls/{call['id']}/close", headers=h)
     assert r.status_code == 200 and r.json()["status"] == "needs_answers"
     assert verify(r.text, tmp_path, CHEST_FILE)[0] == 0
@@ -407,7 +407,7 @@ def test_questionnaire_is_a_fhir_questionnaire(client: TestClient, tokens: dict[
     r = client.get(f"/v1/protocols/{CHEST}/questionnaire", headers=bearer(tokens["review"]))
     assert r.status_code == 200 and r.headers["content-type"].startswith("application/fhir+json")
     questionnaire = Questionnaire.model_validate_json(r.text)
-    assert "unresponsive" in [item.linkId for item in questionnaire.item or []]
+    assert "unconscious" in [item.linkId for item in questionnaire.item or []]
 
 
 def test_fhir_bundle_of_a_closed_call(client: TestClient, tokens: dict[str, str]) -> None:
@@ -448,7 +448,7 @@ def test_a_call_continues_on_another_process(
     protocol_dir: Path, database: str, client: TestClient, tokens: dict[str, str], tmp_path: Path
 ) -> None:
     call = start(client, tokens["call"])
-    for question in ("unresponsive", "not_breathing_normally"):
+    for question in ("unconscious", "not_breathing_or_gasping"):
         client.post(
             f"/v1/calls/{call['id']}/answers",
             json={"answers": {question: False}},
@@ -458,7 +458,7 @@ def test_a_call_continues_on_another_process(
     try:
         second = TestClient(other)
         state = second.get(f"/v1/calls/{call['id']}", headers=bearer(tokens["call"])).json()
-        assert state["next_question"]["id"] == "severe_breathing_difficulty"
+        assert state["next_question"]["id"] == "confused_or_hard_to_wake"
         state = interview(second, tokens["call"], state, CHEST_EMERGENCY)
         assert client.get(f"/v1/calls/{call['id']}", headers=bearer(tokens["call"])).json() == state
         record = second.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"]))
@@ -521,7 +521,7 @@ def test_logs_hold_no_answers_or_free_text(
         call = start(client, tokens["call"], caller=caller)
         cid = call["id"]
         client.post(
-            f"/v1/calls/{cid}/answers", json={"answers": {"unresponsive": "SECRET-INVALID"}}, headers=h
+            f"/v1/calls/{cid}/answers", json={"answers": {"unconscious": "SECRET-INVALID"}}, headers=h
         )
         client.post(f"/v1/calls/{cid}/answers", json={"answers": {"has_angina": True}}, headers=h)
         r = client.post(
@@ -564,7 +564,7 @@ def test_metrics_in_prometheus_text_format(client: TestClient, tokens: dict[str,
     call = start(client, tokens["call"])
     client.post(
         f"/v1/calls/{call['id']}/answers",
-        json={"answers": {"unresponsive": False, "not_breathing_normally": False}},
+        json={"answers": {"unconscious": False, "not_breathing_or_gasping": False}},
         headers=bearer(tokens["call"]),
     )
     after = [

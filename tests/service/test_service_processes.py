@@ -10,7 +10,7 @@ import pytest
 from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, Served, cli_token, verify
 
 CHEST_FILE = ROOT / "protocols/telephone/chest_pain_adult.triage"
-ORDER = ["unresponsive", "not_breathing_normally", "severe_breathing_difficulty", "lips_skin_blue_grey"]
+ORDER = ["unconscious", "not_breathing_or_gasping", "confused_or_hard_to_wake", "stroke_signs"]
 
 
 def answer(client: Any, call_id: str, question: str) -> dict[str, Any]:

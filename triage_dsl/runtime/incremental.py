@@ -14,6 +14,11 @@ everything before it read other answers only, so it stands; the walk resumes the
 answer no segment read changes nothing the walk decided (the population's age is read
 outside the walk: see :meth:`Walk.next_question`).
 
+Within the segment the walk waits at, each criterion's value is kept: an answer
+re-evaluates only the criteria whose expressions can read that question (through the
+values they use: the decision graph's edges, ``_dependencies``), the others' values
+stand.
+
 The walk records no trace and no look-ahead: it decides the status and the question to
 ask next, which is the first question the deciding segment waits for (the look-ahead only
 appends later ones). The full result, trace included, is built by the batch evaluation
@@ -22,13 +27,61 @@ when it is asked for; the differential tests hold the two to the same answers.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import MutableMapping
 from typing import Any, NamedTuple
 
-from triage_dsl.graph.plan import DispositionPlan, PopulationPlan
+from triage_dsl.graph.plan import DispositionPlan, FloorPlan, PopulationPlan, SectionPlan
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import Clean, TimeAnswer
 from triage_dsl.runtime.evaluation import Evaluation
+from triage_dsl.runtime.program import Program, program
+
+_Partial = v.Partial
+
+
+class _Dependencies(NamedTuple):
+    """The questions each value and each criterion can read, directly or through values,
+    and each criterion's value while none of them is answered (as at the start)."""
+
+    values: dict[str, frozenset[str]]
+    criteria: dict[str, tuple[frozenset[str], ...]]  # by section or floor node, in order
+    unanswered: dict[str, tuple[v.Value, ...]]
+    firsts: dict[tuple[str, ...], str]  # missing questions -> the first in declaration order
+
+
+_DEPENDENCIES: weakref.WeakKeyDictionary[Program, _Dependencies] = weakref.WeakKeyDictionary()
+_MAX_FIRSTS = 4096
+# The walk over no answers, the same for every session of a protocol: copied, not redone.
+_FIRST: weakref.WeakKeyDictionary[Program, Walk] = weakref.WeakKeyDictionary()
+
+
+def _dependencies(protocol: Any, program: Program) -> _Dependencies:
+    found = _DEPENDENCIES.get(program)
+    if found is not None:
+        return found
+    questions = program.plan.questions
+    values: dict[str, frozenset[str]] = {}
+
+    def closure(names: tuple[str, ...]) -> frozenset[str]:
+        out: set[str] = set()
+        for name in names:
+            if name in questions:
+                out.add(name)
+            elif name in program.values:
+                if name not in values:
+                    values[name] = closure(program.values[name].reads)
+                out |= values[name]
+        return frozenset(out)
+
+    for vid in program.values:
+        if vid not in values:
+            values[vid] = closure(program.values[vid].reads)
+    criteria = {node: tuple(closure(c.reads) for c in codes) for node, codes in program.sections.items()}
+    start = Evaluation(protocol, {}, [], [], tracing=False)
+    unanswered = {node: tuple(c.code(start) for c in codes) for node, codes in program.sections.items()}
+    found = _DEPENDENCIES[program] = _Dependencies(values, criteria, unanswered, {})
+    return found
 
 
 class _Mark(NamedTuple):
@@ -46,10 +99,39 @@ class _Mark(NamedTuple):
 class Walk:
     """One protocol's walk over a session's clean answers (shared, changed in place)."""
 
+    @classmethod
+    def start(cls, protocol: Any, answers: MutableMapping[str, Clean]) -> Walk:
+        """The walk over ``answers``; over none, a copy of the protocol's first walk."""
+        if answers:
+            return cls(protocol, answers)
+        compiled = program(protocol)
+        first = _FIRST.get(compiled)
+        if first is None:
+            first = _FIRST[compiled] = cls(protocol, {})
+        return first.copy(answers)
+
+    def copy(self, answers: MutableMapping[str, Clean]) -> Walk:
+        """This walk over ``answers`` (equal to the answers it read: none, for the first
+        walk), sharing nothing that changes."""
+        walk = Walk.__new__(Walk)
+        walk.protocol = self.protocol
+        walk.answers = answers
+        walk.ev = ev = Evaluation(self.protocol, answers, [], [], tracing=False)
+        ev.memo.update(self.ev.memo)
+        ev.read.update(self.ev.read)
+        walk.deps = self.deps
+        walk.open = list(self.open)
+        walk.marks = list(self.marks)
+        walk.callee = self.callee.copy(answers) if self.callee is not None else None
+        walk.status, walk.disposition, walk.waiting_for = self.status, self.disposition, self.waiting_for
+        return walk
+
     def __init__(self, protocol: Any, answers: MutableMapping[str, Clean]) -> None:
         self.protocol = protocol
         self.answers = answers
         self.ev = Evaluation(protocol, answers, [], [], tracing=False)
+        self.deps = _dependencies(protocol, self.ev.program)
+        self.open: list[v.Value] = []  # the criteria's values of the segment the walk waits at
         self.marks: list[_Mark] = []
         self.callee: Walk | None = None
         self.status = "needs_answers"  # "complete" | "needs_answers"
@@ -65,6 +147,15 @@ class Walk:
         if at is None:
             return
         mark = self.marks[at]
+        if at == len(self.marks) - 1 and self.waiting_for is not None and mark.kind != "callee":
+            # Waiting at the segment that first read it: keep the criteria that cannot read it.
+            self._forget(qid, mark)
+            if mark.kind == "section":
+                self._sections(mark.at, (self.open, qid))
+            else:
+                assert mark.current is not None
+                self._floors(mark.at, mark.current, (self.open, qid))
+            return
         if mark.kind == "callee":
             assert self.callee is not None
             self.callee.changed(qid)
@@ -122,21 +213,91 @@ class Walk:
         del ev.assumptions[mark.assumptions :]
         ev.used.clear()  # only the result reads it, and the batch evaluation builds that
 
+    def _forget(self, qid: str, mark: _Mark) -> None:
+        """Forget ``qid``'s answer and the values computed since ``mark`` that can read it."""
+        ev = self.ev
+        ev.read.pop(qid, None)
+        depends = self.deps.values
+        memo = ev.memo
+        for vid in list(memo)[mark.memo :]:
+            if qid in depends[vid]:
+                del memo[vid]
+
+    def _section(
+        self, s: SectionPlan | FloorPlan, reuse: tuple[list[v.Value], str] | None
+    ) -> tuple[str, list[v.Partial]]:
+        """``Evaluation.section`` without trace: ('fires'|'no'|'waiting'|'unknown', the
+        undecided values); ``reuse`` is the criteria's values from the last time and the
+        question answered since (criteria that cannot read it keep their value)."""
+        ev = self.ev
+        any_mode = s.mode == "any"
+        undecided: list[v.Partial] = []
+        values: list[v.Value] = []
+        deps = self.deps.criteria[s.node]
+        unanswered = self.deps.unanswered[s.node]
+        answers, read, missing = self.answers, ev.read, ev.program.missing_domain
+        for index, code in enumerate(ev.program.sections[s.node]):
+            if reuse is not None and reuse[1] not in deps[index]:
+                value = reuse[0][index]
+            elif deps[index].isdisjoint(answers):
+                # None of its questions is answered: its value at the start, and every
+                # question it can read counts as read (an answer to one re-walks from here).
+                value = unanswered[index]
+                for qid in deps[index]:
+                    if qid not in read:
+                        read[qid] = missing[qid]
+            else:
+                value = code.code(ev)
+            values.append(value)
+            if type(value) is _Partial:
+                undecided.append(value)
+                if not value.missing and any_mode:
+                    return "unknown", undecided
+                continue
+            if value and any_mode:
+                return "fires", []
+            if not value and not any_mode:
+                return "no", []
+        if undecided:
+            if any(u.missing for u in undecided):
+                self.open = values
+                return "waiting", undecided
+            return "unknown", undecided
+        return ("fires" if not any_mode else "no"), []
+
     def _wait(self, undecided: list[v.Partial]) -> None:
-        missing = self.ev.in_protocol_order(v.merge(*(u.missing for u in undecided)))
-        self.status, self.disposition, self.waiting_for = "needs_answers", None, missing[0]
+        """Wait for the first missing question, in the order the protocol declares them."""
+        order = self.ev.program.order
+        last = len(order)
+        firsts = self.deps.firsts
+        candidates = []
+        for u in undecided:
+            missing = u.missing
+            if not missing:
+                continue
+            earliest = firsts.get(missing)
+            if earliest is None:
+                if len(firsts) > _MAX_FIRSTS:  # bounded, whatever the protocol
+                    firsts.clear()
+                earliest = firsts[missing] = min(missing, key=lambda q: order.get(q, last))
+            candidates.append(earliest)
+        first = min(candidates, key=lambda q: order.get(q, last))
+        self.status, self.disposition, self.waiting_for = "needs_answers", None, first
 
     def _complete(self, disposition: DispositionPlan) -> None:
         self.status, self.disposition, self.waiting_for = "complete", disposition, None
 
-    def _sections(self, start: int) -> None:
-        """``Evaluation.walk_sections`` from section ``start``, without trace or look-ahead."""
-        plan, ev = self.ev.plan, self.ev
+    def _sections(self, start: int, reuse: tuple[list[v.Value], str] | None = None) -> None:
+        """``Evaluation.walk_sections`` from section ``start``, without trace or look-ahead
+        (``reuse``: resume the marked section ``start``, see :meth:`_section`)."""
+        plan = self.ev.plan
         self.callee = None
         for index in range(start, len(plan.sections)):
             s = plan.sections[index]
-            self._mark("section", index)
-            outcome, _, undecided = ev.section(s)
+            if reuse is None:
+                self._mark("section", index)
+            outcome, undecided = self._section(s, reuse)
+            reuse = None
             if outcome == "no":
                 continue
             if outcome == "waiting":
@@ -164,8 +325,11 @@ class Walk:
         assert callee.disposition is not None
         self._floors(0, callee.disposition)
 
-    def _floors(self, start: int, current: DispositionPlan) -> None:
-        """``Evaluation.apply_floors`` from the floor at ``start``, without trace or look-ahead."""
+    def _floors(
+        self, start: int, current: DispositionPlan, reuse: tuple[list[v.Value], str] | None = None
+    ) -> None:
+        """``Evaluation.apply_floors`` from the floor at ``start``, without trace or look-ahead
+        (``reuse``: resume the marked floor ``start``, see :meth:`_section`)."""
         ev = self.ev
         dispositions = ev.plan.dispositions
         floors = ev.program.floors
@@ -174,8 +338,10 @@ class Walk:
             target = dispositions[f.target.id]
             if target.tier.rank >= current.tier.rank:
                 continue
-            self._mark("floor", position, current)
-            outcome, _, undecided = ev.section(f)
+            if reuse is None:
+                self._mark("floor", position, current)
+            outcome, undecided = self._section(f, reuse)
+            reuse = None
             if outcome == "no":
                 continue
             if outcome == "waiting":

@@ -130,6 +130,7 @@ class Session:
         self._answers: dict[str, Any] = {}
         self._clean: dict[str, Clean] = {}  # the answers in force, validated
         self._walk: Walk | None = None  # started on the first question asked
+        self._asking: QuestionInfo | None = None
         self._log: list[AnswerEvent] = []
         self._results: dict[bool, TriageResult] = {}  # built when asked for, by trace or not
         # the evaluation's clock is the call's start, so a replay reads a date of birth alike
@@ -182,7 +183,11 @@ class Session:
         """The question to ask next (the result's ``next_question``), or None when the
         result is complete; without building the result."""
         qid = self._state()[1]
-        return program(self.protocol).question_info(qid) if qid is not None else None
+        if qid is None:
+            return None
+        if self._asking is None or self._asking.id != qid:  # one copy per question asked
+            self._asking = program(self.protocol).question_info(qid)
+        return self._asking
 
     def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> QuestionInfo | None:
         """Record one answer (``"unknown"`` when the caller does not know); returns the
@@ -287,7 +292,7 @@ class Session:
     def _state(self) -> tuple[str, str | None]:
         """(status, the id of the question to ask next), from the incremental walk."""
         if self._walk is None:
-            self._walk = Walk(self.protocol, self._clean)
+            self._walk = Walk.start(self.protocol, self._clean)
         return self._walk.next_question(self.protocol.plan.population)
 
     def _changed(self, question_id: str, clean: Clean | None) -> None:

@@ -55,8 +55,12 @@ def test_every_covered_protocol_has_generated_code(protocol: Protocol) -> None:
     assert (runner(protocol) is not None) == covered(protocol)
 
 
-def test_most_shipped_protocols_are_covered() -> None:
-    assert sum(covered(p) for p in PROTOCOL_LIST) >= len(PROTOCOL_LIST) - 2
+def test_every_shipped_rule_is_covered() -> None:
+    # Floors are not compiled yet: the telephone protocols, which all run the shared first
+    # screen and its floor, and the pathways with floors use the interpreter. Every scored
+    # rule has no floor and must have generated code.
+    rules = [p for p in PROTOCOL_LIST if Path(p.path).parent.name == "rules"]
+    assert rules and all(covered(p) for p in rules)
 
 
 values = st.one_of(

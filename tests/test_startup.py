@@ -10,7 +10,18 @@ import pytest
 import triage_dsl
 from tests.conftest import ROOT
 
-HEAVY = ("lark", "pydantic", "networkx", "graphviz", "icalendar", "triage_dsl.compiler", "triage_dsl.runtime")
+HEAVY = (
+    "lark",
+    "pydantic",
+    "networkx",
+    "graphviz",
+    "icalendar",
+    "zoneinfo",
+    "triage_dsl.compiler",
+    "triage_dsl.runtime",
+    "triage_dsl.roster.contacts",
+    "triage_dsl.roster.times",
+)
 
 
 def _loaded_after(code: str) -> set[str]:

@@ -12,11 +12,10 @@ from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
 from triage_dsl.errors import TriageError
-from triage_dsl.roster.contacts import Contacts, load_contacts
-from triage_dsl.roster.times import parse_instant, show, zone
 
-if TYPE_CHECKING:  # the calendar libraries load only when a roster command runs
+if TYPE_CHECKING:  # the roster modules load only when a roster command runs
     from triage_dsl.roster.calendar import Roster
+    from triage_dsl.roster.contacts import Contacts
     from triage_dsl.roster.coverage import Coverage
 
 OK, NO, USAGE = 0, 1, 2
@@ -73,6 +72,8 @@ def _missing(p: argparse.ArgumentParser) -> Any:
 
 def _open(path: str, contacts: str | None, tz: str | None) -> tuple[Roster, Contacts | None, tzinfo | None]:
     from triage_dsl.roster.calendar import load_roster
+    from triage_dsl.roster.contacts import load_contacts
+    from triage_dsl.roster.times import zone
 
     roster = load_roster(path, zone(tz) if tz else None)
     where = zone(tz) if tz else roster.zone
@@ -89,6 +90,8 @@ def _fail(err: TextIO, exc: TriageError) -> int:
 
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.roster.times import parse_instant
+
     try:
         roster, contacts, where = _open(args.roster, args.contacts, args.tz)
         start, end = parse_instant(args.start, where), parse_instant(args.end, where)
@@ -123,6 +126,8 @@ def _duration(minutes: float) -> str:
 
 
 def _text(report: Coverage, roster: Roster, where: tzinfo | None, with_contacts: bool, out: TextIO) -> None:
+    from triage_dsl.roster.times import show
+
     print(
         f"roster {roster.path}: {report.shifts} shift(s) "
         f"from {show(report.start, where)} to {show(report.end, where)}",
@@ -153,6 +158,7 @@ def _text(report: Coverage, roster: Roster, where: tzinfo | None, with_contacts:
 
 def _who(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl.roster.resolve import chain
+    from triage_dsl.roster.times import parse_instant, show
 
     try:
         roster, contacts, where = _open(args.roster, args.contacts, args.tz)

@@ -135,7 +135,10 @@ def main(argv: list[str] | None = None) -> int:
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as scratch:
         env = {**os.environ, "TRIAGE_CACHE_DIR": os.path.join(scratch, "cache")}
         bytecode_note = _bytecode_note(env, args.as_is)
-        every = commands(os.path.join(scratch, "site"))
+        # With --compare both packages start the same way (python -m), not one by the script.
+        every = commands(
+            os.path.join(scratch, "site"), [PYTHON, "-m", "triage_dsl"] if args.compare else None
+        )
         if args.compare:
             every |= commands(os.path.join(scratch, "site-other"), [PYTHON, "-m", "triage_dsl"], "other")
         chosen = {

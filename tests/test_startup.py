@@ -80,6 +80,13 @@ def test_eval_of_one_case_loads_only_what_it_uses() -> None:
     assert not {m for m in NOT_FOR_EVAL if m in loaded}
 
 
+def test_eval_of_a_stored_protocol_loads_no_parser() -> None:
+    _loaded_after(EVAL.format(extra=""))  # compiles news2 and keeps it in the cache folder
+    loaded = _loaded_after(EVAL.format(extra=""))
+    assert "triage_dsl.compiler" in loaded
+    assert "lark" not in loaded and "triage_dsl.syntax.parser" not in loaded
+
+
 def test_the_analyses_load_networkx_through_the_protocols_graph() -> None:
     loaded = _loaded_after("from triage_dsl.cli import main\nmain(['check', 'protocols/rules/qsofa.triage'])")
     assert "networkx" in loaded and "triage_dsl.analysis" in loaded

@@ -14,7 +14,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 from triage_dsl.check import CHECKS, Scope, run_checks
 from triage_dsl.check.allow import suppress
@@ -27,7 +27,9 @@ from triage_dsl.io.files import MAX_PROTOCOL_BYTES, inside, read_text
 from triage_dsl.protocol import Protocol
 from triage_dsl.source import Source, Span
 from triage_dsl.syntax import ast
-from triage_dsl.syntax.parser import Damage, parse_protocol, parse_protocol_recovering
+
+if TYPE_CHECKING:
+    from triage_dsl.syntax.parser import Damage
 
 T = TypeVar("T")
 
@@ -83,6 +85,8 @@ class _Compiler:
         if key in self.units:
             return self.units[key]
         self.sources[key] = source
+        from triage_dsl.syntax.parser import parse_protocol_recovering  # lark: only to parse
+
         # After a syntax error the blocks that parsed are still checked (the others are
         # listed in ``damage``); analyses and compilation need a file without errors.
         file, diagnostics, damage = parse_protocol_recovering(source)
@@ -280,6 +284,8 @@ def _add(scope: Scope, table: dict[str, T], key: str, value: T, span: Span, what
 
 @lru_cache(maxsize=1)
 def _default_tiers() -> ast.Tiers:
+    from triage_dsl.syntax.parser import parse_protocol
+
     file, diagnostics = parse_protocol(
         Source("<default>", "library default_tiers end\n" + DEFAULT_TIERS_TEXT)
     )
@@ -350,8 +356,25 @@ def compile_source(source: Source, roots: Sequence[str | Path] | None = None) ->
 
 
 def compile_file(path: str | Path, roots: Sequence[str | Path] | None = None) -> Protocol:
-    """Read and compile a ``.triage`` protocol file (imports inside its folder or ``roots``)."""
-    return compile_source(read_source(path), roots)
+    """Read and compile a ``.triage`` protocol file (imports inside its folder or ``roots``).
+
+    A file compiled by an earlier run, with every file it imports unchanged, is read back
+    from the cache folder (:mod:`triage_dsl.stored`) instead of being parsed again."""
+    from triage_dsl import stored
+
+    source = read_source(path)
+    folders = roots_for(source.path, roots)
+    cached = _cached(source, folders)
+    if cached is not None:
+        return cached
+    kept = stored.load(source, folders)
+    if kept is not None:
+        with _CACHE_LOCK:
+            _CACHE[(source.path, source.sha256, folders)] = kept
+        return kept
+    protocol = compile_source(source, roots)
+    stored.store(source, folders, protocol)
+    return protocol
 
 
 def check_file(

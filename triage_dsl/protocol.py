@@ -102,5 +102,9 @@ class Protocol:
     def warnings(self) -> tuple[Diagnostic, ...]:
         return tuple(d for d in self.diagnostics if d.severity == "warning")
 
+    def __getstate__(self) -> dict[str, object]:
+        """Pickled (``triage_dsl.stored``) without the networkx view (built again on use)."""
+        return {k: v for k, v in self.__dict__.items() if k != "_networkx"}
+
     def __repr__(self) -> str:
         return f"<Protocol {self.id} {self.version} {self.sha256[:12]}>"

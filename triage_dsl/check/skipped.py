@@ -11,10 +11,13 @@ note (S050) saying which checks were skipped there and how many findings were wi
 from __future__ import annotations
 
 from collections.abc import Iterable, Sequence
+from typing import TYPE_CHECKING
 
 from triage_dsl.errors import Diagnostic
 from triage_dsl.source import Source, Span
-from triage_dsl.syntax.parser import Damage
+
+if TYPE_CHECKING:
+    from triage_dsl.syntax.parser import Damage
 
 # A lost block of these kinds makes findings of these codes unreliable anywhere.
 LOST_BLOCK_CODES = {"triage": ("T061",)}

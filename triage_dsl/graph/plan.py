@@ -176,6 +176,21 @@ class Plan:
     def question_order(self) -> dict[str, int]:
         return {qid: n for n, qid in enumerate(self.questions)}
 
+    def __getstate__(self) -> dict[str, Any]:
+        """Pickled (``triage_dsl.stored``) without the runtime's cache; read-only
+        mappings as dicts (a mappingproxy cannot be pickled)."""
+        state = {k: dict(v) if isinstance(v, MappingProxyType) else v for k, v in self.__dict__.items()}
+        state["compiled"] = {}
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        for name in _MAPPINGS:
+            state[name] = MappingProxyType(state[name])
+        self.__dict__.update(state)
+
+
+_MAPPINGS = ("questions", "values", "dispositions", "callees", "roles")
+
 
 def _unknown_means(q: ast.Question) -> bool | int | float | str | None:
     if q.unknown_means is None:

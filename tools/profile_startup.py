@@ -25,10 +25,9 @@ ROOT = Path(__file__).resolve().parents[1]
 PHASES = (
     ("standard library (argparse, json, pathlib)", "import argparse, json, pathlib"),
     ("triage_dsl.cli (and the argument parsers' modules)", "import triage_dsl.cli"),
-    ("lark", "import lark"),
     ("pydantic", "import pydantic, pydantic.main"),
     ("triage_dsl.syntax.ast (dataclasses)", "import triage_dsl.syntax.ast"),
-    ("the compiler: parser, checks, graph, plan", "import triage_dsl.compiler"),
+    ("the compiler's modules: checks, graph, plan", "import triage_dsl.compiler"),
     ("triage_dsl.model.result (the result models)", "import triage_dsl.model.result"),
     (
         "runtime, record, session, serialize, note",
@@ -36,7 +35,7 @@ PHASES = (
         "triage_dsl.model.serialize, triage_dsl.explain.note",
     ),
     (
-        "compile news2 (parser tables from the cache)",
+        "compile news2 (read back from the cache folder)",
         "import triage_dsl.compiler as _c; _c.compile_file('protocols/rules/news2.triage')",
     ),
     (

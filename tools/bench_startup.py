@@ -13,9 +13,9 @@ lark"``: the parser library alone), and the target. On a shared machine the rati
 the figures to compare; the absolute times move with the load. The median CPU time
 (user + system) is shown too: it moves less with the load than the wall clock.
 
-The parser cache (``$TRIAGE_CACHE_DIR``) is warmed by one run before timing: the figures
-are those of a user's second and later commands. ``--cold`` points it at a fresh folder
-for every run instead.
+The cache folder (``$TRIAGE_CACHE_DIR``: the parser tables, the compiled protocols) is
+warmed by one run before timing: the figures are those of a user's second and later
+commands. ``--cold`` points it at a fresh folder for every run instead.
 
 The commands run without ``PYTHONDONTWRITEBYTECODE`` (the warm-up run writes the
 package's bytecode, as installing it does): with it set, every run would compile the

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import re
 from datetime import datetime, timedelta
+from typing import Any
 
 import pytest
 
@@ -18,7 +19,7 @@ from triage_dsl.model.result import TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.record import EscalationError, escalate, escalation_next, override, seal, verify
 from triage_dsl.record.clock import utc
-from triage_dsl.record.escalation import current_run, runs
+from triage_dsl.record.escalation import runs
 
 
 def minute(n: int) -> datetime:
@@ -64,28 +65,60 @@ def test_events_across_overrides(case: Case) -> None:
     assert verify(record.model_dump(mode="json"), protocol).ok
 
 
-@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
-def test_the_fhir_export_holds_after_overrides(case: Case) -> None:
+def requests_of(record: TriageResult) -> list[dict[str, Any]]:
     fhir = pytest.importorskip("triage_dsl.fhir")
-    _, record = play(case)
-    current = current_run(record)
-    bundle = fhir.bundle(record).model_dump(mode="json")
-    resources = [e["resource"] for e in bundle["entry"]]
-    requests = [r for r in resources if r["resourceType"] == "CommunicationRequest"]
-    if current.plan is None:
-        assert requests == []
-        return
-    assert len(requests) == len(current.plan.steps)
-    assert {datetime.fromisoformat(r["authoredOn"]) for r in requests} == {current.started_at}
-    seqs = [
+    entries = fhir.bundle(record).model_dump(mode="json")["entry"]
+    assert len({e["fullUrl"] for e in entries}) == len(entries)  # no two requests share an id
+    return [e["resource"] for e in entries if e["resource"]["resourceType"] == "CommunicationRequest"]
+
+
+def event_seqs(request: dict[str, Any]) -> list[int]:
+    return [
         part["valueInteger"]
-        for r in requests
-        for ext in r.get("extension", [])
+        for ext in request.get("extension", [])
         if ext["url"].endswith("escalation-event")
         for part in ext["extension"]
         if part["url"] == "seq"
     ]
-    assert seqs == [s.seq for s in current.steps]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.name for c in CASES])
+def test_the_fhir_export_holds_after_overrides(case: Case) -> None:
+    """One request per step of the run in effect, after one per step of each earlier run
+    that had events; every event of the record is on exactly one request."""
+    _, record = play(case)
+    found = runs(record)
+    current = found[-1]
+    earlier = [r for r in found[:-1] if r.steps]
+    requests = requests_of(record)
+    shown = [*earlier, current]
+    assert len(requests) == sum(len(r.plan.steps) for r in shown if r.plan)
+    assert sorted(seq for r in requests for seq in event_seqs(r)) == [s.seq for s in record.escalation_run]
+    n = sum(len(r.plan.steps) for r in earlier if r.plan)
+    assert {r["status"] for r in requests[:n]} <= {"completed", "revoked"}  # an earlier run is over
+    assert all("ended by" not in r["statusReason"]["text"] for r in requests[n:])
+    if current.plan is not None:
+        assert {datetime.fromisoformat(r["authoredOn"]) for r in requests[n:]} == {current.started_at}
+
+
+def test_an_earlier_run_keeps_what_was_done_and_revokes_the_rest() -> None:
+    _, record = play(next(c for c in CASES if c.name == "override and back, with events between"))
+    requests = requests_of(record)
+    got = [(r["extension"][0]["extension"][0]["valueString"], r["status"], event_seqs(r)) for r in requests]
+    assert got == [
+        ("emergency_911", "completed", [2]),  # told the caller
+        ("emergency_911", "revoked", []),  # ended by the override to ed_now
+        ("emergency_911", "revoked", []),
+        ("ed_now_page", "revoked", [4]),  # paged, the wait for a callback ended by the override back
+        ("ed_now_page", "revoked", []),
+        ("emergency_911", "completed", [6]),  # the run in effect: step 1 told again
+        ("emergency_911", "active", []),
+        ("emergency_911", "draft", []),
+    ]
+    assert requests[3]["statusReason"]["text"] == (
+        "ended by override 5 by rn_jones (to call_911) at 2026-03-01T02:18:00Z: "
+        "plan emergency_911, from its first step"
+    )
 
 
 def test_the_new_run_is_due_from_the_override() -> None:

@@ -129,7 +129,7 @@ def test_the_new_run_is_due_from_the_override() -> None:
     the override, was reported, and the next event refused as out of time order)."""
     protocol, record = unfinished()
     assert escalation_next(record) is None
-    with pytest.raises(EscalationError, match=r"no escalation plan is in effect .*from the seal"):
+    with pytest.raises(EscalationError, match=r"no escalation plan .*the computed disposition has none"):
         escalate(record, "told_caller", at=minute(0))
     record = override(record, protocol, "call_911", by="rn_jones", reason="collapsed", at=minute(0))
     record = escalate(record, "told_caller", at=minute(1))

@@ -13,7 +13,17 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, START, bearer, interview, make_app
+from service_helpers import (
+    CHEST,
+    CHEST_EMERGENCY,
+    ROOT,
+    START,
+    Served,
+    bearer,
+    cli_token,
+    interview,
+    make_app,
+)
 from sqlalchemy import func, select
 
 from triage_dsl.clock import FixedClock
@@ -297,7 +307,7 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     assert stored(app, call_id) == (1, 0, 1)
 
 
-def at_once(clients: list[TestClient], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
+def at_once(clients: list[Any], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
     """The same POST sent by every client at the same moment (one thread each)."""
     barrier = threading.Barrier(len(clients))
     responses: list[Any] = [None] * len(clients)
@@ -343,6 +353,42 @@ def test_one_key_sent_to_two_processes_at_once_is_applied_once(
         assert rounds >= 4
     finally:
         other.state.db.dispose()
+
+
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_one_key_sent_to_two_served_processes_at_once_is_applied_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The same, with two ``triage serve`` processes on one database."""
+    if kind == "sqlite":
+        database = f"sqlite:///{tmp_path / 'triage.db'}"
+    else:
+        database = request.getfixturevalue("postgres").create_database(f"triage_keys_{secrets.token_hex(6)}")
+    token = cli_token(database, tmp_path)
+    servers = [Served(ROOT / "protocols", database, tmp_path / name) for name in ("one", "two")]
+    try:
+        with servers[0].client(token) as a, servers[1].client(token) as b:
+            headers = {KEY: new_key()}
+            started = at_once([a, b], "/v1/calls", {"protocols": [CHEST]}, headers)
+            assert [r.status_code for r in started] == [201, 201]
+            assert sorted(r.headers.get(REPLAYED, "") for r in started) == ["", "true"]
+            call = started[0].json()
+            assert started[1].json() == call
+            while not call["sealed"]:
+                question = call["next_question"]["id"]
+                body = {"answers": {question: CHEST_EMERGENCY[question]}}
+                responses = at_once([a, b], f"/v1/calls/{call['id']}/answers", body, {KEY: new_key()})
+                assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+                assert sorted(r.headers.get(REPLAYED, "") for r in responses) == ["", "true"]
+                assert responses[0].json() == responses[1].json()
+                call = responses[0].json()
+            closed = at_once([a, b], f"/v1/calls/{call['id']}/close", None, {KEY: new_key()})
+            assert [r.status_code for r in closed] == [200, 200] and closed[0].text == closed[1].text
+            answers = [e for e in closed[0].json()["answer_log"] if e["kind"] == "answer"]
+            assert len(answers) == len({e["question"] for e in answers})  # each answer stored once
+    finally:
+        for server in servers:
+            server.stop()
 
 
 def test_keys_stay_out_of_logs_and_records(

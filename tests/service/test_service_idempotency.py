@@ -305,6 +305,8 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     assert again.json() == client.get(f"/v1/calls/{call_id}", headers=h).json()
     assert again.json()["next_question"]["id"] != "unconscious"
     assert stored(app, call_id) == (1, 0, 1)
+    metrics = client.get("/metrics", headers=bearer(tokens["admin"])).text
+    assert any(line.startswith("triage_replays_total{") for line in metrics.splitlines())
 
 
 def at_once(clients: list[Any], path: str, body: Any, headers: dict[str, str]) -> list[Any]:

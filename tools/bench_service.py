@@ -9,11 +9,15 @@ For each database the real service runs as ``triage serve protocols/`` in its ow
 throwaway PostgreSQL server started as the service tests start theirs), and an httpx
 async client runs ``--calls`` simulated calls at once: start the call, answer each
 question the service asks (no to every yes/no question, the middle of every range, the
-first option) until the outcome, then close the call. Reported:
+first option) until the outcome, then close the call. Every POST carries an
+``Idempotency-Key``; a POST that fails in transport (read error, connection closed by the
+server, timeout) is sent again with the same key, up to three times, as an integrator
+should (docs/service.md, Retries); ``--no-keys`` sends no key and never retries. Reported:
 
 - answers/s over the whole run (starts and closes included in the time) and p50/p99
-  latency of one answer (request to response, as the client sees it); failed requests
-  (none may fail) and the machine's load average sampled during the run;
+  latency of one answer (request to response, as the client sees it, retries included);
+  the retries, the retries the service answered as already stored (replayed), the calls
+  that still failed (none may fail) and the machine's load average during the run;
 - baselines measured in the same run: the same client doing ten ``GET /healthz`` round
   trips per simulated call at the same concurrency (the HTTP stack and the client
   alone: the ceiling for any endpoint on this machine), and the same answers given
@@ -32,6 +36,7 @@ import sys
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -51,6 +56,8 @@ DEFAULT_PROTOCOL = "head_injury"
 # The client drops an idle connection before uvicorn does (after 5 s), so that a request is
 # never sent on a connection the server is closing.
 KEEPALIVE = 2.0
+RETRIES = 3  # a POST that failed in transport is sent again, with its key, at most this often
+RETRYABLE = (httpx.ReadError, httpx.RemoteProtocolError, httpx.TimeoutException)
 
 
 def answer_for(question: dict[str, Any]) -> Any:
@@ -83,6 +90,28 @@ class Run:
         self.other: list[float] = []
         self.failures: list[str] = []
         self.answers_per_call: list[int] = []
+        self.retries = 0  # POSTs sent again after a transport error
+        self.replayed = 0  # of which the service had already stored the first
+        self.keys = True
+
+
+async def post(client: httpx.AsyncClient, path: str, run: Run, body: Any = None) -> httpx.Response:
+    """POST with an Idempotency-Key, sent again with the same key when it fails in transport."""
+    if not run.keys:
+        return await client.post(path, json=body)
+    headers = {"Idempotency-Key": str(uuid.uuid4())}
+    for attempt in range(RETRIES + 1):
+        try:
+            response = await client.post(path, json=body, headers=headers)
+        except RETRYABLE:
+            if attempt == RETRIES:
+                raise
+            run.retries += 1
+            continue
+        if attempt and response.headers.get("Idempotent-Replayed") == "true":
+            run.replayed += 1
+        return response
+    raise AssertionError("unreachable")
 
 
 async def one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
@@ -94,7 +123,7 @@ async def one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
 
 async def _one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
     started = time.perf_counter()
-    response = await client.post("/v1/calls", json={"protocols": [protocol]})
+    response = await post(client, "/v1/calls", run, {"protocols": [protocol]})
     run.other.append(time.perf_counter() - started)
     if response.status_code != 201:
         run.failures.append(f"start: {response.status_code} {response.text[:200]}")
@@ -105,8 +134,8 @@ async def _one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
     while state["next_question"] is not None:
         question = state["next_question"]
         started = time.perf_counter()
-        response = await client.post(
-            f"/v1/calls/{call}/answers", json={"answers": {question["id"]: answer_for(question)}}
+        response = await post(
+            client, f"/v1/calls/{call}/answers", run, {"answers": {question["id"]: answer_for(question)}}
         )
         run.latencies.append(time.perf_counter() - started)
         if response.status_code != 200:
@@ -116,19 +145,20 @@ async def _one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
         given += 1
     run.answers_per_call.append(given)
     started = time.perf_counter()
-    response = await client.post(f"/v1/calls/{call}/close")
+    response = await post(client, f"/v1/calls/{call}/close", run)
     run.other.append(time.perf_counter() - started)
     if response.status_code != 200:
         run.failures.append(f"close: {response.status_code} {response.text[:200]}")
 
 
-async def calls(service: LiveService, protocol: str, count: int) -> tuple[Run, float]:
+async def calls(service: LiveService, protocol: str, count: int, keys: bool = True) -> tuple[Run, float]:
     limits = httpx.Limits(max_connections=count, max_keepalive_connections=count, keepalive_expiry=KEEPALIVE)
     async with httpx.AsyncClient(
         base_url=service.url, headers=service.headers(), limits=limits, timeout=120
     ) as client:
         await one_call(client, protocol, Run())  # warm-up: protocol loaded, connections open
         run = Run()
+        run.keys = keys
         started = time.perf_counter()
         await asyncio.gather(*(one_call(client, protocol, run) for _ in range(count)))
         return run, time.perf_counter() - started
@@ -244,6 +274,9 @@ def main(argv: list[str] | None = None) -> int:
         help="comma-separated: sqlite (synchronous=full), sqlite-normal, postgresql",
     )
     parser.add_argument("--workers", type=int, default=1, help="service worker processes (default 1)")
+    parser.add_argument(
+        "--no-keys", action="store_true", help="send no Idempotency-Key and never retry (as before keys)"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
 
@@ -261,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "protocol": args.protocol,
         "calls": args.calls,
         "workers": args.workers,
+        "idempotency_keys": not args.no_keys,
         "session_answer_per_s": session_rate,
         "load_average_1min": load1,
     }
@@ -272,7 +306,7 @@ def main(argv: list[str] | None = None) -> int:
         ):
             health, health_time = asyncio.run(health_round_trips(live, args.calls, args.calls * 10))
             with load_sampler() as loads:
-                run, elapsed = asyncio.run(calls(live, args.protocol, args.calls))
+                run, elapsed = asyncio.run(calls(live, args.protocol, args.calls, not args.no_keys))
         answers = len(run.latencies)
         rate = answers / elapsed
         health_rate = len(health) / health_time
@@ -284,6 +318,8 @@ def main(argv: list[str] | None = None) -> int:
             "answer_p99_ms": percentile(run.latencies, 99) * 1000,
             "start_close_p50_ms": percentile(run.other, 50) * 1000,
             "failures": len(run.failures),
+            "retries": run.retries,
+            "retries_replayed": run.replayed,
             "healthz_per_s": health_rate,
             "healthz_p50_ms": percentile(health, 50) * 1000,
             "healthz_p99_ms": percentile(health, 99) * 1000,
@@ -293,8 +329,12 @@ def main(argv: list[str] | None = None) -> int:
         print(f"\n== {kind}, {args.workers} worker(s)")
         print(
             f"answers:  {rate:8,.0f} answers/s  p50 {ms(percentile(run.latencies, 50))}"
-            f"  p99 {ms(percentile(run.latencies, 99))}  ({answers} answers in {elapsed:.1f} s,"
-            f" {len(run.failures)} failed requests)"
+            f"  p99 {ms(percentile(run.latencies, 99))}  ({answers} answers in {elapsed:.1f} s)"
+        )
+        print(
+            f"retries:  {run.retries} POSTs sent again with their key after a transport error"
+            f" ({run.replayed} of them already stored: replayed); {len(run.failures)} calls failed"
+            + ("" if run.keys else " (no keys, no retries)")
         )
         if loads:
             print(f"load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f}")

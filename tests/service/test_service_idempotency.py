@@ -4,6 +4,7 @@ twice and answers with the call as it is now; on SQLite and PostgreSQL."""
 from __future__ import annotations
 
 import logging
+import secrets
 import threading
 import uuid
 from collections.abc import Callable
@@ -12,15 +13,28 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, bearer, interview, make_app
+from service_helpers import (
+    CHEST,
+    CHEST_EMERGENCY,
+    ROOT,
+    START,
+    Served,
+    bearer,
+    cli_token,
+    interview,
+    make_app,
+)
 from sqlalchemy import func, select
 
+from triage_dsl.clock import FixedClock
 from triage_dsl.service import views
+from triage_dsl.service.app import create_app
 from triage_dsl.store import open_database
 from triage_dsl.store.calls import Conflict, StoredEvent, append_events, create_call, load_call
 from triage_dsl.store.idempotency import RequestKey, StoredKey, find_key
 from triage_dsl.store.tables import answer_events, idempotency_keys, records
 from triage_dsl.store.tables import calls as call_table
+from triage_dsl.store.tokens import create_token
 from triage_dsl.store.writer import Append, Writer
 
 KEY = "Idempotency-Key"
@@ -36,7 +50,7 @@ POSTS = [
 
 
 def new_key() -> str:
-    return f"key-{uuid.uuid4()}"
+    return f"key-{secrets.token_hex(16)}"
 
 
 def count(app: Any, table: Any, call_id: str | None = None) -> int:
@@ -291,9 +305,11 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     assert again.json() == client.get(f"/v1/calls/{call_id}", headers=h).json()
     assert again.json()["next_question"]["id"] != "unconscious"
     assert stored(app, call_id) == (1, 0, 1)
+    metrics = client.get("/metrics", headers=bearer(tokens["admin"])).text
+    assert any(line.startswith("triage_replays_total{") for line in metrics.splitlines())
 
 
-def at_once(clients: list[TestClient], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
+def at_once(clients: list[Any], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
     """The same POST sent by every client at the same moment (one thread each)."""
     barrier = threading.Barrier(len(clients))
     responses: list[Any] = [None] * len(clients)
@@ -341,6 +357,42 @@ def test_one_key_sent_to_two_processes_at_once_is_applied_once(
         other.state.db.dispose()
 
 
+@pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
+def test_one_key_sent_to_two_served_processes_at_once_is_applied_once(
+    kind: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The same, with two ``triage serve`` processes on one database."""
+    if kind == "sqlite":
+        database = f"sqlite:///{tmp_path / 'triage.db'}"
+    else:
+        database = request.getfixturevalue("postgres").create_database(f"triage_keys_{secrets.token_hex(6)}")
+    token = cli_token(database, tmp_path)
+    servers = [Served(ROOT / "protocols", database, tmp_path / name) for name in ("one", "two")]
+    try:
+        with servers[0].client(token) as a, servers[1].client(token) as b:
+            headers = {KEY: new_key()}
+            started = at_once([a, b], "/v1/calls", {"protocols": [CHEST]}, headers)
+            assert [r.status_code for r in started] == [201, 201]
+            assert sorted(r.headers.get(REPLAYED, "") for r in started) == ["", "true"]
+            call = started[0].json()
+            assert started[1].json() == call
+            while not call["sealed"]:
+                question = call["next_question"]["id"]
+                body = {"answers": {question: CHEST_EMERGENCY[question]}}
+                responses = at_once([a, b], f"/v1/calls/{call['id']}/answers", body, {KEY: new_key()})
+                assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+                assert sorted(r.headers.get(REPLAYED, "") for r in responses) == ["", "true"]
+                assert responses[0].json() == responses[1].json()
+                call = responses[0].json()
+            closed = at_once([a, b], f"/v1/calls/{call['id']}/close", None, {KEY: new_key()})
+            assert [r.status_code for r in closed] == [200, 200] and closed[0].text == closed[1].text
+            answers = [e for e in closed[0].json()["answer_log"] if e["kind"] == "answer"]
+            assert len(answers) == len({e["question"] for e in answers})  # each answer stored once
+    finally:
+        for server in servers:
+            server.stop()
+
+
 def test_keys_stay_out_of_logs_and_records(
     client: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture
 ) -> None:
@@ -353,6 +405,52 @@ def test_keys_stay_out_of_logs_and_records(
     assert key not in r.text and key not in caplog.text
     plain = client.post(f"/v1/calls/{answered(client, tokens)}/close", headers=bearer(tokens["call"]))
     assert r.json().keys() == plain.json().keys()
+
+
+def fresh_database(database: str, tmp_path: Path, name: str, request: pytest.FixtureRequest) -> str:
+    if database.startswith("sqlite"):
+        return f"sqlite:///{tmp_path / name}.db"
+    return str(request.getfixturevalue("postgres").create_database(f"triage_keys_{secrets.token_hex(6)}"))
+
+
+def test_a_call_with_a_key_on_every_post_gives_the_same_bytes(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The script of every kind of event (tests/service/test_service_cache.py), once with
+    no key and once with a key on every POST and each POST sent twice: the same responses,
+    byte for byte (the record among them), each sent-again POST a replay."""
+    from test_service_cache import CALL_ID, SCRIPT
+
+    monkeypatch.setattr("triage_dsl.service.calls.uuid.uuid4", lambda: CALL_ID)
+    runs: list[list[tuple[int, str]]] = []
+    for keyed in (False, True):
+        url = fresh_database(database, tmp_path, str(keyed), request)
+        # a clock that stands still: the replays read it too, and the runs must get the same times
+        app = create_app(ROOT / "protocols", url, clock=FixedClock(START), data_folder=tmp_path / str(keyed))
+        try:
+            client = TestClient(app)
+            h = bearer(create_token(app.state.db, "call", "rn", FixedClock(START).now()))
+            out = []
+            for method, path, body in SCRIPT:
+                target = path if path.startswith("/") else f"/v1/calls/{CALL_ID}/{path}".rstrip("/")
+                headers = {**h, KEY: new_key()} if keyed and method == "POST" else h
+                r = client.request(method, target, json=body, headers=headers)
+                out.append((r.status_code, r.text))
+                if headers is not h:
+                    again = client.request(method, target, json=body, headers=headers)
+                    assert again.status_code == r.status_code and again.text == r.text
+                    # what was stored is replayed; what was refused (nothing stored) is refused again
+                    assert (again.headers.get(REPLAYED) == "true") == (r.status_code < 300), (path, r.text)
+            runs.append(out)
+            if keyed:
+                applied = [
+                    s for (m, _, _), (s, _) in zip(SCRIPT, out, strict=True) if m == "POST" and s < 300
+                ]
+                assert stored(app, str(CALL_ID))[2] == len(applied) >= 15
+        finally:
+            app.state.db.dispose()
+    plain, keyed_run = runs
+    assert keyed_run == plain
 
 
 def test_openapi_documents_the_header_on_every_post(client: TestClient) -> None:

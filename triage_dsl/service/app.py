@@ -239,6 +239,7 @@ def create_app(
         state, replayed = service.change_or_replay(call_id, make, who, once)
         if replayed:
             response.headers[REPLAYED] = "true"
+            metrics.count("triage_replays_total")
         return state, replayed
 
     @app.post("/v1/calls", status_code=201, tags=["calls"], responses={**ERRORS, 404: {"model": ErrorOut}})
@@ -249,6 +250,7 @@ def create_app(
         state, replayed = service.start_or_replay(body.protocols, body.caller, who, once)
         if replayed:
             response.headers[REPLAYED] = "true"
+            metrics.count("triage_replays_total")
         else:
             metrics.count("triage_calls_started_total")
         return views.call_out(state)

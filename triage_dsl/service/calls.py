@@ -187,19 +187,22 @@ class CallService:
         again. A change the cached state refuses is tried again on the log too, so a
         refusal is never decided on a state that was behind.
 
-        With a ``key`` (scoped to the call), the key is looked up first at every attempt:
-        when it is stored, nothing is applied and the call is returned as it is now, with
-        True. Otherwise the key is stored with the events; a request with the same key
-        that another process stored first makes a :class:`Conflict`, like an append, and
-        the next attempt finds the key."""
+        With a ``key`` (scoped to the call), the key is stored with the events, and
+        looked up before any attempt on the call read from the log: when it is stored,
+        nothing is applied and the call is returned as it is now, with True. The first
+        attempt on the cached state does not read it: a request sent again either is
+        refused by the state (it was applied: the outcome sealed, the call closed) or makes
+        events whose key the ``(scope, key)`` primary key refuses with them, and both are
+        tried again on the log, where the key is found. So is a request with a key that
+        another process stored first."""
         fresh = False
         now = self.now()  # the request's time, read once whatever the attempts
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
-                if key is not None and self._stored_key(key) is not None:
-                    return self._current(call_id), True
                 state = None if fresh else self._cached(call_id)
                 if state is None:
+                    if key is not None and self._stored_key(key) is not None:
+                        return self._current(call_id), True
                     state = self._current(call_id)
                     fresh = True
                 at = now

@@ -42,6 +42,10 @@ class Metrics:
             "counter",
             "changes this process retried because another process appended first",
         ),
+        "triage_replays_total": (
+            "counter",
+            "POSTs sent again with a stored Idempotency-Key: answered, nothing applied, this process",
+        ),
     }
     # database-wide gauges: name -> (key of store_counts, help)
     STORED: ClassVar[dict[str, tuple[str, str]]] = {

@@ -7,7 +7,8 @@ between processes or machines. A call is its event log: every answer, retraction
 override and escalation event is one row, committed before the service answers; the
 call's state is rebuilt from the log and its protocol version's stored source. Sealed
 records are append-only rows, each with its chain head (in PostgreSQL a trigger refuses
-UPDATE and DELETE on them).
+UPDATE and DELETE on them). A request's ``Idempotency-Key`` is stored in the transaction
+of the events it produced (:mod:`.idempotency`).
 """
 
 from triage_dsl.store.database import Database, StoreError, database_url, open_database

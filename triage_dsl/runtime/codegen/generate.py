@@ -16,19 +16,28 @@ number or string; objects (dispositions, trace templates, explanations) are boun
 module's namespace under generated names, never written as source. The module's AST is
 checked against :mod:`~triage_dsl.runtime.codegen.allow` before ``compile()``.
 
-Plans this generator does not cover (floors, ``continue with``, more than
-:data:`MAX_NESTING` criteria in an ``all of`` section) give :class:`NotCovered`: they run
-on the interpreter.
+Floors (``at least``, a protocol's own or a screen's) run after the sections as
+:meth:`~triage_dsl.runtime.evaluation.Evaluation.apply_floors` runs them: most urgent
+first, a floor no more urgent than the outcome traced as not needed, the first that holds
+raising the outcome. The outcome before the floors is known only at run time, so each
+conclusion sets ``_rank`` (its tier's rank) and ``_did`` (its disposition id), and what
+depends on it (the "not needed" detail, the raise's explanation and ``raised_by``) is
+looked up by ``_did`` in tables built here.
+
+Plans this generator does not cover (``continue with``, more than :data:`MAX_NESTING`
+criteria in an ``all of`` block) give :class:`NotCovered`: they run on the interpreter.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import CriterionPlan, FloorPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.model import result as m
 from triage_dsl.runtime.answers import UNKNOWN
 from triage_dsl.runtime.build import _all_advice, _no_detail, _target_text, _within
 from triage_dsl.runtime.codegen import support
@@ -80,8 +89,6 @@ class Generator:
 
     def __init__(self, protocol: Any, program: Program) -> None:
         plan: Plan = protocol.plan
-        if plan.floors:
-            raise NotCovered("floors")
         if (
             plan.callees
             or plan.default.kind == "protocol"
@@ -109,12 +116,24 @@ class Generator:
             ("_tidy", support.tidy),
             ("_negate", support.negate),
             ("_score", support.score),
+            ("_merge", support.merge_advice),
             ("_protocol", protocol),
         ):
             self.namespace[name] = obj
             self.names.add(name)
         self.names.update(
-            {"_answers", "_trace", "_asked", "_used", "_scores", "_out", "run_trace", "run_plain"}
+            {
+                "_answers",
+                "_trace",
+                "_asked",
+                "_used",
+                "_scores",
+                "_out",
+                "_rank",
+                "_did",
+                "run_trace",
+                "run_plain",
+            }
         )
 
     # ----------------------------------------------------------------- names and objects
@@ -166,6 +185,8 @@ class Generator:
             self.section(out, s, known, tracing)
         self.default(out, known, tracing)
         out.depth -= 1
+        if self.program.floors:
+            self.floors(out, tracing)
         if self.plan.population is not None:
             self.population(out, tracing)
         out.add("_scores = {}")
@@ -187,21 +208,34 @@ class Generator:
 
     # ----------------------------------------------------------------- sections
     def section(self, out: _Lines, s: SectionPlan, known: set[str], tracing: bool) -> None:
+        self.block(out, s, known, tracing, "section", lambda c: self.fires(out, s, c, tracing))
+
+    def block(
+        self,
+        out: _Lines,
+        s: SectionPlan | FloorPlan,
+        known: set[str],
+        tracing: bool,
+        kind: str,
+        fires: Callable[[CriterionPlan], None],
+    ) -> None:
+        """A section or a floor (``kind``): its criteria in order, ``fires`` writing what
+        follows when it holds (it ends with ``break``), a ``kind`` step when it does not."""
         where = self.program.where
         if s.mode == "any":
             for c in s.criteria:
                 var = self.criterion(out, c, known, tracing)
                 out.add(f"if {var}:")
                 out.depth += 1
-                self.fires(out, s, c, tracing)
+                fires(c)
                 out.depth -= 1
             if tracing:
-                template = self.template("section", s.node, where(s.span), s.text)
+                template = self.template(kind, s.node, where(s.span), s.text)
                 detail = _no_detail(s, None, where)
                 out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(detail)})")
             return
         if len(s.criteria) > MAX_NESTING:
-            raise NotCovered("an 'all of' section with too many criteria")
+            raise NotCovered(f"an 'all of' {kind} with too many criteria")
         opened = 0
         inner = set(known)
         for position, c in enumerate(s.criteria):
@@ -209,7 +243,7 @@ class Generator:
             out.add(f"if not {var}:")
             out.depth += 1
             if tracing:
-                template = self.template("section", s.node, where(s.span), s.text)
+                template = self.template(kind, s.node, where(s.span), s.text)
                 out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(_no_detail(s, c, where))})")
             else:
                 out.add("pass")
@@ -218,7 +252,7 @@ class Generator:
             out.depth += 1
             opened += 1
             if position == len(s.criteria) - 1:
-                self.fires(out, s, c, tracing)
+                fires(c)
         out.depth -= opened
         # Only the first criterion is read on every path through the section.
 
@@ -259,14 +293,112 @@ class Generator:
         self, out: _Lines, target: ast.Target, decided_by: Any, advice: tuple[str, ...], tracing: bool
     ) -> None:
         d = self.plan.dispositions[target.id]
-        if tracing:
-            template = self.template("disposition", d.node, self.program.where(d.span), d.label)
-            detail = f"{d.label} (tier {d.tier.id}{_within(d)})"
-            out.add(f"_entry(_trace, {template}, {{}}, {_literal(d.id)}, {_literal(detail)})")
+        self.disposition_step(out, d, tracing)
+        if self.program.floors:  # what the floors compare and look up
+            out.add(f"_rank = {_literal(d.tier.rank)}")
+            out.add(f"_did = {_literal(d.id)}")
         out.add(
             f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
             f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
             "'protocol': _protocol}"
+        )
+        out.add("break")
+
+    def disposition_step(self, out: _Lines, d: Any, tracing: bool) -> None:
+        if tracing:
+            template = self.template("disposition", d.node, self.program.where(d.span), d.label)
+            detail = f"{d.label} (tier {d.tier.id}{_within(d)})"
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(d.id)}, {_literal(detail)})")
+
+    # ----------------------------------------------------------------- floors
+    def floors(self, out: _Lines, tracing: bool) -> None:
+        """The floors after the outcome (``_out``, ``_rank``, ``_did``) is known: most
+        urgent first; the first that holds raises the outcome and ends the loop."""
+        where = self.program.where
+        not_needed = self.obj(
+            {
+                d.id: f"not needed: the outcome is already at least as urgent ('{d.id}', tier {d.tier.id})"
+                for d in self.plan.dispositions.values()
+            }
+        )
+        out.add("while True:")
+        out.depth += 1
+        for position, f in enumerate(self.program.floors):
+            target = self.plan.dispositions[f.target.id]
+            out.add(f"if _rank <= {_literal(target.tier.rank)}:")  # no more urgent than the outcome
+            out.depth += 1
+            if tracing:
+                template = self.template("floor", f.node, where(f.span), f.text)
+                out.add(f"_entry(_trace, {template}, {{}}, None, {not_needed}[_did])")
+            else:
+                out.add("pass")
+            out.depth -= 1
+            out.add("else:")
+            out.depth += 1
+            self.block(
+                out,
+                f,
+                set(),
+                tracing,
+                "floor",
+                lambda c, f=f, position=position: self.raise_to(out, f, c, position, tracing),  # type: ignore[misc]
+            )
+            out.depth -= 1
+        out.add("break")
+        out.depth -= 1
+
+    def raise_to(self, out: _Lines, f: FloorPlan, c: CriterionPlan, position: int, tracing: bool) -> None:
+        """Floor ``f`` holds by criterion ``c``: the steps and the outcome of
+        ``Evaluation.raise_to`` for a criterion that held."""
+        where = self.program.where
+        after = self.plan.dispositions[f.target.id]
+        floor_at = where(f.span)
+        because = f"'{c.text}' ({where(c.span)})"
+        explanations: dict[str, str] = {}
+        raised: dict[str, m.RaisedBy] = {}
+        for before in self.plan.dispositions.values():
+            if before.tier.rank <= after.tier.rank:
+                continue  # the floor is not evaluated for this outcome
+            explanation = (
+                f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' "
+                f"(tier {after.tier.id}) because {because}; floor at {floor_at}"
+            )
+            explanations[before.id] = explanation
+            raised[before.id] = m.RaisedBy(
+                kind="criterion",
+                floor=f.node,
+                floor_location=floor_at,
+                screen=f.screen,
+                criterion=c.node,
+                location=where(c.span),
+                text=c.text,
+                from_disposition=before.id,
+                from_tier=before.tier.id,
+                to_disposition=after.id,
+                to_tier=after.tier.id,
+                explanation=explanation,
+            )
+        if tracing:
+            how = "criterion" if f.mode == "any" else "last criterion"
+            template = self.template("floor", f.node, floor_at, f.text)
+            detail = f"holds: {how} '{c.text}' is yes"
+            out.add(f"_entry(_trace, {template}, {{}}, True, {_literal(detail)})")
+            template = self.template("raise", f.node, floor_at, f.text)
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(after.id)}, {self.obj(explanations)}[_did])")
+            for later in self.program.floors[position + 1 :]:
+                template = self.template("floor", later.node, where(later.span), later.text)
+                detail = (
+                    "not needed: the outcome is already at least as urgent "
+                    f"('{after.id}', tier {after.tier.id})"
+                )
+                out.add(f"_entry(_trace, {template}, {{}}, None, {_literal(detail)})")
+        self.disposition_step(out, after, tracing)
+        advice = c.advice if f.mode == "any" else _all_advice(f)
+        out.add(
+            f"_out = {{'status': 'complete', 'disposition': {self.obj(after)}, "
+            "'decided_by': _out['decided_by'], "
+            f"'criterion_advice': _merge({self.obj(advice)}, _out['criterion_advice']), "
+            f"'protocol': _protocol, 'raised_by': {self.obj(raised)}[_did]}}"
         )
         out.add("break")
 

@@ -52,7 +52,7 @@ import triage_dsl  # noqa: E402
 from tools.baselines import PLAIN, RULE_ENGINE  # noqa: E402
 from triage_dsl import compiler  # noqa: E402
 from triage_dsl.graph.plan import QuestionPlan  # noqa: E402
-from triage_dsl.runtime.answers import all_questions  # noqa: E402
+from triage_dsl.runtime.answers import all_questions, validate  # noqa: E402
 from triage_dsl.runtime.codegen import runner  # noqa: E402
 from triage_dsl.runtime.interpreter import decide, evaluate_protocol, program  # noqa: E402
 from triage_dsl.source import Source  # noqa: E402
@@ -300,6 +300,21 @@ def bench_telephone(n: int) -> None:
             row("telephone", f"{name}: interpreter, {label}", base_us, "us", base_us, "interpreter")
             t = best_of(3, each(lambda c: evaluate_protocol(protocol, c, trace=trace, generated=True), cases))
             row("telephone", f"{name}: generated, {label}", t / n * 1e6, "us", base_us, "interpreter")
+            functions = runner(protocol)
+            if functions is not None:  # the generated function alone, on validated answers
+                run = functions.trace if trace else functions.plain
+                cleaned = [validate(protocol.plan, c, None)[0] for c in cases]
+                t = best_of(3, each(lambda c: run(c, []), cleaned))
+                row(
+                    "telephone",
+                    f"{name}: generated code alone, {label}",
+                    t / n * 1e6,
+                    "us",
+                    base_us,
+                    "interpreter",
+                    "",
+                    "no validation, no result",
+                )
 
 
 # ---------------------------------------------------------------- eval --cases

@@ -71,10 +71,33 @@ def witness_text(witness: tuple[tuple[str, object], ...]) -> str:
     return json.dumps(dict(witness)) if witness else "{} (any answers)"
 
 
+SIMILARITY = 0.6
+"""The least :class:`difflib.SequenceMatcher` ratio of a suggestion."""
+
+
 def did_you_mean(name: str, candidates: Iterable[str]) -> str | None:
-    """A ``did you mean 'x'?`` hint for a misspelled ``name``, or None."""
-    matches = get_close_matches(name, sorted(set(candidates)), n=1, cutoff=0.6)
+    """A ``did you mean 'x'?`` hint for a misspelled ``name``, or None.
+
+    The candidates are first narrowed by the bound difflib itself applies first (its
+    ``quick_ratio``: the characters two names share), computed here without building a
+    matcher for ``name``: the answer is the same, and a protocol with thousands of unknown
+    names is checked without thousands of matchers.
+    """
+    pool = sorted(c for c in set(candidates) if _could_match(name, c))
+    matches = get_close_matches(name, pool, n=1, cutoff=SIMILARITY) if pool else []
     return f"did you mean '{matches[0]}'?" if matches else None
+
+
+def _could_match(a: str, b: str) -> bool:
+    """``SequenceMatcher(None, a, b).quick_ratio() >= SIMILARITY``, an upper bound of the
+    ratio difflib compares with the cutoff."""
+    total = len(a) + len(b)
+    if not total:
+        return True  # two empty names: difflib's ratio is 1
+    if 2.0 * min(len(a), len(b)) / total < SIMILARITY:
+        return False
+    shared = sum(min(a.count(ch), b.count(ch)) for ch in set(a) & set(b))
+    return 2.0 * shared / total >= SIMILARITY
 
 
 class TriageError(Exception):

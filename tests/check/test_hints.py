@@ -3,11 +3,15 @@
 
 from __future__ import annotations
 
+from difflib import get_close_matches
 from pathlib import Path
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from triage_dsl.cli import main
+from triage_dsl.errors import SIMILARITY, did_you_mean
 
 DATA = Path(__file__).resolve().parents[1] / "data" / "check" / "hints"
 
@@ -31,3 +35,29 @@ def test_golden_files_cover_the_four_reported_hints() -> None:
     )
     assert "compares numbers" not in codes["yes_no_number"]
     assert "^^^^^^^^^^^^" in codes["yes_no_number"]  # the whole comparison, '1' included
+
+
+_NAMES = st.text(alphabet="abcdefghijklmnop_0123", min_size=0, max_size=12)
+
+
+@settings(max_examples=400, deadline=None)
+@given(name=_NAMES, candidates=st.lists(_NAMES, max_size=8))
+def test_the_narrowed_suggestion_is_difflibs_own(name: str, candidates: list[str]) -> None:
+    """Narrowing the candidates before difflib never changes the hint it gives."""
+    plain = get_close_matches(name, sorted(set(candidates)), n=1, cutoff=SIMILARITY)
+    expected = f"did you mean '{plain[0]}'?" if plain else None
+    assert did_you_mean(name, candidates) == expected
+
+
+@pytest.mark.parametrize(
+    ("name", "candidates", "hint"),
+    [
+        ("temprature", ["temperature", "pulse"], "did you mean 'temperature'?"),
+        ("m12345", ["home", "see"], None),
+        ("fevr", ["fever", "fevers"], "did you mean 'fever'?"),
+        ("", ["fever"], None),
+        ("x", [], None),
+    ],
+)
+def test_did_you_mean_table(name: str, candidates: list[str], hint: str | None) -> None:
+    assert did_you_mean(name, candidates) == hint

@@ -54,6 +54,11 @@ class _Builder(Transformer[Token, Any]):
     def __init__(self, path: str) -> None:
         super().__init__()
         self.path = path
+        # lark makes a new wrapper (functools.update_wrapper) each time a ``v_args``
+        # method is looked up, i.e. once per tree node; bind each one once instead.
+        for name, attribute in vars(_Builder).items():
+            if hasattr(attribute, "visit_wrapper"):
+                setattr(self, name, getattr(self, name))
 
     # -- spans
     def span(self, meta: Any) -> Span:
@@ -875,7 +880,15 @@ def _too_deep(source: Source) -> Diagnostic:
 
 
 def _depth_diagnostic(source: Source, tree: Tree[Token]) -> Diagnostic | None:
-    """A parse tree deeper than MAX_TREE_DEPTH (measured without recursion), or None."""
+    """A parse tree deeper than MAX_TREE_DEPTH (measured without recursion), or None.
+
+    The depth is measured a level at a time (fast); only a tree that is too deep is walked
+    again, depth first, to name the same node as ever."""
+    level = [tree]
+    for _ in range(MAX_TREE_DEPTH):
+        level = [child for node in level for child in node.children if isinstance(child, Tree)]
+        if not level:
+            return None
     stack: list[tuple[Tree[Token], int]] = [(tree, 1)]
     while stack:
         node, depth = stack.pop()

@@ -22,7 +22,7 @@ from hypothesis import strategies as st
 from tests.fuzz.test_fuzz_source import expressions as fuzz_expressions
 from tests.fuzz.test_fuzz_source import protocols as protocol_texts
 from tests.runtime.test_properties import PROTOCOL_LIST, full_answers, partial_answers
-from triage_dsl import Protocol, compile_text
+from triage_dsl import Protocol, compile_text, load
 from triage_dsl.errors import CompileError
 from triage_dsl.runtime.answers import all_questions, validate
 from triage_dsl.runtime.codegen import runner
@@ -42,7 +42,13 @@ def same(protocol: Protocol, answers: Any) -> None:
 
 UNCOVERED: dict[str, str] = {}
 """Shipped protocols the generator leaves to the interpreter, each with the reason it
-gives (none today: a protocol that ``continue``s with another would be listed here)."""
+gives (none today)."""
+
+DATA = Path(__file__).resolve().parents[1] / "data"
+CONTINUING = [load(DATA / "continue" / "chest.triage"), load(DATA / "floors" / "cough.triage")]
+"""Test protocols that ``continue with`` another (no shipped protocol does); cough also
+runs a screen with floors and has floors of its own, and breathing, which it continues
+with, has a floor."""
 
 
 def uncovered_reason(protocol: Protocol) -> str | None:
@@ -188,6 +194,44 @@ def test_scenarios_give_the_same_bytes(protocol: Protocol) -> None:
     assert parsed.scenarios
     for scenario in parsed.scenarios:
         same(protocol, answers_of(parsed.baseline, scenario))
+
+
+@pytest.mark.parametrize("protocol", CONTINUING, ids=[p.id for p in CONTINUING])
+@SETTINGS
+@given(data=st.data())
+def test_continued_protocols_give_the_same_bytes(protocol: Protocol, data: Any) -> None:
+    assert runner(protocol) is not None
+    complete = data.draw(st.booleans())
+    answers = data.draw(full_answers(protocol) if complete else mixed_answers(protocol))
+    same(protocol, answers)
+    if complete and "unknown" not in answers.values():
+        assert takes_fast_path(protocol, answers)
+
+
+def test_floors_raise_after_a_continued_protocol_in_generated_code() -> None:
+    """cough continues with breathing, whose floor raises its default; cough's own floor
+    then raises that outcome again: both raises, in order, from the generated code."""
+    cough = CONTINUING[1]
+    answers = {
+        "collapsed": False,
+        "immunosuppressed": False,
+        "worried": False,
+        "coughing_blood": False,
+        "short_of_breath": True,
+        "blue_lips": False,
+        "fever": True,
+        "pregnant": True,
+        "age_years": 40,
+        "fell": False,
+    }
+    assert takes_fast_path(cough, answers)
+    same(cough, answers)
+    result = evaluate_protocol(cough, answers, generated=True)
+    assert result.disposition is not None and result.disposition.id == "ed_now"
+    assert result.raised_by is not None and result.raised_by.from_disposition == "see_today"
+    steps = [(step.kind, step.protocol) for step in result.trace]
+    assert ("continue", "cough") in steps
+    assert [s for s in steps if s[0] == "raise"] == [("raise", "breathing"), ("raise", "cough")]
 
 
 @settings(max_examples=120, deadline=None, suppress_health_check=list(HealthCheck))

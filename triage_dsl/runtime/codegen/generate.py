@@ -24,8 +24,13 @@ conclusion sets ``_rank`` (its tier's rank) and ``_did`` (its disposition id), a
 depends on it (the "not needed" detail, the raise's explanation and ``raised_by``) is
 looked up by ``_did`` in tables built here.
 
-Plans this generator does not cover (``continue with``, more than :data:`MAX_NESTING`
-criteria in an ``all of`` block) give :class:`NotCovered`: they run on the interpreter.
+A protocol continued with (``continue with``) is written inline where it is continued
+with (see :class:`Generator`); the floors of the protocol that continues apply to its
+outcome after its own, as in the interpreter.
+
+Plans this generator does not cover (more than :data:`MAX_NESTING` criteria in an ``all
+of`` block, code nested too deeply, protocols continued with more than
+:data:`MAX_CONTINUED` deep) give :class:`NotCovered`: they run on the interpreter.
 """
 
 from __future__ import annotations
@@ -36,16 +41,31 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, FloorPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    FloorPlan,
+    Plan,
+    QuestionPlan,
+    SectionPlan,
+    ValuePlan,
+    all_dispositions,
+)
 from triage_dsl.model import result as m
 from triage_dsl.runtime.answers import UNKNOWN
 from triage_dsl.runtime.build import _all_advice, _no_detail, _target_text, _within
 from triage_dsl.runtime.codegen import support
 from triage_dsl.runtime.program import Program
+from triage_dsl.runtime.program import program as program_of
 from triage_dsl.syntax import ast
 
 MAX_NESTING = 60
 """Criteria of an ``all of`` section, nested one ``if`` each (Python allows 100 levels)."""
+
+MAX_CONTINUED = 8
+"""Protocols continued with inside one another (each is written inline)."""
+
+MAX_DEPTH = 90
+"""Indentation levels of generated code (Python's parser allows 100)."""
 
 MAX_LINES = 200_000
 """A larger generated module is not worth compiling: the interpreter runs the plan."""
@@ -81,30 +101,48 @@ class _Lines:
     depth: int = 1
 
     def add(self, text: str) -> None:
+        if self.depth > MAX_DEPTH:
+            raise NotCovered("blocks nested too deeply")
         self.lines.append("    " * self.depth + text)
 
 
 class Generator:
-    """Writes one module for one plan (see the module docstring)."""
+    """Writes one module for one plan (see the module docstring).
 
-    def __init__(self, protocol: Any, program: Program) -> None:
+    A protocol continued with (``continue with``) is written inline where the section or
+    default continues, by a generator for its plan (``parent`` set) that shares this
+    one's namespace and names: its variables are prefixed (``_c1a0``), so it reads its
+    answers afresh, as the interpreter's inner evaluation does.
+    """
+
+    def __init__(self, protocol: Any, program: Program, parent: Generator | None = None) -> None:
         plan: Plan = protocol.plan
-        if (
-            plan.callees
-            or plan.default.kind == "protocol"
-            or any(s.target.kind == "protocol" for s in plan.sections)
-        ):
-            raise NotCovered("continue with another protocol")
         self.protocol = protocol
         self.plan = plan
         self.program = program
-        self.namespace: dict[str, Any] = {}
-        self.names: set[str] = set()
-        self.objects: dict[int, str] = {}
-        self.questions = {qid: f"_a{i}" for i, qid in enumerate(plan.questions)}
-        self.values = {vid: f"_v{i}" for i, vid in enumerate(plan.values)}
+        self.root: Generator = self if parent is None else parent.root
+        self.level: int = 0 if parent is None else parent.level + 1
+        if self.level > MAX_CONTINUED:
+            raise NotCovered("protocols continued with too deeply")
+        # The floors of this protocol and of those that continue with it read the outcome's
+        # rank and disposition id, so every conclusion sets them.
+        self.needs_rank: bool = bool(program.floors) or (parent is not None and parent.needs_rank)
+        if parent is None:
+            self.namespace: dict[str, Any] = {}
+            self.names: set[str] = set()
+            self.objects: dict[int, str] = {}
+            self.temp = 0
+            self.continued = 0
+            prefix = ""
+        else:
+            self.namespace, self.names, self.objects = parent.namespace, parent.names, parent.objects
+            self.root.continued += 1
+            prefix = f"c{self.root.continued}"
+        self.questions = {qid: f"_{prefix}a{i}" for i, qid in enumerate(plan.questions)}
+        self.values = {vid: f"_{prefix}v{i}" for i, vid in enumerate(plan.values)}
         self.names.update(self.questions.values(), self.values.values())
-        self.temp = 0
+        if parent is not None:
+            return
         for name, obj in (
             ("_M", support.MISSING),
             ("_U", UNKNOWN),
@@ -117,7 +155,6 @@ class Generator:
             ("_negate", support.negate),
             ("_score", support.score),
             ("_merge", support.merge_advice),
-            ("_protocol", protocol),
         ):
             self.namespace[name] = obj
             self.names.add(name)
@@ -149,8 +186,9 @@ class Generator:
         return name
 
     def fresh(self) -> str:
-        name = f"_t{self.temp}"
-        self.temp += 1
+        root = self.root
+        name = f"_t{root.temp}"
+        root.temp += 1
         self.names.add(name)
         return name
 
@@ -178,15 +216,7 @@ class Generator:
         out.add("_asked = []")
         out.add("_used = {}")
         out.add("_out = None")
-        out.add("while True:")
-        out.depth += 1
-        known: set[str] = set()
-        for s in self.plan.sections:
-            self.section(out, s, known, tracing)
-        self.default(out, known, tracing)
-        out.depth -= 1
-        if self.program.floors:
-            self.floors(out, tracing)
+        self.decision(out, tracing)
         if self.plan.population is not None:
             self.population(out, tracing)
         out.add("_scores = {}")
@@ -205,6 +235,18 @@ class Generator:
             out.depth -= 1
             out.add(f"_scores[{_literal(score_id)}] = _score({var})")
         out.add("return (_out, _asked, _used, _scores)")
+
+    def decision(self, out: _Lines, tracing: bool) -> None:
+        """The sections (the first that holds sets ``_out``), the default, the floors."""
+        out.add("while True:")
+        out.depth += 1
+        known: set[str] = set()
+        for s in self.plan.sections:
+            self.section(out, s, known, tracing)
+        self.default(out, known, tracing)
+        out.depth -= 1
+        if self.program.floors:
+            self.floors(out, tracing)
 
     # ----------------------------------------------------------------- sections
     def section(self, out: _Lines, s: SectionPlan, known: set[str], tracing: bool) -> None:
@@ -292,16 +334,39 @@ class Generator:
     def conclude(
         self, out: _Lines, target: ast.Target, decided_by: Any, advice: tuple[str, ...], tracing: bool
     ) -> None:
+        if target.kind == "protocol":
+            self.continue_with(out, target, decided_by, tracing)
+            return
         d = self.plan.dispositions[target.id]
         self.disposition_step(out, d, tracing)
-        if self.program.floors:  # what the floors compare and look up
+        if self.needs_rank:  # what the floors compare and look up
             out.add(f"_rank = {_literal(d.tier.rank)}")
             out.add(f"_did = {_literal(d.id)}")
         out.add(
             f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
             f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
-            "'protocol': _protocol}"
+            f"'protocol': {self.obj(self.protocol)}}}"
         )
+        out.add("break")
+
+    def continue_with(self, out: _Lines, target: ast.Target, decided_by: Any, tracing: bool) -> None:
+        """The ``continue`` step, then the protocol continued with, inline: its sections,
+        default and floors, over its own variables (it reads its answers afresh)."""
+        if tracing:
+            template = self.template(
+                "continue",
+                f"protocol:{target.id}",
+                self.program.where(target.span),
+                f"continue with {target.id}",
+            )
+            detail = f"{decided_by.explanation}; continuing with protocol '{target.id}'"
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(target.id)}, {_literal(detail)})")
+        callee = self.plan.callees[target.id]
+        inner = Generator(callee, program_of(callee), parent=self)
+        variables = [*inner.questions.values(), *inner.values.values()]
+        for start in range(0, len(variables), 200):
+            out.add(" = ".join([*variables[start : start + 200], "_M"]))
+        inner.decision(out, tracing)
         out.add("break")
 
     def disposition_step(self, out: _Lines, d: Any, tracing: bool) -> None:
@@ -318,7 +383,7 @@ class Generator:
         not_needed = self.obj(
             {
                 d.id: f"not needed: the outcome is already at least as urgent ('{d.id}', tier {d.tier.id})"
-                for d in self.plan.dispositions.values()
+                for d in all_dispositions(self.plan).values()
             }
         )
         out.add("while True:")
@@ -356,7 +421,7 @@ class Generator:
         because = f"'{c.text}' ({where(c.span)})"
         explanations: dict[str, str] = {}
         raised: dict[str, m.RaisedBy] = {}
-        for before in self.plan.dispositions.values():
+        for before in all_dispositions(self.plan).values():
             if before.tier.rank <= after.tier.rank:
                 continue  # the floor is not evaluated for this outcome
             explanation = (
@@ -398,8 +463,11 @@ class Generator:
             f"_out = {{'status': 'complete', 'disposition': {self.obj(after)}, "
             "'decided_by': _out['decided_by'], "
             f"'criterion_advice': _merge({self.obj(advice)}, _out['criterion_advice']), "
-            f"'protocol': _protocol, 'raised_by': {self.obj(raised)}[_did]}}"
+            f"'protocol': {self.obj(self.protocol)}, 'raised_by': {self.obj(raised)}[_did]}}"
         )
+        # The raised outcome is the one the floors of a protocol continuing with this one see.
+        out.add(f"_rank = {_literal(after.tier.rank)}")
+        out.add(f"_did = {_literal(after.id)}")
         out.add("break")
 
     # ----------------------------------------------------------------- population

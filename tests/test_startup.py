@@ -41,6 +41,39 @@ def test_check_loads_the_analyses_but_not_the_renderer() -> None:
     assert "graphviz" not in loaded and "triage_dsl.render" not in loaded
 
 
+EVAL = (
+    "from triage_dsl.cli import main\n"
+    "main(['eval', 'protocols/rules/news2.triage', '--answers', 'protocols/examples/news2_high.json', "
+    "'--at', '2026-01-01T00:00:00Z', '--session-id', 's1'{extra}])"
+)
+# What evaluating one case needs none of: the analyses' graph library, the renderer, the
+# analyses, the web stack and the code generator (one evaluation is interpreted). The
+# triage note is loaded: the record holds it.
+NOT_FOR_EVAL = (
+    "networkx",
+    "graphviz",
+    "icalendar",
+    "triage_dsl.render",
+    "triage_dsl.analysis",
+    "triage_dsl.runtime.codegen.generate",
+    "triage_dsl.runtime.codegen.allow",
+    "fastapi",
+    "sqlalchemy",
+    "triage_dsl.lsp.server",
+)
+
+
+def test_eval_of_one_case_loads_only_what_it_uses() -> None:
+    loaded = _loaded_after(EVAL.format(extra=""))
+    assert {"triage_dsl.compiler", "triage_dsl.runtime.interpreter", "pydantic"} <= loaded
+    assert not {m for m in NOT_FOR_EVAL if m in loaded}
+
+
+def test_the_analyses_load_networkx_through_the_protocols_graph() -> None:
+    loaded = _loaded_after("from triage_dsl.cli import main\nmain(['check', 'protocols/rules/qsofa.triage'])")
+    assert "networkx" in loaded and "triage_dsl.analysis" in loaded
+
+
 def test_every_facade_name_resolves() -> None:
     for name in triage_dsl.__all__:
         assert getattr(triage_dsl, name) is not None

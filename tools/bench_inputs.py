@@ -4,7 +4,8 @@
   120 s); printed for N = 250, 500, 1,000 with the ratio to the previous N (about 2 when
   linear, 4 when quadratic, 8 when cubic).
 - ``check`` of a protocol with N errors (de-duplication was a list scan: 20,000 took
-  141 s); N = 25,000, 50,000, 100,000.
+  141 s); N = 25,000, 50,000, 100,000, beside lark's bare parse of the same file (the
+  floor of any check of it; the ratio moves less with the machine's load than the time).
 - the strict JSON reader against ``json.loads`` on an answers line and a record.
 
 Times are CPU seconds of this process. Not a test: timings depend on the machine. Run:
@@ -26,6 +27,7 @@ sys.path.insert(0, str(ROOT))
 from triage_dsl.analysis import findings_for  # noqa: E402
 from triage_dsl.compiler import check_file  # noqa: E402
 from triage_dsl.io.strict_json import loads  # noqa: E402
+from triage_dsl.syntax.grammar import lark_parser  # noqa: E402
 
 
 def wide(n: int) -> str:
@@ -78,8 +80,13 @@ def main() -> None:
                 count = len(check_file(path)[0])
 
             seconds = timed(run)
+            text = path.read_text()
+            bare = timed(lambda text=text: lark_parser().parse(text, start="protocol_file"))
             ratio = f"  x{seconds / previous:.1f}" if previous else ""
-            print(f"  N = {n:>7,}: {seconds:7.2f} s ({count:,} diagnostics){ratio}")
+            print(
+                f"  N = {n:>7,}: {seconds:7.2f} s ({count:,} diagnostics){ratio}"
+                f"  [lark's bare parse of the file, same run: {bare:.2f} s, x{seconds / bare:.1f}]"
+            )
             previous = seconds
     answers = json.dumps({"id": "c1", "answers": {f"q{i}": i % 2 == 0 for i in range(20)}})
     record = (ROOT / "tests" / "data").rglob("*.json")

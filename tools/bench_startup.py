@@ -16,6 +16,11 @@ the figures to compare; the absolute times move with the load. The median CPU ti
 The parser cache (``$TRIAGE_CACHE_DIR``) is warmed by one run before timing: the figures
 are those of a user's second and later commands. ``--cold`` points it at a fresh folder
 for every run instead.
+
+The commands run without ``PYTHONDONTWRITEBYTECODE`` (the warm-up run writes the
+package's bytecode, as installing it does): with it set, every run would compile the
+package's sources again and the figures would be a user's first run, not the usual one.
+``--as-is`` keeps the environment as it is (and says so).
 """
 
 from __future__ import annotations
@@ -90,12 +95,34 @@ def run_once(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[fl
     return elapsed, cpu
 
 
+def _bytecode_note(env: dict[str, str], as_is: bool) -> str:
+    """Take ``PYTHONDONTWRITEBYTECODE`` out of the commands' environment (unless
+    ``as_is``); what to print about it (empty when it was not set)."""
+    if not env.get("PYTHONDONTWRITEBYTECODE"):
+        return ""
+    if as_is:
+        return (
+            "(PYTHONDONTWRITEBYTECODE is set and kept (--as-is): every run compiled the package's "
+            "sources again, so these figures are higher than an installed package's)"
+        )
+    del env["PYTHONDONTWRITEBYTECODE"]
+    return (
+        "(PYTHONDONTWRITEBYTECODE is set here; the commands ran without it, with the bytecode "
+        "the warm-up run wrote, as an installed package has)"
+    )
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--runs", type=int, default=7, help="runs of each fast command (default 7)")
     parser.add_argument("--slow-runs", type=int, default=3, help="runs of check and book (default 3)")
     parser.add_argument("--only", default="", help="comma-separated sections: startup, check, book")
     parser.add_argument("--cold", action="store_true", help="an empty parser cache for every run")
+    parser.add_argument(
+        "--as-is",
+        action="store_true",
+        help="keep PYTHONDONTWRITEBYTECODE if set (every run then compiles the sources again)",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the rows as JSON")
     parser.add_argument(
         "--compare",
@@ -107,6 +134,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as scratch:
         env = {**os.environ, "TRIAGE_CACHE_DIR": os.path.join(scratch, "cache")}
+        bytecode_note = _bytecode_note(env, args.as_is)
         every = commands(os.path.join(scratch, "site"))
         if args.compare:
             every |= commands(os.path.join(scratch, "site-other"), [PYTHON, "-m", "triage_dsl"], "other")
@@ -162,6 +190,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{cpu:7.3f} {goal}"
         )
     print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
+    if bytecode_note:
+        print(bytecode_note)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0

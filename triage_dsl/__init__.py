@@ -143,7 +143,6 @@ def evaluate(
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
-    from triage_dsl.explain.note import render_note
     from triage_dsl.runtime.interpreter import evaluate_protocol
     from triage_dsl.runtime.session import answer_log
 
@@ -151,6 +150,8 @@ def evaluate(
     log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []
     result = result.model_copy(update={"answer_log": log, "call": call})
     if note:
+        from triage_dsl.explain.note import render_note
+
         result = result.model_copy(update={"note": render_note(result)})
     return result
 

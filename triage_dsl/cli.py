@@ -469,7 +469,6 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
 def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     from triage_dsl import evaluate
-    from triage_dsl.explain.note import render_note
 
     _outputs(args, args.output, inputs=[args.answers, args.cases])
     protocol = _compile(args.protocol, args.root)
@@ -502,6 +501,8 @@ def _eval(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
         text = dumps(result, indent=True).decode() + "\n"
     else:
+        from triage_dsl.explain.note import render_note
+
         text = render_note(result, markdown=args.format == "markdown")
     _write(text, args.output, out)
     return NO if result.status == "error" else OK

@@ -245,7 +245,7 @@ class _Compiler:
         protocol = Protocol(
             header=scope.file.header,
             source=unit.source,
-            graph=graph,
+            decision=graph,
             plan=build_plan(graph, scope),
             diagnostics=tuple(unit.diagnostics),
             files=tuple(sorted(unit.files.items())),

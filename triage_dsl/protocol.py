@@ -5,34 +5,51 @@ from __future__ import annotations
 import hashlib
 import json
 import os.path
+import threading
 from dataclasses import dataclass
 from functools import cached_property
 from typing import TYPE_CHECKING
-
-import networkx as nx
 
 from triage_dsl.errors import Diagnostic
 from triage_dsl.source import Source
 from triage_dsl.syntax import ast
 
 if TYPE_CHECKING:
+    import networkx as nx
+
+    from triage_dsl.graph.decision import DecisionGraph
     from triage_dsl.graph.plan import Plan
+
+_GRAPH_LOCK = threading.Lock()
 
 
 @dataclass(frozen=True, eq=False)
 class Protocol:
     """The output of the compiler.
 
-    ``graph`` is the decision graph (a frozen ``networkx.DiGraph``), the one source of
-    truth; ``plan`` is that graph frozen into plain tuples and dicts for the interpreter.
+    ``decision`` is the decision graph, the one source of truth; ``plan`` is that graph
+    frozen into plain tuples and dicts for the interpreter; ``graph`` is the same graph as
+    a frozen ``networkx.DiGraph``, for the analyses and the renderer, built on first use
+    (evaluating a protocol does not load networkx).
     """
 
     header: ast.Header
     source: Source
-    graph: nx.DiGraph
+    decision: DecisionGraph
     plan: Plan
     diagnostics: tuple[Diagnostic, ...]
     files: tuple[tuple[str, str], ...]
+
+    @property
+    def graph(self) -> nx.DiGraph:
+        """The decision graph as a frozen ``networkx.DiGraph`` (built once, on first use)."""
+        found: nx.DiGraph | None = self.__dict__.get("_networkx")
+        if found is None:
+            with _GRAPH_LOCK:
+                found = self.__dict__.get("_networkx")
+                if found is None:
+                    found = self.__dict__["_networkx"] = self.decision.to_networkx()
+        return found
 
     @property
     def id(self) -> str:

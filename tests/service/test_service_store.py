@@ -84,9 +84,17 @@ def test_migrations_reach_head_and_run_once(database: str) -> None:
     second = open_database(database)  # again: nothing to do
     try:
         tables = set(inspect(second.engine).get_table_names())
-        assert {"protocol_versions", "calls", "answer_events", "records", "tokens", "audit"} <= tables
+        assert {
+            "protocol_versions",
+            "calls",
+            "answer_events",
+            "records",
+            "tokens",
+            "audit",
+            "idempotency_keys",
+        } <= tables
         with second.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0002"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
     finally:
         first.dispose()
         second.dispose()

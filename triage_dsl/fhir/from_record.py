@@ -54,9 +54,9 @@ from triage_dsl.fhir.codes import (
 from triage_dsl.fhir.response import response_data
 from triage_dsl.fhir.values import REDACTED
 from triage_dsl.model.call import CallRecord
-from triage_dsl.model.result import Disposition, EscalationPlan, EscalationStepRun, TriageResult, Urgency
+from triage_dsl.model.result import Disposition, EscalationStepRun, TriageResult, Urgency
 from triage_dsl.protocol import Protocol
-from triage_dsl.record.escalation import EscalationState, run
+from triage_dsl.record.escalation import EscalationState, current_run, run
 from triage_dsl.record.overrides import in_effect
 
 SUBJECT = {"type": "Patient", "display": "the patient of the call (to be matched by the receiving system)"}
@@ -254,20 +254,6 @@ def _risk(record: TriageResult, basis: str) -> dict[str, Any]:
 # ----------------------------------------------------------------- CommunicationRequest
 
 
-def _current_run(record: TriageResult, plan: EscalationPlan) -> list[EscalationStepRun]:
-    """The escalation steps run for the plan now in effect (a later plan starts over)."""
-    steps: list[EscalationStepRun] = []
-    for item in reversed(record.escalation_run):
-        if item.plan != plan.id:
-            break
-        steps.insert(0, item)
-    return steps
-
-
-def _start(record: TriageResult) -> Any:
-    return record.overrides[-1].at if record.overrides else record.sealed_at
-
-
 def step_status(
     index: int, state: EscalationState, done_at_step: int | None, tell: bool = False
 ) -> tuple[str, str]:
@@ -301,11 +287,12 @@ def _called_back(steps: list[EscalationStepRun]) -> int | None:
 
 
 def _requests(record: TriageResult, reason: str) -> list[tuple[int, dict[str, Any]]]:
-    plan = in_effect(record).escalation
+    current = current_run(record)
+    plan = current.plan
     if plan is None:
         return []
-    steps = _current_run(record, plan)
-    state, _ = run(plan, [s.event for s in steps], _start(record))
+    steps = list(current.steps)
+    state, _ = run(plan, [s.event for s in steps], current.started_at)
     done_at = _called_back(steps)
     requests = []
     for index, step in enumerate(plan.steps):
@@ -350,9 +337,7 @@ def _requests(record: TriageResult, reason: str) -> list[tuple[int, dict[str, An
             data["occurrenceDateTime"] = state.due_at.isoformat()
         elif due:
             data["occurrenceDateTime"] = due[-1].isoformat()
-        authored = _start(record)
-        if authored is not None:
-            data["authoredOn"] = authored.isoformat()
+        data["authoredOn"] = current.started_at.isoformat()
         requests.append((index + 1, data))
     return requests
 

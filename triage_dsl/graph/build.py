@@ -1,5 +1,9 @@
 """AST -> decision graph: the one meeting point of interpreter, renderer and analyses.
 
+The graph is a :class:`~triage_dsl.graph.decision.DecisionGraph` (no networkx needed to
+compile or evaluate); the analyses and the renderer read it as a frozen
+``networkx.DiGraph`` through ``Protocol.graph``.
+
 Node ids and kinds:
 
 - ``start``: where evaluation begins;
@@ -23,11 +27,10 @@ keep their ``screen``. Every node keeps its source ``span``.
 
 from __future__ import annotations
 
-import networkx as nx
-
 from triage_dsl.check.logic import expanded_sections, floors
 from triage_dsl.check.scope import Scope
 from triage_dsl.check.walk import decl_expressions, names
+from triage_dsl.graph.decision import DecisionGraph
 from triage_dsl.syntax import ast
 
 
@@ -35,9 +38,9 @@ def _target_node(target: ast.Target) -> str:
     return f"{target.kind}:{target.id}"
 
 
-def build_graph(scope: Scope) -> nx.DiGraph:
+def build_graph(scope: Scope) -> DecisionGraph:
     assert scope.triage is not None
-    graph: nx.DiGraph = nx.DiGraph(
+    graph = DecisionGraph(
         protocol=scope.file.header.id,
         tiers=tuple(scope.tier_order),
     )
@@ -134,10 +137,10 @@ def build_graph(scope: Scope) -> nx.DiGraph:
         graph.add_edge(node, _target_node(floor.target), label="raise")
         previous = node
     _check_acyclic(graph)
-    return nx.freeze(graph)
+    return graph.freeze()
 
 
-def _add_target(graph: nx.DiGraph, scope: Scope, target: ast.Target) -> None:
+def _add_target(graph: DecisionGraph, scope: Scope, target: ast.Target) -> None:
     node = _target_node(target)
     if graph.has_node(node):
         return
@@ -148,8 +151,8 @@ def _add_target(graph: nx.DiGraph, scope: Scope, target: ast.Target) -> None:
         graph.add_node(node, kind="protocol", protocol=scope.protocols[target.id], span=target.span)
 
 
-def _check_acyclic(graph: nx.DiGraph) -> None:
+def _check_acyclic(graph: DecisionGraph) -> None:
     """The checker refuses value cycles, so a cycle here is a compiler defect."""
-    if not nx.is_directed_acyclic_graph(graph):  # pragma: no cover
-        cycle = nx.find_cycle(graph)
-        raise AssertionError(f"decision graph has a cycle: {cycle}")
+    cycle = graph.cycle()
+    if cycle is not None:  # pragma: no cover
+        raise AssertionError(f"decision graph has a cycle: {' -> '.join(cycle)}")

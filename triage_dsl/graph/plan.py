@@ -1,6 +1,6 @@
 """Decision graph -> evaluation plan: the graph frozen into plain tuples and dicts.
 
-The interpreter never walks networkx views at run time (too slow for batch work); it
+The interpreter never walks the graph at run time (too slow for batch work); it
 walks this plan, which is read off the graph once: sections in ``no``-edge order from
 ``start``, criteria in index order, floors in ``then``-edge order from ``default``, and
 the question, value and disposition nodes.
@@ -13,11 +13,10 @@ from dataclasses import dataclass, field
 from types import MappingProxyType
 from typing import TYPE_CHECKING, Any, Literal
 
-import networkx as nx
-
 from triage_dsl.check.declarations import age_limit_minutes, ages_text
 from triage_dsl.check.scope import Scope, minutes
 from triage_dsl.check.walk import decl_expressions, names
+from triage_dsl.graph.decision import DecisionGraph
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 from triage_dsl.units import in_unit, parse_text, to_minutes
@@ -197,7 +196,7 @@ def _duration_text(duration: ast.Duration | None) -> str | None:
     return f"within {amount:g} {duration.unit}"
 
 
-def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
+def build_plan(graph: DecisionGraph, scope: Scope) -> Plan:
     text = scope.source.snippet
     sources = scope.sources
 
@@ -208,7 +207,7 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
     nodes = graph.nodes
     questions: dict[str, QuestionPlan] = {}
     values: dict[str, ValuePlan] = {}
-    for node, data in nodes(data=True):
+    for node, data in nodes.items():
         if data["kind"] == "question":
             q: ast.Question = data["decl"]
             questions[q.id] = QuestionPlan(
@@ -273,11 +272,11 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
     node = next(iter(graph.successors("start")))
     while node != "default":
         sections.append(SectionPlan(**block(node, "criterion")))
-        node = next(s for s in graph.successors(node) if graph.edges[node, s]["label"] == "no")
+        node = next(s for s in graph.successors(node) if graph.edge(node, s)["label"] == "no")
     floor_plans: list[FloorPlan] = []
     node = "default"
     while True:
-        node = next((s for s in graph.successors(node) if graph.edges[node, s]["label"] == "then"), "")
+        node = next((s for s in graph.successors(node) if graph.edge(node, s)["label"] == "then"), "")
         if not node:
             break
         floor_plans.append(FloorPlan(**block(node, "floor_criterion")))
@@ -289,7 +288,7 @@ def build_plan(graph: nx.DiGraph, scope: Scope) -> Plan:
     by_id = {t.id: t for t in tiers}
     dispositions: dict[str, DispositionPlan] = {}
     callees: dict[str, Protocol] = {}
-    for node, data in nodes(data=True):
+    for node, data in nodes.items():
         if data["kind"] == "disposition":
             d: ast.Disposition = data["decl"]
             tier = by_id[d.tier or ""]

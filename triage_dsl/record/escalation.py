@@ -27,12 +27,12 @@ from triage_dsl.model.result import (
     EscalationStep,
     EscalationStepRun,
     NextEscalationStep,
+    Override,
     StepResolution,
     TriageResult,
 )
 from triage_dsl.record.clock import SYSTEM_CLOCK, Clock, utc
 from triage_dsl.record.keys import RecordKey
-from triage_dsl.record.overrides import in_effect
 from triage_dsl.record.seal import append, next_seq
 
 log = logging.getLogger("triage_dsl.record")
@@ -117,7 +117,10 @@ def apply(plan: EscalationPlan, state: EscalationState, event: EscalationEvent) 
     """The state after ``event``, or :class:`EscalationError` when it does not fit."""
     at = utc(event.at)
     if at < state.last_event_at:
-        raise EscalationError("escalation events must come in time order")
+        raise EscalationError(
+            f"escalation events must come in time order: '{event.kind}' at {at.isoformat()} is before "
+            f"the run's last event or start, {state.last_event_at.isoformat()}"
+        )
     if state.phase == "done":
         raise EscalationError("the escalation run is over")
     if event.kind == "callback":
@@ -171,32 +174,68 @@ def run(
     return state, steps
 
 
-def _current_run(record: TriageResult, plan: EscalationPlan) -> list[EscalationStepRun]:
-    """The record's steps for the plan now in effect (a later plan, after an override, starts over)."""
-    run_steps: list[EscalationStepRun] = []
-    for item in reversed(record.escalation_run):
-        if item.plan != plan.id:
-            break
-        run_steps.insert(0, item)
-    return run_steps
+@dataclass(frozen=True)
+class EscalationRun:
+    """One run of an escalation plan: the computed disposition's from the seal, or an
+    override's from the override, until the next override ends it.
+
+    Every override starts a run of its disposition's plan at that plan's first step, its
+    deadlines counted from the override, even when the plan is the one already running: a
+    notification or callback about the earlier disposition does not cover the new one.
+    The earlier runs' steps stay in the record as they were.
+    """
+
+    plan: EscalationPlan | None  # None: the disposition then in effect has no plan
+    started_at: datetime
+    started_by: Override | None  # None: the computed disposition, from the seal
+    steps: tuple[EscalationStepRun, ...]
+
+    @property
+    def origin(self) -> str:
+        """What started the run, in words (for messages and exports)."""
+        if self.started_by is None:
+            return "the computed disposition, from the seal"
+        o = self.started_by
+        return f"override {o.seq} by {o.by} (to {o.disposition.id})"
 
 
-def _start_time(record: TriageResult) -> datetime:
-    if record.overrides:
-        return record.overrides[-1].at
-    assert record.sealed_at is not None
-    return record.sealed_at
+def runs(record: TriageResult) -> list[EscalationRun]:
+    """The record's escalation runs in order: the first from the seal, one more per
+    override; each holds the escalation steps appended while it was the run in effect
+    (by ``seq``, which orders overrides and escalation steps together)."""
+    if record.sealed_at is None:
+        raise RecordError("the result is not sealed: escalation runs belong to a sealed record")
+    starts: list[tuple[int, EscalationPlan | None, datetime, Override | None]] = [
+        (0, record.escalation, utc(record.sealed_at), None)
+    ]
+    starts += [(o.seq, o.escalation, utc(o.at), o) for o in record.overrides]
+    out: list[EscalationRun] = []
+    for number, (seq, plan, at, by) in enumerate(starts):
+        until = starts[number + 1][0] if number + 1 < len(starts) else None
+        steps = tuple(s for s in record.escalation_run if s.seq > seq and (until is None or s.seq < until))
+        for s in steps:
+            if plan is None or s.plan != plan.id:
+                raise EscalationError(
+                    f"escalation step {s.seq} names plan '{s.plan}', but the plan in effect then was "
+                    f"{repr(plan.id) if plan else 'none'}: the record is inconsistent"
+                )
+        out.append(EscalationRun(plan, at, by, steps))
+    return out
+
+
+def current_run(record: TriageResult) -> EscalationRun:
+    """The run in effect: the last override's, or the computed disposition's."""
+    return runs(record)[-1]
 
 
 def escalation_next(record: TriageResult) -> NextEscalationStep | None:
     """The next step of the record's escalation run (None when no plan is in effect)."""
-    plan = in_effect(record).escalation
-    if plan is None:
+    current = current_run(record)
+    if current.plan is None:
         return None
-    previous = _current_run(record, plan)
-    if previous:
-        return previous[-1].next
-    return next_step(plan, start(plan, _start_time(record)))
+    if current.steps:
+        return current.steps[-1].next
+    return next_step(current.plan, start(current.plan, current.started_at))
 
 
 def escalate(
@@ -214,9 +253,10 @@ def escalate(
     (``key``: the record key, needed for a record with a keyed seal). ``resolved`` names
     who a ``paged`` notification was meant for (the roster's holder, channel and contact);
     ``delivery`` how a notifier delivered it (a failed delivery moves the run on at once)."""
-    plan = in_effect(record).escalation
+    current = current_run(record)
+    plan = current.plan
     if plan is None:
-        raise EscalationError("no escalation plan is in effect for this record")
+        raise EscalationError(f"no escalation plan is in effect for this record ({current.origin} has none)")
     if (resolved is not None or delivery is not None) and kind != "paged":
         raise EscalationError("only a 'paged' event names who was notified and how it was delivered")
     event = EscalationEvent(
@@ -225,8 +265,12 @@ def escalate(
         detail=detail,
         delivery=delivery,
     )
-    previous = _current_run(record, plan)
-    state, _ = run(plan, [s.event for s in previous], _start_time(record))
+    if event.at < current.started_at:
+        raise EscalationError(
+            f"escalation events must come in time order: '{kind}' at {event.at.isoformat()} is before "
+            f"the run of plan '{plan.id}' started at {current.started_at.isoformat()} ({current.origin})"
+        )
+    state, _ = run(plan, [s.event for s in current.steps], current.started_at)
     step = state.step + 1 if state.phase in ("act", "waiting") else None
     attempt = state.attempt
     state = apply(plan, state, event)

@@ -213,8 +213,9 @@ def evaluate_protocol(
 
     ``now`` (an aware datetime) is the evaluation's clock: it turns a date of birth into
     an age; without it a date of birth is refused. ``generated`` chooses the protocol's
-    generated code where it applies (the default, unless ``TRIAGE_INTERPRETER=1``) or
-    the interpreter alone (``False``): both give the same bytes."""
+    generated code where it applies (``True``), the interpreter alone (``False``), or by
+    default generated code once the plan has been evaluated often in this process
+    (``codegen.HOT_AFTER``; never with ``TRIAGE_INTERPRETER=1``): all give the same bytes."""
     compiled = program(protocol)
     ref = compiled.ref
     if not isinstance(answers, Mapping):
@@ -238,10 +239,12 @@ def evaluate_protocol(
             return refused
     entries: list[m.TraceEntry] = []
     fast = None
-    if codegen.ENABLED if generated is None else generated:
-        functions = codegen.runner(protocol)
-        if functions is not None:
-            fast = (functions.trace if trace else functions.plain)(clean, entries)
+    if generated is None:  # the default: generated code once the plan is hot
+        functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
+    else:
+        functions = codegen.runner(protocol) if generated else None
+    if functions is not None:
+        fast = (functions.trace if trace else functions.plain)(clean, entries)
     assumptions: list[m.Assumption] = []
     if fast is not None:  # every answer the generated code read was concrete
         outcome, asked, read, scores = fast

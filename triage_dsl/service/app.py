@@ -16,6 +16,7 @@ from typing import Any, Literal
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
@@ -28,6 +29,14 @@ from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
+from triage_dsl.service.idempotency import (
+    REPLAYED,
+    IdempotencyKey,
+    InvalidKey,
+    KeyReused,
+    request_key,
+    start_scope,
+)
 from triage_dsl.service.metrics import Measure, Metrics
 from triage_dsl.service.models import (
     AnswersIn,
@@ -169,6 +178,10 @@ def create_app(
             return _error(404, "not_found", str(exc))
         if isinstance(exc, Refused):
             return _error(422, "refused", str(exc))
+        if isinstance(exc, KeyReused):
+            return _error(422, "idempotency_key_reused", str(exc))
+        if isinstance(exc, InvalidKey):
+            return _error(400, "invalid_idempotency_key", str(exc))
         if isinstance(exc, SessionError | EscalationError | RecordError):
             return _error(409, "conflict", str(exc))
         if isinstance(exc, StoreError):
@@ -211,13 +224,33 @@ def create_app(
         return Response(views.questionnaire(catalog.get(protocol_id).protocol), media_type=FHIR_JSON)
 
     # ------------------------------------------------------------------ calls
-    def change(call_id: str, who: TokenHolder, make: Callable[[CallState], list[Change]]) -> CallState:
-        return service.change(call_id, make, who)
+    # Every POST takes an Idempotency-Key: a request sent again with its key is answered
+    # with the call as it is now (``Idempotent-Replayed: true``) and applies nothing twice.
+    def change(
+        call_id: str,
+        who: TokenHolder,
+        make: Callable[[CallState], list[Change]],
+        key: str | None,
+        request: Request,
+        response: Response,
+        body: BaseModel | None = None,
+    ) -> tuple[CallState, bool]:
+        once = request_key(key, request, body, call_id)
+        state, replayed = service.change_or_replay(call_id, make, who, once)
+        if replayed:
+            response.headers[REPLAYED] = "true"
+        return state, replayed
 
     @app.post("/v1/calls", status_code=201, tags=["calls"], responses={**ERRORS, 404: {"model": ErrorOut}})
-    def start_call(body: StartCall, who: Runner) -> CallOut:
-        state = service.start(body.protocols, body.caller, who)
-        metrics.count("triage_calls_started_total")
+    def start_call(
+        body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
+    ) -> CallOut:
+        once = request_key(key, request, body, start_scope(who))
+        state, replayed = service.start_or_replay(body.protocols, body.caller, who, once)
+        if replayed:
+            response.headers[REPLAYED] = "true"
+        else:
+            metrics.count("triage_calls_started_total")
         return views.call_out(state)
 
     @app.get("/v1/calls/{call_id}", tags=["calls"], responses=CALL_ERRORS)
@@ -234,37 +267,69 @@ def create_app(
             422: {"model": ErrorOut, "description": "an invalid answer; nothing stored"},
         },
     )
-    def answer(call_id: str, body: AnswersIn, who: Runner) -> CallOut:
-        state = change(call_id, who, lambda s: views.answer_events(body))
-        metrics.count("triage_answers_stored_total", len(body.answers))
+    def answer(
+        call_id: str, body: AnswersIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
+    ) -> CallOut:
+        state, replayed = change(
+            call_id, who, lambda s: views.answer_events(body), key, request, response, body
+        )
+        if not replayed:
+            metrics.count("triage_answers_stored_total", len(body.answers))
         return views.call_out(state)
 
     @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses=CALL_ERRORS)
-    def retract(call_id: str, body: RetractIn, who: Runner) -> CallOut:
+    def retract(
+        call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
+    ) -> CallOut:
         payload = {"question": body.question, "reason": body.reason}
-        return views.call_out(change(call_id, who, lambda s: [("retract", payload)]))
+        state, _ = change(call_id, who, lambda s: [("retract", payload)], key, request, response, body)
+        return views.call_out(state)
 
     @app.post(
         "/v1/calls/{call_id}/override",
         tags=["calls"],
         responses={**CALL_ERRORS, 422: {"model": ErrorOut, "description": "the override is refused"}},
     )
-    def override(call_id: str, body: OverrideIn, who: Overrider) -> CallOut:
-        return views.call_out(change(call_id, who, lambda s: views.override_events(s, body)))
+    def override(
+        call_id: str,
+        body: OverrideIn,
+        who: Overrider,
+        key: IdempotencyKey,
+        request: Request,
+        response: Response,
+    ) -> CallOut:
+        state, _ = change(
+            call_id, who, lambda s: views.override_events(s, body), key, request, response, body
+        )
+        return views.call_out(state)
 
     @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
-    def escalation(call_id: str, body: EscalationIn, who: Runner) -> CallOut:
+    def escalation(
+        call_id: str,
+        body: EscalationIn,
+        who: Runner,
+        key: IdempotencyKey,
+        request: Request,
+        response: Response,
+    ) -> CallOut:
         payload = body.model_dump(exclude_none=True)
 
         def events(s: CallState) -> list[Change]:
             roster.resolve_paged(directory, s, payload, service.now())
             return [("escalation", payload)]
 
-        return views.call_out(change(call_id, who, events))
+        state, _ = change(call_id, who, events, key, request, response, body)
+        return views.call_out(state)
 
     @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
-    def close(call_id: str, who: Runner) -> Response:
-        state = change(call_id, who, views.close_events)
+    def close(
+        call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
+    ) -> Response:
+        state, replayed = change(call_id, who, views.close_events, key, request, response)
+        if replayed:
+            answered = record_response(call_id, state)
+            answered.headers[REPLAYED] = "true"
+            return answered
         metrics.count("triage_calls_closed_total")
         write_audit(db, service.now(), who, "close", call_id)
         return record_response(call_id, state)

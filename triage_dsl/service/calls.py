@@ -6,6 +6,10 @@ to the cached state and, only when they all fit, stores them in one transaction 
 the next sequence numbers before answering; when another process appended to the call
 first, the ``(call, seq)`` key refuses them, and the change is made again on the call
 rebuilt from the log. Every stored event is committed before the response.
+
+A request with an idempotency key (:mod:`triage_dsl.service.idempotency`) stores the key
+with its events; when the key is already stored for the same request, nothing is applied
+and the call is answered as it is now (a replay).
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ from triage_dsl.errors import AnswerError, TriageError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.record.keys import RecordKey
 from triage_dsl.service.catalog import Catalog
+from triage_dsl.service.idempotency import KeyReused
 from triage_dsl.service.state import CallState, record_head
 from triage_dsl.store import Database
 from triage_dsl.store.calls import (
@@ -34,6 +39,7 @@ from triage_dsl.store.calls import (
     load_call,
     load_events,
 )
+from triage_dsl.store.idempotency import RequestKey, StoredKey, find_key
 from triage_dsl.store.tokens import TokenHolder
 from triage_dsl.store.writer import Writer
 
@@ -92,23 +98,68 @@ class CallService:
 
     # ------------------------------------------------------------------ operations
     def start(self, protocol_ids: list[str], caller: CallInfo | None, who: TokenHolder | None) -> CallState:
+        return self.start_or_replay(protocol_ids, caller, who, None)[0]
+
+    def start_or_replay(
+        self,
+        protocol_ids: list[str],
+        caller: CallInfo | None,
+        who: TokenHolder | None,
+        key: RequestKey | None,
+    ) -> tuple[CallState, bool]:
+        """Start a call (stored with the request's key, when it has one); or, when the key
+        already started one, that call as it is now and True (nothing is started)."""
+        if key is not None:
+            replayed = self._replay(key)
+            if replayed is not None:
+                return replayed, True
         loaded = [self.catalog.get(pid) for pid in protocol_ids]
         call_id = str(uuid.uuid4())
         at = self.now()
         state = CallState.start(
             call_id, at, caller, [(item.version_id, item.protocol) for item in loaded], self.key
         )
-        create_call(
-            self.db,
-            call_id,
-            at,
-            [item.version_id for item in loaded],
-            caller.model_dump(mode="json") if caller else None,
-            who.id if who else None,
-        )
+        try:
+            create_call(
+                self.db,
+                call_id,
+                at,
+                [item.version_id for item in loaded],
+                caller.model_dump(mode="json") if caller else None,
+                who.id if who else None,
+                key,
+            )
+        except Conflict:  # another request stored the key first: answer with its call
+            assert key is not None
+            replayed = self._replay(key)
+            if replayed is None:
+                raise
+            return replayed, True
         log.info("call %s started on %s", call_id, ", ".join(protocol_ids))
         self._remember(state)
-        return state
+        return state, False
+
+    def _replay(self, key: RequestKey) -> CallState | None:
+        """The call ``key`` started, as it is now; None when the key is new."""
+        stored = self._stored_key(key)
+        if stored is None:
+            return None
+        with self._locked(stored.call_id):
+            return self._current(stored.call_id)
+
+    def _stored_key(self, key: RequestKey) -> StoredKey | None:
+        """The stored request of ``key``, None when the key is new; :class:`KeyReused` when
+        the key was stored with another request."""
+        stored = find_key(self.db, key.scope, key.key)
+        if stored is None:
+            return None
+        if stored.request_sha256 != key.request_sha256:
+            raise KeyReused(
+                "Idempotency-Key: this key was already used for another request: use a new key "
+                "for a new request (the same key only to send the same request again)"
+            )
+        log.info("call %s: a request sent again was already stored; nothing applied", stored.call_id)
+        return stored
 
     def get(self, call_id: str) -> CallState:
         with self._locked(call_id):
@@ -117,6 +168,15 @@ class CallService:
     def change(
         self, call_id: str, changes: Callable[[CallState], list[Change]], who: TokenHolder | None
     ) -> CallState:
+        return self.change_or_replay(call_id, changes, who, None)[0]
+
+    def change_or_replay(
+        self,
+        call_id: str,
+        changes: Callable[[CallState], list[Change]],
+        who: TokenHolder | None,
+        key: RequestKey | None,
+    ) -> tuple[CallState, bool]:
         """Apply the events ``changes`` makes for the call's current state, then store
         them (with the record, when the call is closed or a closed call is extended).
 
@@ -125,11 +185,19 @@ class CallService:
         when another process appended in between, the database's ``(call, seq)`` key
         refuses them (:class:`Conflict`) and the call is rebuilt from the log and tried
         again. A change the cached state refuses is tried again on the log too, so a
-        refusal is never decided on a state that was behind."""
+        refusal is never decided on a state that was behind.
+
+        With a ``key`` (scoped to the call), the key is looked up first at every attempt:
+        when it is stored, nothing is applied and the call is returned as it is now, with
+        True. Otherwise the key is stored with the events; a request with the same key
+        that another process stored first makes a :class:`Conflict`, like an append, and
+        the next attempt finds the key."""
         fresh = False
         now = self.now()  # the request's time, read once whatever the attempts
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
+                if key is not None and self._stored_key(key) is not None:
+                    return self._current(call_id), True
                 state = None if fresh else self._cached(call_id)
                 if state is None:
                     state = self._current(call_id)
@@ -164,14 +232,14 @@ class CallService:
                     if not fresh:
                         fresh = True
                         continue
-                    return state
+                    return state, False
                 record = None
                 if state.closed:
                     body = state.record()
                     assert body is not None
                     record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
                 try:
-                    self.writer.append(call_id, events, who.id if who else None, record, at)
+                    self.writer.append(call_id, events, who.id if who else None, record, at, key)
                 except Conflict:
                     self._forget(call_id)
                     fresh = True
@@ -184,7 +252,7 @@ class CallService:
                     raise
                 self._remember(state)
                 log.info("call %s: stored %s", call_id, ", ".join(f"{e.kind} {e.seq}" for e in events))
-                return state
+                return state, False
         raise TriageError(f"call {call_id}: too many concurrent changes; try again")
 
     # ------------------------------------------------------------------ rebuilding

@@ -3,7 +3,8 @@
 Appending events is optimistic: the ``(call_id, seq)`` primary key makes two processes
 that append to one call at once collide, and the loser gets :class:`Conflict` (the
 service then rebuilds the call and tries again). Events and the record a close or an
-extension produces are written in one transaction.
+extension produces are written in one transaction, with the request's idempotency key
+when it has one (:mod:`.idempotency`).
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.database import Database
+from triage_dsl.store.idempotency import RequestKey, insert_key
 from triage_dsl.store.tables import answer_events, calls, records
 
 
@@ -53,17 +55,27 @@ def create_call(
     version_ids: Sequence[int],
     caller: dict[str, Any] | None,
     token_id: int | None,
+    key: RequestKey | None = None,
 ) -> None:
-    with db.engine.begin() as conn:
-        conn.execute(
-            insert(calls).values(
-                id=call_id,
-                created_at=created_at,
-                protocol_version_ids=list(version_ids),
-                caller=caller,
-                created_by=token_id,
+    """Store a new call (and the key of the request that started it, in one transaction);
+    :class:`Conflict` when another request stored that key first."""
+    try:
+        with db.engine.begin() as conn:
+            conn.execute(
+                insert(calls).values(
+                    id=call_id,
+                    created_at=created_at,
+                    protocol_version_ids=list(version_ids),
+                    caller=caller,
+                    created_by=token_id,
+                )
             )
-        )
+            if key is not None:
+                insert_key(conn, key, call_id, None, None, token_id, created_at)
+    except IntegrityError as exc:
+        if key is None:
+            raise
+        raise Conflict(call_id) from exc
 
 
 def _aware(at: datetime) -> datetime:
@@ -110,12 +122,14 @@ def append_events(
     token_id: int | None,
     record: NewRecord | None = None,
     now: datetime | None = None,
+    key: RequestKey | None = None,
 ) -> None:
-    """Store ``events`` (and the record they produce) in one transaction, or raise
-    :class:`Conflict` when another process took one of their sequence numbers first."""
+    """Store ``events`` (and the record they produce, and the request's key) in one
+    transaction, or raise :class:`Conflict` when another process took one of their
+    sequence numbers, or the key, first."""
     try:
         with db.engine.begin() as conn:
-            insert_events(conn, call_id, events, token_id, record, now)
+            insert_events(conn, call_id, events, token_id, record, now, key)
     except IntegrityError as exc:
         raise Conflict(call_id) from exc
 
@@ -127,8 +141,9 @@ def insert_events(
     token_id: int | None,
     record: NewRecord | None = None,
     now: datetime | None = None,
+    key: RequestKey | None = None,
 ) -> None:
-    """Insert ``events`` (and the record) in the transaction of ``conn``."""
+    """Insert ``events`` (and the record, and the key) in the transaction of ``conn``."""
     conn.execute(
         _INSERT_EVENTS,
         [
@@ -153,6 +168,8 @@ def insert_events(
                 created_at=now or events[-1].at,
             )
         )
+    if key is not None:
+        insert_key(conn, key, call_id, events[0].seq, events[-1].seq, token_id, now or events[-1].at)
 
 
 def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:

@@ -92,3 +92,16 @@ audit = Table(
     Column("call_id", String(36), nullable=True, index=True),
     Column("detail", Text, nullable=True, comment="what the action was about, e.g. the token revoked (0002)"),
 )
+
+idempotency_keys = Table(
+    "idempotency_keys",
+    metadata,
+    Column("scope", String(64), primary_key=True, comment="the call's id, or 'start:TOKEN' for a start"),
+    Column("key", String(200), primary_key=True, comment="the client's Idempotency-Key header"),
+    Column("call_id", String(36), ForeignKey("calls.id"), nullable=False, index=True),
+    Column("request_sha256", String(64), nullable=False, comment="method, path and body of the request"),
+    Column("first_seq", Integer, nullable=True, comment="the first event it stored (none for a start)"),
+    Column("last_seq", Integer, nullable=True, comment="the last event it stored (none for a start)"),
+    Column("token_id", Id, ForeignKey("tokens.id"), nullable=True),
+    Column("created_at", DateTime(timezone=True), nullable=False),
+)

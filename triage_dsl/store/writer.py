@@ -5,7 +5,8 @@ Each request hands its events to :meth:`Writer.append` and waits until they are
 committed (or refused): nothing is answered before it is on disk, as with a transaction
 per request. One thread per process writes: it takes every append waiting, stores them
 in one transaction and wakes their requests. When one of them collides with an event
-another process stored first (the ``(call_id, seq)`` key), the transaction is rolled back
+another process stored first (the ``(call_id, seq)`` key, or an idempotency key another
+request stored), the transaction is rolled back
 and each append of the batch is stored on its own, so only the one that collided gets
 :class:`~triage_dsl.store.calls.Conflict`.
 """
@@ -24,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, insert_events
 from triage_dsl.store.database import Database
+from triage_dsl.store.idempotency import RequestKey
 
 log = logging.getLogger("triage_dsl.store")
 
@@ -37,6 +39,7 @@ class Append:
     token_id: int | None
     record: NewRecord | None
     now: datetime | None
+    key: RequestKey | None = None  # the request's idempotency key, stored with its events
     done: threading.Event = field(default_factory=threading.Event)
     error: BaseException | None = None
 
@@ -59,11 +62,12 @@ class Writer:
         token_id: int | None,
         record: NewRecord | None = None,
         now: datetime | None = None,
+        key: RequestKey | None = None,
     ) -> None:
-        """Store the events (and the record) and return once committed; raises
-        :class:`Conflict` when another process took one of their numbers first, or the
-        database's error."""
-        item = Append(call_id, events, token_id, record, now)
+        """Store the events (and the record, and the request's key) and return once
+        committed; raises :class:`Conflict` when another process took one of their numbers
+        (or the key) first, or the database's error."""
+        item = Append(call_id, events, token_id, record, now, key)
         self._ensure_thread()
         self._queue.put(item)
         item.done.wait()
@@ -113,11 +117,11 @@ class Writer:
 
     def _alone(self, item: Append) -> None:
         try:
-            append_events(self.db, item.call_id, item.events, item.token_id, item.record, item.now)
+            append_events(self.db, item.call_id, item.events, item.token_id, item.record, item.now, item.key)
             self.batches += 1
         except Exception as exc:  # Conflict, or the database failed
             item.error = exc
 
 
 def _insert(conn: Connection, item: Append) -> None:
-    insert_events(conn, item.call_id, item.events, item.token_id, item.record, item.now)
+    insert_events(conn, item.call_id, item.events, item.token_id, item.record, item.now, item.key)

@@ -5,6 +5,12 @@ A module is parsed, its AST checked against the allow-list (:mod:`.allow`), comp
 and run in a namespace holding only the generator's names and the builtins ``float``,
 ``len`` and ``str``. Set ``TRIAGE_INTERPRETER=1`` to evaluate with the interpreter only
 (to compare the two).
+
+Generating and compiling a module costs about as much as a few hundred evaluations by the
+interpreter, so by default a plan gets its module once it is evaluated often in one
+process (:data:`HOT_AFTER`, :func:`hot_runner`): one ``triage eval`` of a case, a short
+interview or a verification runs the interpreter alone (the reference, same bytes) and
+does not load the generator; a batch or a service switches after its first evaluations.
 """
 
 from __future__ import annotations
@@ -17,8 +23,6 @@ from collections.abc import Callable, Mapping
 from types import CodeType
 from typing import Any, NamedTuple
 
-from triage_dsl.runtime.codegen.allow import check_module
-from triage_dsl.runtime.codegen.generate import NotCovered, generate
 from triage_dsl.runtime.program import program
 
 Run = Callable[
@@ -27,6 +31,9 @@ Run = Callable[
 
 ENABLED = os.environ.get("TRIAGE_INTERPRETER", "") in ("", "0")
 """Whether evaluation uses generated code where it applies (``TRIAGE_INTERPRETER=1``: never)."""
+
+HOT_AFTER = 32
+"""Evaluations of a plan by the interpreter, in one process, before it gets generated code."""
 
 _BUILTINS = {"float": float, "len": len, "str": str}
 _CODE: dict[str, CodeType] = {}
@@ -47,6 +54,8 @@ def compile_module(source: str, names: frozenset[str]) -> CodeType:
     digest = hashlib.sha256(source.encode("utf-8", "surrogatepass")).hexdigest()
     code = _CODE.get(digest)
     if code is None:
+        from triage_dsl.runtime.codegen.allow import check_module
+
         tree = ast.parse(source, mode="exec")
         check_module(tree, names)
         code = compile(tree, f"<triage-dsl generated {digest[:12]}>", "exec")
@@ -59,6 +68,8 @@ def compile_module(source: str, names: frozenset[str]) -> CodeType:
 def build(protocol: Any) -> Runner | None:
     """Generate, check, compile and load the functions of ``protocol`` (None when the
     generator leaves the plan to the interpreter)."""
+    from triage_dsl.runtime.codegen.generate import NotCovered, generate
+
     try:
         generated = generate(protocol, program(protocol))
     except NotCovered:
@@ -80,3 +91,16 @@ def runner(protocol: Any) -> Runner | None:
             cache["generated"] = build(protocol)
         found = cache["generated"]
     return found
+
+
+def hot_runner(protocol: Any) -> Runner | None:
+    """The protocol's generated functions once its plan is hot: None for its first
+    :data:`HOT_AFTER` evaluations in this process (the interpreter runs them), then
+    :func:`runner`. The count is a hint: a race between threads only moves the switch."""
+    cache = protocol.plan.compiled
+    if "generated" in cache:
+        found: Runner | None = cache["generated"]
+        return found
+    seen: int = cache.get("evaluations", 0) + 1
+    cache["evaluations"] = seen
+    return runner(protocol) if seen > HOT_AFTER else None

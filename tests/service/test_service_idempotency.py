@@ -1,0 +1,415 @@
+"""Safe retries with ``Idempotency-Key``: a request sent again with its key applies nothing
+twice and answers with the call as it is now; on SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import logging
+import threading
+import uuid
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, bearer, interview, make_app
+from sqlalchemy import func, select
+
+from triage_dsl.service import views
+from triage_dsl.store import open_database
+from triage_dsl.store.calls import Conflict, StoredEvent, append_events, create_call, load_call
+from triage_dsl.store.idempotency import RequestKey, StoredKey, find_key
+from triage_dsl.store.tables import answer_events, idempotency_keys, records
+from triage_dsl.store.tables import calls as call_table
+from triage_dsl.store.writer import Append, Writer
+
+KEY = "Idempotency-Key"
+REPLAYED = "Idempotent-Replayed"
+POSTS = [
+    "/v1/calls",
+    "/v1/calls/{call_id}/answers",
+    "/v1/calls/{call_id}/retract",
+    "/v1/calls/{call_id}/override",
+    "/v1/calls/{call_id}/escalation/events",
+    "/v1/calls/{call_id}/close",
+]
+
+
+def new_key() -> str:
+    return f"key-{uuid.uuid4()}"
+
+
+def count(app: Any, table: Any, call_id: str | None = None) -> int:
+    query = select(func.count()).select_from(table)
+    if call_id is not None:
+        column = table.c.id if table is call_table else table.c.call_id
+        query = query.where(column == call_id)
+    with app.state.db.engine.connect() as conn:
+        return int(conn.execute(query).scalar_one())
+
+
+def stored(app: Any, call_id: str) -> tuple[int, int, int]:
+    """What the database holds for a call: events, records, keys."""
+    return tuple(count(app, t, call_id) for t in (answer_events, records, idempotency_keys))  # type: ignore[return-value]
+
+
+def start(client: TestClient, token: str) -> dict[str, Any]:
+    r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+# the call each endpoint is tried on
+def started(client: TestClient, tokens: dict[str, str]) -> str:
+    return str(start(client, tokens["call"])["id"])
+
+
+def answered(client: TestClient, tokens: dict[str, str]) -> str:
+    call_id = started(client, tokens)
+    r = client.post(
+        f"/v1/calls/{call_id}/answers",
+        json={"answers": {"unconscious": False}},
+        headers=bearer(tokens["call"]),
+    )
+    assert r.status_code == 200, r.text
+    return call_id
+
+
+def sealed(client: TestClient, tokens: dict[str, str]) -> str:
+    return str(interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)["id"])
+
+
+Setup = Callable[[TestClient, dict[str, str]], str]
+# endpoint, body, the call it needs, the role, the status code of the first response
+CASES: list[tuple[str, dict[str, Any] | None, Setup | None, str, int]] = [
+    ("/v1/calls", {"protocols": [CHEST]}, None, "call", 201),
+    ("answers", {"answers": {"unconscious": False}}, started, "call", 200),
+    ("answers", {"answers": {"pain_minutes": 30}}, lambda c, t: _one_short(c, t), "call", 200),  # seals
+    ("retract", {"question": "unconscious", "reason": "misheard"}, answered, "call", 200),
+    (
+        "override",
+        {"disposition": "call_911", "by": "rn-7", "reason": "caller collapsed"},
+        started,
+        "review",
+        200,
+    ),
+    ("escalation/events", {"kind": "told_caller"}, sealed, "call", 200),
+    ("close", None, answered, "call", 200),
+    ("close", None, sealed, "call", 200),
+]
+
+
+def _one_short(client: TestClient, tokens: dict[str, str]) -> str:
+    """A call one answer (pain_minutes) before its outcome."""
+    answers = {k: v for k, v in CHEST_EMERGENCY.items() if k != "pain_minutes"}
+    call = start(client, tokens["call"])
+    h = bearer(tokens["call"])
+    while call["next_question"]["id"] != "pain_minutes":
+        question = call["next_question"]["id"]
+        r = client.post(
+            f"/v1/calls/{call['id']}/answers", json={"answers": {question: answers[question]}}, headers=h
+        )
+        call = r.json()
+    return str(call["id"])
+
+
+def url(endpoint: str, call_id: str | None) -> str:
+    return endpoint if endpoint.startswith("/") else f"/v1/calls/{call_id}/{endpoint}"
+
+
+@pytest.mark.parametrize(("endpoint", "body", "setup", "role", "status"), CASES)
+def test_a_request_sent_again_with_its_key_is_applied_once(
+    app: Any,
+    client: TestClient,
+    tokens: dict[str, str],
+    endpoint: str,
+    body: dict[str, Any] | None,
+    setup: Setup | None,
+    role: str,
+    status: int,
+) -> None:
+    call_id = setup(client, tokens) if setup else None
+    headers = {**bearer(tokens[role]), KEY: new_key()}
+    first = client.post(url(endpoint, call_id), json=body, headers=headers)
+    assert first.status_code == status, first.text
+    assert REPLAYED not in first.headers
+    call_id = call_id or first.json()["id"]
+    before = stored(app, call_id)
+    assert before[2] == 1  # the key, stored with what it produced
+    calls_before = count(app, call_table)
+    again = client.post(url(endpoint, call_id), json=body, headers=headers)
+    assert again.status_code == status, again.text
+    assert again.headers[REPLAYED] == "true"
+    assert again.headers["content-type"] == first.headers["content-type"]
+    assert again.content == first.content  # nothing happened since: the same answer, byte for byte
+    assert stored(app, call_id) == before and count(app, call_table) == calls_before
+
+
+def test_a_replay_answers_with_the_call_as_it_is_now(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    h = bearer(tokens["call"])
+    call_id = started(client, tokens)
+    keyed = {**h, KEY: new_key()}
+    body = {"answers": {"unconscious": False}}
+    first = client.post(f"/v1/calls/{call_id}/answers", json=body, headers=keyed)
+    asked = first.json()["next_question"]["id"]
+    later = client.post(f"/v1/calls/{call_id}/answers", json={"answers": {asked: False}}, headers=h)
+    assert later.status_code == 200
+    again = client.post(f"/v1/calls/{call_id}/answers", json=body, headers=keyed)
+    assert again.status_code == 200 and again.headers[REPLAYED] == "true"
+    now = client.get(f"/v1/calls/{call_id}", headers=h).json()
+    assert again.json() == now, (again.json(), now)
+    assert now == later.json()
+    assert now != first.json()
+    assert stored(app, call_id) == (2, 0, 1)
+
+
+@pytest.mark.parametrize(
+    ("second_url", "second_body"),
+    [
+        ("answers", {"answers": {"unconscious": True}}),  # another body
+        ("answers", {"answers": {"unconscious": False}, "reason": "misheard"}),  # one more field
+        ("retract", {"question": "unconscious", "reason": "misheard"}),  # another endpoint
+    ],
+)
+def test_a_key_sent_with_another_request_is_refused(
+    app: Any, client: TestClient, tokens: dict[str, str], second_url: str, second_body: dict[str, Any]
+) -> None:
+    call_id = started(client, tokens)
+    headers = {**bearer(tokens["call"]), KEY: new_key()}
+    first = client.post(
+        f"/v1/calls/{call_id}/answers", json={"answers": {"unconscious": False}}, headers=headers
+    )
+    assert first.status_code == 200
+    before = stored(app, call_id)
+    r = client.post(f"/v1/calls/{call_id}/{second_url}", json=second_body, headers=headers)
+    assert r.status_code == 422, r.text
+    assert r.json()["error"] == "idempotency_key_reused"
+    assert "Idempotency-Key" in r.json()["message"] and "new key" in r.json()["message"]
+    assert stored(app, call_id) == before
+
+
+def test_a_start_key_sent_with_another_request_is_refused(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    headers = {**bearer(tokens["call"]), KEY: new_key()}
+    assert client.post("/v1/calls", json={"protocols": [CHEST]}, headers=headers).status_code == 201
+    calls_before = count(app, call_table)
+    r = client.post("/v1/calls", json={"protocols": ["head_injury"]}, headers=headers)
+    assert r.status_code == 422 and r.json()["error"] == "idempotency_key_reused"
+    assert count(app, call_table) == calls_before
+
+
+def test_a_key_belongs_to_its_call_and_a_start_key_to_its_token(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    key = new_key()
+    body = {"answers": {"unconscious": False}}
+    one, two = started(client, tokens), started(client, tokens)
+    for call_id in (one, two):
+        r = client.post(
+            f"/v1/calls/{call_id}/answers", json=body, headers={**bearer(tokens["call"]), KEY: key}
+        )
+        assert r.status_code == 200 and REPLAYED not in r.headers
+        assert stored(app, call_id) == (1, 0, 1)
+    # two tokens starting a call with the same key start two calls
+    ids = []
+    for role in ("call", "admin"):
+        r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers={**bearer(tokens[role]), KEY: key})
+        assert r.status_code == 201 and REPLAYED not in r.headers
+        ids.append(r.json()["id"])
+    assert ids[0] != ids[1]
+
+
+@pytest.mark.parametrize(
+    ("value", "says"),
+    [
+        (b"", "0 characters"),
+        (b"x" * 201, "201 characters"),
+        ("clé".encode(), "0xC3, 0xA9"),
+        (b"a\x7fb", "0x7F"),
+    ],
+)
+def test_an_invalid_key_is_refused_and_says_how_to_fix_it(
+    app: Any, client: TestClient, tokens: dict[str, str], value: bytes, says: str
+) -> None:
+    call_id = started(client, tokens)
+    before = stored(app, call_id)
+    headers: dict[str, Any] = {**bearer(tokens["call"]), KEY: value}
+    for path, body in [
+        (f"/v1/calls/{call_id}/answers", {"answers": {"unconscious": False}}),
+        ("/v1/calls", {"protocols": [CHEST]}),
+    ]:
+        calls_before = count(app, call_table)
+        r = client.post(path, json=body, headers=headers)
+        assert r.status_code == 400, r.text
+        assert r.json()["error"] == "invalid_idempotency_key"
+        message = r.json()["message"]
+        assert (
+            message.startswith("Idempotency-Key:")
+            and "1 to 200 printable ASCII" in message
+            and says in message
+        )
+        assert count(app, call_table) == calls_before
+    assert stored(app, call_id) == before
+
+
+def test_without_a_key_a_request_sent_twice_is_applied_twice(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    call_id = started(client, tokens)
+    h = bearer(tokens["call"])
+    for _ in range(2):
+        r = client.post(f"/v1/calls/{call_id}/answers", json={"answers": {"unconscious": False}}, headers=h)
+        assert r.status_code == 200 and REPLAYED not in r.headers
+    assert stored(app, call_id) == (2, 0, 0)  # an answer and its (identical) correction
+
+
+def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
+    app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The answer is stored, then the response is lost (here: the route fails after the
+    commit, as a dropped connection would lose it): sending the request again with its key
+    gets the call as stored, and the answer is stored once."""
+    client = TestClient(app, raise_server_exceptions=False)
+    h = bearer(tokens["call"])
+    call_id = started(client, tokens)
+    answer = {"answers": {"unconscious": False}}
+    keyed = {**h, KEY: new_key()}
+    call_out = views.call_out
+
+    def lost(state: Any) -> Any:
+        raise ConnectionResetError("the response never reached the client")
+
+    monkeypatch.setattr(views, "call_out", lost)
+    assert client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed).status_code == 500
+    monkeypatch.setattr(views, "call_out", call_out)
+    assert stored(app, call_id) == (1, 0, 1)  # committed before the response was lost
+    again = client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed)
+    assert again.status_code == 200 and again.headers[REPLAYED] == "true"
+    assert again.json() == client.get(f"/v1/calls/{call_id}", headers=h).json()
+    assert again.json()["next_question"]["id"] != "unconscious"
+    assert stored(app, call_id) == (1, 0, 1)
+
+
+def at_once(clients: list[TestClient], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
+    """The same POST sent by every client at the same moment (one thread each)."""
+    barrier = threading.Barrier(len(clients))
+    responses: list[Any] = [None] * len(clients)
+
+    def send(n: int) -> None:
+        barrier.wait()
+        responses[n] = clients[n].post(path, json=body, headers=headers)
+
+    threads = [threading.Thread(target=send, args=(n,)) for n in range(len(clients))]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    return responses
+
+
+def test_one_key_sent_to_two_processes_at_once_is_applied_once(
+    database: str, app: Any, tokens: dict[str, str], tmp_path: Path
+) -> None:
+    """Two services on one database (each its own cache and writer, as two processes), the
+    same request with the same key to both at once, again and again: each time exactly one
+    applies it and the other answers with the call as stored."""
+    other = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        clients = [TestClient(app), TestClient(other)]
+        h = bearer(tokens["call"])
+        call = start(clients[0], tokens["call"])
+        call_id = call["id"]
+        clients[1].get(f"/v1/calls/{call_id}", headers=h)  # both processes hold the call
+        rounds = 0
+        while not call["sealed"]:
+            question = call["next_question"]["id"]
+            body = {"answers": {question: CHEST_EMERGENCY[question]}}
+            headers = {**h, KEY: new_key()}
+            responses = at_once(clients, f"/v1/calls/{call_id}/answers", body, headers)
+            assert [r.status_code for r in responses] == [200, 200], [r.text for r in responses]
+            assert sorted(r.headers.get(REPLAYED, "") for r in responses) == ["", "true"]
+            assert responses[0].json() == responses[1].json()
+            call = responses[0].json()
+            rounds += 1
+            events, _, keys = stored(app, call_id)
+            assert keys == rounds and events == rounds + (1 if call["sealed"] else 0)  # + the seal
+        assert rounds >= 4
+    finally:
+        other.state.db.dispose()
+
+
+def test_keys_stay_out_of_logs_and_records(
+    client: TestClient, tokens: dict[str, str], caplog: pytest.LogCaptureFixture
+) -> None:
+    key = f"secret-{uuid.uuid4()}"
+    h = {**bearer(tokens["call"]), KEY: key}
+    caplog.set_level(logging.DEBUG)
+    call_id = answered(client, tokens)
+    r = client.post(f"/v1/calls/{call_id}/close", headers=h)
+    assert client.post(f"/v1/calls/{call_id}/close", headers=h).headers[REPLAYED] == "true"
+    assert key not in r.text and key not in caplog.text
+    plain = client.post(f"/v1/calls/{answered(client, tokens)}/close", headers=bearer(tokens["call"]))
+    assert r.json().keys() == plain.json().keys()
+
+
+def test_openapi_documents_the_header_on_every_post(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path in POSTS:
+        parameters = doc["paths"][path]["post"].get("parameters", [])
+        header = [p for p in parameters if p["in"] == "header" and p["name"] == KEY]
+        assert len(header) == 1, path
+        assert not header[0].get("required", False)
+        assert header[0]["schema"]["maxLength"] == 200
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            names = [p["name"] for p in op.get("parameters", [])]
+            assert (KEY in names) == (method == "post" and path in POSTS), (method, path)
+
+
+# ---------------------------------------------------------------------- the store
+def test_a_key_is_committed_with_its_events_or_not_at_all(database: str, app: Any) -> None:
+    db = open_database(database)
+    now = app.state.calls.now()
+    try:
+        one, two, three = (str(uuid.uuid4()) for _ in range(3))
+        for call_id in (one, two, three):
+            create_call(db, call_id, now, [], None, None)
+
+        def event(seq: int) -> list[StoredEvent]:
+            return [StoredEvent(seq, "answer", now, {"n": seq})]
+
+        def seqs(call_id: str) -> list[int]:
+            return [e.seq for e in load_call(db, call_id)[1]]  # type: ignore[index]
+
+        append_events(db, one, event(1), None, key=RequestKey(one, "k", "sha-a"))
+        assert find_key(db, one, "k") == StoredKey(one, "sha-a", 1, 1)
+        with pytest.raises(Conflict):  # the key is taken: its events are not stored
+            append_events(db, one, event(2), None, key=RequestKey(one, "k", "sha-b"))
+        with pytest.raises(Conflict):  # the events collide: the key is not stored
+            append_events(db, one, event(1), None, key=RequestKey(one, "k2", "sha-c"))
+        assert seqs(one) == [1] and find_key(db, one, "k2") is None and find_key(db, one, "k") is not None
+        # in a group commit, only the append whose key is taken is refused
+        batch = [
+            Append(two, event(1), None, None, now, RequestKey(two, "k", "sha-a")),
+            Append(one, event(2), None, None, now, RequestKey(one, "k", "sha-d")),
+            Append(three, event(1), None, None, now, RequestKey(three, "k", "sha-a")),
+        ]
+        Writer(db).store(batch)
+        assert [type(item.error) for item in batch] == [type(None), Conflict, type(None)]
+        assert (seqs(one), seqs(two), seqs(three)) == ([1], [1], [1])
+        assert find_key(db, one, "k") == StoredKey(one, "sha-a", 1, 1)
+        assert find_key(db, three, "k") == StoredKey(three, "sha-a", 1, 1)
+        # a start: the call and its key together
+        scope = f"start:{uuid.uuid4()}"
+        first, second = str(uuid.uuid4()), str(uuid.uuid4())
+        create_call(db, first, now, [], None, None, RequestKey(scope, "s", "sha-s"))
+        with pytest.raises(Conflict):
+            create_call(db, second, now, [], None, None, RequestKey(scope, "s", "sha-s"))
+        assert load_call(db, second) is None and find_key(db, scope, "s") == StoredKey(
+            first, "sha-s", None, None
+        )
+    finally:
+        db.dispose()

@@ -120,3 +120,20 @@ def test_edits_are_named_where(path: tuple[Any, ...], value: Any, where: str) ->
     target[path[-1]] = value
     found = check_chain(raw)
     assert found is not None and found.where.startswith(where)
+
+
+@pytest.mark.parametrize("value", [0, 1, "false", "", [], {}])
+def test_redacted_must_be_a_json_boolean(value: Any) -> None:
+    """``redacted`` is the one top-level field outside the chain: a value the model would
+    read as false (0, "false") is an edit, and verification names it."""
+    raw = copy.deepcopy(RAW)
+    raw["redacted"] = value
+    outcome = verify(raw, NEWS2_PROTOCOL)
+    assert not outcome.ok
+    assert [p.where for p in outcome.problems] == ["redacted"]
+
+
+def test_redacted_false_verifies() -> None:
+    raw = copy.deepcopy(RAW)
+    raw["redacted"] = False
+    assert verify(raw, NEWS2_PROTOCOL).ok

@@ -152,6 +152,12 @@ def _notes() -> dict[str, TriageResult]:
         reason="Caller is already at the hospital entrance; staff are walking him in.",
         at="2026-03-01T02:18:00Z",
     )
+    # an override after a callback starts a new run; the last override has no event yet
+    rerun = override(
+        escalated, protocol, "ed_now", by="dr_lee", reason="seen at the door", at="2026-03-01T02:25:00Z"
+    )
+    rerun = escalate(rerun, "paged", at="2026-03-01T02:26:00Z")
+    rerun = override(rerun, protocol, "call_911", by="dr_lee", at="2026-03-01T02:30:00Z")
     _, news2_record = sealed(NEWS2, example("news2_high"))
     _, pending = sealed(NEWS2, {"resp_rate": 16, "spo2_scale2": False})
     floors = ROOT / "tests" / "data" / "floors" / "cough.triage"
@@ -164,6 +170,7 @@ def _notes() -> dict[str, TriageResult]:
         "floor_assumed": assumed,
         "chest_caller": caller_record(),
         "chest_escalated": escalated,
+        "chest_escalated_overridden": rerun,
         "chest_overridden": overridden,
         "news2_high": news2_record,
         "news2_pending": pending,

@@ -16,7 +16,7 @@ from __future__ import annotations
 from collections.abc import Callable
 from datetime import datetime
 
-from triage_dsl.model.result import EscalationStepRun, TriageResult, final_answers
+from triage_dsl.model.result import EscalationStepRun, Override, TriageResult, final_answers
 
 
 def _answer(value: object) -> str:
@@ -152,10 +152,31 @@ def _record_lines(result: TriageResult, h: Callable[[str], str], bullet: str) ->
         lines.append("")
     if result.escalation_run:
         lines.append(h("Escalation steps run"))
-        lines += [f"{bullet}{_event(run)}" for run in result.escalation_run]
-        lines.append(f"{bullet}{_next(result.escalation_run[-1])}")
+        first = result.escalation_run[0].seq
+        later = [o for o in result.overrides if o.seq > first]  # each ends a run and starts one
+        for run in result.escalation_run:
+            while later and later[0].seq < run.seq:
+                lines.append(f"{bullet}{_restart(later.pop(0))}")
+            lines.append(f"{bullet}{_event(run)}")
+        lines += [f"{bullet}{_restart(o)}" for o in later]
+        if later:  # the last override came after the last event: its run has not begun
+            o = later[-1]
+            lines.append(
+                f"{bullet}Next: step 1 of plan {o.escalation.id}, due at {_time(o.at)}"
+                if o.escalation
+                else f"{bullet}No escalation plan in effect"
+            )
+        else:
+            lines.append(f"{bullet}{_next(result.escalation_run[-1])}")
         lines.append("")
     return lines
+
+
+def _restart(o: Override) -> str:
+    """The line for an override between escalation events: the run it starts."""
+    plan = o.escalation
+    starts = f"a new escalation run starts: plan {plan.id}, step 1" if plan else "no plan from here on"
+    return f"{_time(o.at)} override {o.seq} to {o.disposition.id}: {starts}"
 
 
 def render_note(result: TriageResult, markdown: bool = False) -> str:

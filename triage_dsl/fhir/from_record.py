@@ -9,7 +9,10 @@ One Bundle per record (:func:`bundle`), or per call record of several protocols,
   deciding explanation as the rationale, the care advice as the mitigation, and the
   reasoning, one trace line a note, followed by any floor, assumption and override;
 - one **CommunicationRequest** per step of the escalation plan in effect (role,
-  channel, the text to tell the caller), its status from the escalation run;
+  channel, the text to tell the caller), its status from the escalation run; before
+  them, one per step of each earlier run that had events (an override ended it and
+  started the run in effect): what was done stays ``completed``, what was not reached is
+  ``revoked``, naming the override;
 - a **Provenance** targeting them all, carrying the seal's head (and the keyed seal,
   as a signature, when the record has one).
 
@@ -56,7 +59,7 @@ from triage_dsl.fhir.values import REDACTED
 from triage_dsl.model.call import CallRecord
 from triage_dsl.model.result import Disposition, EscalationStepRun, TriageResult, Urgency
 from triage_dsl.protocol import Protocol
-from triage_dsl.record.escalation import EscalationState, current_run, run
+from triage_dsl.record.escalation import EscalationRun, EscalationState, run, runs
 from triage_dsl.record.overrides import in_effect
 
 SUBJECT = {"type": "Patient", "display": "the patient of the call (to be matched by the receiving system)"}
@@ -130,7 +133,7 @@ def record_entries(record: TriageResult, protocol: Protocol | None = None) -> li
     ra_url = full_url(head, "RiskAssessment")
     entries = [_entry(qr_url, response_data(record, protocol)), _entry(ra_url, _risk(record, qr_url))]
     entries += [
-        _entry(full_url(head, "CommunicationRequest", str(n)), cr) for n, cr in _requests(record, ra_url)
+        _entry(full_url(head, "CommunicationRequest", *ids), cr) for ids, cr in _requests(record, ra_url)
     ]
     entries.append(_entry(full_url(head, "Provenance"), _provenance(record, [e["fullUrl"] for e in entries])))
     return entries
@@ -286,8 +289,24 @@ def _called_back(steps: list[EscalationStepRun]) -> int | None:
     return None
 
 
-def _requests(record: TriageResult, reason: str) -> list[tuple[int, dict[str, Any]]]:
-    current = current_run(record)
+def _requests(record: TriageResult, reason: str) -> list[tuple[tuple[str, ...], dict[str, Any]]]:
+    """The requests of the run in effect (ids by step number), after those of each earlier
+    run that had events (ids by run and step): an override ended it, and what was done
+    in it stays in the export, the steps it did not reach ``revoked``."""
+    found = runs(record)
+    out: list[tuple[tuple[str, ...], dict[str, Any]]] = []
+    for number, (each, ended_by) in enumerate(zip(found, [*found[1:], None], strict=True), start=1):
+        if ended_by is None:
+            out += [((str(n),), data) for n, data in _run_requests(record, each, reason, None)]
+        elif each.steps:
+            ids = ("run", str(number))
+            out += [((*ids, str(n)), data) for n, data in _run_requests(record, each, reason, ended_by)]
+    return out
+
+
+def _run_requests(
+    record: TriageResult, current: EscalationRun, reason: str, ended_by: EscalationRun | None
+) -> list[tuple[int, dict[str, Any]]]:
     plan = current.plan
     if plan is None:
         return []
@@ -297,6 +316,11 @@ def _requests(record: TriageResult, reason: str) -> list[tuple[int, dict[str, An
     requests = []
     for index, step in enumerate(plan.steps):
         status, why = step_status(index, state, done_at, step.kind == "tell_caller")
+        if ended_by is not None and status in ("active", "draft"):
+            nxt = ended_by.plan
+            then = f"plan {nxt.id}, from its first step" if nxt else "no escalation plan"
+            when = ended_by.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            status, why = "revoked", f"ended by {ended_by.origin} at {when}: {then}"
         data: dict[str, Any] = {
             "resourceType": "CommunicationRequest",
             "extension": [

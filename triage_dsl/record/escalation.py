@@ -194,7 +194,7 @@ class EscalationRun:
     def origin(self) -> str:
         """What started the run, in words (for messages and exports)."""
         if self.started_by is None:
-            return "the computed disposition, from the seal"
+            return "the computed disposition"
         o = self.started_by
         return f"override {o.seq} by {o.by} (to {o.disposition.id})"
 

@@ -16,6 +16,7 @@ they go to the person verifying, never to the library's log.
 from __future__ import annotations
 
 import hmac
+import json
 import logging
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
@@ -307,6 +308,11 @@ def verify(
     ``allow_unkeyed`` (then a note says the seal was not checked)."""
     result = Verification()
     record, invalid = parse_record(raw)
+    if invalid is None and type(raw.get("redacted", False)) is not bool:
+        # the one top-level field outside the chain: only JSON true or false, never a value
+        # the model would read as one (0, "false"), so that no edit of it goes unnoticed
+        invalid = Finding("redacted", f"must be true or false, not {json.dumps(raw.get('redacted'))}")
+        record = None
     if record is None:
         assert invalid is not None
         result.problems.append(invalid)

@@ -10,6 +10,9 @@ Figures (docs/performance.md records them and says what bounds each):
   ``evaluate`` without and with the trace, the bare decision (``decide``), and the peer
   engine rule-engine, each against the hand-written Python of the same rule
   (tools/baselines.py). Every baseline is checked to give the protocol's disposition.
+- telephone: ``evaluate`` of three telephone protocols (each runs the shared first screen
+  and its floor) on generated complete answers, generated code against the interpreter,
+  without and with the trace.
 - cases: ``triage eval --cases`` on NEWS2 as a whole process (with the trace, and
   ``--no-trace``), against a process running the hand-written NEWS2 over the same JSON
   lines.
@@ -49,7 +52,7 @@ import triage_dsl  # noqa: E402
 from tools.baselines import PLAIN, RULE_ENGINE  # noqa: E402
 from triage_dsl import compiler  # noqa: E402
 from triage_dsl.graph.plan import QuestionPlan  # noqa: E402
-from triage_dsl.runtime.answers import all_questions  # noqa: E402
+from triage_dsl.runtime.answers import all_questions, validate  # noqa: E402
 from triage_dsl.runtime.codegen import runner  # noqa: E402
 from triage_dsl.runtime.interpreter import decide, evaluate_protocol, program  # noqa: E402
 from triage_dsl.source import Source  # noqa: E402
@@ -252,6 +255,66 @@ def bench_rules(n: int, peer_n: int) -> None:
                 "",
                 f"({len(subset):,} cases)",
             )
+
+
+# ---------------------------------------------------------------- telephone
+
+TELEPHONE = ("fever_child", "chest_pain_adult", "abdominal_pain_adult")
+"""Telephone protocols timed with generated code against the interpreter (each runs the
+shared first screen, whose floor is the case generated code must cover)."""
+
+
+def telephone_answers(protocol: triage_dsl.Protocol, count: int, seed: int = 11) -> list[dict[str, Any]]:
+    """Complete answers inside the population, each red flag (yes/no) yes one time in ten:
+    about half the cases pass the first screen and reach the protocol's own sections."""
+    rng = random.Random(seed)
+    population = protocol.plan.population
+    questions = list(all_questions(protocol.plan).values())
+    cases = []
+    for _ in range(count):
+        case = {}
+        for q in questions:
+            case[q.id] = rng.random() < 0.1 if q.type == "yes/no" else answer_for(q, rng, population)
+        cases.append(case)
+    return cases
+
+
+def bench_telephone(n: int) -> None:
+    print(f"\n== telephone: evaluate on {n:,} complete answer sets (us; ratio against the interpreter)")
+    for name in TELEPHONE:
+        protocol = triage_dsl.load(ROOT / "protocols" / "telephone" / f"{name}.triage")
+        cases = telephone_answers(protocol, n)
+        results = [evaluate_protocol(protocol, c, trace=False) for c in cases]
+        raised = sum(1 for r in results if r.raised_by is not None)
+        statuses = {r.status for r in results}
+        generated = runner(protocol) is not None
+        print(
+            f"-- {name}: {raised:,} of {n:,} raised by a floor; statuses {sorted(statuses)}; "
+            f"generated code: {'yes' if generated else 'no (the interpreter runs it)'}"
+        )
+        for label, trace in (("no trace", False), ("full trace", True)):
+            base = best_of(
+                3, each(lambda c: evaluate_protocol(protocol, c, trace=trace, generated=False), cases)
+            )
+            base_us = base / n * 1e6
+            row("telephone", f"{name}: interpreter, {label}", base_us, "us", base_us, "interpreter")
+            t = best_of(3, each(lambda c: evaluate_protocol(protocol, c, trace=trace, generated=True), cases))
+            row("telephone", f"{name}: generated, {label}", t / n * 1e6, "us", base_us, "interpreter")
+            functions = runner(protocol)
+            if functions is not None:  # the generated function alone, on validated answers
+                run = functions.trace if trace else functions.plain
+                cleaned = [validate(protocol.plan, c, None)[0] for c in cases]
+                t = best_of(3, each(lambda c: run(c, []), cleaned))
+                row(
+                    "telephone",
+                    f"{name}: generated code alone, {label}",
+                    t / n * 1e6,
+                    "us",
+                    base_us,
+                    "interpreter",
+                    "",
+                    "no validation, no result",
+                )
 
 
 # ---------------------------------------------------------------- eval --cases
@@ -492,7 +555,9 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--full", action="store_true", help="the issue's sizes (100,000 cases; 10,000 lines)")
     parser.add_argument("--cases", type=int, help="answer sets per rule (default 20,000; --full 100,000)")
-    parser.add_argument("--only", default="rules,cases,sessions,compile", help="comma-separated sections")
+    parser.add_argument(
+        "--only", default="rules,telephone,cases,sessions,compile", help="comma-separated sections"
+    )
     parser.add_argument("--json", metavar="FILE", help="also write every figure as JSON")
     parser.add_argument("--cpu", action="store_true", help="CPU time instead of wall time (a shared machine)")
     args = parser.parse_args(argv)
@@ -506,6 +571,8 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     if "rules" in only:
         bench_rules(n, peer_n=max(1000, n // 20))
+    if "telephone" in only:
+        bench_telephone(max(1000, n // 4))
     if "cases" in only:
         bench_cases(n)
     if "sessions" in only:

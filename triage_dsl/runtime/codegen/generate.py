@@ -16,27 +16,56 @@ number or string; objects (dispositions, trace templates, explanations) are boun
 module's namespace under generated names, never written as source. The module's AST is
 checked against :mod:`~triage_dsl.runtime.codegen.allow` before ``compile()``.
 
-Plans this generator does not cover (floors, ``continue with``, more than
-:data:`MAX_NESTING` criteria in an ``all of`` section) give :class:`NotCovered`: they run
-on the interpreter.
+Floors (``at least``, a protocol's own or a screen's) run after the sections as
+:meth:`~triage_dsl.runtime.evaluation.Evaluation.apply_floors` runs them: most urgent
+first, a floor no more urgent than the outcome traced as not needed, the first that holds
+raising the outcome. The outcome before the floors is known only at run time, so each
+conclusion sets ``_rank`` (its tier's rank) and ``_did`` (its disposition id), and what
+depends on it (the "not needed" detail, the raise's explanation and ``raised_by``) is
+looked up by ``_did`` in tables built here.
+
+A protocol continued with (``continue with``) is written inline where it is continued
+with (see :class:`Generator`); the floors of the protocol that continues apply to its
+outcome after its own, as in the interpreter.
+
+Plans this generator does not cover (more than :data:`MAX_NESTING` criteria in an ``all
+of`` block, code nested too deeply, protocols continued with more than
+:data:`MAX_CONTINUED` deep) give :class:`NotCovered`: they run on the interpreter.
 """
 
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.check.walk import names as names_in
-from triage_dsl.graph.plan import CriterionPlan, Plan, QuestionPlan, SectionPlan, ValuePlan
+from triage_dsl.graph.plan import (
+    CriterionPlan,
+    FloorPlan,
+    Plan,
+    QuestionPlan,
+    SectionPlan,
+    ValuePlan,
+    all_dispositions,
+)
+from triage_dsl.model import result as m
 from triage_dsl.runtime.answers import UNKNOWN
 from triage_dsl.runtime.build import _all_advice, _no_detail, _target_text, _within
 from triage_dsl.runtime.codegen import support
 from triage_dsl.runtime.program import Program
+from triage_dsl.runtime.program import program as program_of
 from triage_dsl.syntax import ast
 
 MAX_NESTING = 60
 """Criteria of an ``all of`` section, nested one ``if`` each (Python allows 100 levels)."""
+
+MAX_CONTINUED = 8
+"""Protocols continued with inside one another (each is written inline)."""
+
+MAX_DEPTH = 90
+"""Indentation levels of generated code (Python's parser allows 100)."""
 
 MAX_LINES = 200_000
 """A larger generated module is not worth compiling: the interpreter runs the plan."""
@@ -72,32 +101,48 @@ class _Lines:
     depth: int = 1
 
     def add(self, text: str) -> None:
+        if self.depth > MAX_DEPTH:
+            raise NotCovered("blocks nested too deeply")
         self.lines.append("    " * self.depth + text)
 
 
 class Generator:
-    """Writes one module for one plan (see the module docstring)."""
+    """Writes one module for one plan (see the module docstring).
 
-    def __init__(self, protocol: Any, program: Program) -> None:
+    A protocol continued with (``continue with``) is written inline where the section or
+    default continues, by a generator for its plan (``parent`` set) that shares this
+    one's namespace and names: its variables are prefixed (``_c1a0``), so it reads its
+    answers afresh, as the interpreter's inner evaluation does.
+    """
+
+    def __init__(self, protocol: Any, program: Program, parent: Generator | None = None) -> None:
         plan: Plan = protocol.plan
-        if plan.floors:
-            raise NotCovered("floors")
-        if (
-            plan.callees
-            or plan.default.kind == "protocol"
-            or any(s.target.kind == "protocol" for s in plan.sections)
-        ):
-            raise NotCovered("continue with another protocol")
         self.protocol = protocol
         self.plan = plan
         self.program = program
-        self.namespace: dict[str, Any] = {}
-        self.names: set[str] = set()
-        self.objects: dict[int, str] = {}
-        self.questions = {qid: f"_a{i}" for i, qid in enumerate(plan.questions)}
-        self.values = {vid: f"_v{i}" for i, vid in enumerate(plan.values)}
+        self.root: Generator = self if parent is None else parent.root
+        self.level: int = 0 if parent is None else parent.level + 1
+        if self.level > MAX_CONTINUED:
+            raise NotCovered("protocols continued with too deeply")
+        # The floors of this protocol and of those that continue with it read the outcome's
+        # rank and disposition id, so every conclusion sets them.
+        self.needs_rank: bool = bool(program.floors) or (parent is not None and parent.needs_rank)
+        if parent is None:
+            self.namespace: dict[str, Any] = {}
+            self.names: set[str] = set()
+            self.objects: dict[int, str] = {}
+            self.temp = 0
+            self.continued = 0
+            prefix = ""
+        else:
+            self.namespace, self.names, self.objects = parent.namespace, parent.names, parent.objects
+            self.root.continued += 1
+            prefix = f"c{self.root.continued}"
+        self.questions = {qid: f"_{prefix}a{i}" for i, qid in enumerate(plan.questions)}
+        self.values = {vid: f"_{prefix}v{i}" for i, vid in enumerate(plan.values)}
         self.names.update(self.questions.values(), self.values.values())
-        self.temp = 0
+        if parent is not None:
+            return
         for name, obj in (
             ("_M", support.MISSING),
             ("_U", UNKNOWN),
@@ -109,12 +154,23 @@ class Generator:
             ("_tidy", support.tidy),
             ("_negate", support.negate),
             ("_score", support.score),
-            ("_protocol", protocol),
+            ("_merge", support.merge_advice),
         ):
             self.namespace[name] = obj
             self.names.add(name)
         self.names.update(
-            {"_answers", "_trace", "_asked", "_used", "_scores", "_out", "run_trace", "run_plain"}
+            {
+                "_answers",
+                "_trace",
+                "_asked",
+                "_used",
+                "_scores",
+                "_out",
+                "_rank",
+                "_did",
+                "run_trace",
+                "run_plain",
+            }
         )
 
     # ----------------------------------------------------------------- names and objects
@@ -130,8 +186,9 @@ class Generator:
         return name
 
     def fresh(self) -> str:
-        name = f"_t{self.temp}"
-        self.temp += 1
+        root = self.root
+        name = f"_t{root.temp}"
+        root.temp += 1
         self.names.add(name)
         return name
 
@@ -159,13 +216,7 @@ class Generator:
         out.add("_asked = []")
         out.add("_used = {}")
         out.add("_out = None")
-        out.add("while True:")
-        out.depth += 1
-        known: set[str] = set()
-        for s in self.plan.sections:
-            self.section(out, s, known, tracing)
-        self.default(out, known, tracing)
-        out.depth -= 1
+        self.decision(out, tracing)
         if self.plan.population is not None:
             self.population(out, tracing)
         out.add("_scores = {}")
@@ -185,23 +236,48 @@ class Generator:
             out.add(f"_scores[{_literal(score_id)}] = _score({var})")
         out.add("return (_out, _asked, _used, _scores)")
 
+    def decision(self, out: _Lines, tracing: bool) -> None:
+        """The sections (the first that holds sets ``_out``), the default, the floors."""
+        out.add("while True:")
+        out.depth += 1
+        known: set[str] = set()
+        for s in self.plan.sections:
+            self.section(out, s, known, tracing)
+        self.default(out, known, tracing)
+        out.depth -= 1
+        if self.program.floors:
+            self.floors(out, tracing)
+
     # ----------------------------------------------------------------- sections
     def section(self, out: _Lines, s: SectionPlan, known: set[str], tracing: bool) -> None:
+        self.block(out, s, known, tracing, "section", lambda c: self.fires(out, s, c, tracing))
+
+    def block(
+        self,
+        out: _Lines,
+        s: SectionPlan | FloorPlan,
+        known: set[str],
+        tracing: bool,
+        kind: str,
+        fires: Callable[[CriterionPlan], None],
+    ) -> None:
+        """A section or a floor (``kind``): its criteria in order, ``fires`` writing what
+        follows when it holds (it ends with ``break``), a ``kind`` step when it does not."""
         where = self.program.where
         if s.mode == "any":
             for c in s.criteria:
                 var = self.criterion(out, c, known, tracing)
                 out.add(f"if {var}:")
                 out.depth += 1
-                self.fires(out, s, c, tracing)
+                fires(c)
                 out.depth -= 1
             if tracing:
-                template = self.template("section", s.node, where(s.span), s.text)
+                template = self.template(kind, s.node, where(s.span), s.text)
                 detail = _no_detail(s, None, where)
                 out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(detail)})")
             return
         if len(s.criteria) > MAX_NESTING:
-            raise NotCovered("an 'all of' section with too many criteria")
+            raise NotCovered(f"an 'all of' {kind} with too many criteria")
         opened = 0
         inner = set(known)
         for position, c in enumerate(s.criteria):
@@ -209,7 +285,7 @@ class Generator:
             out.add(f"if not {var}:")
             out.depth += 1
             if tracing:
-                template = self.template("section", s.node, where(s.span), s.text)
+                template = self.template(kind, s.node, where(s.span), s.text)
                 out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(_no_detail(s, c, where))})")
             else:
                 out.add("pass")
@@ -218,7 +294,7 @@ class Generator:
             out.depth += 1
             opened += 1
             if position == len(s.criteria) - 1:
-                self.fires(out, s, c, tracing)
+                fires(c)
         out.depth -= opened
         # Only the first criterion is read on every path through the section.
 
@@ -258,16 +334,140 @@ class Generator:
     def conclude(
         self, out: _Lines, target: ast.Target, decided_by: Any, advice: tuple[str, ...], tracing: bool
     ) -> None:
+        if target.kind == "protocol":
+            self.continue_with(out, target, decided_by, tracing)
+            return
         d = self.plan.dispositions[target.id]
+        self.disposition_step(out, d, tracing)
+        if self.needs_rank:  # what the floors compare and look up
+            out.add(f"_rank = {_literal(d.tier.rank)}")
+            out.add(f"_did = {_literal(d.id)}")
+        out.add(
+            f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
+            f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
+            f"'protocol': {self.obj(self.protocol)}}}"
+        )
+        out.add("break")
+
+    def continue_with(self, out: _Lines, target: ast.Target, decided_by: Any, tracing: bool) -> None:
+        """The ``continue`` step, then the protocol continued with, inline: its sections,
+        default and floors, over its own variables (it reads its answers afresh)."""
+        if tracing:
+            template = self.template(
+                "continue",
+                f"protocol:{target.id}",
+                self.program.where(target.span),
+                f"continue with {target.id}",
+            )
+            detail = f"{decided_by.explanation}; continuing with protocol '{target.id}'"
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(target.id)}, {_literal(detail)})")
+        callee = self.plan.callees[target.id]
+        inner = Generator(callee, program_of(callee), parent=self)
+        variables = [*inner.questions.values(), *inner.values.values()]
+        for start in range(0, len(variables), 200):
+            out.add(" = ".join([*variables[start : start + 200], "_M"]))
+        inner.decision(out, tracing)
+        out.add("break")
+
+    def disposition_step(self, out: _Lines, d: Any, tracing: bool) -> None:
         if tracing:
             template = self.template("disposition", d.node, self.program.where(d.span), d.label)
             detail = f"{d.label} (tier {d.tier.id}{_within(d)})"
             out.add(f"_entry(_trace, {template}, {{}}, {_literal(d.id)}, {_literal(detail)})")
-        out.add(
-            f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
-            f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
-            "'protocol': _protocol}"
+
+    # ----------------------------------------------------------------- floors
+    def floors(self, out: _Lines, tracing: bool) -> None:
+        """The floors after the outcome (``_out``, ``_rank``, ``_did``) is known: most
+        urgent first; the first that holds raises the outcome and ends the loop."""
+        where = self.program.where
+        not_needed = self.obj(
+            {
+                d.id: f"not needed: the outcome is already at least as urgent ('{d.id}', tier {d.tier.id})"
+                for d in all_dispositions(self.plan).values()
+            }
         )
+        out.add("while True:")
+        out.depth += 1
+        for position, f in enumerate(self.program.floors):
+            target = self.plan.dispositions[f.target.id]
+            out.add(f"if _rank <= {_literal(target.tier.rank)}:")  # no more urgent than the outcome
+            out.depth += 1
+            if tracing:
+                template = self.template("floor", f.node, where(f.span), f.text)
+                out.add(f"_entry(_trace, {template}, {{}}, None, {not_needed}[_did])")
+            else:
+                out.add("pass")
+            out.depth -= 1
+            out.add("else:")
+            out.depth += 1
+            self.block(
+                out,
+                f,
+                set(),
+                tracing,
+                "floor",
+                lambda c, f=f, position=position: self.raise_to(out, f, c, position, tracing),  # type: ignore[misc]
+            )
+            out.depth -= 1
+        out.add("break")
+        out.depth -= 1
+
+    def raise_to(self, out: _Lines, f: FloorPlan, c: CriterionPlan, position: int, tracing: bool) -> None:
+        """Floor ``f`` holds by criterion ``c``: the steps and the outcome of
+        ``Evaluation.raise_to`` for a criterion that held."""
+        where = self.program.where
+        after = self.plan.dispositions[f.target.id]
+        floor_at = where(f.span)
+        because = f"'{c.text}' ({where(c.span)})"
+        explanations: dict[str, str] = {}
+        raised: dict[str, m.RaisedBy] = {}
+        for before in all_dispositions(self.plan).values():
+            if before.tier.rank <= after.tier.rank:
+                continue  # the floor is not evaluated for this outcome
+            explanation = (
+                f"raised from '{before.id}' (tier {before.tier.id}) to '{after.id}' "
+                f"(tier {after.tier.id}) because {because}; floor at {floor_at}"
+            )
+            explanations[before.id] = explanation
+            raised[before.id] = m.RaisedBy(
+                kind="criterion",
+                floor=f.node,
+                floor_location=floor_at,
+                screen=f.screen,
+                criterion=c.node,
+                location=where(c.span),
+                text=c.text,
+                from_disposition=before.id,
+                from_tier=before.tier.id,
+                to_disposition=after.id,
+                to_tier=after.tier.id,
+                explanation=explanation,
+            )
+        if tracing:
+            how = "criterion" if f.mode == "any" else "last criterion"
+            template = self.template("floor", f.node, floor_at, f.text)
+            detail = f"holds: {how} '{c.text}' is yes"
+            out.add(f"_entry(_trace, {template}, {{}}, True, {_literal(detail)})")
+            template = self.template("raise", f.node, floor_at, f.text)
+            out.add(f"_entry(_trace, {template}, {{}}, {_literal(after.id)}, {self.obj(explanations)}[_did])")
+            for later in self.program.floors[position + 1 :]:
+                template = self.template("floor", later.node, where(later.span), later.text)
+                detail = (
+                    "not needed: the outcome is already at least as urgent "
+                    f"('{after.id}', tier {after.tier.id})"
+                )
+                out.add(f"_entry(_trace, {template}, {{}}, None, {_literal(detail)})")
+        self.disposition_step(out, after, tracing)
+        advice = c.advice if f.mode == "any" else _all_advice(f)
+        out.add(
+            f"_out = {{'status': 'complete', 'disposition': {self.obj(after)}, "
+            "'decided_by': _out['decided_by'], "
+            f"'criterion_advice': _merge({self.obj(advice)}, _out['criterion_advice']), "
+            f"'protocol': {self.obj(self.protocol)}, 'raised_by': {self.obj(raised)}[_did]}}"
+        )
+        # The raised outcome is the one the floors of a protocol continuing with this one see.
+        out.add(f"_rank = {_literal(after.tier.rank)}")
+        out.add(f"_did = {_literal(after.id)}")
         out.add("break")
 
     # ----------------------------------------------------------------- population

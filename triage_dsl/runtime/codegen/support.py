@@ -16,7 +16,18 @@ from triage_dsl.runtime.values import negate, tidy
 MISSING: Any = object()
 """A variable not read or computed yet."""
 
-__all__ = ["MISSING", "answer_entry", "answer_json", "entry", "fmt", "negate", "score", "tidy", "time_words"]
+__all__ = [
+    "MISSING",
+    "answer_entry",
+    "answer_json",
+    "entry",
+    "fmt",
+    "merge_advice",
+    "negate",
+    "score",
+    "tidy",
+    "time_words",
+]
 
 fmt = _fmt
 
@@ -53,3 +64,8 @@ def answer_entry(
 def score(value: Any) -> Any:
     """A score as results report it (a choice is no score)."""
     return None if isinstance(value, str) else value
+
+
+def merge_advice(first: tuple[str, ...], then: tuple[str, ...]) -> tuple[str, ...]:
+    """A raising floor's advice, then the outcome's advice it does not repeat."""
+    return (*first, *(a for a in then if a not in first))

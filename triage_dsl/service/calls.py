@@ -97,9 +97,6 @@ class CallService:
             yield
 
     # ------------------------------------------------------------------ operations
-    def start(self, protocol_ids: list[str], caller: CallInfo | None, who: TokenHolder | None) -> CallState:
-        return self.start_or_replay(protocol_ids, caller, who, None)[0]
-
     def start_or_replay(
         self,
         protocol_ids: list[str],
@@ -164,11 +161,6 @@ class CallService:
     def get(self, call_id: str) -> CallState:
         with self._locked(call_id):
             return self._current(call_id)
-
-    def change(
-        self, call_id: str, changes: Callable[[CallState], list[Change]], who: TokenHolder | None
-    ) -> CallState:
-        return self.change_or_replay(call_id, changes, who, None)[0]
 
     def change_or_replay(
         self,

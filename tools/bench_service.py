@@ -31,14 +31,15 @@ integrator should (docs/service.md, Retries); ``--no-keys`` sends no key and nev
 retries. ``--client stream`` (default) is a small keep-alive HTTP/1.1 client on asyncio
 streams (tools/bench_http.py), run on uvloop when installed (``--loop asyncio`` for the
 standard loop); ``--client httpx`` is the client of the earlier figures. Reported per
-run: answers/s while every call is answering (from the last call's first answer to the
-first call's last, so the calls' spread-out start and end do not count), p50/p99 latency
+run: answers/s while nearly every call is answering (the 5% of calls that start last and
+end first left out, so the calls' spread-out start and end do not count), p50/p99 latency
 of one answer (request to response, retries included), the retries and replays, the
 calls that failed (none may fail) and the machine's load average during the run; and,
 measured in the same run with the same client at the same concurrency, ``GET /healthz``
 round trips (the HTTP stack and the client alone: the ceiling for any endpoint) and,
 once, the same answers given in-process with ``Session.answer`` (the interpreter alone,
-no HTTP, no database).
+no HTTP, no database). The CPU the service's processes and the client used per request
+is printed too (from /proc: the capacity bound, whatever else the machine runs).
 
 Not a test: the figures depend on the machine and its load (docs/performance.md).
 """
@@ -193,13 +194,16 @@ async def calls(service: LiveService, kind: str, protocol: str, count: int, run:
 
 
 def steady_rate(run: Run) -> tuple[float, float, bool]:
-    """Answers/s while every call was answering (from the last call's first answer to the
-    first call's last: no ramp up or down), that window's seconds, and whether it was long
-    enough to use (else the whole run, first answer to last)."""
+    """Answers/s while (nearly) every call was answering: from the first answer of the
+    call that started 95% of them to the last answer of the call that ended 5% (no ramp up
+    or down), that window's seconds, and whether it was long enough to use (else the whole
+    run, first answer to last)."""
     if not run.call_spans:
         return 0.0, 0.0, False
-    begin = max(first for first, _ in run.call_spans)
-    end = min(last for _, last in run.call_spans)
+    firsts = sorted(first for first, _ in run.call_spans)
+    lasts = sorted(last for _, last in run.call_spans)
+    cut = len(firsts) // 20  # the 5% of calls that start last and end first
+    begin, end = firsts[-1 - cut], lasts[cut]
     inside = sum(1 for at in run.done_at if begin < at <= end)
     if end - begin >= 1.0 and inside >= 100:
         return inside / (end - begin), end - begin, True
@@ -230,6 +234,32 @@ async def health_round_trips(
         return latencies, time.perf_counter() - started
     finally:
         await client.aclose()
+
+
+def process_tree_cpu(pid: int) -> float | None:
+    """CPU seconds (user + system) used so far by ``pid`` and its living descendants (the
+    service and its worker processes); None where /proc cannot tell (not Linux)."""
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    stats: dict[int, tuple[int, float]] = {}  # pid -> (parent, cpu seconds)
+    try:
+        entries = [e for e in os.listdir("/proc") if e.isdigit()]
+    except OSError:
+        return None
+    for entry in entries:
+        try:
+            text = Path(f"/proc/{entry}/stat").read_text()
+        except OSError:
+            continue  # the process ended meanwhile
+        fields = text.rsplit(")", 1)[1].split()  # after the command name, which may hold spaces
+        stats[int(entry)] = (int(fields[1]), (int(fields[11]) + int(fields[12])) / tick)
+    if pid not in stats:
+        return None
+    total, todo = 0.0, [pid]
+    while todo:
+        current = todo.pop()
+        total += stats[current][1]
+        todo += [child for child, (parent, _) in stats.items() if parent == current]
+    return total
 
 
 def in_process_rate(protocol_path: Path, minimum_seconds: float = 1.0) -> tuple[float, int]:
@@ -326,8 +356,11 @@ def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
 
 
-def _rates(text: str | None) -> list[float]:
-    return [float(part) for part in text.split(",")] if text else []
+def _thinks(rates: str | None, calls: int) -> list[float]:
+    """The think time of each ``--rate`` (``closed``: none, a closed loop)."""
+    if not rates:
+        return []
+    return [0.0 if part == "closed" else calls / float(part) for part in rates.split(",")]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -359,7 +392,8 @@ def main(argv: list[str] | None = None) -> int:
         "--rate",
         default=None,
         metavar="N[,N...]",
-        help="answers/s offered (think time = calls / N); several: one run each, same service",
+        help="answers/s offered (think time = calls / N); several: one run each, same service "
+        "('closed': a closed-loop run among them)",
     )
     parser.add_argument(
         "--client", choices=CLIENTS, default="stream", help="the HTTP client (default stream)"
@@ -388,7 +422,7 @@ def main(argv: list[str] | None = None) -> int:
         except ImportError:
             loop_name = "asyncio"
     run_on = event_loop(loop_name)
-    thinks = [args.calls / r for r in _rates(args.rate)] or [args.think or 0.0]
+    thinks = _thinks(args.rate, args.calls) or [args.think or 0.0]
 
     path = protocol_file(args.protocol)
     session_rate, per_call = in_process_rate(path)
@@ -396,7 +430,8 @@ def main(argv: list[str] | None = None) -> int:
     print(
         f"protocol {args.protocol}: {per_call} answers per simulated call"
         f"{f' (at most {args.answers} given)' if args.answers else ''}; {args.calls} calls at once;"
-        f" client {args.client} on {loop_name}; {args.workers} worker(s);"
+        f" client {args.client} on {loop_name};"
+        f" {args.workers} worker(s);"
         f" {os.cpu_count()} CPUs, load average {load1:.1f} (1 min) {load5:.1f} (5 min)"
     )
     print(
@@ -432,10 +467,17 @@ def main(argv: list[str] | None = None) -> int:
             )
             for think in thinks:
                 run = Run(keys=not args.no_keys, think=think, max_answers=args.answers)
+                server_before, client_before = process_tree_cpu(live.pid), time.process_time()
                 with load_sampler() as loads:
                     run_on(calls(live, args.client, args.protocol, args.calls, run))
+                server_after, client_cpu = process_tree_cpu(live.pid), time.process_time() - client_before
+                server_cpu = (
+                    server_after - server_before
+                    if server_before is not None and server_after is not None
+                    else None
+                )
                 figures["runs"].append(
-                    report(kind, run, args.calls, health_rate, session_rate, loads)
+                    report(kind, run, args.calls, health_rate, session_rate, loads, server_cpu, client_cpu)
                     | {
                         "healthz_per_s": health_rate,
                         "healthz_p50_ms": percentile(health, 50) * 1000,
@@ -448,10 +490,18 @@ def main(argv: list[str] | None = None) -> int:
 
 
 def report(
-    kind: str, run: Run, count: int, health_rate: float, session_rate: float, loads: list[float]
+    kind: str,
+    run: Run,
+    count: int,
+    health_rate: float,
+    session_rate: float,
+    loads: list[float],
+    server_cpu: float | None,
+    client_cpu: float,
 ) -> dict[str, Any]:
     answers = len(run.latencies)
     rate, elapsed, steady = steady_rate(run)
+    requests = answers + 2 * len(run.call_spans)  # with each call's start and close
     p50, p99 = percentile(run.latencies, 50), percentile(run.latencies, 99)
     mode = "closed loop" if run.think == 0 else f"think {run.think:.3g} s, offered {count / run.think:,.0f}/s"
     print(
@@ -461,6 +511,13 @@ def report(
         f" {run.retries} retries, {run.replayed} replayed, {len(run.failures)} calls failed"
         + ("" if run.keys else ", no keys")
         + f"; {rate / health_rate:.2f} of /healthz)"
+    )
+    server_ms = server_cpu * 1000 / requests if server_cpu is not None and requests else None
+    client_ms = client_cpu * 1000 / requests if requests else 0.0
+    print(
+        f"{'':>32}  CPU per request (starts and closes included): service "
+        + (f"{server_ms:.2f} ms" if server_ms is not None else "n/a")
+        + f", client {client_ms:.2f} ms"
     )
     for failure in run.failures[:5]:
         print(f"  failed: {failure}")
@@ -480,6 +537,8 @@ def report(
         "retries_replayed": run.replayed,
         "load_average_during": [min(loads), max(loads)],
         "of_healthz": rate / health_rate,
+        "service_cpu_ms_per_request": server_ms,
+        "client_cpu_ms_per_request": client_ms,
         "of_session_answer": rate / session_rate,
     }
 

@@ -28,6 +28,7 @@ class LiveService:
     url: str
     database: str
     token: str
+    pid: int = 0  # the ``triage serve`` process (its workers are its children)
 
     def headers(self) -> dict[str, str]:
         return {"Authorization": f"Bearer {self.token}"}
@@ -102,7 +103,7 @@ def running_service(
     url = f"http://127.0.0.1:{port}"
     try:
         _wait_healthy(url, process, folder / f"serve-{port}.log")
-        yield LiveService(url=url, database=database, token=token)
+        yield LiveService(url=url, database=database, token=token, pid=process.pid)
     finally:
         process.terminate()
         try:

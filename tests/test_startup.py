@@ -44,6 +44,27 @@ def test_light_paths_load_no_heavy_module(code: str) -> None:
     assert not {m for m in HEAVY if m in loaded}
 
 
+# What only a command's own work needs: the errors' and files' modules (and with them
+# dataclasses, hashlib, tempfile, pathlib) load when a command runs, not to print the version.
+NOT_FOR_VERSION = (
+    "dataclasses",
+    "pathlib",
+    "tempfile",
+    "hashlib",
+    "json",
+    "triage_dsl.errors",
+    "triage_dsl.io",
+    "triage_dsl.source",
+    "triage_dsl.commands",
+)
+
+
+def test_version_loads_only_the_argument_parsers() -> None:
+    loaded = _loaded_after("from triage_dsl.cli import main\nmain(['--version'])")
+    assert "triage_dsl.cli" in loaded and "argparse" in loaded
+    assert not {m for m in NOT_FOR_VERSION if m in loaded}
+
+
 def test_check_loads_the_analyses_but_not_the_renderer() -> None:
     loaded = _loaded_after(
         "from triage_dsl.cli import main\nmain(['check', '--no-analysis', 'protocols/rules/qsofa.triage'])"

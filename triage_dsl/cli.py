@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import os
 import signal
 import sys
 import threading
@@ -294,6 +295,10 @@ def main(
     stderr: TextIO | None = None,
 ) -> int:
     out, err, inp = stdout or sys.stdout, stderr or sys.stderr, stdin or sys.stdin
+    # A pydantic plugin installed in the same environment would be handed every value the
+    # models validate: the caller's answers and free text (PHI). The command and the
+    # service it starts run without plugins unless the operator sets the variable.
+    os.environ.setdefault("PYDANTIC_DISABLE_PLUGINS", "__all__")
     parser = _parser()
     try:
         with contextlib.redirect_stdout(out):

@@ -77,7 +77,9 @@ def test_a_body_over_the_limit_is_413_before_it_is_read(
     assert events(app, call["id"]) == 0
 
 
-def test_a_strict_body_at_the_limit_goes_through(app: Any, client: TestClient, tokens: dict[str, str]) -> None:
+def test_a_strict_body_at_the_limit_goes_through(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
     call = start(client, tokens["call"])
     head = b'{"answers": {"unconscious": false}'
     body = head + b" " * (MAX_BODY_BYTES - len(head) - 1) + b"}"
@@ -96,7 +98,9 @@ def test_the_documented_error_shapes_include_413(client: TestClient) -> None:
 async def _run(middleware: StrictBodies, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> Any:
     """Drive the middleware as a server does: the body in ``chunks``; what the application
     received and what was sent back."""
-    messages = [{"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)]
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)
+    ]
     pulled: list[int] = []
 
     async def receive() -> dict[str, Any]:

@@ -27,6 +27,7 @@ from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
 from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
+from triage_dsl.service.bodies import StrictBodies
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
 from triage_dsl.service.idempotency import (
@@ -66,6 +67,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"model": ErrorOut, "description": "no valid bearer token"},
     403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    413: {"model": ErrorOut, "description": "the body is larger than 1,000,000 bytes (nothing is stored)"},
     422: {
         "model": ErrorOut,
         "description": "the request does not follow this document (each error names the field)",
@@ -152,6 +154,7 @@ def create_app(
     app.include_router(page.router)
     app.include_router(roster.router())
 
+    app.add_middleware(StrictBodies)  # inside Measure, so refused bodies are counted too
     app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any, TextIO
 
 OK, USAGE = 0, 2
@@ -210,6 +209,7 @@ def token_revoke(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
 
 def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     import copy
+    from pathlib import Path
 
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG

@@ -79,7 +79,20 @@ CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
 }
 FHIR_JSON = "application/fhir+json"
+# Every POST's success response: a request sent again with its Idempotency-Key says so.
+REPLAYED_HEADER = {
+    REPLAYED: {
+        "description": "`true` when this request was sent before with the same `Idempotency-Key` and "
+        "stored then: nothing was applied again, the body is the call as it is now (absent otherwise)",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+
+def _replayable(status: int) -> dict[int | str, dict[str, Any]]:
+    """The success response of a POST, with the header a replay carries."""
+    return {status: {"headers": REPLAYED_HEADER}}
 
 
 def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
@@ -245,7 +258,12 @@ def create_app(
             metrics.count("triage_replays_total")
         return state, replayed
 
-    @app.post("/v1/calls", status_code=201, tags=["calls"], responses={**ERRORS, 404: {"model": ErrorOut}})
+    @app.post(
+        "/v1/calls",
+        status_code=201,
+        tags=["calls"],
+        responses={**ERRORS, 404: {"model": ErrorOut}, **_replayable(201)},
+    )
     def start_call(
         body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
@@ -270,6 +288,7 @@ def create_app(
         responses={
             **CALL_ERRORS,
             422: {"model": ErrorOut, "description": "an invalid answer; nothing stored"},
+            **_replayable(200),
         },
     )
     def answer(
@@ -282,7 +301,7 @@ def create_app(
             metrics.count("triage_answers_stored_total", len(body.answers))
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses=CALL_ERRORS)
+    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)})
     def retract(
         call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
@@ -293,7 +312,11 @@ def create_app(
     @app.post(
         "/v1/calls/{call_id}/override",
         tags=["calls"],
-        responses={**CALL_ERRORS, 422: {"model": ErrorOut, "description": "the override is refused"}},
+        responses={
+            **CALL_ERRORS,
+            422: {"model": ErrorOut, "description": "the override is refused"},
+            **_replayable(200),
+        },
     )
     def override(
         call_id: str,
@@ -308,7 +331,9 @@ def create_app(
         )
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
+    @app.post(
+        "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)}
+    )
     def escalation(
         call_id: str,
         body: EscalationIn,
@@ -326,7 +351,11 @@ def create_app(
         state, _ = change(call_id, who, events, key, request, response, body)
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
+    @app.post(
+        "/v1/calls/{call_id}/close",
+        tags=["calls"],
+        responses={**CALL_ERRORS, 200: {**RECORD, "headers": REPLAYED_HEADER}},
+    )
     def close(
         call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> Response:

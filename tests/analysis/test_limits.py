@@ -29,3 +29,13 @@ def test_check_says_so_and_exits_as_for_a_warning(monkeypatch: pytest.MonkeyPatc
     code = main(["check", str(MEDICATION)], stdout=out, stderr=err)
     assert code == 0, err.getvalue()
     assert "warning[A000]" in out.getvalue() + err.getvalue()
+
+
+def test_a_comparison_past_its_limit_is_reported_as_a000_too(monkeypatch: pytest.MonkeyPatch) -> None:
+    from triage_dsl.analysis import joint, tree
+
+    monkeypatch.setattr(joint, "MAX_STATES", 5)
+    monkeypatch.setattr(tree, "MAX_NODES", 5)  # no decision tree: every comparison by pairs
+    findings = findings_of(load(MEDICATION))
+    assert [f.code for f in findings] == ["A000"]
+    assert "states compared for one question" in findings[0].message

@@ -11,8 +11,10 @@ log is meant to change. Plus: a question handed out cannot be changed by its rea
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
@@ -72,39 +74,44 @@ def scripted(path: Path) -> dict[str, Any]:
     )
     steps: list[Any] = []
 
-    def step(what: str, action: Any) -> None:
+    def step(what: str, action: Callable[..., Any], *args: Any, **kwargs: Any) -> None:
         try:
-            got = action()
+            got = action(*args, **kwargs)
         except (AnswerError, SessionError) as exc:
             steps.append([what, "refused", str(exc)])
             return
         steps.append([what, got.id if got is not None and hasattr(got, "id") else None])
 
+    unknowable = [qid for qid, q in questions.items() if q.unknown_allowed]
+    population = protocol.plan.population
     turn = 0
     answered: list[str] = []
     while turn < 30 and (asked := session.next_question()) is not None:
         qid = asked.id
-        q = questions[qid]
-        step(f"answer {qid}", lambda: session.answer(qid, value_for(q, turn, protocol.plan.population)))
+        step(f"answer {qid}", session.answer, qid, value_for(questions[qid], turn, population))
         answered.append(qid)
+        if turn == 0 and unknowable and unknowable[-1] not in session.answers:
+            step(f"unknown {unknowable[-1]}", session.answer, unknowable[-1], "unknown")
         if turn == 1:  # a correction, then an invalid answer (refused)
             first = answered[0]
-            step(
-                f"correct {first}",
-                lambda: session.answer(first, value_for(questions[first], 5), reason="misheard"),
-            )
-            step(f"invalid {first}", lambda: session.answer(first, [1, 2]))
+            value = value_for(questions[first], 5, population)
+            step(f"correct {first}", session.answer, first, value, reason="misheard")
+            step(f"invalid {first}", session.answer, first, [1, 2])
         if turn == 2 and answered[1] in session.answers:
-            second = answered[1]
-            step(f"retract {second}", lambda: session.retract(second, "the caller meant last week"))
+            step(f"retract {answered[1]}", session.retract, answered[1], "the caller meant last week")
         if turn == 3:
-            step("undo", lambda: session.undo("mistyped"))
-            step("note", lambda: session.note("the caller is short of breath while talking"))
+            step("undo", session.undo, "mistyped")
+            step("note", session.note, "the caller is short of breath while talking")
         turn += 1
-    step("answer after the outcome", lambda: session.answer(next(iter(questions)), True))
-    step("note after the outcome", lambda: session.note("the neighbour will drive"))
+    step("answer after the outcome", session.answer, next(iter(questions)), True)
+    step("note after the outcome", session.note, "the neighbour will drive")
     if session.done and session.answers:
-        step("undo after the outcome", lambda: session.undo("went back"))
+        step("undo after the outcome", session.undo, "went back")
+    while (asked := session.next_question()) is not None and turn < 40:
+        step(f"answer {asked.id}", session.answer, asked.id, value_for(questions[asked.id], turn, population))
+        turn += 1
+    step("respond", session.respond, False, "will wait for the doctor")
+    step("respond again", session.respond, True)
     result = session.result(trace=False)
     return {
         "steps": steps,
@@ -154,10 +161,8 @@ def mutate(info: Any) -> None:
         lambda: options.remove(options[0]),
         lambda: options.clear(),
     ):
-        try:
+        with contextlib.suppress(TypeError, AttributeError, IndexError):
             change()
-        except (TypeError, AttributeError, IndexError):
-            pass
 
 
 def test_a_handed_out_question_cannot_change_the_session_or_the_protocol() -> None:

@@ -20,6 +20,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from tests.conftest import ROOT
 from triage_dsl import Session, load
@@ -30,6 +32,7 @@ from triage_dsl.model.caller import CallInfo
 from triage_dsl.runtime.answers import all_questions
 from triage_dsl.runtime.interpreter import evaluate_protocol
 from triage_dsl.runtime.program import program
+from triage_dsl.runtime.session import _bounded, as_json
 
 GOLDEN = ROOT / "tests" / "data" / "golden" / "session_log.json"
 TELEPHONE = sorted(p for p in (ROOT / "protocols" / "telephone").glob("*.triage") if p.stem != "shared")
@@ -185,3 +188,25 @@ def test_a_handed_out_question_cannot_change_the_session_or_the_protocol() -> No
     assert {qid: program(protocol).question_info(qid).model_dump_json() for qid in questions} == expected
     fresh = evaluate_protocol(protocol, {}).next_question
     assert fresh is not None and fresh.model_dump_json() == expected[fresh.id]
+
+
+JSON = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers(-(10**22), 10**22)
+    | st.floats()
+    | st.text()
+    | st.sampled_from(["\ud800x", "a" * 45, "weeks", ""]),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=45), inner, max_size=4),
+    max_leaves=8,
+)
+
+
+@settings(max_examples=400, deadline=None)
+@given(JSON)
+def test_the_log_keeps_an_answer_as_the_general_path_does(value: Any) -> None:
+    """The log's quick path for plain answers keeps what the general one keeps."""
+    assert json.dumps(as_json(value)) == json.dumps(_bounded(value, 0))
+    kept = as_json(value)
+    if isinstance(value, dict | list):
+        assert kept is not value  # a copy: changing the caller's object changes no log

@@ -22,7 +22,7 @@ from __future__ import annotations
 import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeGuard
 
 from pydantic import JsonValue, ValidationError
 
@@ -31,7 +31,7 @@ from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import Clean, all_questions, check_answer, describe, printable
+from triage_dsl.runtime.answers import MAX_SHOWN, Clean, all_questions, check_answer, describe, printable
 from triage_dsl.runtime.incremental import Walk
 from triage_dsl.runtime.program import _MISS, Program, program
 
@@ -39,7 +39,28 @@ from triage_dsl.runtime.program import _MISS, Program, program
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
+    if _plain(value):
+        return value  # the common answers, as _bounded keeps them
+    if (
+        type(value) is dict
+        and len(value) <= 100
+        and all(
+            type(k) is str and len(k) <= MAX_SHOWN and k.isascii() and _plain(v) for k, v in value.items()
+        )
+    ):
+        return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
     return _bounded(value, 0)
+
+
+def _plain(value: Any) -> TypeGuard[bool | str | int | None]:
+    """A value :func:`_bounded` keeps as it is: yes/no, null, ASCII text, a small integer."""
+    t = type(value)
+    return (
+        t is bool
+        or value is None
+        or (t is str and value.isascii())
+        or (t is int and -(10**20) < value < 10**20)
+    )
 
 
 def _bounded(value: Any, depth: int) -> JsonValue:
@@ -130,6 +151,7 @@ class Session:
         self._answers: dict[str, Any] = {}
         self._clean: dict[str, Clean] = {}  # the answers in force, validated
         self._walk: Walk | None = None  # started on the first question asked
+        self._state_now: tuple[str, str | None] | None = None  # the walk's, until a change
         self._program: Program | None = None
         # what the caller said, in order: the time it was said and the event's fields; the
         # validated events are built from them when the log is read (``_events``)
@@ -199,14 +221,14 @@ class Session:
         recorded) and :class:`SessionError` once the outcome is reached: use
         :meth:`note` for what the caller adds then.
         """
-        self._refuse_when_done(f"answer '{question_id}'")
+        self._refuse_when_done("answer", question_id)
         return self._give(question_id, value, reason)
 
     def retract(self, question_id: str, reason: str) -> QuestionInfo | None:
         """Withdraw an answer (the caller takes it back): logged with ``reason``; the
         question is asked again if the outcome depends on it. Returns the question to ask
         next."""
-        self._refuse_when_done(f"retract '{question_id}'")
+        self._refuse_when_done("retract", question_id)
         if question_id not in self._answers:
             raise SessionError(f"'{question_id}' has no answer to retract")
         if not reason or not reason.strip():
@@ -305,10 +327,14 @@ class Session:
         return log
 
     def _state(self) -> tuple[str, str | None]:
-        """(status, the id of the question to ask next), from the incremental walk."""
-        if self._walk is None:
-            self._walk = Walk.start(self.protocol, self._clean)
-        return self._walk.next_question(self.protocol.plan.population)
+        """(status, the id of the question to ask next), from the incremental walk (kept
+        until the answers in force change)."""
+        state = self._state_now
+        if state is None:
+            if self._walk is None:
+                self._walk = Walk.start(self.protocol, self._clean)
+            state = self._state_now = self._walk.next_question(self.protocol.plan.population)
+        return state
 
     def _changed(self, question_id: str, clean: Clean | None) -> None:
         """Put ``question_id``'s clean answer in force (None: withdrawn) and resume the
@@ -317,15 +343,16 @@ class Session:
             self._clean.pop(question_id, None)
         else:
             self._clean[question_id] = clean
+        self._state_now = None
         if self._walk is not None:
             self._walk.changed(question_id)
 
-    def _refuse_when_done(self, what: str) -> None:
-        if self.done:
+    def _refuse_when_done(self, what: str, question_id: str) -> None:
+        if self._state()[0] == "complete":
             d = self.result().disposition
             raise SessionError(
-                f"cannot {what}: the outcome is reached ({d.id if d else '-'}); an answer now "
-                "could not change what was decided. Keep what the caller adds with note(), "
+                f"cannot {what} '{question_id}': the outcome is reached ({d.id if d else '-'}); "
+                "an answer now could not change what was decided. Keep what the caller adds with note(), "
                 "or start a new session"
             )
 

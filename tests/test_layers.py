@@ -40,7 +40,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("records", ("record", "roster", "notify", "fhir", "store")),
     ("facade", ("",)),  # triage_dsl/__init__.py: load, evaluate, Session... for the service and users
     ("service", ("service", "lsp")),
-    ("interface", ("cli", "__main__")),
+    ("interface", ("cli", "commands", "__main__")),
 )
 
 # Scripts that live in the package but are run by a tool, not imported on their own.
@@ -179,8 +179,8 @@ def test_imports_are_read_from_every_form() -> None:
     path = PACKAGE / "graph" / "plan.py"
     found = {target for target, _ in imports("triage_dsl.graph.plan", path)}
     assert "triage_dsl.check.scope" in found
-    sample = PACKAGE / "cli.py"
-    assert "triage_dsl.compiler" in {target for target, _ in imports("triage_dsl.cli", sample)}
+    sample = PACKAGE / "commands.py"
+    assert "triage_dsl.compiler" in {target for target, _ in imports("triage_dsl.commands", sample)}
 
 
 def test_a_fresh_interpreter_imports_every_module() -> None:

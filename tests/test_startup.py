@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import os
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
@@ -42,6 +44,27 @@ def _loaded_after(code: str) -> set[str]:
 def test_light_paths_load_no_heavy_module(code: str) -> None:
     loaded = _loaded_after(code)
     assert not {m for m in HEAVY if m in loaded}
+
+
+# What only a command's own work needs: the errors' and files' modules (and with them
+# dataclasses, hashlib, tempfile, pathlib) load when a command runs, not to print the version.
+NOT_FOR_VERSION = (
+    "dataclasses",
+    "pathlib",
+    "tempfile",
+    "hashlib",
+    "json",
+    "triage_dsl.errors",
+    "triage_dsl.io",
+    "triage_dsl.source",
+    "triage_dsl.commands",
+)
+
+
+def test_version_loads_only_the_argument_parsers() -> None:
+    loaded = _loaded_after("from triage_dsl.cli import main\nmain(['--version'])")
+    assert "triage_dsl.cli" in loaded and "argparse" in loaded
+    assert not {m for m in NOT_FOR_VERSION if m in loaded}
 
 
 def test_check_loads_the_analyses_but_not_the_renderer() -> None:
@@ -118,3 +141,40 @@ def test_check_stays_the_function_after_the_check_package_loads() -> None:
         "assert callable(check) and triage_dsl.check is check, triage_dsl.check\n"
     )
     subprocess.run([sys.executable, "-c", code], check=True, cwd=ROOT)
+
+
+# A pydantic plugin (an entry point of group "pydantic" in any installed distribution)
+# that writes down every model it is asked to validate.
+SPY = """
+import os
+
+class _Spy:
+    def new_schema_validator(self, schema, schema_type, schema_type_path, kind, config, settings):
+        with open(os.environ["SPY_FILE"], "a") as f:
+            f.write(f"{schema_type_path.name}\\n")
+        return None, None, None
+
+plugin = _Spy()
+"""
+
+
+@pytest.mark.parametrize(("setting", "seen"), [(None, False), ("", True)])
+def test_the_command_runs_without_pydantic_plugins_unless_the_operator_allows_them(
+    tmp_path: Path, setting: str | None, seen: bool
+) -> None:
+    (tmp_path / "triage_spy.py").write_text(SPY)
+    info = tmp_path / "triage_spy-0.dist-info"
+    info.mkdir()
+    (info / "METADATA").write_text("Metadata-Version: 2.1\nName: triage-spy\nVersion: 0\n")
+    (info / "entry_points.txt").write_text("[pydantic]\nspy = triage_spy:plugin\n")
+    spy = tmp_path / "seen.txt"
+    env = {k: v for k, v in os.environ.items() if k != "PYDANTIC_DISABLE_PLUGINS"}
+    env.update(PYTHONPATH=str(tmp_path), SPY_FILE=str(spy))
+    if setting is not None:
+        env["PYDANTIC_DISABLE_PLUGINS"] = setting
+    argv = [sys.executable, "-m", "triage_dsl", "eval", "protocols/rules/qsofa.triage", "--answers", "-"]
+    done = subprocess.run(
+        argv, input='{"resp_rate": 24}', capture_output=True, text=True, cwd=ROOT, env=env, check=False
+    )
+    assert done.returncode == 0, done.stderr
+    assert spy.exists() == seen  # the plugin would have seen the answers' models

@@ -1,27 +1,44 @@
 """Load benchmark of ``triage serve``: many calls at once, client on the same machine.
 
-    .venv/bin/python tools/bench_service.py                      # SQLite (both modes) and PostgreSQL
-    .venv/bin/python tools/bench_service.py --databases sqlite,sqlite-normal --calls 50
-    .venv/bin/python tools/bench_service.py --workers 2 --json out.json
+    .venv/bin/python tools/bench_service.py         # closed loop: SQLite (full, normal), PostgreSQL
+    .venv/bin/python tools/bench_service.py --databases sqlite --rate 200,500,1000 --answers 20
+    .venv/bin/python tools/bench_service.py --databases sqlite --think 5 --answers 10
+    .venv/bin/python tools/bench_service.py --workers 2 --client httpx --json out.json
 
 For each database the real service runs as ``triage serve protocols/`` in its own process
 (a fresh SQLite file with ``synchronous=full``, the default, or ``sqlite-normal``, or a
-throwaway PostgreSQL server started as the service tests start theirs), and an httpx
-async client runs ``--calls`` simulated calls at once: start the call, answer each
-question the service asks (no to every yes/no question, the middle of every range, the
-first option) until the outcome, then close the call. Every POST carries an
-``Idempotency-Key``; a POST that fails in transport (read error, connection closed by the
-server, timeout) is sent again with the same key, up to three times, as an integrator
-should (docs/service.md, Retries); ``--no-keys`` sends no key and never retries. Reported:
+throwaway PostgreSQL server started as the service tests start theirs), and a client runs
+``--calls`` simulated calls at once: start the call, answer each question the service
+asks (no to every yes/no question, the middle of every range, the first option) until
+the outcome or ``--answers`` answers, then close the call.
 
-- answers/s over the whole run (starts and closes included in the time) and p50/p99
-  latency of one answer (request to response, as the client sees it, retries included);
-  the retries, the retries the service answered as already stored (replayed), the calls
-  that still failed (none may fail) and the machine's load average during the run;
-- baselines measured in the same run: the same client doing ten ``GET /healthz`` round
-  trips per simulated call at the same concurrency (the HTTP stack and the client
-  alone: the ceiling for any endpoint on this machine), and the same answers given
-  in-process with ``Session.answer`` (the interpreter alone, no HTTP, no database).
+Two kinds of load:
+
+- *closed loop* (the default): each call sends its next answer the moment the last one
+  is answered, so the service is always saturated. By Little's law the p50 latency is
+  about calls / throughput: 200 calls at 1,000 answers/s wait 200 ms each, whatever the
+  service does; this mode measures the most the service can take, not a latency.
+- *think time* (``--think SECONDS``, or ``--rate N``: think = calls / N): each call waits
+  a random time (exponential, mean SECONDS; seeded) before each answer, as a nurse reads
+  the question and hears the caller, and the calls start spread over one think time. The
+  offered rate is calls / think; the run reports the rate achieved (below the offered
+  when the service cannot keep up) and the latency at that load. ``--rate 200,500,1000``
+  runs one sweep per rate on the same service.
+
+Every POST carries an ``Idempotency-Key``; a POST that got no response (connection
+dropped or closed, timeout) is sent again with the same key, up to three times, as an
+integrator should (docs/service.md, Retries); ``--no-keys`` sends no key and never
+retries. ``--client stream`` (default) is a small keep-alive HTTP/1.1 client on asyncio
+streams (tools/bench_http.py), run on uvloop when installed (``--loop asyncio`` for the
+standard loop); ``--client httpx`` is the client of the earlier figures. Reported per
+run: answers/s while every call is answering (from the last call's first answer to the
+first call's last, so the calls' spread-out start and end do not count), p50/p99 latency
+of one answer (request to response, retries included), the retries and replays, the
+calls that failed (none may fail) and the machine's load average during the run; and,
+measured in the same run with the same client at the same concurrency, ``GET /healthz``
+round trips (the HTTP stack and the client alone: the ceiling for any endpoint) and,
+once, the same answers given in-process with ``Session.answer`` (the interpreter alone,
+no HTTP, no database).
 
 Not a test: the figures depend on the machine and its load (docs/performance.md).
 """
@@ -32,13 +49,15 @@ import argparse
 import asyncio
 import json
 import os
+import random
 import sys
 import tempfile
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Coroutine, Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -46,18 +65,14 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT))
 sys.path.insert(0, str(ROOT / "tests" / "service"))
 
-import httpx  # noqa: E402
-
 from tests.web.live_service import LiveService, running_service  # noqa: E402
+from tools.bench_http import CLIENTS, Client, TransportError, make_client  # noqa: E402
 from triage_dsl import load  # noqa: E402
 from triage_dsl.runtime.session import Session  # noqa: E402
 
 DEFAULT_PROTOCOL = "head_injury"
-# The client drops an idle connection before uvicorn does (after 5 s), so that a request is
-# never sent on a connection the server is closing.
-KEEPALIVE = 2.0
-RETRIES = 3  # a POST that failed in transport is sent again, with its key, at most this often
-RETRYABLE = (httpx.ReadError, httpx.RemoteProtocolError, httpx.TimeoutException)
+RETRIES = 3  # a POST that got no response is sent again, with its key, at most this often
+SEED = 12
 
 
 def answer_for(question: dict[str, Any]) -> Any:
@@ -84,105 +99,137 @@ def percentile(values: list[float], q: float) -> float:
     return ordered[index]
 
 
+@dataclass
 class Run:
-    def __init__(self) -> None:
-        self.latencies: list[float] = []
-        self.other: list[float] = []
-        self.failures: list[str] = []
-        self.answers_per_call: list[int] = []
-        self.retries = 0  # POSTs sent again after a transport error
-        self.replayed = 0  # of which the service had already stored the first
-        self.keys = True
+    keys: bool = True
+    think: float = 0.0  # mean think time before each answer (0: closed loop)
+    max_answers: int | None = None
+    latencies: list[float] = field(default_factory=list)
+    other: list[float] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    retries: int = 0  # POSTs sent again after a transport error
+    replayed: int = 0  # of which the service had already stored the first
+    done_at: list[float] = field(default_factory=list)  # when each answer was answered
+    call_spans: list[tuple[float, float]] = field(default_factory=list)  # first answer sent, last answered
+    rng: random.Random = field(default_factory=lambda: random.Random(SEED))
+
+    def pause(self) -> float:
+        return self.rng.expovariate(1 / self.think) if self.think > 0 else 0.0
 
 
-async def post(client: httpx.AsyncClient, path: str, run: Run, body: Any = None) -> httpx.Response:
-    """POST with an Idempotency-Key, sent again with the same key when it fails in transport."""
+async def post(client: Client, path: str, run: Run, body: Any = None) -> Any:
+    """POST with an Idempotency-Key, sent again with the same key when it got no response."""
     if not run.keys:
-        return await client.post(path, json=body)
+        return await client.request("POST", path, body)
     headers = {"Idempotency-Key": str(uuid.uuid4())}
     for attempt in range(RETRIES + 1):
         try:
-            response = await client.post(path, json=body, headers=headers)
-        except RETRYABLE:
+            reply = await client.request("POST", path, body, headers)
+        except TransportError:
             if attempt == RETRIES:
                 raise
             run.retries += 1
             continue
-        if attempt and response.headers.get("Idempotent-Replayed") == "true":
+        if attempt and reply.headers.get("idempotent-replayed") == "true":
             run.replayed += 1
-        return response
+        return reply
     raise AssertionError("unreachable")
 
 
-async def one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
+async def one_call(client: Client, protocol: str, run: Run) -> None:
     try:
         await _one_call(client, protocol, run)
-    except httpx.TransportError as exc:
-        run.failures.append(f"transport: {type(exc).__name__} {exc}")
+    except TransportError as exc:
+        run.failures.append(f"transport: {exc}")
 
 
-async def _one_call(client: httpx.AsyncClient, protocol: str, run: Run) -> None:
+async def _one_call(client: Client, protocol: str, run: Run) -> None:
+    if run.think > 0:
+        await asyncio.sleep(run.rng.uniform(0, run.think))  # calls arrive spread out
     started = time.perf_counter()
-    response = await post(client, "/v1/calls", run, {"protocols": [protocol]})
+    reply = await post(client, "/v1/calls", run, {"protocols": [protocol]})
     run.other.append(time.perf_counter() - started)
-    if response.status_code != 201:
-        run.failures.append(f"start: {response.status_code} {response.text[:200]}")
+    if reply.status != 201:
+        run.failures.append(f"start: {reply.status} {reply.text[:200]}")
         return
-    state = response.json()
+    state = reply.json()
     call = state["id"]
     given = 0
-    while state["next_question"] is not None:
+    first = done = 0.0
+    while state["next_question"] is not None and (run.max_answers is None or given < run.max_answers):
         question = state["next_question"]
+        if run.think > 0:
+            await asyncio.sleep(run.pause())
         started = time.perf_counter()
-        response = await post(
+        first = first if given else started
+        reply = await post(
             client, f"/v1/calls/{call}/answers", run, {"answers": {question["id"]: answer_for(question)}}
         )
-        run.latencies.append(time.perf_counter() - started)
-        if response.status_code != 200:
-            run.failures.append(f"answer: {response.status_code} {response.text[:200]}")
+        done = time.perf_counter()
+        run.latencies.append(done - started)
+        run.done_at.append(done)
+        if reply.status != 200:
+            run.failures.append(f"answer: {reply.status} {reply.text[:200]}")
             return
-        state = response.json()
+        state = reply.json()
         given += 1
-    run.answers_per_call.append(given)
+    if given:
+        run.call_spans.append((first, done))
     started = time.perf_counter()
-    response = await post(client, f"/v1/calls/{call}/close", run)
+    reply = await post(client, f"/v1/calls/{call}/close", run)
     run.other.append(time.perf_counter() - started)
-    if response.status_code != 200:
-        run.failures.append(f"close: {response.status_code} {response.text[:200]}")
+    if reply.status != 200:
+        run.failures.append(f"close: {reply.status} {reply.text[:200]}")
 
 
-async def calls(service: LiveService, protocol: str, count: int, keys: bool = True) -> tuple[Run, float]:
-    limits = httpx.Limits(max_connections=count, max_keepalive_connections=count, keepalive_expiry=KEEPALIVE)
-    async with httpx.AsyncClient(
-        base_url=service.url, headers=service.headers(), limits=limits, timeout=120
-    ) as client:
-        await one_call(client, protocol, Run())  # warm-up: protocol loaded, connections open
-        run = Run()
-        run.keys = keys
-        started = time.perf_counter()
+async def calls(service: LiveService, kind: str, protocol: str, count: int, run: Run) -> None:
+    """Run ``count`` calls at once."""
+    client = make_client(kind, service.url, service.headers(), connections=count)
+    try:
+        await one_call(client, protocol, Run(keys=run.keys))  # warm-up: protocol loaded
         await asyncio.gather(*(one_call(client, protocol, run) for _ in range(count)))
-        return run, time.perf_counter() - started
+    finally:
+        await client.aclose()
 
 
-async def health_round_trips(service: LiveService, concurrency: int, total: int) -> tuple[list[float], float]:
-    limits = httpx.Limits(
-        max_connections=concurrency, max_keepalive_connections=concurrency, keepalive_expiry=KEEPALIVE
-    )
+def steady_rate(run: Run) -> tuple[float, float, bool]:
+    """Answers/s while every call was answering (from the last call's first answer to the
+    first call's last: no ramp up or down), that window's seconds, and whether it was long
+    enough to use (else the whole run, first answer to last)."""
+    if not run.call_spans:
+        return 0.0, 0.0, False
+    begin = max(first for first, _ in run.call_spans)
+    end = min(last for _, last in run.call_spans)
+    inside = sum(1 for at in run.done_at if begin < at <= end)
+    if end - begin >= 1.0 and inside >= 100:
+        return inside / (end - begin), end - begin, True
+    begin = min(first for first, _ in run.call_spans)
+    end = max(last for _, last in run.call_spans)
+    return len(run.done_at) / max(1e-9, end - begin), end - begin, False
+
+
+async def health_round_trips(
+    service: LiveService, kind: str, concurrency: int, total: int
+) -> tuple[list[float], float]:
     latencies: list[float] = []
+    client = make_client(kind, service.url, connections=concurrency)
 
     async def worker(n: int) -> None:
         for _ in range(n):
             started = time.perf_counter()
-            response = await client.get("/healthz")
+            reply = await client.request("GET", "/healthz")
             latencies.append(time.perf_counter() - started)
-            response.raise_for_status()
+            if reply.status != 200:
+                raise SystemExit(f"GET /healthz: {reply.status}")
 
-    async with httpx.AsyncClient(base_url=service.url, limits=limits, timeout=120) as client:
-        await client.get("/healthz")
+    try:
+        await client.request("GET", "/healthz")
         per_worker = max(1, total // concurrency)
         started = time.perf_counter()
         await asyncio.gather(*(worker(per_worker) for _ in range(concurrency)))
         return latencies, time.perf_counter() - started
+    finally:
+        await client.aclose()
 
 
 def in_process_rate(protocol_path: Path, minimum_seconds: float = 1.0) -> tuple[float, int]:
@@ -204,8 +251,9 @@ def in_process_rate(protocol_path: Path, minimum_seconds: float = 1.0) -> tuple[
 
 @contextmanager
 def load_sampler(every: float = 1.0) -> Iterator[list[float]]:
-    """The 1-minute load average, sampled every ``every`` seconds while the block runs."""
-    samples: list[float] = []
+    """The 1-minute load average, sampled every ``every`` seconds while the block runs
+    (and once at its start)."""
+    samples: list[float] = [os.getloadavg()[0]]
     stop = threading.Event()
 
     def sample() -> None:
@@ -236,6 +284,8 @@ def database_url(kind: str) -> Iterator[str | None]:
             else:
                 os.environ["TRIAGE_SQLITE_SYNCHRONOUS"] = before
         return
+    if kind != "postgresql":
+        raise SystemExit(f"unknown database '{kind}' (sqlite, sqlite-normal, postgresql)")
     from pgserver import Server, binaries
 
     bindir = binaries()
@@ -256,8 +306,28 @@ def protocol_file(protocol_id: str) -> Path:
     return found[0]
 
 
+def event_loop(name: str) -> Callable[[Coroutine[Any, Any, Any]], Any]:
+    """``asyncio.run`` on the client's event loop: uvloop when asked for and installed."""
+    if name == "uvloop":
+        try:
+            import uvloop
+        except ImportError:
+            raise SystemExit("--loop uvloop: uvloop is not installed (pip install uvloop)") from None
+
+        def run(main: Coroutine[Any, Any, Any]) -> Any:
+            with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+                return runner.run(main)
+
+        return run
+    return asyncio.run
+
+
 def ms(seconds: float) -> str:
     return f"{seconds * 1000:.1f} ms"
+
+
+def _rates(text: str | None) -> list[float]:
+    return [float(part) for part in text.split(",")] if text else []
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -275,16 +345,58 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--workers", type=int, default=1, help="service worker processes (default 1)")
     parser.add_argument(
+        "--answers",
+        type=int,
+        default=None,
+        metavar="N",
+        help="close each call after N answers (default: all)",
+    )
+    load_kind = parser.add_mutually_exclusive_group()
+    load_kind.add_argument(
+        "--think", type=float, default=None, metavar="SECONDS", help="mean think time before each answer"
+    )
+    load_kind.add_argument(
+        "--rate",
+        default=None,
+        metavar="N[,N...]",
+        help="answers/s offered (think time = calls / N); several: one run each, same service",
+    )
+    parser.add_argument(
+        "--client", choices=CLIENTS, default="stream", help="the HTTP client (default stream)"
+    )
+    parser.add_argument(
+        "--loop",
+        choices=("uvloop", "asyncio"),
+        default=None,
+        help="the client's event loop (default: uvloop when installed, for the stream client)",
+    )
+    parser.add_argument(
+        "--healthz", type=int, default=10, metavar="N", help="GET /healthz round trips per call (default 10)"
+    )
+    parser.add_argument(
         "--no-keys", action="store_true", help="send no Idempotency-Key and never retry (as before keys)"
     )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
 
+    loop_name = args.loop
+    if loop_name is None:
+        try:
+            import uvloop  # noqa: F401
+
+            loop_name = "uvloop" if args.client == "stream" else "asyncio"
+        except ImportError:
+            loop_name = "asyncio"
+    run_on = event_loop(loop_name)
+    thinks = [args.calls / r for r in _rates(args.rate)] or [args.think or 0.0]
+
     path = protocol_file(args.protocol)
     session_rate, per_call = in_process_rate(path)
     load1, load5, _ = os.getloadavg()
     print(
-        f"protocol {args.protocol}: {per_call} answers per simulated call; {args.calls} calls at once;"
+        f"protocol {args.protocol}: {per_call} answers per simulated call"
+        f"{f' (at most {args.answers} given)' if args.answers else ''}; {args.calls} calls at once;"
+        f" client {args.client} on {loop_name}; {args.workers} worker(s);"
         f" {os.cpu_count()} CPUs, load average {load1:.1f} (1 min) {load5:.1f} (5 min)"
     )
     print(
@@ -294,9 +406,12 @@ def main(argv: list[str] | None = None) -> int:
         "protocol": args.protocol,
         "calls": args.calls,
         "workers": args.workers,
+        "client": args.client,
+        "client_loop": loop_name,
         "idempotency_keys": not args.no_keys,
         "session_answer_per_s": session_rate,
         "load_average_1min": load1,
+        "runs": [],
     }
     for kind in args.databases.split(","):
         with (
@@ -304,53 +419,69 @@ def main(argv: list[str] | None = None) -> int:
             database_url(kind) as url,
             running_service(Path(folder), database=url, workers=args.workers, log_level="warning") as live,
         ):
-            health, health_time = asyncio.run(health_round_trips(live, args.calls, args.calls * 10))
-            with load_sampler() as loads:
-                run, elapsed = asyncio.run(calls(live, args.protocol, args.calls, not args.no_keys))
-        answers = len(run.latencies)
-        rate = answers / elapsed
-        health_rate = len(health) / health_time
-        result = {
-            "answers": answers,
-            "seconds": elapsed,
-            "answers_per_s": rate,
-            "answer_p50_ms": percentile(run.latencies, 50) * 1000,
-            "answer_p99_ms": percentile(run.latencies, 99) * 1000,
-            "start_close_p50_ms": percentile(run.other, 50) * 1000,
-            "failures": len(run.failures),
-            "retries": run.retries,
-            "retries_replayed": run.replayed,
-            "healthz_per_s": health_rate,
-            "healthz_p50_ms": percentile(health, 50) * 1000,
-            "healthz_p99_ms": percentile(health, 99) * 1000,
-            "load_average_during": [min(loads, default=0), max(loads, default=0)],
-        }
-        figures[kind] = result
-        print(f"\n== {kind}, {args.workers} worker(s)")
-        print(
-            f"answers:  {rate:8,.0f} answers/s  p50 {ms(percentile(run.latencies, 50))}"
-            f"  p99 {ms(percentile(run.latencies, 99))}  ({answers} answers in {elapsed:.1f} s)"
-        )
-        print(
-            f"retries:  {run.retries} POSTs sent again with their key after a transport error"
-            f" ({run.replayed} of them already stored: replayed); {len(run.failures)} calls failed"
-            + ("" if run.keys else " (no keys, no retries)")
-        )
-        if loads:
-            print(f"load average (1 min) during the run: {min(loads):.1f} to {max(loads):.1f}")
-        print(
-            f"baseline GET /healthz: {health_rate:8,.0f} requests/s  p50 {ms(percentile(health, 50))}"
-            f"  p99 {ms(percentile(health, 99))}  (same client, same concurrency)"
-        )
-        print(
-            f"ratios: answers/s is {rate / health_rate:.2f} of the /healthz rate and"
-            f" {rate / session_rate:.2f} of in-process Session.answer"
-        )
-        for failure in run.failures[:5]:
-            print(f"  failed: {failure}")
+            with load_sampler() as health_loads:
+                health, health_time = run_on(
+                    health_round_trips(live, args.client, args.calls, args.calls * args.healthz)
+                )
+            health_rate = len(health) / health_time
+            print(f"\n== {kind}, {args.workers} worker(s), client {args.client}")
+            print(
+                f"GET /healthz:  {health_rate:8,.0f} requests/s  p50 {ms(percentile(health, 50))}"
+                f"  p99 {ms(percentile(health, 99))}  (same client, {args.calls} at once;"
+                f" load {min(health_loads):.1f}-{max(health_loads):.1f})"
+            )
+            for think in thinks:
+                run = Run(keys=not args.no_keys, think=think, max_answers=args.answers)
+                with load_sampler() as loads:
+                    run_on(calls(live, args.client, args.protocol, args.calls, run))
+                figures["runs"].append(
+                    report(kind, run, args.calls, health_rate, session_rate, loads)
+                    | {
+                        "healthz_per_s": health_rate,
+                        "healthz_p50_ms": percentile(health, 50) * 1000,
+                        "healthz_p99_ms": percentile(health, 99) * 1000,
+                    }
+                )
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def report(
+    kind: str, run: Run, count: int, health_rate: float, session_rate: float, loads: list[float]
+) -> dict[str, Any]:
+    answers = len(run.latencies)
+    rate, elapsed, steady = steady_rate(run)
+    p50, p99 = percentile(run.latencies, 50), percentile(run.latencies, 99)
+    mode = "closed loop" if run.think == 0 else f"think {run.think:.3g} s, offered {count / run.think:,.0f}/s"
+    print(
+        f"{mode:>32}: {rate:8,.0f} answers/s  p50 {ms(p50)}  p99 {ms(p99)}"
+        f"  ({answers} answers; {'steady' if steady else 'whole run'} {elapsed:.1f} s;"
+        f" load {min(loads):.1f}-{max(loads):.1f};"
+        f" {run.retries} retries, {run.replayed} replayed, {len(run.failures)} calls failed"
+        + ("" if run.keys else ", no keys")
+        + f"; {rate / health_rate:.2f} of /healthz)"
+    )
+    for failure in run.failures[:5]:
+        print(f"  failed: {failure}")
+    return {
+        "database": kind,
+        "think_s": run.think,
+        "offered_per_s": count / run.think if run.think else None,
+        "answers": answers,
+        "seconds": elapsed,
+        "steady_window": steady,
+        "answers_per_s": rate,
+        "answer_p50_ms": p50 * 1000,
+        "answer_p99_ms": p99 * 1000,
+        "start_close_p50_ms": percentile(run.other, 50) * 1000,
+        "failures": len(run.failures),
+        "retries": run.retries,
+        "retries_replayed": run.replayed,
+        "load_average_during": [min(loads), max(loads)],
+        "of_healthz": rate / health_rate,
+        "of_session_answer": rate / session_rate,
+    }
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ from __future__ import annotations
 import sys
 from collections.abc import Mapping
 from importlib import import_module
-from pathlib import Path
 from types import ModuleType
 from typing import TYPE_CHECKING, Any
 
@@ -25,6 +24,7 @@ from triage_dsl.version import __version__
 
 if TYPE_CHECKING:
     from datetime import datetime
+    from pathlib import Path
 
     from triage_dsl.errors import (
         AnswerError,

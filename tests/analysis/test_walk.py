@@ -12,7 +12,7 @@ from tests.conftest import PROTOCOLS
 from triage_dsl import TriageError, load
 from triage_dsl.analysis.domains import domains
 from triage_dsl.analysis.findings import Context, _depends
-from triage_dsl.analysis.search import decides, satisfy
+from triage_dsl.analysis.search import decides, satisfiable, satisfy
 from triage_dsl.analysis.walk import walk
 from triage_dsl.protocol import Protocol
 
@@ -67,3 +67,21 @@ def test_a_wide_any_of_is_settled_by_the_walk_alone(tmp_path: Path) -> None:
     found = walk(protocol, ctx.doms, ctx.advice)
     assert found.witnesses == {(0, n) for n in range(300)}
     assert found.flips == {f"q{n}" for n in range(300)}
+
+
+def test_the_search_in_reading_order_finds_exactly_what_the_protocol_ordered_one_finds(
+    tmp_path_factory: pytest.TempPathFactory,
+) -> None:
+    """Both orders split only questions the goal waits for and try every class of each,
+    so they agree on whether answers exist; the test corpus has unreachable criteria, so
+    both answers occur."""
+    outcomes = set()
+    for protocol in _protocols(tmp_path_factory):
+        doms = domains(protocol.plan)
+        for s in protocol.plan.sections:
+            for n in [None, *range(len(s.criteria))]:
+                goal = decides(s.index, n)
+                found = satisfiable(protocol, doms, goal)
+                assert found == (satisfy(protocol, doms, goal) is not None), (protocol.id, s.index, n)
+                outcomes.add(found)
+    assert outcomes == {True, False}

@@ -279,13 +279,13 @@ def test_run_save_on_interrupt_keeps_the_answers_so_far(tmp_path: Path) -> None:
 def test_run_save_that_fails_at_the_end_goes_to_a_printed_fallback(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    from triage_dsl import cli
+    from triage_dsl import commands
     from triage_dsl.io.outputs import OutputError
 
     def refuse(path: object, data: object) -> None:
         raise OutputError(f"{path}: cannot write (No space left on device)")
 
-    monkeypatch.setattr(cli, "write_atomic", refuse)
+    monkeypatch.setattr(commands, "write_atomic", refuse)
     argv = ["run", QSOFA, "--save", str(tmp_path / "record.json"), "--call", str(caller(tmp_path))]
     code, out, _ = run(*argv, stdin="24\nyes\n\nyes\n")
     fallback = Path(out.split(" saved to ")[1].split(" instead")[0])

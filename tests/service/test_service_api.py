@@ -130,6 +130,19 @@ def test_unknown_protocol_is_404(client: TestClient, tokens: dict[str, str]) -> 
     assert r.status_code == 404
 
 
+def test_a_protocol_listed_twice_is_422_and_no_call_starts(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    with app.state.db.engine.connect() as conn:
+        before = conn.execute(select(func.count()).select_from(call_table)).scalar_one()
+    body = {"protocols": [CHEST, "head_injury", CHEST]}
+    r = client.post("/v1/calls", json=body, headers=bearer(tokens["call"]))
+    assert r.status_code == 422, r.text
+    assert f"listed more than once: {CHEST}" in r.json()["errors"][0]["message"]
+    with app.state.db.engine.connect() as conn:
+        assert conn.execute(select(func.count()).select_from(call_table)).scalar_one() == before
+
+
 # ---------------------------------------------------------------------- a whole call
 def test_start_asks_the_first_question(client: TestClient, tokens: dict[str, str]) -> None:
     call = start(client, tokens["call"])

@@ -309,6 +309,63 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     assert any(line.startswith("triage_replays_total{") for line in metrics.splitlines())
 
 
+def counter(client: TestClient, admin: str, name: str) -> float:
+    """The sum of a counter's series in this process's /metrics (0 when it has none)."""
+    text = client.get("/metrics", headers=bearer(admin)).text
+    return sum(float(line.rsplit(" ", 1)[1]) for line in text.splitlines() if line.startswith(name + "{"))
+
+
+@pytest.mark.parametrize(("endpoint", "body", "setup", "role", "status"), CASES)
+def test_a_replay_is_counted_as_a_replay_not_as_a_conflict(
+    database: str,
+    tmp_path: Path,
+    endpoint: str,
+    body: dict[str, Any] | None,
+    setup: Setup | None,
+    role: str,
+    status: int,
+) -> None:
+    app = make_app(ROOT / "protocols", database, tmp_path)  # its own counters
+    try:
+        client = TestClient(app)
+        now = app.state.calls.now()
+        tokens = {r: create_token(app.state.db, r, f"{r}-m", now) for r in ("call", "review", "admin")}
+        call_id = setup(client, tokens) if setup else None
+        headers = {**bearer(tokens[role]), KEY: new_key()}
+        assert client.post(url(endpoint, call_id), json=body, headers=headers).status_code == status
+        again = client.post(url(endpoint, call_id or "-"), json=body, headers=headers)
+        assert again.headers[REPLAYED] == "true"
+        assert counter(client, tokens["admin"], "triage_replays_total") == 1
+        assert counter(client, tokens["admin"], "triage_conflicts_total") == 0
+    finally:
+        app.state.db.dispose()
+
+
+def test_a_change_another_process_overtook_is_counted_as_a_conflict(database: str, tmp_path: Path) -> None:
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        now = apps[0].state.calls.now()
+        token = create_token(apps[0].state.db, "call", "rn", now)
+        admin = create_token(apps[0].state.db, "admin", "ops", now)
+        a, b = (TestClient(app) for app in apps)
+        h = bearer(token)
+        call_id = a.post("/v1/calls", json={"protocols": [CHEST]}, headers=h).json()["id"]
+        answer = {"answers": {"unconscious": False}}
+        assert a.post(f"/v1/calls/{call_id}/answers", json=answer, headers=h).status_code == 200
+        answer = {"answers": {"not_breathing_or_gasping": False}}
+        assert b.post(f"/v1/calls/{call_id}/answers", json=answer, headers=h).status_code == 200
+        # A's cached call is one event behind: its insert collides, the change is made again
+        answer = {"answers": {"confused_or_hard_to_wake": False}}
+        r = a.post(f"/v1/calls/{call_id}/answers", json=answer, headers={**h, KEY: new_key()})
+        assert r.status_code == 200 and REPLAYED not in r.headers
+        assert counter(a, admin, "triage_conflicts_total") == 1
+        assert counter(a, admin, "triage_replays_total") == 0
+        assert counter(b, admin, "triage_conflicts_total") == 0
+    finally:
+        for app in apps:
+            app.state.db.dispose()
+
+
 def at_once(clients: list[Any], path: str, body: Any, headers: dict[str, str]) -> list[Any]:
     """The same POST sent by every client at the same moment (one thread each)."""
     barrier = threading.Barrier(len(clients))
@@ -465,6 +522,19 @@ def test_openapi_documents_the_header_on_every_post(client: TestClient) -> None:
         for method, op in ops.items():
             names = [p["name"] for p in op.get("parameters", [])]
             assert (KEY in names) == (method == "post" and path in POSTS), (method, path)
+
+
+def test_openapi_documents_the_replay_header_on_every_post_success(client: TestClient) -> None:
+    doc = client.get("/openapi.json").json()
+    for path, ops in doc["paths"].items():
+        for method, op in ops.items():
+            for status, response in op["responses"].items():
+                headers = response.get("headers", {})
+                success = method == "post" and path in POSTS and status in ("200", "201")
+                assert (REPLAYED in headers) == success, (method, path, status)
+                if success:
+                    assert headers[REPLAYED]["schema"] == {"type": "string", "enum": ["true"]}
+                    assert not headers[REPLAYED].get("required", False)
 
 
 # ---------------------------------------------------------------------- the store

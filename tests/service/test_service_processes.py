@@ -54,6 +54,20 @@ def test_a_call_survives_sigkill(tmp_path: Path) -> None:
         server.stop()
 
 
+def test_serve_runs_on_uvloop_and_httptools(tmp_path: Path) -> None:
+    """uvicorn picks its fast paths itself when they are installed (the service's
+    dependencies): the start says which it picked."""
+    database = f"sqlite:///{tmp_path / 'triage.db'}"
+    token = cli_token(database, tmp_path)
+    server = Served(ROOT / "protocols", database, tmp_path / "data")
+    try:
+        with server.client(token) as client:
+            assert client.get("/healthz").status_code == 200
+        assert "event loop uvloop, HTTP parser httptools" in server.log.read_text()
+    finally:
+        server.stop()
+
+
 @pytest.mark.parametrize("kind", ["sqlite", "postgresql"])
 def test_two_processes_share_one_call(kind: str, tmp_path: Path, request: pytest.FixtureRequest) -> None:
     if kind == "sqlite":

@@ -19,9 +19,9 @@ from typing import Any
 import networkx as nx
 
 from triage_dsl.analysis.domains import Domains, domains, holds
-from triage_dsl.analysis.explore import leaves
+from triage_dsl.analysis.explore import Leaf, explore
 from triage_dsl.analysis.joint import Side, pairs
-from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfy
+from triage_dsl.analysis.search import both, decides, evaluation, json_answers, satisfiable
 from triage_dsl.analysis.tree import any_pair, tree
 from triage_dsl.analysis.walk import Walk, walk
 from triage_dsl.errors import Diagnostic, Severity
@@ -79,7 +79,7 @@ def unreachable(ctx: Context) -> None:
     plan = ctx.plan
     for s in plan.sections:
         if s.mode == "all":
-            if satisfy(ctx.protocol, ctx.doms, decides(s.index, None)) is None:
+            if not satisfiable(ctx.protocol, ctx.doms, decides(s.index, None)):
                 ctx.report(
                     s.span,
                     "A001",
@@ -91,7 +91,7 @@ def unreachable(ctx: Context) -> None:
         reachable = []
         for n, c in enumerate(s.criteria):
             if (s.index, n) in ctx.walk.witnesses or (
-                satisfy(ctx.protocol, ctx.doms, decides(s.index, n)) is not None
+                satisfiable(ctx.protocol, ctx.doms, decides(s.index, n))
             ):
                 reachable.append(c)
                 continue
@@ -121,7 +121,7 @@ def _covering(ctx: Context, section: int, criterion: int) -> list[Any]:
     target = ctx.plan.sections[section].criteria[criterion]
     earlier = [c for s in ctx.plan.sections[:section] for c in s.criteria]
     earlier += list(ctx.plan.sections[section].criteria[:criterion])
-    return [e for e in earlier if satisfy(ctx.protocol, ctx.doms, both(target, True, e, False)) is None]
+    return [e for e in earlier if not satisfiable(ctx.protocol, ctx.doms, both(target, True, e, False))]
 
 
 def bands(ctx: Context) -> None:
@@ -329,9 +329,16 @@ def floors(ctx: Context) -> None:
     plan = ctx.plan
     if not plan.floors:
         return
-    found = leaves(ctx.protocol, ctx.doms)
-    raised = {leaf.decision.raised_by for leaf in found}
     where = program(ctx.protocol).where  # results name a floor by its path relative to the protocol
+    wanted = {where(f.span) for f in plan.floors}
+    raised: set[str | None] = set()
+    found: list[Leaf] = []
+    for leaf in explore(ctx.protocol, ctx.doms):  # depth first, in protocol order
+        found.append(leaf)
+        if leaf.decision.raised_by in wanted:
+            raised.add(leaf.decision.raised_by)
+            if raised == wanted:  # every floor raises some outcome: nothing to report, and
+                return  # the rest of the tree (tens of thousands of leaves) is not needed
     for f in plan.floors:
         if where(f.span) in raised:
             continue

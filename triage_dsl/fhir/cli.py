@@ -13,10 +13,8 @@ from __future__ import annotations
 import argparse
 from typing import Any, TextIO
 
-from triage_dsl.errors import ProtocolFileError, RecordError
-from triage_dsl.io.files import read_bytes
-from triage_dsl.io.outputs import check_output, write_atomic
-from triage_dsl.io.strict_json import MAX_RECORD_BYTES, loads
+# The parser is built for every ``triage`` command: what the export itself uses is imported
+# when it runs.
 
 OK, USAGE = 0, 2
 
@@ -50,6 +48,9 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def fhir_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     """Run ``triage fhir`` (the shared CLI maps the compiler's and the files' errors to exit 2)."""
+    from triage_dsl.errors import ProtocolFileError, RecordError
+    from triage_dsl.io.outputs import check_output, write_atomic
+
     if (args.record is None) == (args.questionnaire is None):
         print("triage fhir: give either RECORD.json or --questionnaire PROTOCOL", file=err)
         return USAGE
@@ -83,6 +84,9 @@ def _record(path: str) -> Any:
     why it is not one."""
     from pydantic import ValidationError
 
+    from triage_dsl.errors import ProtocolFileError
+    from triage_dsl.io.files import read_bytes
+    from triage_dsl.io.strict_json import MAX_RECORD_BYTES, loads
     from triage_dsl.model.call import CallRecord
     from triage_dsl.model.result import TriageResult
 

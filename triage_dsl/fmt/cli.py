@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import argparse
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from triage_dsl.errors import ProtocolFileError
-from triage_dsl.source import Source
+if TYPE_CHECKING:  # the parser is built for every command; the formatter's modules load when it runs
+    from triage_dsl.source import Source
 
 OK, CHANGED, REFUSED = 0, 1, 2
 
@@ -28,6 +28,7 @@ def add_parser(sub: Any) -> argparse.ArgumentParser:
 
 def run(args: argparse.Namespace, out: TextIO, err: TextIO) -> int:
     from triage_dsl.compiler import read_source
+    from triage_dsl.errors import ProtocolFileError
     from triage_dsl.fmt.files import files_under, format_file
     from triage_dsl.fmt.safety import FormatError
 

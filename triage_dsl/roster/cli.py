@@ -7,13 +7,12 @@ roster API and prints (text, or JSON with ``--format json``).
 from __future__ import annotations
 
 import argparse
-import json
-from datetime import UTC, datetime, tzinfo
 from typing import TYPE_CHECKING, Any, TextIO
 
-from triage_dsl.errors import TriageError
+if TYPE_CHECKING:  # the roster modules (and the errors') load only when a roster command runs
+    from datetime import datetime, tzinfo
 
-if TYPE_CHECKING:  # the roster modules load only when a roster command runs
+    from triage_dsl.errors import TriageError
     from triage_dsl.roster.calendar import Roster
     from triage_dsl.roster.contacts import Contacts
     from triage_dsl.roster.coverage import Coverage
@@ -81,6 +80,8 @@ def _open(path: str, contacts: str | None, tz: str | None) -> tuple[Roster, Cont
 
 
 def _iso(instant: datetime) -> str:
+    from datetime import UTC
+
     return instant.astimezone(UTC).isoformat().replace("+00:00", "Z")
 
 
@@ -90,6 +91,7 @@ def _fail(err: TextIO, exc: TriageError) -> int:
 
 
 def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.errors import TriageError
     from triage_dsl.roster.times import parse_instant
 
     try:
@@ -114,6 +116,8 @@ def _check(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> i
     except TriageError as exc:
         return _fail(err, exc)
     if args.format == "json":
+        import json
+
         print(json.dumps(report_json(report, roster.path, where), indent=2), file=out)
     else:
         _text(report, roster, where, contacts is not None, out)
@@ -157,6 +161,7 @@ def _text(report: Coverage, roster: Roster, where: tzinfo | None, with_contacts:
 
 
 def _who(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    from triage_dsl.errors import TriageError
     from triage_dsl.roster.resolve import chain
     from triage_dsl.roster.times import parse_instant, show
 
@@ -182,6 +187,8 @@ def _who(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int
                 for h in holders
             ],
         }
+        import json
+
         print(json.dumps(body, indent=2), file=out)
     elif not holders:
         print(f"nobody holds {args.role} at {show(at, where)}", file=out)

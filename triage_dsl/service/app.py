@@ -27,6 +27,7 @@ from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
 from triage_dsl.service import page, roster, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
+from triage_dsl.service.bodies import StrictBodies
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
 from triage_dsl.service.idempotency import (
@@ -66,6 +67,7 @@ ERRORS: dict[int | str, dict[str, Any]] = {
     },
     401: {"model": ErrorOut, "description": "no valid bearer token"},
     403: {"model": ErrorOut, "description": "the token's role may not do this"},
+    413: {"model": ErrorOut, "description": "the body is larger than 1,000,000 bytes (nothing is stored)"},
     422: {
         "model": ErrorOut,
         "description": "the request does not follow this document (each error names the field)",
@@ -77,7 +79,20 @@ CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
 }
 FHIR_JSON = "application/fhir+json"
+# Every POST's success response: a request sent again with its Idempotency-Key says so.
+REPLAYED_HEADER = {
+    REPLAYED: {
+        "description": "`true` when this request was sent before with the same `Idempotency-Key` and "
+        "stored then: nothing was applied again, the body is the call as it is now (absent otherwise)",
+        "schema": {"type": "string", "enum": ["true"]},
+    }
+}
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+
+def _replayable(status: int) -> dict[int | str, dict[str, Any]]:
+    """The success response of a POST, with the header a replay carries."""
+    return {status: {"headers": REPLAYED_HEADER}}
 
 
 def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, dict[str, Any]]:
@@ -139,6 +154,7 @@ def create_app(
     app.include_router(page.router)
     app.include_router(roster.router())
 
+    app.add_middleware(StrictBodies)  # inside Measure, so refused bodies are counted too
     app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
@@ -242,7 +258,12 @@ def create_app(
             metrics.count("triage_replays_total")
         return state, replayed
 
-    @app.post("/v1/calls", status_code=201, tags=["calls"], responses={**ERRORS, 404: {"model": ErrorOut}})
+    @app.post(
+        "/v1/calls",
+        status_code=201,
+        tags=["calls"],
+        responses={**ERRORS, 404: {"model": ErrorOut}, **_replayable(201)},
+    )
     def start_call(
         body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
@@ -267,6 +288,7 @@ def create_app(
         responses={
             **CALL_ERRORS,
             422: {"model": ErrorOut, "description": "an invalid answer; nothing stored"},
+            **_replayable(200),
         },
     )
     def answer(
@@ -279,7 +301,7 @@ def create_app(
             metrics.count("triage_answers_stored_total", len(body.answers))
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses=CALL_ERRORS)
+    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)})
     def retract(
         call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
@@ -290,7 +312,11 @@ def create_app(
     @app.post(
         "/v1/calls/{call_id}/override",
         tags=["calls"],
-        responses={**CALL_ERRORS, 422: {"model": ErrorOut, "description": "the override is refused"}},
+        responses={
+            **CALL_ERRORS,
+            422: {"model": ErrorOut, "description": "the override is refused"},
+            **_replayable(200),
+        },
     )
     def override(
         call_id: str,
@@ -305,7 +331,9 @@ def create_app(
         )
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/escalation/events", tags=["calls"], responses=CALL_ERRORS)
+    @app.post(
+        "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)}
+    )
     def escalation(
         call_id: str,
         body: EscalationIn,
@@ -323,7 +351,11 @@ def create_app(
         state, _ = change(call_id, who, events, key, request, response, body)
         return views.call_out(state)
 
-    @app.post("/v1/calls/{call_id}/close", tags=["calls"], responses={**CALL_ERRORS, 200: RECORD})
+    @app.post(
+        "/v1/calls/{call_id}/close",
+        tags=["calls"],
+        responses={**CALL_ERRORS, 200: {**RECORD, "headers": REPLAYED_HEADER}},
+    )
     def close(
         call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> Response:

@@ -188,13 +188,17 @@ class CallService:
         tried again on the log, where the key is found. So is a request with a key that
         another process stored first."""
         fresh = False
+        collided = False  # the last attempt's insert was refused: another process's event, or a replay
         now = self.now()  # the request's time, read once whatever the attempts
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
                 state = None if fresh else self._cached(call_id)
                 if state is None:
                     if key is not None and self._stored_key(key) is not None:
-                        return self._current(call_id), True
+                        return self._current(call_id), True  # a replay, not a conflict
+                    if collided:
+                        collided = False
+                        self._conflicted(call_id)
                     state = self._current(call_id)
                     fresh = True
                 at = now
@@ -235,12 +239,9 @@ class CallService:
                     record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
                 try:
                     self.writer.append(call_id, events, who.id if who else None, record, at, key)
-                except Conflict:
+                except Conflict:  # counted on the next attempt, once it is known not to be a replay
                     self._forget(call_id)
-                    fresh = True
-                    if self.on_conflict is not None:
-                        self.on_conflict()
-                    log.info("call %s: another process appended first; trying again", call_id)
+                    fresh = collided = True
                     continue
                 except Exception:
                     self._forget(call_id)
@@ -248,7 +249,15 @@ class CallService:
                 self._remember(state)
                 log.info("call %s: stored %s", call_id, ", ".join(f"{e.kind} {e.seq}" for e in events))
                 return state, False
+        if collided:
+            self._conflicted(call_id)
         raise TriageError(f"call {call_id}: too many concurrent changes; try again")
+
+    def _conflicted(self, call_id: str) -> None:
+        """Another process appended to the call first: counted, and the change made again."""
+        if self.on_conflict is not None:
+            self.on_conflict()
+        log.info("call %s: another process appended first; trying again", call_id)
 
     # ------------------------------------------------------------------ rebuilding
     def _cached(self, call_id: str) -> CallState | None:

@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import argparse
 import os
-from pathlib import Path
 from typing import Any, TextIO
 
 OK, USAGE = 0, 2
@@ -210,6 +209,7 @@ def token_revoke(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
 
 def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     import copy
+    from pathlib import Path
 
     import uvicorn
     from uvicorn.config import LOGGING_CONFIG
@@ -255,6 +255,7 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         "level": args.log_level.upper(),
         "propagate": False,
     }
+    print(f"triage: serving {args.protocol_dir} ({fast_paths()}, {args.workers} worker(s))", file=err)
     uvicorn.run(
         "triage_dsl.service.app:app_from_env",
         factory=True,
@@ -265,5 +266,19 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         log_config=log_config,
         timeout_keep_alive=max(1, round(args.keep_alive)),
         backlog=args.backlog,
+        loop="auto",  # uvloop when installed
+        http="auto",  # httptools when installed
     )
     return OK
+
+
+def fast_paths() -> str:
+    """The event loop and HTTP parser uvicorn's ``auto`` picks: uvloop and httptools when
+    installed (the service's dependencies), else asyncio and h11 (several times slower)."""
+    import importlib.util
+
+    from uvicorn.protocols.http.auto import AutoHTTPProtocol
+
+    loop = "uvloop" if importlib.util.find_spec("uvloop") is not None else "asyncio"
+    http = "httptools" if AutoHTTPProtocol.__name__ == "HttpToolsProtocol" else "h11"
+    return f"event loop {loop}, HTTP parser {http}"

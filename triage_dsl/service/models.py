@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, JsonValue
+from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
 from triage_dsl.model.call import CallRecord
 from triage_dsl.model.caller import CallInfo
@@ -104,8 +104,20 @@ class CallOut(BaseModel):
 
 
 class StartCall(_In):
-    protocols: list[str] = Field(min_length=1, max_length=10, description="protocol ids, in order asked")
+    protocols: list[str] = Field(
+        min_length=1, max_length=10, description="protocol ids, in order asked, each at most once"
+    )
     caller: CallInfo | None = None
+
+    @field_validator("protocols")
+    @classmethod
+    def _each_once(cls, ids: list[str]) -> list[str]:
+        # the same protocol twice would ask nothing more and put two copies of one outcome
+        # in the record: most likely the client's mistake, so it is refused, not merged
+        twice = sorted({i for i in ids if ids.count(i) > 1})
+        if twice:
+            raise ValueError(f"each protocol may be listed once; listed more than once: {', '.join(twice)}")
+        return ids
 
 
 class AnswersIn(_In):

@@ -1,0 +1,156 @@
+"""Request bodies: read as strictly as an answers file, and bounded (service/bodies.py)."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from typing import Any
+
+import pytest
+from fastapi.testclient import TestClient
+from service_helpers import CHEST, bearer
+from sqlalchemy import func, select
+
+from triage_dsl.service.bodies import MAX_BODY_BYTES, StrictBodies
+from triage_dsl.store.tables import answer_events
+
+
+def start(client: TestClient, token: str) -> dict[str, Any]:
+    r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(token))
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def events(app: Any, call_id: str) -> int:
+    with app.state.db.engine.connect() as conn:
+        q = select(func.count()).select_from(answer_events).where(answer_events.c.call_id == call_id)
+        return int(conn.execute(q).scalar_one())
+
+
+def post(client: TestClient, path: str, body: bytes, token: str) -> Any:
+    headers = {**bearer(token), "Content-Type": "application/json"}
+    return client.post(path, content=body, headers=headers)
+
+
+# Bodies Python's own reader accepts, each losing or bending what the caller's software sent.
+NOT_STRICT = [
+    (b'{"answers": {"unconscious": false, "unconscious": true}}', "given twice", (1, 36)),
+    (b'{"answers": {"unconscious": false,\n "chest_pain": NaN}}', "NaN", (2, 16)),
+    (b'{"answers": {"unconscious": Infinity}}', "Infinity", (1, 29)),
+    (b'{"answers": {"unconscious": 1e999}}', "too large", (1, 29)),
+    (b'{"answers": {"unconscious": "\\ud800"}}', "surrogate", None),
+    (b'{"answers": {"unconscious": "\xff"}}', "UTF-8", None),
+    (b"[" * 100 + b"]" * 100, "nested more than 64 deep", (1, 65)),
+]
+
+
+@pytest.mark.parametrize(("body", "problem", "where"), NOT_STRICT)
+def test_a_body_that_is_not_strict_json_is_400_naming_the_place_and_nothing_is_stored(
+    app: Any,
+    client: TestClient,
+    tokens: dict[str, str],
+    body: bytes,
+    problem: str,
+    where: tuple[int, int] | None,
+) -> None:
+    call = start(client, tokens["call"])
+    r = post(client, f"/v1/calls/{call['id']}/answers", body, tokens["call"])
+    assert r.status_code == 400, r.text
+    error = r.json()
+    assert error["error"] == "invalid_json" and problem in error["message"], error
+    if where is not None:
+        assert f"line {where[0]}, column {where[1]}" in error["message"]
+    assert "nothing was stored" in error["message"]
+    assert events(app, call["id"]) == 0
+    assert client.get(f"/v1/calls/{call['id']}", headers=bearer(tokens["call"])).json() == call
+
+
+def test_a_body_over_the_limit_is_413_before_it_is_read(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    call = start(client, tokens["call"])
+    padding = " " * MAX_BODY_BYTES  # valid JSON, only too large
+    body = b'{"answers": {"unconscious": false}' + padding.encode() + b"}"
+    r = post(client, f"/v1/calls/{call['id']}/answers", body, tokens["call"])
+    assert r.status_code == 413, r.text
+    assert r.json()["error"] == "too_large" and "1,000,000 bytes" in r.json()["message"]
+    assert events(app, call["id"]) == 0
+
+
+def test_a_strict_body_at_the_limit_goes_through(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    call = start(client, tokens["call"])
+    head = b'{"answers": {"unconscious": false}'
+    body = head + b" " * (MAX_BODY_BYTES - len(head) - 1) + b"}"
+    assert len(body) == MAX_BODY_BYTES
+    r = post(client, f"/v1/calls/{call['id']}/answers", body, tokens["call"])
+    assert r.status_code == 200, r.text
+    assert events(app, call["id"]) == 1
+
+
+def test_the_documented_error_shapes_include_413(client: TestClient) -> None:
+    paths = client.get("/openapi.json").json()["paths"]
+    assert "413" in paths["/v1/calls/{call_id}/answers"]["post"]["responses"]
+
+
+# ------------------------------------------------------- the middleware alone, streamed bodies
+async def _run(middleware: StrictBodies, chunks: list[bytes], headers: list[tuple[bytes, bytes]]) -> Any:
+    """Drive the middleware as a server does: the body in ``chunks``; what the application
+    received and what was sent back."""
+    messages = [
+        {"type": "http.request", "body": c, "more_body": i < len(chunks) - 1} for i, c in enumerate(chunks)
+    ]
+    pulled: list[int] = []
+
+    async def receive() -> dict[str, Any]:
+        pulled.append(1)
+        return messages.pop(0) if messages else {"type": "http.disconnect"}
+
+    sent: list[dict[str, Any]] = []
+
+    async def send(message: Any) -> None:
+        sent.append(message)
+
+    scope = {"type": "http", "method": "POST", "path": "/", "headers": headers, "query_string": b""}
+    await middleware(scope, receive, send)
+    return sent, len(pulled)
+
+
+def _echo() -> tuple[Any, list[bytes]]:
+    seen: list[bytes] = []
+
+    async def app(scope: Any, receive: Any, send: Any) -> None:
+        message = await receive()
+        seen.append(message["body"])
+        assert message["more_body"] is False
+        await send({"type": "http.response.start", "status": 200, "headers": []})
+        await send({"type": "http.response.body", "body": b"ok"})
+
+    return app, seen
+
+
+def test_a_streamed_body_is_joined_and_handed_on_once() -> None:
+    app, seen = _echo()
+    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b'{"a":', b" 1", b"}"], []))
+    assert seen == [b'{"a": 1}'] and sent[0]["status"] == 200
+
+
+def test_a_streamed_body_is_cut_off_as_soon_as_it_passes_the_limit() -> None:
+    app, seen = _echo()
+    chunks = [b"[" + b" " * 40, b" " * 40, b" " * 40, b"]" * 1000]
+    sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), chunks, []))
+    assert seen == [] and sent[0]["status"] == 413 and pulled == 3  # the fourth chunk never read
+    assert json.loads(sent[1]["body"])["error"] == "too_large"
+
+
+def test_a_declared_length_over_the_limit_is_refused_without_reading() -> None:
+    app, seen = _echo()
+    sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), [b"{}"], [(b"content-length", b"101")]))
+    assert seen == [] and sent[0]["status"] == 413 and pulled == 0
+
+
+def test_an_empty_body_passes_unread_by_the_json_reader() -> None:
+    app, seen = _echo()
+    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b""], []))
+    assert seen == [b""] and sent[0]["status"] == 200

@@ -1,0 +1,107 @@
+"""Request bodies read as strictly as the command line reads its files.
+
+Every body is evidence of what the caller said, so the service reads it through the same
+reader as ``triage eval --answers`` (:mod:`triage_dsl.io.strict_json`) before any route
+sees it: a key given twice in one object (``{"fever": true, "fever": false}``, where
+Python's reader would silently keep the second answer and lose the first), ``NaN`` or
+``Infinity``, nesting deeper than 64, invalid UTF-8 or lone surrogates are refused with
+400 ``invalid_json`` and the place (line and column). A body larger than
+:data:`MAX_BODY_BYTES` is refused with 413 ``too_large`` before it is read whole (by its
+``Content-Length``, or as soon as the streamed bytes pass the limit), so a client cannot
+make a worker hold an unbounded body in memory. Nothing is stored in either case.
+
+Plain ASGI (as :class:`triage_dsl.service.metrics.Measure`): the body, once read and
+checked, is handed to the application as one message; later ``receive`` calls (a client
+that disconnects) go to the server as before.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable, MutableMapping
+from typing import Any
+
+from starlette.responses import JSONResponse
+
+from triage_dsl.io.files import InputError
+from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, loads
+
+Scope = MutableMapping[str, Any]
+Message = MutableMapping[str, Any]
+Receive = Callable[[], Awaitable[Message]]
+Send = Callable[[Message], Awaitable[None]]
+
+MAX_BODY_BYTES = MAX_ANSWERS_BYTES
+"""The largest request body accepted: the limit of an answers file (1,000,000 bytes)."""
+
+
+def error_body(code: str, message: str) -> dict[str, Any]:
+    """The service's error shape (``ErrorOut``: error, message, errors)."""
+    return {"error": code, "message": message, "errors": []}
+
+
+class StrictBodies:
+    """ASGI middleware: refuse a request body that is too large (413) or not strict JSON
+    (400), naming the problem; pass every other request on with its body unchanged."""
+
+    def __init__(self, app: Any, limit: int = MAX_BODY_BYTES) -> None:
+        self.app = app
+        self.limit = limit
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        declared = _content_length(scope)
+        if declared is not None and declared > self.limit:
+            await self._too_large(scope, receive, send)
+            return
+        chunks: list[bytes] = []
+        size = 0
+        while True:
+            message = await receive()
+            if message["type"] != "http.request":  # the client went away: nothing to answer
+                return
+            chunk = message.get("body", b"")
+            size += len(chunk)
+            if size > self.limit:
+                await self._too_large(scope, receive, send)
+                return
+            chunks.append(chunk)
+            if not message.get("more_body", False):
+                break
+        body = b"".join(chunks)
+        if body:
+            try:
+                loads(body, path="the request body")
+            except InputError as exc:
+                where = f" at line {exc.line}, column {exc.column}" if exc.line and exc.column else ""
+                text = f"the request body is not strict JSON{where}: {exc.problem}; nothing was stored"
+                response = JSONResponse(status_code=400, content=error_body("invalid_json", text))
+                await response(scope, receive, send)
+                return
+        replayed = False
+
+        async def replay() -> Message:
+            nonlocal replayed
+            if not replayed:
+                replayed = True
+                return {"type": "http.request", "body": body, "more_body": False}
+            return await receive()
+
+        await self.app(scope, replay, send)
+
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+        message = f"the request body is larger than the limit of {self.limit:,} bytes; nothing was stored"
+        response = JSONResponse(status_code=413, content=error_body("too_large", message))
+        response.headers["Connection"] = "close"  # the rest of the body is not read
+        await response(scope, receive, send)
+
+
+def _content_length(scope: Scope) -> int | None:
+    for name, value in scope.get("headers", ()):
+        if name == b"content-length":
+            try:
+                return int(value)
+            except ValueError:
+                return None
+    return None

@@ -379,11 +379,13 @@ class Program:
         return fresh
 
     def question_info(self, qid: str) -> m.QuestionInfo:
+        """``qid`` as an agent's screen shows it: one instance per question, shared by
+        every result and session (frozen, its options read-only)."""
         info = self.infos.get(qid)
         if info is None:
             info = question_info(self.questions_all[qid], self.where)
             self.infos[qid] = info
-        return info.model_copy(update={"options": list(info.options)})
+        return info
 
     def clean(self, answers: Mapping[str, Any]) -> dict[str, Clean] | None:
         """The clean answers when every one is plainly valid, else None (then the general

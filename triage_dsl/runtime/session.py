@@ -33,7 +33,7 @@ from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
 from triage_dsl.runtime.answers import MAX_SHOWN, Clean, all_questions, check_answer, describe, printable
 from triage_dsl.runtime.incremental import Walk
-from triage_dsl.runtime.program import _MISS, Program, program
+from triage_dsl.runtime.program import MISS, Program, program
 
 
 def as_json(value: Any) -> JsonValue:
@@ -369,7 +369,7 @@ class Session:
             )
         q = questions[question_id]
         clean = compiled.checkers[question_id](value)  # the common valid answers, as check_answer
-        if clean is _MISS:
+        if clean is MISS:
             clean, problem = check_answer(q, value, self.now)
             if problem is not None:
                 raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)

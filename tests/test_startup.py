@@ -178,3 +178,15 @@ def test_the_command_runs_without_pydantic_plugins_unless_the_operator_allows_th
     )
     assert done.returncode == 0, done.stderr
     assert spy.exists() == seen  # the plugin would have seen the answers' models
+
+
+def test_check_of_unchanged_files_loads_no_graph_library(tmp_path: Path) -> None:
+    """The findings' cache key names networkx's version without importing it: a run that
+    finds every file's findings kept needs the graph library for nothing."""
+    env = {**os.environ, "TRIAGE_CACHE_DIR": str(tmp_path)}
+    code = "from triage_dsl.cli import main\nmain(['check', 'protocols/rules/qsofa.triage'])"
+    first = subprocess.run([sys.executable, "-c", code], cwd=ROOT, env=env, capture_output=True, check=True)
+    assert first.returncode == 0
+    probe = f"{code}\nimport sys\nprint('networkx' in sys.modules)"
+    again = subprocess.run([sys.executable, "-c", probe], cwd=ROOT, env=env, capture_output=True, text=True)
+    assert again.stdout.split()[-1] == "False", again.stderr

@@ -77,6 +77,45 @@ def exact_minutes(amount: str | int | float | Fraction, unit: str) -> Fraction:
     return value * FACTORS[name]
 
 
+# Every unit is a whole number of minutes (a month 43,830, a year 525,960): a whole
+# amount, or a decimal one that comes out whole, is computed with integers alone.
+WHOLE_FACTORS: dict[str, int] = {name: int(f) for name, f in FACTORS.items() if f.denominator == 1}
+MAX_WHOLE_MINUTES = int(MAX_MINUTES)
+_AMOUNT = re.compile(r"[+-]?([0-9]{1,40})(?:\.([0-9]{1,40}))?")
+
+
+def whole_minutes(amount: str | int, unit: str) -> int | None:
+    """``amount unit`` in minutes when that is a whole number: the value of
+    :func:`exact_minutes`, exactly, computed without fractions; None when it is not whole,
+    or the amount is not plain decimal text (``11``, ``-1.5``) or an integer (then
+    :func:`exact_minutes` decides, with its errors).
+
+    >>> whole_minutes("1.5", "days"), whole_minutes(3, "months"), whole_minutes("0.5", "minutes")
+    (2160, 131490, None)
+    """
+    name = plural(unit)
+    factor = WHOLE_FACTORS.get(name) if name is not None else None
+    if factor is None:
+        return None
+    if type(amount) is int:
+        return amount * factor
+    if type(amount) is not str or _AMOUNT.fullmatch(amount) is None:
+        return None
+    whole, _, digits = amount.partition(".")
+    total = int(whole + digits) * factor
+    scale = 10 ** len(digits)
+    return total // scale if total % scale == 0 else None
+
+
+def text_minutes(text: str) -> int | None:
+    """A time answer in words (``"11 weeks"``, ``"1.5 days"``) in minutes when that is a
+    whole number (:func:`whole_minutes`), else None (then :func:`parse_text` decides)."""
+    match = _TEXT.match(text)
+    if match is None:
+        return None
+    return whole_minutes(match["amount"], match["unit"])
+
+
 def to_minutes(amount: str | int | float | Fraction, unit: str) -> float:
     """``amount unit`` in minutes, converted to a float once.
 

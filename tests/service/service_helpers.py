@@ -31,6 +31,26 @@ def bearer(token: str) -> dict[str, str]:
     return {"Authorization": f"Bearer {token}"}
 
 
+def start(client: Any, token: str, *protocols: str, **extra: Any) -> dict[str, Any]:
+    """``POST /v1/calls`` (chest pain unless ``protocols`` are named); the new call."""
+    r = client.post(
+        "/v1/calls", json={"protocols": list(protocols or [CHEST]), **extra}, headers=bearer(token)
+    )
+    assert r.status_code == 201, r.text
+    return dict(r.json())
+
+
+def events(app: Any, call_id: str) -> int:
+    """How many answer-log events the database holds for the call."""
+    from sqlalchemy import func, select
+
+    from triage_dsl.store.tables import answer_events
+
+    with app.state.db.engine.connect() as conn:
+        q = select(func.count()).select_from(answer_events).where(answer_events.c.call_id == call_id)
+        return int(conn.execute(q).scalar_one())
+
+
 def interview(client: Any, token: str, call: dict[str, Any], answers: dict[str, Any]) -> dict[str, Any]:
     """Answer the call's questions one at a time, as asked, from ``answers``, until sealed."""
     while call["next_question"] is not None and not call["sealed"]:

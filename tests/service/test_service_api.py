@@ -11,7 +11,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, bearer, interview, make_app, verify
+from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, bearer, events, interview, make_app, start, verify
 from sqlalchemy import func, select
 
 from triage_dsl import evaluate, load
@@ -22,20 +22,6 @@ from triage_dsl.store.tables import calls as call_table
 from triage_dsl.store.tables import tokens as token_table
 
 CHEST_FILE = ROOT / "protocols/telephone/chest_pain_adult.triage"
-
-
-def start(client: TestClient, token: str, *protocols: str, **extra: Any) -> dict[str, Any]:
-    r = client.post(
-        "/v1/calls", json={"protocols": list(protocols or [CHEST]), **extra}, headers=bearer(token)
-    )
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def events(app: Any, call_id: str) -> int:
-    with app.state.db.engine.connect() as conn:
-        q = select(func.count()).select_from(answer_events).where(answer_events.c.call_id == call_id)
-        return int(conn.execute(q).scalar_one())
 
 
 # ---------------------------------------------------------------------- auth, per endpoint

@@ -8,23 +8,9 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import CHEST, bearer
-from sqlalchemy import func, select
+from service_helpers import bearer, events, start
 
 from triage_dsl.service.bodies import MAX_BODY_BYTES, StrictBodies
-from triage_dsl.store.tables import answer_events
-
-
-def start(client: TestClient, token: str) -> dict[str, Any]:
-    r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(token))
-    assert r.status_code == 201, r.text
-    return dict(r.json())
-
-
-def events(app: Any, call_id: str) -> int:
-    with app.state.db.engine.connect() as conn:
-        q = select(func.count()).select_from(answer_events).where(answer_events.c.call_id == call_id)
-        return int(conn.execute(q).scalar_one())
 
 
 def post(client: TestClient, path: str, body: bytes, token: str) -> Any:

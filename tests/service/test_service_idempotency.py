@@ -23,6 +23,7 @@ from service_helpers import (
     cli_token,
     interview,
     make_app,
+    start,
 )
 from sqlalchemy import func, select
 
@@ -65,12 +66,6 @@ def count(app: Any, table: Any, call_id: str | None = None) -> int:
 def stored(app: Any, call_id: str) -> tuple[int, int, int]:
     """What the database holds for a call: events, records, keys."""
     return tuple(count(app, t, call_id) for t in (answer_events, records, idempotency_keys))  # type: ignore[return-value]
-
-
-def start(client: TestClient, token: str) -> dict[str, Any]:
-    r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(token))
-    assert r.status_code == 201, r.text
-    return dict(r.json())
 
 
 # the call each endpoint is tried on

@@ -18,7 +18,7 @@ import hashlib
 import json
 import sys
 from collections.abc import Callable
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import Any
 
@@ -43,17 +43,26 @@ def code_sha256() -> str:
     return digest.hexdigest()
 
 
+@cache
+def _version_of(distribution: str) -> str:
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        return "?"
+
+
 def findings_key(protocol: Any) -> str:
     """The cache key of a compiled protocol's findings."""
     import lark
-    import networkx
 
     parts = [
         FORMAT,
         code_sha256(),
         sys.version,
         lark.__version__,
-        networkx.__version__,
+        _version_of("networkx"),  # not imported for it: a run that finds every file cached needs none
         json.dumps([list(pair) for pair in protocol.files]),
     ]
     return hashlib.sha256("\n".join(parts).encode("utf-8")).hexdigest()

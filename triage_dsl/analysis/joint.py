@@ -13,9 +13,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
+from triage_dsl.analysis.explore import TooLarge
 from triage_dsl.analysis.state import key, relevant
 from triage_dsl.runtime.answers import Clean, check_answer
 from triage_dsl.runtime.interpreter import Decision, decide
+
+MAX_STATES = 500_000
+"""Distinct states one comparison may visit before the analyses give up (A000)."""
 
 INVALID = Decision("invalid", None, None, None, None, (), ())
 
@@ -89,6 +93,8 @@ def pairs(a: Side, b: Side, doms: Domains) -> Iterator[tuple[tuple[AnswerClass, 
         if state in seen:
             continue
         seen.add(state)
+        if len(seen) > MAX_STATES:  # no shipped protocol comes near: reported as A000
+            raise TooLarge(f"more than {MAX_STATES:,} states compared for one question")
         # The side stuck earliest is split first, so the two sides move through the
         # sections together and repeated states are recognised.
         waiting = sorted(

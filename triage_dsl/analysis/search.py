@@ -12,6 +12,7 @@ from collections.abc import Callable, Mapping
 from typing import Any
 
 from triage_dsl.analysis.domains import AnswerClass, Domains
+from triage_dsl.analysis.explore import TooLarge
 from triage_dsl.graph.plan import CriterionPlan, SectionPlan
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import Clean, answer_json
@@ -73,8 +74,8 @@ def satisfy_path(
     while stack:
         path = stack.pop()
         nodes += 1
-        if nodes > MAX_NODES:  # pragma: no cover - no shipped protocol comes near
-            raise RuntimeError("answer space too large to search exactly")
+        if nodes > MAX_NODES:  # no shipped protocol comes near: reported as A000, not raised
+            raise TooLarge(f"more than {MAX_NODES:,} answer sets searched for one criterion")
         answers = {**base, **{c.question: c.representative for c in path[start:]}}
         ev = evaluation(protocol, answers)
         result = goal(ev)

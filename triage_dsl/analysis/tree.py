@@ -172,12 +172,23 @@ def _any_pair(
                 break
         return node
 
+    # Pairs of nodes already walked, with the classes chosen for the questions still
+    # relevant below them: the rest of such a walk depends on nothing else, and a walk
+    # that had found a pair would have returned. Without this, a shared subtree is walked
+    # once per path into it (a red flag whose yes side ends at once left the no side to
+    # enumerate every combination of the questions after it).
+    seen: set[tuple[int, int, tuple[tuple[str, int], ...]]] = set()
     stack: list[tuple[Node, Node, dict[str, int]]] = [(tree.root, tree.root, {})]
     while stack:
         a, b, chosen = stack.pop()
         a, b = settle(a, a_branch, chosen), settle(b, b_branch, chosen)
         if a is b and (a.wanted is None or qid not in a.wanted):
             continue
+        below = (a.wanted or frozenset()) | (b.wanted or frozenset())
+        state = (id(a), id(b), tuple(sorted((q, i) for q, i in chosen.items() if q in below)))
+        if state in seen:
+            continue
+        seen.add(state)
         if a.question is None and b.question is None:
             if differ(a.decision, b.decision):
                 return True

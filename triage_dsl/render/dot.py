@@ -94,8 +94,10 @@ def _lines(text: str, width: int = WRAP) -> list[str]:
     return lines
 
 
+@lru_cache(maxsize=1 << 16)
 def _html_label(title: str, body: str = "", extra: str = "", width: int = WRAP) -> str:
-    """An HTML-like label: a bold title, the wrapped body in smaller type, an overlay line."""
+    """An HTML-like label: a bold title, the wrapped body in smaller type, an overlay line
+    (made once per distinct text: the book draws the same nodes on every scenario page)."""
     parts = ["<B>" + "<BR/>".join(html.escape(x) for x in _lines(title, width)) + "</B>"]
     if body:
         wrapped = "<BR/>".join(html.escape(x) for x in _lines(body, width))
@@ -127,6 +129,9 @@ def _edge_line(tail: str, head: str, attrs: tuple[tuple[str, str], ...]) -> str:
     probe = graphviz.Digraph()
     probe.edge(tail, head, **dict(attrs))
     return probe.body[-1]  # type: ignore[no-any-return]
+
+
+INVISIBLE = {"style": "invis"}
 
 
 def _add_node(target: graphviz.Digraph, name: str, attrs: dict[str, str]) -> None:
@@ -279,7 +284,7 @@ def protocol_dot(
                     _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
                 # Flat edges in a left-to-right drawing stack their head above their tail.
                 for upper, lower in itertools.pairwise(section.criteria):
-                    stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
+                    _add_edge(stack, node_id(lower.node), node_id(upper.node), INVISIBLE)
     for f in plan.floors:
         with dot.subgraph(name=f"cluster_floor_{f.index}") as cluster:
             where = f" (screen {f.screen})" if f.screen else ""
@@ -295,7 +300,7 @@ def protocol_dot(
                 for c in f.criteria:
                     _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
                 for upper, lower in itertools.pairwise(f.criteria):
-                    stack.edge(node_id(lower.node), node_id(upper.node), style="invis")
+                    _add_edge(stack, node_id(lower.node), node_id(upper.node), INVISIBLE)
     if unused:
         with dot.subgraph(name="cluster_unused") as cluster:
             cluster.attr(label="questions no criterion reads", style="dashed", color="#bbbbbb", fontsize="9")
@@ -326,10 +331,11 @@ def protocol_dot(
             _add_node(column, node_id(node), node_attrs(node, nodes[node]))
         column.node("legend", **_legend(protocol, overlay))
         for upper, lower in zip([*outcomes], [*outcomes[1:], "legend"], strict=True):
-            column.edge(
+            _add_edge(
+                column,
                 node_id(upper) if upper != "legend" else upper,
                 node_id(lower) if lower != "legend" else lower,
-                style="invis",
+                INVISIBLE,
             )
 
     for source, target, data in graph.edges(data=True):

@@ -17,6 +17,7 @@ from triage_dsl.graph.plan import Plan, QuestionPlan, plans
 from triage_dsl.model.result import AnswerProblem
 from triage_dsl.units import (
     MAX_MINUTES,
+    MAX_WHOLE_MINUTES,
     UNITS_TEXT,
     TimeTextError,
     age_at,
@@ -25,6 +26,8 @@ from triage_dsl.units import (
     parse_text,
     plural,
     readable,
+    text_minutes,
+    whole_minutes,
 )
 
 
@@ -227,6 +230,9 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
             )
         return _in_range(q, minutes, f"born {day.isoformat()}", problem)
     if isinstance(value, str):
+        whole = text_minutes(value)  # the common answer ("11 weeks"), without fractions
+        if whole is not None:
+            return _in_range(q, whole, printable(" ".join(value.split())), problem)
         try:
             amount, unit = parse_text(value)
         except TimeTextError as exc:
@@ -244,6 +250,11 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
         text = f"{shown} {printable(unit_value)}"
         if isinstance(amount_value, int) and abs(amount_value) > 10**20:  # before any arithmetic
             return problem("out_of_range", f"{text} is outside the valid range {q.time_range_text()}")
+        whole = whole_minutes(
+            amount_value if isinstance(amount_value, int) else repr(amount_value), unit_value
+        )
+        if whole is not None:
+            return _in_range(q, whole, text, problem)
         return _in_range(q, exact_minutes(amount_value, unit_value), text, problem)
     return problem(
         "wrong_type",
@@ -252,13 +263,19 @@ def _time_answer(q: QuestionPlan, value: Any, now: datetime | None, problem: _Pr
     )
 
 
-def _in_range(q: QuestionPlan, minutes: Fraction, text: str, problem: _Problem) -> _Checked:
+def _in_range(q: QuestionPlan, minutes: Fraction | int, text: str, problem: _Problem) -> _Checked:
+    """``minutes`` (exact: a whole number, or a fraction) within the question's range;
+    comparing an integer with a float is exact in Python, as comparing fractions is."""
     if minutes < 0:
         return problem(
             "out_of_range", f"{text} is negative; {'an age' if q.type == 'age' else 'a duration'} cannot be"
         )
     assert q.low is not None and q.high is not None
-    if minutes > MAX_MINUTES or not Fraction(q.low) <= minutes <= Fraction(q.high):
+    if type(minutes) is int:
+        outside = minutes > MAX_WHOLE_MINUTES or not q.low <= minutes <= q.high
+    else:
+        outside = minutes > MAX_MINUTES or not Fraction(q.low) <= minutes <= Fraction(q.high)
+    if outside:
         return problem("out_of_range", f"{text} is outside the valid range {q.time_range_text()}")
     return TimeAnswer(float(minutes), text), None
 

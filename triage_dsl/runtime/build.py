@@ -8,8 +8,9 @@ and the texts of explanations are made here, once for every evaluator.
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Callable
-from typing import Any
+from typing import Any, NoReturn
 
 from pydantic import BaseModel
 
@@ -233,8 +234,34 @@ def protocol_ref(protocol: Any) -> m.ProtocolRef:
     )
 
 
+class ReadOnlyList(list[Any]):
+    """A list no one can change: the options of a question handed out (one shared
+    instance per question). Reading, comparing, copying and serialising work as for a
+    list (a copy is a plain list, free to change); changing it in place raises
+    TypeError, so a caller cannot change what the session or the protocol hands out."""
+
+    __slots__ = ()
+
+    def _refuse(self, *args: Any, **kwargs: Any) -> NoReturn:
+        raise TypeError("a question's options are read-only: copy them (list(options)) to change them")
+
+    append = extend = insert = pop = remove = clear = sort = reverse = _refuse
+    __setitem__ = __delitem__ = __iadd__ = __imul__ = _refuse
+
+    def __copy__(self) -> list[Any]:
+        return list(self)
+
+    def __deepcopy__(self, memo: dict[int, Any]) -> list[Any]:
+        return copy.deepcopy(list(self), memo)
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (list, (list(self),))
+
+
 def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
-    return m.QuestionInfo(
+    """What an agent's screen shows of ``q``: frozen, its options read-only, so one
+    instance per question can be handed to every caller (``Program.question_info``)."""
+    info = m.QuestionInfo(
         id=q.id,
         prompt=q.prompt,
         help=q.help,
@@ -246,6 +273,8 @@ def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -
         unknown_allowed=q.unknown_allowed,
         location=where(q.span) if where else q.span.location,
     )
+    # as handed out before (a copy with its own list): the same fields set, dumps alike
+    return info.model_copy(update={"options": ReadOnlyList(info.options)})
 
 
 def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:

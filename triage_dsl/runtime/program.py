@@ -50,7 +50,9 @@ if TYPE_CHECKING:
 
 Code = Callable[["Evaluation"], v.Value]
 _Partial = v.Partial
-_MISS: Any = object()
+MISS: Any = object()
+"""Not there (a memo without the value, an answer the fast check cannot clean): a marker
+that is no answer and no value, compared with ``is``."""
 
 
 class _Band(NamedTuple):
@@ -155,14 +157,14 @@ class Program:
             question = q
 
             def read_question(ev: Evaluation) -> v.Value:
-                value = ev.read.get(name_id, _MISS)
-                return ev.question(question) if value is _MISS else value
+                value = ev.read.get(name_id, MISS)
+                return ev.question(question) if value is MISS else value
 
             return read_question
 
         def read_value(ev: Evaluation) -> v.Value:
-            value = ev.memo.get(name_id, _MISS)
-            return ev.value(name_id) if value is _MISS else value
+            value = ev.memo.get(name_id, MISS)
+            return ev.value(name_id) if value is MISS else value
 
         return read_value
 
@@ -379,11 +381,13 @@ class Program:
         return fresh
 
     def question_info(self, qid: str) -> m.QuestionInfo:
+        """``qid`` as an agent's screen shows it: one instance per question, shared by
+        every result and session (frozen, its options read-only)."""
         info = self.infos.get(qid)
         if info is None:
             info = question_info(self.questions_all[qid], self.where)
             self.infos[qid] = info
-        return info.model_copy(update={"options": list(info.options)})
+        return info
 
     def clean(self, answers: Mapping[str, Any]) -> dict[str, Clean] | None:
         """The clean answers when every one is plainly valid, else None (then the general
@@ -397,7 +401,7 @@ class Program:
             if value is None:
                 continue
             cleaned = check(value)
-            if cleaned is _MISS:
+            if cleaned is MISS:
                 return None
             clean[key] = cleaned
         return clean
@@ -430,14 +434,14 @@ def _row_test(band: ast.Band) -> Callable[[Any], bool]:
 
 
 def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
-    """The common valid answers of one question, cleaned; anything else is _MISS."""
-    unknown: Any = UNKNOWN if q.unknown_allowed else _MISS
+    """The common valid answers of one question, cleaned; anything else is MISS."""
+    unknown: Any = UNKNOWN if q.unknown_allowed else MISS
     if q.type == "yes/no":
 
         def yes_no(value: Any) -> Any:
             if value is True or value is False:
                 return value
-            return unknown if type(value) is str and value == "unknown" else _MISS
+            return unknown if type(value) is str and value == "unknown" else MISS
 
         return yes_no
     if q.type == "choice":
@@ -449,7 +453,7 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
                     return value
                 if value == "unknown":
                     return unknown
-            return _MISS
+            return MISS
 
         return choice
     if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
@@ -457,13 +461,13 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
 
         def time(value: Any) -> Any:
             if type(value) is not str:
-                return _MISS  # objects and dates of birth: the general validator
+                return MISS  # objects and dates of birth: the general validator
             if value == "unknown":
                 return unknown
             cleaned = read.get(value)
             if cleaned is None:
-                answer, problem = check_answer(q, value)  # no clock: a date of birth is _MISS
-                cleaned = _MISS if problem is not None else answer
+                answer, problem = check_answer(q, value)  # no clock: a date of birth is MISS
+                cleaned = MISS if problem is not None else answer
                 if len(read) < 4096:
                     read[value] = cleaned
             return cleaned
@@ -478,10 +482,10 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
         if t is int or (t is float and not whole):
             if low <= value <= high:  # false for NaN; infinities are out of range
                 return value
-            return _MISS
+            return MISS
         if t is str and value == "unknown":
             return unknown
-        return _MISS
+        return MISS
 
     return number
 

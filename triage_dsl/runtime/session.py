@@ -21,8 +21,8 @@ from __future__ import annotations
 
 import math
 from collections.abc import Mapping
-from datetime import datetime
-from typing import Any
+from datetime import UTC, datetime
+from typing import Any, TypeGuard
 
 from pydantic import JsonValue, ValidationError
 
@@ -31,15 +31,36 @@ from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import Clean, all_questions, check_answer, describe, printable
+from triage_dsl.runtime.answers import MAX_SHOWN, Clean, all_questions, check_answer, describe, printable
 from triage_dsl.runtime.incremental import Walk
-from triage_dsl.runtime.program import program
+from triage_dsl.runtime.program import MISS, Program, program
 
 
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
+    if _plain(value):
+        return value  # the common answers, as _bounded keeps them
+    if (
+        type(value) is dict
+        and len(value) <= 100
+        and all(
+            type(k) is str and len(k) <= MAX_SHOWN and k.isascii() and _plain(v) for k, v in value.items()
+        )
+    ):
+        return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
     return _bounded(value, 0)
+
+
+def _plain(value: Any) -> TypeGuard[bool | str | int | None]:
+    """A value :func:`_bounded` keeps as it is: yes/no, null, ASCII text, a small integer."""
+    t = type(value)
+    return (
+        t is bool
+        or value is None
+        or (t is str and value.isascii())
+        or (t is int and -(10**20) < value < 10**20)
+    )
 
 
 def _bounded(value: Any, depth: int) -> JsonValue:
@@ -130,8 +151,12 @@ class Session:
         self._answers: dict[str, Any] = {}
         self._clean: dict[str, Clean] = {}  # the answers in force, validated
         self._walk: Walk | None = None  # started on the first question asked
-        self._asking: QuestionInfo | None = None
-        self._log: list[AnswerEvent] = []
+        self._state_now: tuple[str, str | None] | None = None  # the walk's, until a change
+        self._program: Program | None = None
+        # what the caller said, in order: the time it was said and the event's fields; the
+        # validated events are built from them when the log is read (``_events``)
+        self._said: list[tuple[datetime, dict[str, Any]]] = []
+        self._log: list[AnswerEvent] = []  # the events built so far (a prefix of _said)
         self._results: dict[bool, TriageResult] = {}  # built when asked for, by trace or not
         # the evaluation's clock is the call's start, so a replay reads a date of birth alike
         self.started_at = utc(now) if now is not None else utc(self.clock.now())
@@ -147,7 +172,7 @@ class Session:
     @property
     def log(self) -> list[AnswerEvent]:
         """Everything the caller said, in order: answers, corrections, retractions, notes."""
-        return list(self._log)
+        return list(self._events())
 
     @property
     def call(self) -> CallInfo | None:
@@ -164,7 +189,7 @@ class Session:
 
             fresh = evaluate_protocol(self.protocol, self._answers, trace=trace, now=self.now)
             result = fresh.model_copy(
-                update={"answer_log": list(self._log), "call": self._call, "started_at": self.started_at}
+                update={"answer_log": list(self._events()), "call": self._call, "started_at": self.started_at}
             )
             self._results[trace] = result
         return result
@@ -185,9 +210,7 @@ class Session:
         qid = self._state()[1]
         if qid is None:
             return None
-        if self._asking is None or self._asking.id != qid:  # one copy per question asked
-            self._asking = program(self.protocol).question_info(qid)
-        return self._asking
+        return self._compiled().question_info(qid)  # shared: frozen, options read-only
 
     def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> QuestionInfo | None:
         """Record one answer (``"unknown"`` when the caller does not know); returns the
@@ -198,14 +221,14 @@ class Session:
         recorded) and :class:`SessionError` once the outcome is reached: use
         :meth:`note` for what the caller adds then.
         """
-        self._refuse_when_done(f"answer '{question_id}'")
+        self._refuse_when_done("answer", question_id)
         return self._give(question_id, value, reason)
 
     def retract(self, question_id: str, reason: str) -> QuestionInfo | None:
         """Withdraw an answer (the caller takes it back): logged with ``reason``; the
         question is asked again if the outcome depends on it. Returns the question to ask
         next."""
-        self._refuse_when_done(f"retract '{question_id}'")
+        self._refuse_when_done("retract", question_id)
         if question_id not in self._answers:
             raise SessionError(f"'{question_id}' has no answer to retract")
         if not reason or not reason.strip():
@@ -226,18 +249,17 @@ class Session:
         if not reason or not reason.strip():
             raise SessionError("going back needs a reason")
         question_id = next(
-            e.question
-            for e in reversed(self._log)
-            if e.kind in ("answer", "correction") and e.question in self._answers
+            said["question"]
+            for _, said in reversed(self._said)
+            if said["kind"] in ("answer", "correction") and said["question"] in self._answers
         )
-        assert question_id is not None
         return self._withdraw(question_id, reason)
 
     def _withdraw(self, question_id: str, reason: str) -> QuestionInfo | None:
         """Take ``question_id``'s answer out of force, logged as a retraction."""
         previous = self._answers.pop(question_id)
         self._changed(question_id, None)
-        q = program(self.protocol).questions_all[question_id]
+        q = self._compiled().questions_all[question_id]
         self._append(
             kind="retraction",
             question=question_id,
@@ -254,8 +276,8 @@ class Session:
         if not text or not text.strip():
             raise SessionError("a note needs text")
         after = self.done
-        event = self._append(kind="note", text=text.strip(), after_outcome=after)
-        return event
+        self._append(kind="note", text=text.strip(), after_outcome=after)
+        return self._events()[-1]
 
     def respond(self, agrees: bool, reason: str | None = None) -> TriageResult:
         """The caller's response to the advice, once the outcome is reached: agrees, or
@@ -289,11 +311,30 @@ class Session:
         return self.result()
 
     # ----------------------------------------------------------------- internals
+    def _compiled(self) -> Program:
+        compiled = self._program
+        if compiled is None:
+            compiled = self._program = program(self.protocol)
+        return compiled
+
+    def _events(self) -> list[AnswerEvent]:
+        """The log's validated events, built for what was said since the log was last read
+        (each with the time it was said)."""
+        log = self._log
+        for seq in range(len(log) + 1, len(self._said) + 1):
+            at, fields = self._said[seq - 1]
+            log.append(AnswerEvent(seq=seq, at=at, **fields))
+        return log
+
     def _state(self) -> tuple[str, str | None]:
-        """(status, the id of the question to ask next), from the incremental walk."""
-        if self._walk is None:
-            self._walk = Walk.start(self.protocol, self._clean)
-        return self._walk.next_question(self.protocol.plan.population)
+        """(status, the id of the question to ask next), from the incremental walk (kept
+        until the answers in force change)."""
+        state = self._state_now
+        if state is None:
+            if self._walk is None:
+                self._walk = Walk.start(self.protocol, self._clean)
+            state = self._state_now = self._walk.next_question(self.protocol.plan.population)
+        return state
 
     def _changed(self, question_id: str, clean: Clean | None) -> None:
         """Put ``question_id``'s clean answer in force (None: withdrawn) and resume the
@@ -302,20 +343,22 @@ class Session:
             self._clean.pop(question_id, None)
         else:
             self._clean[question_id] = clean
+        self._state_now = None
         if self._walk is not None:
             self._walk.changed(question_id)
 
-    def _refuse_when_done(self, what: str) -> None:
-        if self.done:
+    def _refuse_when_done(self, what: str, question_id: str) -> None:
+        if self._state()[0] == "complete":
             d = self.result().disposition
             raise SessionError(
-                f"cannot {what}: the outcome is reached ({d.id if d else '-'}); an answer now "
-                "could not change what was decided. Keep what the caller adds with note(), "
+                f"cannot {what} '{question_id}': the outcome is reached ({d.id if d else '-'}); "
+                "an answer now could not change what was decided. Keep what the caller adds with note(), "
                 "or start a new session"
             )
 
     def _give(self, question_id: str, value: Any, reason: str | None) -> QuestionInfo | None:
-        questions = program(self.protocol).questions_all
+        compiled = self._compiled()
+        questions = compiled.questions_all
         if not isinstance(question_id, str) or question_id not in questions:
             name = printable(question_id) if isinstance(question_id, str) else describe(question_id)
             raise AnswerError(
@@ -325,9 +368,11 @@ class Session:
                 value=value,
             )
         q = questions[question_id]
-        clean, problem = check_answer(q, value, self.now)
-        if problem is not None:
-            raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
+        clean = compiled.checkers[question_id](value)  # the common valid answers, as check_answer
+        if clean is MISS:
+            clean, problem = check_answer(q, value, self.now)
+            if problem is not None:
+                raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
         correction = question_id in self._answers
         self._append(
             kind="correction" if correction else "answer",
@@ -342,8 +387,11 @@ class Session:
         self._changed(question_id, clean)
         return self.next_question()
 
-    def _append(self, **fields: Any) -> AnswerEvent:
-        event = AnswerEvent(seq=len(self._log) + 1, at=utc(self.clock.now()), **fields)
-        self._log.append(event)
+    def _append(self, **fields: Any) -> None:
+        """Keep what was said with the clock's reading now (its event is built when the
+        log is read: ``_events``)."""
+        at = self.clock.now()
+        if at.tzinfo is not UTC:
+            at = utc(at)
+        self._said.append((at, fields))
         self._results.clear()
-        return event

@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import gc
 import re
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -861,8 +862,30 @@ def parse_protocol_recovering(
     guard = _guard(source)
     if guard:
         return None, guard, []
-    with _collector_paused():
-        return _parse_recovering(source)
+    key = (source.path, source.sha256)
+    with _PARSED_LOCK:
+        kept = _PARSED.get(key)
+    if kept is None:
+        with _collector_paused():
+            file, diagnostics, damage = _parse_recovering(source)
+        kept = (file, tuple(diagnostics), tuple(damage))
+        if len(source.text) <= _PARSED_MAX_CHARS:
+            with _PARSED_LOCK:
+                if len(_PARSED) >= _PARSED_MAX:
+                    _PARSED.clear()
+                _PARSED[key] = kept
+    return kept[0], list(kept[1]), list(kept[2])
+
+
+# Parses kept by (path, SHA-256 of the text): `triage check protocols/` reads the shared
+# library once per file that imports it (shared.triage 12 times), and a parse is a pure
+# function of the path and the text (the AST is frozen; callers get their own lists).
+# Small files only, and few of them, so an editor's server does not hold old versions.
+_Parsed = tuple[ast.ProtocolFile | None, tuple[Diagnostic, ...], tuple[Damage, ...]]
+_PARSED: dict[tuple[str, str], _Parsed] = {}
+_PARSED_LOCK = threading.Lock()
+_PARSED_MAX = 64
+_PARSED_MAX_CHARS = 200_000
 
 
 @contextmanager

@@ -12,7 +12,7 @@ from tests.conftest import PROTOCOLS
 from triage_dsl import TriageError, load
 from triage_dsl.analysis.domains import domains
 from triage_dsl.analysis.findings import Context, _depends
-from triage_dsl.analysis.search import decides, satisfiable, satisfy
+from triage_dsl.analysis.search import decides, satisfiable, satisfy_path
 from triage_dsl.analysis.walk import walk
 from triage_dsl.protocol import Protocol
 
@@ -41,7 +41,7 @@ def test_what_the_walk_finds_the_exact_searches_confirm(tmp_path_factory: pytest
         ctx = Context(protocol, domains(protocol.plan))
         found = walk(protocol, ctx.doms, ctx.advice)
         for section, criterion in found.witnesses:
-            assert satisfy(protocol, ctx.doms, decides(section, criterion)) is not None
+            assert satisfy_path(protocol, ctx.doms, decides(section, criterion)) is not None
         for question in found.flips:
             assert _depends(ctx, question), (protocol.id, question)
         checked += len(found.witnesses) + len(found.flips)
@@ -82,6 +82,6 @@ def test_the_search_in_reading_order_finds_exactly_what_the_protocol_ordered_one
             for n in [None, *range(len(s.criteria))]:
                 goal = decides(s.index, n)
                 found = satisfiable(protocol, doms, goal)
-                assert found == (satisfy(protocol, doms, goal) is not None), (protocol.id, s.index, n)
+                assert found == (satisfy_path(protocol, doms, goal) is not None), (protocol.id, s.index, n)
                 outcomes.add(found)
     assert outcomes == {True, False}

@@ -30,14 +30,6 @@ def evaluation(protocol: Any, answers: dict[str, Clean]) -> Evaluation:
     return ev
 
 
-def satisfy(
-    protocol: Any, doms: Domains, goal: Goal, fixed: tuple[AnswerClass, ...] = ()
-) -> dict[str, Clean] | None:
-    """Answers (one per class on the path) for which ``goal`` holds, or None if none do."""
-    path = satisfy_path(protocol, doms, goal, fixed)
-    return None if path is None else {c.question: c.representative for c in path}
-
-
 def satisfiable(protocol: Any, doms: Domains, goal: Goal) -> bool:
     """Whether any answers make ``goal`` hold: the same exact search, splitting the
     question the goal reads first rather than the first in protocol order.

@@ -1,6 +1,6 @@
 """One walk down the sections that finds most witnesses at once (linear, not cubic).
 
-The exact searches (``satisfy``, ``pairs``) re-evaluate the protocol from its first
+The exact searches (``satisfy_path``, ``pairs``) re-evaluate the protocol from its first
 section at every step, and run once per criterion or question: for one section of a
 thousand criteria that is a thousand searches of a thousand steps of a thousand criteria.
 This walk goes down the sections once, keeping answers ``S`` under which every criterion

@@ -24,6 +24,7 @@ from starlette.responses import JSONResponse
 
 from triage_dsl.io.files import InputError
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, loads
+from triage_dsl.service.models import ErrorOut
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -35,8 +36,8 @@ MAX_BODY_BYTES = MAX_ANSWERS_BYTES
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
-    """The service's error shape (``ErrorOut``: error, message, errors)."""
-    return {"error": code, "message": message, "errors": []}
+    """The service's error shape, from its one model (:class:`ErrorOut`)."""
+    return ErrorOut(error=code, message=message).model_dump(mode="json")
 
 
 class StrictBodies:

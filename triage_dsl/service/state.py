@@ -51,6 +51,10 @@ class Part:
     protocol: Protocol
     session: Session
     record: TriageResult | None = None
+    questions: frozenset[str] = field(init=False, repr=False)  # every question it may ask
+
+    def __post_init__(self) -> None:
+        self.questions = frozenset(all_questions(self.protocol.plan))  # once, not on every answer
 
 
 @dataclass
@@ -193,7 +197,7 @@ class CallState:
         self.last_at = event.at
 
     def _answer(self, question: str, value: Any, reason: str | None) -> None:
-        having = [part for part in self.parts if question in all_questions(part.protocol.plan)]
+        having = [part for part in self.parts if question in part.questions]
         if not having:
             names = ", ".join(part.protocol.id for part in self.parts)
             raise AnswerError(

@@ -18,7 +18,7 @@ from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.database import Database
-from triage_dsl.store.idempotency import RequestKey, insert_key
+from triage_dsl.store.idempotency import RequestKey, insert_key, insert_keys, key_row
 from triage_dsl.store.tables import answer_events, calls, records
 
 
@@ -145,9 +145,24 @@ def insert_events(
     key: RequestKey | None = None,
 ) -> None:
     """Insert ``events`` (and the record, and the key) in the transaction of ``conn``."""
-    conn.execute(
-        _INSERT_EVENTS,
-        [
+    insert_many(conn, [(call_id, events, token_id, record, now, key)])
+
+
+NewEvents = tuple[
+    str, Sequence[StoredEvent], int | None, NewRecord | None, datetime | None, RequestKey | None
+]
+"""What one request appends: call id, events, token id, record, time, key."""
+
+
+def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
+    """Insert what several requests append in the transaction of ``conn``: the rows of
+    each table in one statement (one ``executemany``, which psycopg pipelines), not
+    two or three statements a request."""
+    event_rows: list[dict[str, Any]] = []
+    record_rows: list[dict[str, Any]] = []
+    key_rows: list[dict[str, Any]] = []
+    for call_id, events, token_id, record, now, key in appends:
+        event_rows += [
             {
                 "call_id": call_id,
                 "seq": e.seq,
@@ -157,21 +172,26 @@ def insert_events(
                 "token_id": token_id,
             }
             for e in events
-        ],
-    )
-    if record is not None:
-        conn.execute(
-            _INSERT_RECORD,
-            {
-                "call_id": call_id,
-                "event_seq": events[-1].seq,
-                "head": record.head,
-                "body": record.body,
-                "created_at": now or events[-1].at,
-            },
-        )
-    if key is not None:
-        insert_key(conn, key, call_id, events[0].seq, events[-1].seq, token_id, now or events[-1].at)
+        ]
+        at = now or events[-1].at
+        if record is not None:
+            record_rows.append(
+                {
+                    "call_id": call_id,
+                    "event_seq": events[-1].seq,
+                    "head": record.head,
+                    "body": record.body,
+                    "created_at": at,
+                }
+            )
+        if key is not None:
+            key_rows.append(key_row(key, call_id, events[0].seq, events[-1].seq, token_id, at))
+    if event_rows:
+        conn.execute(_INSERT_EVENTS, event_rows)
+    if record_rows:
+        conn.execute(_INSERT_RECORD, record_rows)
+    if key_rows:
+        insert_keys(conn, key_rows)
 
 
 def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import Connection, bindparam, insert, select
 
@@ -61,19 +62,34 @@ def insert_key(
     at: datetime,
 ) -> None:
     """Remember ``key`` in the transaction of ``conn`` (IntegrityError when it is taken)."""
-    conn.execute(
-        _INSERT,
-        {
-            "scope": key.scope,
-            "key": key.key,
-            "call_id": call_id,
-            "request_sha256": key.request_sha256,
-            "first_seq": first_seq,
-            "last_seq": last_seq,
-            "token_id": token_id,
-            "created_at": at,
-        },
-    )
+    insert_keys(conn, [key_row(key, call_id, first_seq, last_seq, token_id, at)])
+
+
+def key_row(
+    key: RequestKey,
+    call_id: str,
+    first_seq: int | None,
+    last_seq: int | None,
+    token_id: int | None,
+    at: datetime,
+) -> dict[str, Any]:
+    """The row that remembers ``key`` (for :func:`insert_keys`)."""
+    return {
+        "scope": key.scope,
+        "key": key.key,
+        "call_id": call_id,
+        "request_sha256": key.request_sha256,
+        "first_seq": first_seq,
+        "last_seq": last_seq,
+        "token_id": token_id,
+        "created_at": at,
+    }
+
+
+def insert_keys(conn: Connection, rows: list[dict[str, Any]]) -> None:
+    """Remember keys (:func:`key_row`) in the transaction of ``conn``, in one statement
+    (IntegrityError when one is taken)."""
+    conn.execute(_INSERT, rows)
 
 
 # built once: every request with a key runs it (building ``insert().values(...)`` each

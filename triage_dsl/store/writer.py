@@ -26,7 +26,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, insert_events
+from triage_dsl.store.calls import Conflict, NewRecord, StoredEvent, insert_many
 from triage_dsl.store.database import Database
 from triage_dsl.store.idempotency import RequestKey
 
@@ -57,6 +57,8 @@ class Writer:
         self._thread: threading.Thread | None = None
         self._start = threading.Lock()
         self.batches = 0  # transactions committed (for the metrics)
+        self._lock = threading.Lock()  # one batch at a time on the writer's connection
+        self._conn: Connection | None = None
 
     def append(
         self,
@@ -125,37 +127,54 @@ class Writer:
         """Store a batch in one transaction (every append then succeeds), else each on its
         own; wakes every append's request either way."""
         try:
-            if len(batch) == 1:
-                self._alone(batch[0])
-                return
-            try:
-                with self.db.engine.begin() as conn:
+            with self._lock:
+                if len(batch) == 1:
+                    self._alone(batch[0])
+                    return
+                try:
+                    self._insert(batch)
+                except IntegrityError:  # one collided: store each on its own to find which
+                    log.info("a batch of %d appends collided; storing them one by one", len(batch))
                     for item in batch:
-                        _insert(conn, item)
-                self.batches += 1
-            except IntegrityError:  # one collided: store each on its own to find which
-                log.info("a batch of %d appends collided; storing them one by one", len(batch))
-                for item in batch:
-                    self._alone(item)
-            except Exception as exc:  # the database failed: nothing of the batch is stored
-                for item in batch:
-                    item.error = exc
+                        self._alone(item)
+                except Exception as exc:  # the database failed: nothing of the batch is stored
+                    for item in batch:
+                        item.error = exc
         finally:
             for item in batch:
                 item.wake()
 
     def _alone(self, item: Append) -> None:
         try:
-            append_events(self.db, item.call_id, item.events, item.token_id, item.record, item.now, item.key)
-            self.batches += 1
-        except Exception as exc:  # Conflict, or the database failed
+            self._insert([item])
+        except IntegrityError as exc:
+            item.error = Conflict(item.call_id)
+            item.error.__cause__ = exc
+        except Exception as exc:  # the database failed
             item.error = exc
+
+    def _insert(self, batch: list[Append]) -> None:
+        """One transaction for the batch, on the writer's own connection (kept from one
+        batch to the next: no pool checkout, and with PostgreSQL no ping, per batch), the
+        rows of each table in one statement."""
+        if self._conn is None:
+            self._conn = self.db.engine.connect()
+        try:
+            with self._conn.begin():
+                insert_many(
+                    self._conn,
+                    [(i.call_id, i.events, i.token_id, i.record, i.now, i.key) for i in batch],
+                )
+        except IntegrityError:
+            raise  # rolled back; the connection is fine
+        except Exception:  # the connection may be broken: open another next time
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):
+                conn.close()
+            raise
+        self.batches += 1
 
 
 def _settle(stored: asyncio.Future[None]) -> None:
     if not stored.done():  # not when the waiting request was cancelled
         stored.set_result(None)
-
-
-def _insert(conn: Connection, item: Append) -> None:
-    insert_events(conn, item.call_id, item.events, item.token_id, item.record, item.now, item.key)

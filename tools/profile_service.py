@@ -37,6 +37,8 @@ import fastapi.dependencies.utils  # noqa: E402
 import fastapi.routing  # noqa: E402
 import httpx  # noqa: E402
 
+import triage_dsl.service.auth  # noqa: E402
+import triage_dsl.service.calls  # noqa: E402
 from tools.bench_service import answer_for  # noqa: E402
 from triage_dsl.clock import SYSTEM_CLOCK  # noqa: E402
 from triage_dsl.service.app import create_app  # noqa: E402
@@ -53,16 +55,24 @@ def _append_here(self: Writer, *args: Any) -> None:
     append_events(self.db, *args)
 
 
+async def _append_here_async(self: Writer, *args: Any) -> None:
+    append_events(self.db, *args)
+
+
 # one thread: endpoints and dependencies run where cProfile sees them, and each request
 # stores its events itself (one request at a time: group commit would batch nothing)
 setattr(fastapi.routing, "run_in_threadpool", _inline)  # noqa: B010
 setattr(fastapi.dependencies.utils, "run_in_threadpool", _inline)  # noqa: B010
+setattr(triage_dsl.service.calls, "run_in_threadpool", _inline)  # noqa: B010
+setattr(triage_dsl.service.auth, "run_in_threadpool", _inline)  # noqa: B010
 setattr(Writer, "append", _append_here)  # noqa: B010
+setattr(Writer, "append_async", _append_here_async)  # noqa: B010
 
 # (label, file suffix, function name): cumulative time of each, per answer
 PARTS = [
     ("HTTP stack and endpoint (the ASGI app)", "fastapi/applications.py", "__call__"),
-    ("  token lookup (auth)", "store/tokens.py", "find_token"),
+    ("  token check: the tokens' generation (auth)", "store/tokens.py", "generation"),
+    ("  token lookup (a token not kept yet)", "store/tokens.py", "find_token"),
     ("  read the call's new events (GET only)", "store/calls.py", "load_events"),
     ("  interpreter: apply the answer (Session.answer)", "service/state.py", "apply"),
     ("  store the events: insert + commit", "store/calls.py", "append_events"),

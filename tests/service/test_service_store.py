@@ -16,7 +16,8 @@ from sqlalchemy.exc import DBAPIError
 from triage_dsl.cli import main
 from triage_dsl.store import StoreError, database_url, open_database
 from triage_dsl.store.calls import NewRecord, StoredEvent, append_events, create_call, latest_record
-from triage_dsl.store.tokens import find_token
+from triage_dsl.store.tables import tokens
+from triage_dsl.store.tokens import create_token, find_token, token_hash
 
 NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
@@ -218,5 +219,23 @@ def test_group_commit_stores_a_batch_and_refuses_only_the_append_that_collided(d
 
         asyncio.run(on_the_loop())
         assert [(e.seq, e.payload) for e in load_call(db, ids[0])[1]][-1] == (4, {"n": 4})  # type: ignore[index]
+    finally:
+        db.dispose()
+
+
+def test_the_tokens_generation_is_read_again_on_a_new_connection_when_its_own_broke(database: str) -> None:
+    from triage_dsl.store.tokens import TokenCache
+
+    db = open_database(database)
+    try:
+        cache = TokenCache(db)
+        before = cache.generation()
+        cache._conn.close()  # the database went away under it (a restart)
+        token = create_token(db, "call", "gen", NOW)
+        with db.engine.begin() as conn:
+            conn.execute(
+                tokens.update().where(tokens.c.token_sha256 == token_hash(token)).values(revoked_at=NOW)
+            )
+        assert cache.generation() == before + 1  # read again, once, on a new connection
     finally:
         db.dispose()

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, Literal, get_args
 
-from sqlalchemy import PoolProxiedConnection, bindparam, insert, or_, select, update
+from sqlalchemy import bindparam, insert, or_, select, update
 
 from triage_dsl.store.database import Database, StoreError
 from triage_dsl.store.tables import audit, tokens
@@ -162,32 +162,39 @@ class TokenCache:
         self._holders: dict[str, TokenHolder] = {}
         self._postgresql = db.dialect == "postgresql"
         self._read_lock = threading.Lock()
-        self._conn: PoolProxiedConnection | None = None
+        self._conn: Any = None  # the driver's connection (sqlite3 or psycopg), kept
 
     def generation(self) -> int:
         """The tokens' generation now: one read of one row on a connection of its own,
-        outside any transaction (so it sees every commit)."""
+        outside any transaction (so it sees every commit). A connection that broke (the
+        database restarted) is replaced once: the read is safe to repeat."""
         with self._read_lock:
-            try:
-                if self._conn is None:
-                    conn = self.db.engine.raw_connection()
-                    driver: Any = conn.driver_connection
-                    conn.detach()  # this object's own: never handed back to the pool
-                    if self._postgresql:
-                        driver.autocommit = True
-                    self._conn = conn
-                cursor = self._conn.cursor()
+            for attempt in (1, 2):
                 try:
-                    cursor.execute(_GENERATION)
-                    row = cursor.fetchone()
-                finally:
-                    cursor.close()
-            except Exception as exc:  # the database went away: connect again next time
-                self.close()
-                raise StoreError(f"cannot read the tokens' generation: {type(exc).__name__}") from exc
+                    row = self._read()
+                    break
+                except Exception as exc:
+                    self.close()
+                    if attempt == 2:
+                        raise StoreError(f"cannot read the tokens' generation: {type(exc).__name__}") from exc
         if row is None:
             raise StoreError("the tokens' generation row is missing: the database was changed by hand")
         return int(row[0])
+
+    def _read(self) -> Any:
+        if self._conn is None:
+            pooled = self.db.engine.raw_connection()
+            driver: Any = pooled.driver_connection
+            pooled.detach()  # this object's own: never handed back to the pool
+            if self._postgresql:
+                driver.autocommit = True
+            self._conn = driver
+        cursor = self._conn.cursor()
+        try:
+            cursor.execute(_GENERATION)
+            return cursor.fetchone()
+        finally:
+            cursor.close()
 
     def close(self) -> None:
         """Close the connection the generation is read on (a later read opens another)."""

@@ -19,6 +19,7 @@ import contextlib
 import logging
 import queue
 import threading
+import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
@@ -33,6 +34,9 @@ from triage_dsl.store.idempotency import RequestKey
 log = logging.getLogger("triage_dsl.store")
 
 MAX_BATCH = 256
+# the writer keeps its connection while batches follow each other; after a pause it takes
+# one from the pool again, which checks it (a database restarted meanwhile costs nothing)
+IDLE_SECONDS = 1.0
 
 
 @dataclass
@@ -59,6 +63,7 @@ class Writer:
         self.batches = 0  # transactions committed (for the metrics)
         self._lock = threading.Lock()  # one batch at a time on the writer's connection
         self._conn: Connection | None = None
+        self._used = 0.0  # when the connection last stored a batch (time.monotonic)
 
     def append(
         self,
@@ -154,11 +159,17 @@ class Writer:
             item.error = exc
 
     def _insert(self, batch: list[Append]) -> None:
-        """One transaction for the batch, on the writer's own connection (kept from one
-        batch to the next: no pool checkout, and with PostgreSQL no ping, per batch), the
-        rows of each table in one statement."""
+        """One transaction for the batch, on the writer's own connection (kept while
+        batches follow each other: no pool checkout, and with PostgreSQL no ping, per
+        batch), the rows of each table in one statement."""
+        now = time.monotonic()
+        if self._conn is not None and now - self._used > IDLE_SECONDS:
+            conn, self._conn = self._conn, None
+            with contextlib.suppress(Exception):  # back to the pool, which checks it again
+                conn.close()
         if self._conn is None:
             self._conn = self.db.engine.connect()
+        self._used = now
         try:
             with self._conn.begin():
                 insert_many(

@@ -29,7 +29,7 @@ from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
-from triage_dsl.render.dot import node_id, protocol_dot, tier_colour
+from triage_dsl.render.dot import Drawing, node_id, tier_colour
 from triage_dsl.render.output import INSTALL_HINT, DotMissing, pipe
 from triage_dsl.render.overlay import overlay_of
 from triage_dsl.source import Span
@@ -245,7 +245,8 @@ class _Builder:
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
         self.pending: list[tuple[str, str]] = []  # pages made, waiting for their drawings
-        self.drawings: list[tuple[str, graphviz.Digraph, str]] = []  # placeholder, drawing, label
+        self.layouts: dict[str, Drawing] = {}  # protocol page -> its graph's drawing
+        self.drawings: list[tuple[str, str, str]] = []  # placeholder, DOT source, label
         self.nonce = secrets.token_hex(8)  # placeholders cannot be spelled by page text
         self.dot = ThreadPoolExecutor(max_workers=DOT_JOBS)  # the dot runs, beside the Python work
         self.svgs: dict[str, Future[bytes]] = {}  # DOT source -> its SVG
@@ -282,15 +283,17 @@ class _Builder:
             if overlay_result and overlay_result.result
             else None
         )
-        drawing = protocol_dot(protocol, overlay=overlay, link=self.link_for(entry))
+        drawing = self.layouts.get(entry.page)
+        if drawing is None:  # laid out once per protocol; a scenario's path changes attributes
+            drawing = self.layouts[entry.page] = Drawing(protocol, self.link_for(entry))
+        source = drawing.source(overlay)
         label = f"Decision graph of {protocol.title}"
         if overlay_result is not None:
             label += f", with the path of scenario '{overlay_result.name}'"
         token = f"\x00{self.nonce}:{len(self.drawings)}\x00"
-        self.drawings.append((token, drawing, label))
-        source = drawing.source
+        self.drawings.append((token, source, label))
         if source not in self.svgs:  # the same drawing on several pages goes through dot once
-            self.svgs[source] = self.dot.submit(pipe, drawing, "svg")
+            self.svgs[source] = self.dot.submit(pipe, graphviz.Source(source), "svg")
         return token
 
     def figures(self) -> dict[str, str]:
@@ -303,14 +306,14 @@ class _Builder:
             self.book.dot_missing = True
             svgs = {}
         figures: dict[str, str] = {}
-        for token, drawing, label in self.drawings:
-            svg = svgs.get(drawing.source)
+        for token, source, label in self.drawings:
+            svg = svgs.get(source)
             if svg is None:
                 figures[token] = (
                     f'<p role="note">The graph cannot be drawn here: {html.escape(INSTALL_HINT)}. '
                     "Its DOT source follows.</p>\n"
                     f'<pre class="dot" aria-label="DOT source of the decision graph">'
-                    f"{html.escape(drawing.source)}</pre>"
+                    f"{html.escape(source)}</pre>"
                 )
                 continue
             caption = (

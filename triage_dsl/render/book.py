@@ -17,11 +17,8 @@ import importlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import graphviz
 
 from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
@@ -30,7 +27,8 @@ from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
 from triage_dsl.render.dot import Drawing, node_id, tier_colour
-from triage_dsl.render.output import INSTALL_HINT, DotMissing, pipe
+from triage_dsl.render.drawings import Drawer
+from triage_dsl.render.output import INSTALL_HINT, DotMissing
 from triage_dsl.render.overlay import overlay_of
 from triage_dsl.source import Span
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
@@ -193,8 +191,6 @@ def _svg_inline(svg: bytes, label: str) -> str:
 
 
 MAX_TABLE_ROWS = 300
-DOT_JOBS = 2
-"""``dot`` processes run at once while a book is made."""
 
 
 def _decision_table(protocol: Protocol) -> str | None:
@@ -206,7 +202,7 @@ def _decision_table(protocol: Protocol) -> str | None:
     except ImportError:
         return None
     try:
-        table = table_module.build_table(protocol)
+        table = table_module.cached_table(protocol)
     except Exception as exc:  # the analyses' limits (too large, not separable) are not site errors
         return f'<p class="muted">No decision table: {html.escape(str(exc) or type(exc).__name__)}.</p>'
     questions: list[str] = table.questions
@@ -248,8 +244,7 @@ class _Builder:
         self.layouts: dict[str, Drawing] = {}  # protocol page -> its graph's drawing
         self.drawings: list[tuple[str, str, str]] = []  # placeholder, DOT source, label
         self.nonce = secrets.token_hex(8)  # placeholders cannot be spelled by page text
-        self.dot = ThreadPoolExecutor(max_workers=DOT_JOBS)  # the dot runs, beside the Python work
-        self.svgs: dict[str, Future[bytes]] = {}  # DOT source -> its SVG
+        self.drawer = Drawer()  # the dot runs, beside the Python work
         self.only: list[Path] | None = None  # the protocols to show, when not the whole folder
 
     def write(self, name: str, text: str) -> None:
@@ -292,16 +287,14 @@ class _Builder:
             label += f", with the path of scenario '{overlay_result.name}'"
         token = f"\x00{self.nonce}:{len(self.drawings)}\x00"
         self.drawings.append((token, source, label))
-        if source not in self.svgs:  # the same drawing on several pages goes through dot once
-            self.svgs[source] = self.dot.submit(pipe, graphviz.Source(source), "svg")
+        self.drawer.submit(str(entry.path.resolve()), source)
         return token
 
     def figures(self) -> dict[str, str]:
-        """Each placeholder's figure. Drawings go through ``dot`` as they are made,
-        :data:`DOT_JOBS` at a time while the next pages are composed (a process each: one
-        ``dot`` run over many graphs does not give the same SVG as a run per graph)."""
+        """Each placeholder's figure (the drawings are made by :mod:`.drawings` while the
+        pages are composed)."""
         try:
-            svgs: dict[str, bytes] = {source: future.result() for source, future in self.svgs.items()}
+            svgs = self.drawer.svgs()
         except DotMissing:
             self.book.dot_missing = True
             svgs = {}
@@ -340,7 +333,7 @@ class _Builder:
         try:
             return self._build()
         finally:
-            self.dot.shutdown(cancel_futures=True)
+            self.drawer.close()
 
     def _build(self) -> Book:
         try:

@@ -154,19 +154,13 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
     """The caller block of ``--call FILE.json`` (None without the option)."""
     if name is None:
         return None
-    from pydantic import ValidationError
-
     from triage_dsl.model.caller import CallInfo
+    from triage_dsl.model.checked import validated
 
     raw = _read_json(name, inp, MAX_ANSWERS_BYTES)
-    try:
-        return CallInfo.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "caller block"
-        raise ProtocolFileError(
-            f"{name}: not a valid caller block: {where}: {first['msg']} (see: triage schema call-info)"
-        ) from None
+    return validated(
+        CallInfo, raw, source=name, what="not a valid caller block", hint="see: triage schema call-info"
+    )
 
 
 def eval_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
@@ -452,9 +446,8 @@ def verify_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: Text
 
 
 def redact_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from pydantic import ValidationError
-
     from triage_dsl.model.call import CallRecord
+    from triage_dsl.model.checked import validated
     from triage_dsl.model.result import TriageResult
     from triage_dsl.record import redact, redact_call
 
@@ -463,13 +456,14 @@ def redact_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: Text
     if raw is None:
         return USAGE
     key = _key(args)
+    how = {"source": args.record, "what": "not a valid record", "hint": "see: triage schema record"}
     try:
         if raw.get("kind") == "call":
-            text = redact_call(CallRecord.model_validate(raw), key).model_dump_json(indent=2)
+            text = redact_call(validated(CallRecord, raw, **how), key).model_dump_json(indent=2)
         else:
-            text = redact(TriageResult.model_validate(raw), key).model_dump_json(indent=2)
-    except ValidationError as exc:
-        print(f"triage: {args.record}: not a valid record: {exc.errors()[0]['msg']}", file=err)
+            text = redact(validated(TriageResult, raw, **how), key).model_dump_json(indent=2)
+    except ProtocolFileError as exc:
+        print(f"triage: {exc}", file=err)
         return USAGE
     _write(text + "\n", args.output, out)
     return OK

@@ -314,3 +314,47 @@ def test_workers_stop_cleanly_on_signals(tmp_path: Path, signum: int, code: int)
     _, err = proc.communicate(timeout=60)
     assert proc.returncode == code
     assert b"Traceback" not in err and err.strip().splitlines()[-1].startswith(b"triage: ")
+
+
+# ------------------------------------------------------------------ a file that is not the model it should be
+
+
+@pytest.mark.parametrize(
+    ("argv", "content", "expected"),
+    [
+        (
+            ["fhir", "{file}"],
+            {"a": 1},
+            "not a valid record: protocol: Field required (see: triage schema record)",
+        ),
+        (
+            ["redact", "{file}"],
+            {"kind": "call", "a": 1},
+            "not a valid record: call_id: Field required (see: triage schema record)",
+        ),
+        (
+            ["render", QSOFA, "--trace", "{file}"],
+            {"status": "maybe"},
+            "not a triage result: protocol: Field required "
+            "(give the JSON that 'triage eval --answers' prints)",
+        ),
+        (
+            ["eval", QSOFA, "--answers", "{answers}", "--call", "{file}"],
+            {"caller": "neighbour"},
+            "not a valid caller block: caller: Input should be",
+        ),
+    ],
+)
+def test_a_file_of_the_wrong_shape_names_the_field_and_where_to_look(
+    tmp_path: Path, argv: list[str], content: Any, expected: str
+) -> None:
+    """Records, results and caller blocks that do not fit their model: one message form
+    (file, what it is not, the first wrong field, the reason, where to look), exit 2."""
+    bad = tmp_path / "bad.json"
+    bad.write_text(json.dumps(content))
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps(GOOD))
+    args = [a.format(file=bad, answers=answers) for a in argv]
+    code, out, err = run(*args)
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert f"{bad}: {expected}" in err

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import io
 import subprocess
 import sys
@@ -92,9 +93,10 @@ def test_migrations_reach_head_and_run_once(database: str) -> None:
             "tokens",
             "audit",
             "idempotency_keys",
+            "token_generation",
         } <= tables
         with second.engine.connect() as conn:
-            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0003"
+            assert conn.execute(text("SELECT version_num FROM alembic_version")).scalar() == "0004"
     finally:
         first.dispose()
         second.dispose()
@@ -183,12 +185,15 @@ def test_group_commit_stores_a_batch_and_refuses_only_the_append_that_collided(d
         for call_id in ids:
             create_call(db, call_id, NOW, [], None, None)
         append_events(db, ids[1], [StoredEvent(1, "answer", NOW, {"n": 0})], None)  # another process's
+        woken: list[int] = []
         batch = [
             Append(call_id, [StoredEvent(1, "answer", NOW, {"n": 1})], None, None, None) for call_id in ids
         ]
         batch.append(Append(ids[2], [StoredEvent(2, "close", NOW, {})], None, NewRecord("head-b", "{}"), NOW))
+        for n, item in enumerate(batch):
+            item.wake = lambda n=n: woken.append(n)  # type: ignore[misc]
         Writer(db).store(batch)
-        assert all(item.done.is_set() for item in batch)
+        assert sorted(woken) == [0, 1, 2, 3]  # every request is woken, the refused one too
         assert [type(item.error) for item in batch] == [type(None), Conflict, type(None), type(None)]
         stored = {call_id: [(e.seq, e.payload) for e in load_call(db, call_id)[1]] for call_id in ids}  # type: ignore[index]
         assert stored == {ids[0]: [(1, {"n": 1})], ids[1]: [(1, {"n": 0})], ids[2]: [(1, {"n": 1}), (2, {})]}
@@ -204,5 +209,14 @@ def test_group_commit_stores_a_batch_and_refuses_only_the_append_that_collided(d
         writer.append(ids[0], [StoredEvent(3, "answer", NOW, {})], None)
         with pytest.raises(Conflict):
             writer.append(ids[0], [StoredEvent(3, "answer", NOW, {})], None)
+
+        # a coroutine awaits its commit on the event loop (the writer thread wakes it)
+        async def on_the_loop() -> None:
+            await writer.append_async(ids[0], [StoredEvent(4, "answer", NOW, {"n": 4})], None)
+            with pytest.raises(Conflict):
+                await writer.append_async(ids[0], [StoredEvent(4, "answer", NOW, {})], None)
+
+        asyncio.run(on_the_loop())
+        assert [(e.seq, e.payload) for e in load_call(db, ids[0])[1]][-1] == (4, {"n": 4})  # type: ignore[index]
     finally:
         db.dispose()

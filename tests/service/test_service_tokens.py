@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,8 @@ from triage_dsl.cli import main
 from triage_dsl.store.audit import audit_rows
 from triage_dsl.store.tables import tokens as token_table
 from triage_dsl.store.tokens import token_hash
+
+NOW = datetime(2026, 3, 1, 2, 0, tzinfo=UTC)
 
 
 def triage(*argv: str) -> tuple[int, str, str]:
@@ -119,3 +122,60 @@ def test_creating_a_token_is_audited(database: str, tmp_path: Path) -> None:
         assert any("'ops-audit', role admin" in (row["detail"] or "") for row in rows)
     finally:
         app.state.db.dispose()
+
+
+def test_a_known_token_is_not_looked_up_again_until_a_token_changes(
+    database: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """Each process keeps the tokens it has seen while the tokens' generation stays put; a
+    revocation, a change or a deletion made by hand in SQL moves it on (triggers), so
+    every process refuses the token on its next request all the same."""
+    from triage_dsl.service import auth
+
+    looked_up: list[str] = []
+    real = auth.find_token
+    monkeypatch.setattr(auth, "find_token", lambda db, token: looked_up.append(token) or real(db, token))
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        secrets = [
+            token_command(database, tmp_path, "create", "--role", "call", "--name", f"rn-sql-{n}")[1].strip()
+            for n in range(3)
+        ]
+        clients = [TestClient(app) for app in apps]
+        call = clients[0].post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(secrets[0]))
+        assert call.status_code == 201
+        path = f"/v1/calls/{call.json()['id']}"
+        for secret in secrets:
+            for client in clients:
+                for _ in range(3):
+                    assert client.get("/v1/protocols", headers=bearer(secret)).status_code == 200
+        assert sorted(looked_up) == sorted(secrets * 2)  # each token once by each process
+
+        by_hand = [
+            token_table.update()
+            .where(token_table.c.token_sha256 == token_hash(secrets[0]))
+            .values(revoked_at=NOW),
+            token_table.update()
+            .where(token_table.c.token_sha256 == token_hash(secrets[1]))
+            .values(role="review"),
+            token_table.delete().where(token_table.c.token_sha256 == token_hash(secrets[2])),
+        ]
+        with apps[0].state.db.engine.begin() as conn:
+            conn.execute(by_hand[0])
+        for client in clients:
+            assert client.get("/v1/protocols", headers=bearer(secrets[0])).status_code == 401
+        with apps[0].state.db.engine.begin() as conn:
+            conn.execute(by_hand[1])
+        for client in clients:  # a review token may read, but no longer answer
+            assert client.get("/v1/protocols", headers=bearer(secrets[1])).status_code == 200
+            answered = client.post(
+                f"{path}/answers", json={"answers": {"unconscious": False}}, headers=bearer(secrets[1])
+            )
+            assert answered.status_code == 403
+        with apps[0].state.db.engine.begin() as conn:
+            conn.execute(by_hand[2])
+        for client in clients:
+            assert client.get("/v1/protocols", headers=bearer(secrets[2])).status_code == 401
+    finally:
+        for app in apps:
+            app.state.db.dispose()

@@ -82,26 +82,18 @@ def fhir_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
 def _record(path: str) -> Any:
     """The sealed record (or call record) in ``path``, or :class:`ProtocolFileError` saying
     why it is not one."""
-    from pydantic import ValidationError
-
     from triage_dsl.errors import ProtocolFileError
     from triage_dsl.io.files import read_bytes
     from triage_dsl.io.strict_json import MAX_RECORD_BYTES, loads
     from triage_dsl.model.call import CallRecord
+    from triage_dsl.model.checked import validated
     from triage_dsl.model.result import TriageResult
 
     raw = loads(read_bytes(path, MAX_RECORD_BYTES), path=path)
     if not isinstance(raw, dict):
         raise ProtocolFileError(f"{path}: not a record (expected a JSON object)")
     model: Any = CallRecord if raw.get("kind") == "call" else TriageResult
-    try:
-        record = model.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "the record"
-        raise ProtocolFileError(
-            f"{path}: not a valid record: {where}: {first['msg']} (see: triage schema record)"
-        ) from None
+    record = validated(model, raw, source=path, what="not a valid record", hint="see: triage schema record")
     if isinstance(record, TriageResult) and record.seal is None:
         raise ProtocolFileError(
             f"{path}: not a sealed record (no seal); export the record 'triage eval --answers' prints"

@@ -11,11 +11,9 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from pydantic import ValidationError
-
-from triage_dsl.errors import ProtocolFileError
 from triage_dsl.io.files import read_bytes
 from triage_dsl.io.strict_json import MAX_RECORD_BYTES, loads
+from triage_dsl.model.checked import validated
 from triage_dsl.model.result import JSONValue, TriageResult
 
 
@@ -97,12 +95,10 @@ def overlay_of(result: TriageResult, protocol_id: str) -> Overlay:
 def load_result(path: str | Path) -> TriageResult:
     """Read a result JSON file (what ``triage eval --answers`` prints)."""
     raw = loads(read_bytes(path, MAX_RECORD_BYTES), path=str(path))
-    try:
-        return TriageResult.model_validate(raw)
-    except ValidationError as exc:
-        first = exc.errors()[0]
-        where = ".".join(str(p) for p in first["loc"]) or "top level"
-        raise ProtocolFileError(
-            f"{path}: not a triage result ({where}: {first['msg']}); "
-            "give the JSON that 'triage eval --answers' prints"
-        ) from None
+    return validated(
+        TriageResult,
+        raw,
+        source=str(path),
+        what="not a triage result",
+        hint="give the JSON that 'triage eval --answers' prints",
+    )

@@ -55,7 +55,7 @@ from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
 from triage_dsl.store.calls import latest_record, store_counts
 from triage_dsl.store.database import data_dir
-from triage_dsl.store.tokens import TokenHolder
+from triage_dsl.store.tokens import TokenCache, TokenHolder
 from triage_dsl.version import __version__
 
 log = logging.getLogger("triage_dsl.service")
@@ -150,6 +150,7 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
+    app.state.tokens = TokenCache(db)  # the tokens this process has seen, while none is revoked
     app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
@@ -291,13 +292,19 @@ def create_app(
             **_replayable(200),
         },
     )
-    def answer(
+    async def answer(
         call_id: str, body: AnswersIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
-        state, replayed = change(
-            call_id, who, lambda s: views.answer_events(body), key, request, response, body
+        # the hot path, on the event loop: the interpreter's step and the group commit
+        # awaited (no thread held); what needs the log goes on in a worker thread
+        once = request_key(key, request, body, call_id)
+        state, replayed = await service.change_or_replay_async(
+            call_id, lambda s: views.answer_events(body), who, once
         )
-        if not replayed:
+        if replayed:
+            response.headers[REPLAYED] = "true"
+            metrics.count("triage_replays_total")
+        else:
             metrics.count("triage_answers_stored_total", len(body.answers))
         return views.call_out(state)
 

@@ -7,15 +7,22 @@ Roles: ``call`` (run calls: start, answer, retract, override, escalate, close, r
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated
 
 from fastapi import Depends, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.concurrency import run_in_threadpool
 
 from triage_dsl.errors import TriageError
-from triage_dsl.store.tokens import LAST_USED_SECONDS, TokenHolder, find_token, touch_token
+from triage_dsl.store.tokens import (
+    LAST_USED_SECONDS,
+    TokenCache,
+    TokenHolder,
+    find_token,
+    touch_token,
+)
 
 bearer = HTTPBearer(auto_error=False, description="a token from `triage token create`")
 
@@ -31,18 +38,27 @@ class AuthError(TriageError):
         super().__init__(message)
 
 
-def require(roles: tuple[str, ...]) -> Callable[..., TokenHolder]:
+def require(roles: tuple[str, ...]) -> Callable[..., Awaitable[TokenHolder]]:
     """A dependency: the token's holder, when its role is one of ``roles``."""
 
-    def check(
+    async def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> TokenHolder:
+        # on the event loop: a token this process knows costs one read of the tokens'
+        # generation (a revoked token is refused at once by every process); the rest,
+        # rarer, goes to a worker thread
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise AuthError(401, "missing bearer token: send 'Authorization: Bearer TOKEN'")
-        holder = find_token(request.app.state.db, credentials.credentials)  # every request: a revoked
-        if holder is None:  # token is refused at once by every process
-            raise AuthError(401, "unknown or revoked token")
-        _note_use(request, holder)
+        cache: TokenCache = request.app.state.tokens
+        token = credentials.credentials
+        holder, generation = cache.cached(token)
+        if holder is None:
+            holder = await run_in_threadpool(find_token, cache.db, token)
+            if holder is None:
+                raise AuthError(401, "unknown or revoked token")
+            cache.keep(token, holder, generation)
+        if _use_to_note(request, holder) is not None:
+            await run_in_threadpool(_note_use, request, holder)
         if holder.role not in roles:
             raise AuthError(403, f"a '{holder.role}' token may not do this (needs: {', '.join(roles)})")
         request.state.holder = holder
@@ -51,15 +67,20 @@ def require(roles: tuple[str, ...]) -> Callable[..., TokenHolder]:
     return check
 
 
+def _use_to_note(request: Request, holder: TokenHolder) -> datetime | None:
+    """Now, when the token's last use is to be stored (at most once a minute per token in
+    this process); None otherwise."""
+    now: datetime = request.app.state.calls.now()
+    last = request.app.state.token_touched.get(holder.id)
+    return now if last is None or (now - last).total_seconds() >= LAST_USED_SECONDS else None
+
+
 def _note_use(request: Request, holder: TokenHolder) -> None:
-    """Store the token's last use, at most once a minute per token in this process."""
-    state = request.app.state
-    now = state.calls.now()
-    touched: dict[int, datetime] = state.token_touched
-    last = touched.get(holder.id)
-    if last is None or (now - last).total_seconds() >= LAST_USED_SECONDS:
-        touched[holder.id] = now
-        touch_token(state.db, holder.id, now)
+    """Store the token's last use (in a worker thread: it writes to the database)."""
+    now = _use_to_note(request, holder)
+    if now is not None:
+        request.app.state.token_touched[holder.id] = now
+        touch_token(request.app.state.db, holder.id, now)
 
 
 Runner = Annotated[TokenHolder, Depends(require(RUN))]

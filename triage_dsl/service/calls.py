@@ -23,6 +23,8 @@ from contextlib import contextmanager
 from datetime import datetime
 from typing import Any
 
+from starlette.concurrency import run_in_threadpool
+
 from triage_dsl.clock import Clock, utc
 from triage_dsl.errors import AnswerError, TriageError
 from triage_dsl.model.caller import CallInfo
@@ -87,13 +89,17 @@ class CallService:
     def now(self) -> datetime:
         return utc(self.clock.now())
 
-    @contextmanager
-    def _locked(self, call_id: str) -> Iterator[None]:
+    def _lock(self, call_id: str) -> threading.Lock:
+        """The lock one change of the call holds at a time in this process."""
         with self._guard:
             lock = self._locks.setdefault(call_id, threading.Lock())
             if len(self._locks) > 4 * max(self.cache_size, CACHE_SIZE):
                 self._locks = {k: v for k, v in self._locks.items() if v.locked() or k == call_id}
-        with lock:
+        return lock
+
+    @contextmanager
+    def _locked(self, call_id: str) -> Iterator[None]:
+        with self._lock(call_id):
             yield
 
     # ------------------------------------------------------------------ operations
@@ -187,9 +193,65 @@ class CallService:
         events whose key the ``(scope, key)`` primary key refuses with them, and both are
         tried again on the log, where the key is found. So is a request with a key that
         another process stored first."""
-        fresh = False
-        collided = False  # the last attempt's insert was refused: another process's event, or a replay
-        now = self.now()  # the request's time, read once whatever the attempts
+        return self._change(call_id, changes, who, key, self.now(), fresh=False, collided=False)
+
+    async def change_or_replay_async(
+        self,
+        call_id: str,
+        changes: Callable[[CallState], list[Change]],
+        who: TokenHolder | None,
+        key: RequestKey | None,
+    ) -> tuple[CallState, bool]:
+        """:meth:`change_or_replay` for a coroutine on the event loop (``changes`` must do
+        no I/O). The first attempt, on this process's cached state, runs on the loop and
+        awaits the group commit without holding a thread; anything that needs the log (a
+        call not cached, a refusal to decide again on the log, another process's events, a
+        request sent again) or another request of the same call in progress goes on in a
+        worker thread as :meth:`change_or_replay` does. Nothing is answered before it is
+        committed either way."""
+        now = self.now()
+        fresh = collided = False
+        lock = self._lock(call_id)
+        if lock.acquire(blocking=False):  # busy: another request of this call; wait in a thread
+            try:
+                state = self._cached(call_id)
+                if state is not None:
+                    fresh = True  # whatever happens now, the next attempt reads the log
+                    try:
+                        events, record, at = self._make(state, changes, now)
+                    except Exception:
+                        self._forget(call_id)  # decided again on the log
+                        events = []
+                    if events:
+                        try:
+                            await self.writer.append_async(call_id, events, _id(who), record, at, key)
+                        except Conflict:  # counted on the next attempt, once known not to be a replay
+                            self._forget(call_id)
+                            collided = True
+                        except BaseException:  # refused, the database failed, or the request was cancelled
+                            self._forget(call_id)
+                            raise
+                        else:
+                            self._remember(state)
+                            self._stored(call_id, events)
+                            return state, False
+            finally:
+                lock.release()
+        return await run_in_threadpool(
+            self._change, call_id, changes, who, key, now, fresh=fresh, collided=collided
+        )
+
+    def _change(
+        self,
+        call_id: str,
+        changes: Callable[[CallState], list[Change]],
+        who: TokenHolder | None,
+        key: RequestKey | None,
+        now: datetime,  # the request's time, read once whatever the attempts
+        *,
+        fresh: bool,  # the cached state is not to be trusted: read the log
+        collided: bool,  # the last attempt's insert was refused: another process's event, or a replay
+    ) -> tuple[CallState, bool]:
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
                 state = None if fresh else self._cached(call_id)
@@ -201,26 +263,8 @@ class CallService:
                         self._conflicted(call_id)
                     state = self._current(call_id)
                     fresh = True
-                at = now
-                if state.last_at is not None and at < state.last_at:
-                    at = state.last_at  # a clock behind another process's: keep events in order
-                events: list[StoredEvent] = []
-                refused: list[AnswerError] = []
                 try:
-                    for kind, payload in changes(state):
-                        event = StoredEvent(state.seq + 1, kind, at, payload)
-                        try:
-                            state.apply(event)
-                        except AnswerError as exc:  # report every invalid answer at once
-                            refused.append(exc)
-                            continue
-                        events.append(event)
-                        if kind == "answer" and not state.sealed and state.complete:
-                            seal_event = StoredEvent(state.seq + 1, "seal", at, {})
-                            state.apply(seal_event)
-                            events.append(seal_event)
-                    if refused:
-                        raise InvalidAnswers(refused)
+                    events, record, at = self._make(state, changes, now)
                 except Exception:
                     self._forget(call_id)
                     if not fresh:
@@ -232,13 +276,8 @@ class CallService:
                         fresh = True
                         continue
                     return state, False
-                record = None
-                if state.closed:
-                    body = state.record()
-                    assert body is not None
-                    record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
                 try:
-                    self.writer.append(call_id, events, who.id if who else None, record, at, key)
+                    self.writer.append(call_id, events, _id(who), record, at, key)
                 except Conflict:  # counted on the next attempt, once it is known not to be a replay
                     self._forget(call_id)
                     fresh = collided = True
@@ -247,11 +286,47 @@ class CallService:
                     self._forget(call_id)
                     raise
                 self._remember(state)
-                log.info("call %s: stored %s", call_id, ", ".join(f"{e.kind} {e.seq}" for e in events))
+                self._stored(call_id, events)
                 return state, False
         if collided:
             self._conflicted(call_id)
         raise TriageError(f"call {call_id}: too many concurrent changes; try again")
+
+    def _make(
+        self, state: CallState, changes: Callable[[CallState], list[Change]], now: datetime
+    ) -> tuple[list[StoredEvent], NewRecord | None, datetime]:
+        """Apply the events ``changes`` makes to ``state`` (in place): the new events, the
+        record to store with them (a closed call, or a closed call extended) and their
+        time. Raises when one does not fit (every invalid answer at once); the caller then
+        throws ``state`` away."""
+        at = now
+        if state.last_at is not None and at < state.last_at:
+            at = state.last_at  # a clock behind another process's: keep events in order
+        events: list[StoredEvent] = []
+        refused: list[AnswerError] = []
+        for kind, payload in changes(state):
+            event = StoredEvent(state.seq + 1, kind, at, payload)
+            try:
+                state.apply(event)
+            except AnswerError as exc:  # report every invalid answer at once
+                refused.append(exc)
+                continue
+            events.append(event)
+            if kind == "answer" and not state.sealed and state.complete:
+                seal_event = StoredEvent(state.seq + 1, "seal", at, {})
+                state.apply(seal_event)
+                events.append(seal_event)
+        if refused:
+            raise InvalidAnswers(refused)
+        record = None
+        if events and state.closed:
+            body = state.record()
+            assert body is not None
+            record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
+        return events, record, at
+
+    def _stored(self, call_id: str, events: list[StoredEvent]) -> None:
+        log.info("call %s: stored %s", call_id, ", ".join(f"{e.kind} {e.seq}" for e in events))
 
     def _conflicted(self, call_id: str) -> None:
         """Another process appended to the call first: counted, and the change made again."""
@@ -299,3 +374,7 @@ class CallService:
     def _forget(self, call_id: str) -> None:
         with self._guard:
             self._cache.pop(call_id, None)
+
+
+def _id(who: TokenHolder | None) -> int | None:
+    return who.id if who is not None else None

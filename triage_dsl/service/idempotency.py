@@ -49,7 +49,7 @@ def _document(schema: dict[str, Any]) -> None:
         schema["description"] = description
 
 
-def _header(
+async def _header(  # async: no I/O, so it runs on the event loop, not in a worker thread
     value: Annotated[
         str | None,
         Header(

@@ -91,6 +91,7 @@ _EVENTS_AFTER = (
     .order_by(answer_events.c.seq)
 )
 _INSERT_EVENTS = insert(answer_events)
+_INSERT_RECORD = insert(records)
 
 
 def _events_after(conn: Connection, call_id: str, after: int) -> list[StoredEvent]:
@@ -160,13 +161,14 @@ def insert_events(
     )
     if record is not None:
         conn.execute(
-            insert(records).values(
-                call_id=call_id,
-                event_seq=events[-1].seq,
-                head=record.head,
-                body=record.body,
-                created_at=now or events[-1].at,
-            )
+            _INSERT_RECORD,
+            {
+                "call_id": call_id,
+                "event_seq": events[-1].seq,
+                "head": record.head,
+                "body": record.body,
+                "created_at": now or events[-1].at,
+            },
         )
     if key is not None:
         insert_key(conn, key, call_id, events[0].seq, events[-1].seq, token_id, now or events[-1].at)

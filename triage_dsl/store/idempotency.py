@@ -62,14 +62,20 @@ def insert_key(
 ) -> None:
     """Remember ``key`` in the transaction of ``conn`` (IntegrityError when it is taken)."""
     conn.execute(
-        insert(idempotency_keys).values(
-            scope=key.scope,
-            key=key.key,
-            call_id=call_id,
-            request_sha256=key.request_sha256,
-            first_seq=first_seq,
-            last_seq=last_seq,
-            token_id=token_id,
-            created_at=at,
-        )
+        _INSERT,
+        {
+            "scope": key.scope,
+            "key": key.key,
+            "call_id": call_id,
+            "request_sha256": key.request_sha256,
+            "first_seq": first_seq,
+            "last_seq": last_seq,
+            "token_id": token_id,
+            "created_at": at,
+        },
     )
+
+
+# built once: every request with a key runs it (building ``insert().values(...)`` each
+# time cost more than running it)
+_INSERT = insert(idempotency_keys)

@@ -81,6 +81,18 @@ tokens = Table(
     Column("last_used_at", DateTime(timezone=True), nullable=True, comment="to the minute (0002)"),
 )
 
+token_generation = Table(
+    "token_generation",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=False, comment="1: the one row"),
+    Column(
+        "generation",
+        BigInteger,
+        nullable=False,
+        comment="moved on by triggers whenever a token is revoked, deleted or changed (0004)",
+    ),
+)
+
 audit = Table(
     "audit",
     metadata,

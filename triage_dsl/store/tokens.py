@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import secrets
+import threading
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Literal, get_args
+from typing import Any, Literal, get_args
 
-from sqlalchemy import bindparam, insert, or_, select, update
+from sqlalchemy import PoolProxiedConnection, bindparam, insert, or_, select, update
 
 from triage_dsl.store.database import Database, StoreError
 from triage_dsl.store.tables import audit, tokens
@@ -86,9 +88,10 @@ def list_tokens(db: Database) -> list[TokenInfo]:
 
 
 def revoke_token(db: Database, token_id: int, now: datetime, by: str) -> tuple[TokenInfo, bool]:
-    """Revoke a token (from now on every process refuses it: each request looks it up)
-    and audit who did it: the token and whether it was revoked now (False: it already
-    was, and nothing changed). Raises :class:`StoreError` for an unknown id."""
+    """Revoke a token (from now on every process refuses it: the revocation moves the
+    tokens' generation on, which each request reads, see :class:`TokenCache`) and audit
+    who did it: the token and whether it was revoked now (False: it already was, and
+    nothing changed). Raises :class:`StoreError` for an unknown id."""
     with db.engine.begin() as conn:
         row = conn.execute(
             select(tokens.c.name, tokens.c.role, tokens.c.revoked_at).where(tokens.c.id == token_id)
@@ -138,3 +141,78 @@ def find_token(db: Database, token: str) -> TokenHolder | None:
 _FIND = select(tokens.c.id, tokens.c.name, tokens.c.role).where(
     tokens.c.token_sha256 == bindparam("sha256"), tokens.c.revoked_at.is_(None)
 )
+
+
+class TokenCache:
+    """The holders of the tokens this process has seen, kept while the tokens' generation
+    (``token_generation``, moved on by the database whenever a token is revoked, deleted or
+    changed) stays where it was when they were looked up.
+
+    Each request reads that one row (a raw driver query on a connection kept for it: a
+    fifth of the cost of looking the token up through SQLAlchemy) before trusting what
+    is kept, so a token revoked by any process, or by hand in SQL, is refused by every
+    process on its next request. A token not kept (new to this process, or the
+    generation moved) is looked up in the database; unknown tokens are not kept (one
+    created later must work at once)."""
+
+    def __init__(self, db: Database) -> None:
+        self.db = db
+        self._lock = threading.Lock()
+        self._generation: int | None = None
+        self._holders: dict[str, TokenHolder] = {}
+        self._postgresql = db.dialect == "postgresql"
+        self._read_lock = threading.Lock()
+        self._conn: PoolProxiedConnection | None = None
+
+    def generation(self) -> int:
+        """The tokens' generation now: one read of one row on a connection of its own,
+        outside any transaction (so it sees every commit)."""
+        with self._read_lock:
+            try:
+                if self._conn is None:
+                    conn = self.db.engine.raw_connection()
+                    driver: Any = conn.driver_connection
+                    conn.detach()  # this object's own: never handed back to the pool
+                    if self._postgresql:
+                        driver.autocommit = True
+                    self._conn = conn
+                cursor = self._conn.cursor()
+                try:
+                    cursor.execute(_GENERATION)
+                    row = cursor.fetchone()
+                finally:
+                    cursor.close()
+            except Exception as exc:  # the database went away: connect again next time
+                self.close()
+                raise StoreError(f"cannot read the tokens' generation: {type(exc).__name__}") from exc
+        if row is None:
+            raise StoreError("the tokens' generation row is missing: the database was changed by hand")
+        return int(row[0])
+
+    def close(self) -> None:
+        """Close the connection the generation is read on (a later read opens another)."""
+        conn, self._conn = self._conn, None
+        if conn is not None:
+            with contextlib.suppress(Exception):  # already broken
+                conn.close()
+
+    def cached(self, token: str) -> tuple[TokenHolder | None, int]:
+        """The holder kept for ``token`` (None: look it up) and the generation read now,
+        which :meth:`keep` needs: everything kept is forgotten first if it moved."""
+        generation = self.generation()
+        digest = token_hash(token)
+        with self._lock:
+            if generation != self._generation:
+                self._holders.clear()
+                self._generation = generation
+            return self._holders.get(digest), generation
+
+    def keep(self, token: str, holder: TokenHolder, generation: int) -> None:
+        """Keep ``holder``, looked up *after* ``generation`` was read (so a revocation
+        between the two has moved the generation on, and the next request forgets it)."""
+        with self._lock:
+            if generation == self._generation:
+                self._holders[token_hash(token)] = holder
+
+
+_GENERATION = "SELECT generation FROM token_generation WHERE id = 1"

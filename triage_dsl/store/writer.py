@@ -1,9 +1,10 @@
 """Group commit: the appends that wait together share one transaction, so one commit (one
 fsync with SQLite ``synchronous=full``) stores the answers of many calls at once.
 
-Each request hands its events to :meth:`Writer.append` and waits until they are
-committed (or refused): nothing is answered before it is on disk, as with a transaction
-per request. One thread per process writes: it takes every append waiting, stores them
+Each request hands its events to :meth:`Writer.append` (a thread) or awaits
+:meth:`Writer.append_async` (the event loop) until they are committed (or refused):
+nothing is answered before it is on disk, as with a transaction per request.
+One thread per process writes: it takes every append waiting, stores them
 in one transaction and wakes their requests. When one of them collides with an event
 another process stored first (the ``(call_id, seq)`` key, or an idempotency key another
 request stored), the transaction is rolled back
@@ -13,10 +14,12 @@ and each append of the batch is stored on its own, so only the one that collided
 
 from __future__ import annotations
 
+import asyncio
+import contextlib
 import logging
 import queue
 import threading
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 
@@ -40,7 +43,7 @@ class Append:
     record: NewRecord | None
     now: datetime | None
     key: RequestKey | None = None  # the request's idempotency key, stored with its events
-    done: threading.Event = field(default_factory=threading.Event)
+    wake: Callable[[], None] = field(default=lambda: None)  # called once stored or refused
     error: BaseException | None = None
 
 
@@ -67,10 +70,36 @@ class Writer:
         """Store the events (and the record, and the request's key) and return once
         committed; raises :class:`Conflict` when another process took one of their numbers
         (or the key) first, or the database's error."""
-        item = Append(call_id, events, token_id, record, now, key)
+        done = threading.Event()
+        item = Append(call_id, events, token_id, record, now, key, done.set)
         self._ensure_thread()
         self._queue.put(item)
-        item.done.wait()
+        done.wait()
+        if item.error is not None:
+            raise item.error
+
+    async def append_async(
+        self,
+        call_id: str,
+        events: Sequence[StoredEvent],
+        token_id: int | None,
+        record: NewRecord | None = None,
+        now: datetime | None = None,
+        key: RequestKey | None = None,
+    ) -> None:
+        """:meth:`append` for a coroutine on an event loop: awaits the commit without
+        holding a thread (the writer thread wakes the loop)."""
+        loop = asyncio.get_running_loop()
+        stored: asyncio.Future[None] = loop.create_future()
+
+        def wake() -> None:
+            with contextlib.suppress(RuntimeError):  # the loop was closed: nobody waits any more
+                loop.call_soon_threadsafe(_settle, stored)
+
+        item = Append(call_id, events, token_id, record, now, key, wake)
+        self._ensure_thread()
+        self._queue.put(item)
+        await stored
         if item.error is not None:
             raise item.error
 
@@ -113,7 +142,7 @@ class Writer:
                     item.error = exc
         finally:
             for item in batch:
-                item.done.set()
+                item.wake()
 
     def _alone(self, item: Append) -> None:
         try:
@@ -121,6 +150,11 @@ class Writer:
             self.batches += 1
         except Exception as exc:  # Conflict, or the database failed
             item.error = exc
+
+
+def _settle(stored: asyncio.Future[None]) -> None:
+    if not stored.done():  # not when the waiting request was cancelled
+        stored.set_result(None)
 
 
 def _insert(conn: Connection, item: Append) -> None:

@@ -14,7 +14,7 @@ and ``dot`` is most of its time. So:
   program, found by the SHA-256 of each DOT text. A drawing is taken from there only when
   its DOT text is the same, byte for byte, and the ``dot`` program is the same (its
   ``-V`` line, path, size and modification time), so the SVG is the one that ``dot`` would
-  give again. Only a cache file that reads back whole as JSON of strings is used.
+  give again. Only a cache file that reads back whole is used.
 """
 
 from __future__ import annotations
@@ -69,7 +69,7 @@ class Drawer:
         if cached:
             self.folder = cache_dir()
             self.identity = dot_identity() if self.folder is not None else None
-        self.stored: dict[str, dict[str, str]] = {}  # group -> DOT digest -> SVG, as read
+        self.stored: dict[str, dict[str, bytes]] = {}  # group -> DOT digest -> SVG, as read
         self.groups: dict[str, dict[str, str]] = {}  # group -> DOT digest -> DOT text, this run
         self.drawn: set[str] = set()  # groups with a drawing not found in the cache
 
@@ -83,7 +83,7 @@ class Drawer:
         svg = self._stored(group).get(digest)
         if svg is not None:
             done: Future[bytes] = Future()
-            done.set_result(svg.encode("utf-8"))
+            done.set_result(svg)
             self.futures[source] = done
             return
         self.drawn.add(group)
@@ -104,7 +104,7 @@ class Drawer:
         assert self.identity is not None
         return f"svgs-{_digest(self.identity + chr(0) + group)}.json.z"
 
-    def _stored(self, group: str) -> dict[str, str]:
+    def _stored(self, group: str) -> dict[str, bytes]:
         found = self.stored.get(group)
         if found is not None:
             return found
@@ -112,12 +112,8 @@ class Drawer:
         if self.folder is not None and self.identity is not None:
             data = read_cached(self.folder, self._name(group))
             if data is not None:
-                with contextlib.suppress(ValueError, zlib.error):
-                    loaded = json.loads(zlib.decompress(data))
-                    if isinstance(loaded, dict) and all(
-                        isinstance(k, str) and isinstance(v, str) for k, v in loaded.items()
-                    ):
-                        found = loaded
+                with contextlib.suppress(ValueError, TypeError, zlib.error):
+                    found = _unpack(zlib.decompress(data))
         self.stored[group] = found
         return found
 
@@ -125,11 +121,27 @@ class Drawer:
         """Keep the group's drawings of this run (only those: older ones are dropped)."""
         if self.folder is None or self.identity is None:
             return
-        kept: dict[str, str] = {}
-        for digest, source in sorted(self.groups[group].items()):
-            try:
-                kept[digest] = svgs[source].decode("utf-8")
-            except UnicodeDecodeError:
-                return  # not text: drawn again next time
-        data = zlib.compress(json.dumps(kept, ensure_ascii=False).encode("utf-8"), 1)
-        write_cached(self.folder, self._name(group), data)
+        kept = {digest: svgs[source] for digest, source in sorted(self.groups[group].items())}
+        write_cached(self.folder, self._name(group), zlib.compress(_pack(kept), 1))
+
+
+def _pack(svgs: dict[str, bytes]) -> bytes:
+    """One line of JSON (each digest and its SVG's length), then the SVGs one after another."""
+    index = json.dumps([[digest, len(svg)] for digest, svg in svgs.items()])
+    return index.encode("ascii") + b"\n" + b"".join(svgs.values())
+
+
+def _unpack(data: bytes) -> dict[str, bytes]:
+    """What :func:`_pack` made; ValueError or TypeError for anything else."""
+    head, _, body = data.partition(b"\n")
+    index = json.loads(head)
+    out: dict[str, bytes] = {}
+    at = 0
+    for digest, length in index:
+        if not isinstance(digest, str) or type(length) is not int or length < 0:
+            raise TypeError("not a drawing index")
+        out[digest] = body[at : at + length]
+        at += length
+    if at != len(body):
+        raise ValueError("the drawings do not fill the file")
+    return out

@@ -2,8 +2,7 @@
 
 ``_merge`` keys each row by a question once and keeps those keys from pass to pass; it
 must give the same rows, in the same order, as the plain rule (regroup every row by every
-question on every pass, until nothing merges), written out here. ``cached_table`` gives
-the same table as ``build_table``, read back from the cache folder on the second call.
+question on every pass, until nothing merges), written out here.
 """
 
 from __future__ import annotations
@@ -18,7 +17,7 @@ from hypothesis import strategies as st
 from triage_dsl import load
 from triage_dsl.analysis import table as table_module
 from triage_dsl.analysis.domains import domains
-from triage_dsl.analysis.table import Row, _merge, build_table, cached_table
+from triage_dsl.analysis.table import Row, _merge, build_table
 
 PROTOCOLS = Path(__file__).resolve().parents[2] / "protocols"
 
@@ -91,21 +90,3 @@ def test_shipped_tables_merge_as_the_plain_rule(name: str, monkeypatch: pytest.M
     table = build_table(protocol)
     sizes = {q: len(cs) for q, cs in doms.classes.items()}
     assert list(table.rows) == plain_merge(raw[0], list(doms.classes), sizes)
-
-
-def test_the_cached_table_is_the_table(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("TRIAGE_CACHE_DIR", str(tmp_path))
-    protocol = load(PROTOCOLS / "telephone" / "chest_pain_adult.triage")
-    built = build_table(protocol)
-    assert cached_table(protocol) == built
-    (stored,) = list(tmp_path.glob("table-*.json"))
-
-    def fail(*args: object) -> None:
-        raise AssertionError("built again")
-
-    monkeypatch.setattr(table_module, "build_table", fail)
-    assert cached_table(protocol) == built  # read back
-    for damage in ("not json", '{"rows": [[[["q", ["1"]]], "d", "t", 0, null]], "floors": false}', "[]"):
-        stored.write_text(damage, encoding="utf-8")
-        with pytest.raises(AssertionError, match="built again"):
-            cached_table(protocol)

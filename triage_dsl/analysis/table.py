@@ -230,67 +230,6 @@ def _merge(rows: list[Row], doms: Domains) -> list[Row]:
     return [item.row for item in work]
 
 
-TABLE_FORMAT = "table-1"
-
-
-def cached_table(protocol: Any) -> Table:
-    """:func:`build_table`, kept in the cache folder between runs (:mod:`triage_dsl.io.cache`):
-    keyed like the analyses' findings (``analysis/cache.py``: the protocol's files, the
-    package's source, the versions it runs on), so a table is read back only for the same
-    protocol analysed by the same code. A file that does not read back as rows is ignored."""
-    from triage_dsl.analysis.cache import findings_key
-    from triage_dsl.io.cache import cache_dir, read_cached, write_cached
-
-    folder = cache_dir()
-    if folder is None:
-        return build_table(protocol)
-    doms = domains(protocol.plan)
-    name = f"{TABLE_FORMAT}-{findings_key(protocol)}.json"
-    data = read_cached(folder, name)
-    if data is not None:
-        try:
-            return _table_from_json(protocol.id, doms, json.loads(data))
-        except (ValueError, TypeError, KeyError):
-            pass  # damaged: built again and replaced
-    table = build_table(protocol, doms)
-    text = json.dumps(_table_to_json(table), ensure_ascii=False, allow_nan=False)
-    if _table_from_json(table.protocol_id, doms, json.loads(text)) == table:
-        write_cached(folder, name, text.encode("utf-8"))
-    return table
-
-
-def _table_to_json(table: Table) -> dict[str, Any]:
-    rows = [
-        [[[q, sorted(c)] for q, c in row.conditions], row.disposition, row.tier, row.rank, row.raised_by]
-        for row in table.rows
-    ]
-    return {"floors": table.floors, "rows": rows}
-
-
-def _table_from_json(protocol_id: str, doms: Domains, data: Any) -> Table:
-    def text(x: Any) -> str:
-        if not isinstance(x, str):
-            raise TypeError("not a table")
-        return x
-
-    rows = []
-    for conditions, disposition, tier, rank, raised_by in data["rows"]:
-        if type(rank) is not int or not all(type(i) is int for _, c in conditions for i in c):
-            raise TypeError("not a table")
-        rows.append(
-            Row(
-                tuple((text(q), frozenset(c)) for q, c in conditions),
-                text(disposition),
-                text(tier),
-                rank,
-                None if raised_by is None else text(raised_by),
-            )
-        )
-    if type(data["floors"]) is not bool:
-        raise TypeError("not a table")
-    return Table(protocol_id, doms, tuple(rows), floors=data["floors"])
-
-
 # ------------------------------------------------------------------ output
 
 

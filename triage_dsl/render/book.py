@@ -13,7 +13,6 @@ are flat files in one folder so every link is a relative file name.
 from __future__ import annotations
 
 import html
-import importlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
@@ -26,10 +25,11 @@ from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
-from triage_dsl.render.dot import Drawing, node_id, tier_colour
+from triage_dsl.render.dot import Drawing, node_id
 from triage_dsl.render.drawings import Drawer
 from triage_dsl.render.output import INSTALL_HINT, DotMissing
 from triage_dsl.render.overlay import overlay_of
+from triage_dsl.render.table import decision_table, tier_badge
 from triage_dsl.source import Span
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
 
@@ -149,13 +149,6 @@ def _page(title: str, body: str, crumbs: list[tuple[str, str | None]]) -> str:
     )
 
 
-def _tier_badge(tier_id: str, rank: int, count: int) -> str:
-    colour = tier_colour(rank, count)
-    dark = colour in ("#b2182b", "#e34a33", "#1a9850")
-    text = "#fff" if dark else "#000"
-    return f'<span class="tier" style="background:{colour};color:{text}">{html.escape(tier_id)}</span>'
-
-
 _TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")|(#.*$)')
 
 
@@ -188,49 +181,6 @@ def _svg_inline(svg: bytes, label: str) -> str:
     start = text.find("<svg")
     text = text[start:]
     return text.replace("<svg ", f'<svg role="group" aria-label="{html.escape(label)}" focusable="false" ', 1)
-
-
-MAX_TABLE_ROWS = 300
-
-
-def _decision_table(protocol: Protocol) -> str | None:
-    """The decision table from ``triage_dsl.analysis.table`` (built by the analyses), as
-    HTML; ``None`` when that module is absent. A protocol the analyses cannot tabulate
-    exactly gets a note saying why instead of a table."""
-    try:
-        table_module = importlib.import_module("triage_dsl.analysis.table")
-    except ImportError:
-        return None
-    try:
-        table = table_module.cached_table(protocol)
-    except Exception as exc:  # the analyses' limits (too large, not separable) are not site errors
-        return f'<p class="muted">No decision table: {html.escape(str(exc) or type(exc).__name__)}.</p>'
-    questions: list[str] = table.questions
-    head = "".join(f'<th scope="col"><code>{html.escape(q)}</code></th>' for q in questions)
-    count = len(protocol.plan.tiers)
-    ranks = {t.id: t.rank for t in protocol.plan.tiers}
-    rows = []
-    for number, row in enumerate(table.rows[:MAX_TABLE_ROWS], start=1):
-        cells = []
-        for q in questions:
-            c = row.condition(q)
-            cells.append(
-                "<td class='muted'>any</td>" if c is None else f"<td>{html.escape(table.describe(q, c))}</td>"
-            )
-        badge = _tier_badge(row.tier, ranks.get(row.tier, row.rank), count)
-        rows.append(
-            f"<tr><td>{number}</td>{''.join(cells)}<td>{html.escape(row.disposition)}</td><td>{badge}</td></tr>"
-        )
-    shown_rows = min(len(table.rows), MAX_TABLE_ROWS)
-    note = f"{len(table.rows)} rows; every complete answer set falls in exactly one."
-    if shown_rows < len(table.rows):
-        note += f" The first {shown_rows} are shown; 'triage table' prints them all."
-    return (
-        f'<p class="muted">{html.escape(note)}</p><div style="overflow:auto">'
-        '<table class="list"><thead><tr><th scope="col">#</th>'
-        f'{head}<th scope="col">Disposition</th><th scope="col">Tier</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
 
 
 class _Builder:
@@ -419,7 +369,7 @@ class _Builder:
             '<h2 id="graph">Decision graph</h2>',
             self.draw(entry),
         ]
-        table = _decision_table(protocol)
+        table = decision_table(protocol)
         if table is not None:
             parts += ['<h2 id="decision-table">Decision table</h2>', table]
         roles = _roles_table(protocol)
@@ -555,7 +505,7 @@ class _Builder:
             header = protocol.header
             plan = protocol.plan
             tiers = "<br>".join(
-                f"{html.escape(d.id)} {_tier_badge(d.tier.id, d.tier.rank, len(plan.tiers))}"
+                f"{html.escape(d.id)} {tier_badge(d.tier.id, d.tier.rank, len(plan.tiers))}"
                 for d in sorted(plan.dispositions.values(), key=lambda d: (d.tier.rank, d.id))
             )
             passed = len(report.scenarios) - len(report.failed)

@@ -168,38 +168,127 @@ def _rows(
     return out
 
 
+class _Merging:
+    """A row while merging, with its key per question made once: a row that a pass leaves
+    as it is keeps its keys for the next pass."""
+
+    __slots__ = ("keys", "row", "where")
+
+    def __init__(self, row: Row) -> None:
+        self.row = row
+        self.where = {q: n for n, (q, _) in enumerate(row.conditions)}  # question -> position
+        self.keys: dict[str, tuple[Any, ...]] = {}
+
+    def key(self, question: str) -> tuple[Any, ...]:
+        """The row with ``question`` left out, its outcome, and whether it was there."""
+        key = self.keys.get(question)
+        if key is None:
+            row = self.row
+            n = self.where.get(question)
+            if n is None:
+                key = (row.conditions, row.disposition, row.raised_by, True)
+            else:
+                rest = row.conditions[:n] + row.conditions[n + 1 :]
+                key = (rest, row.disposition, row.raised_by, False)
+            self.keys[question] = key
+        return key
+
+
 def _merge(rows: list[Row], doms: Domains) -> list[Row]:
     """Merge rows equal but for one question's classes, until nothing merges."""
+    work = [_Merging(row) for row in rows]
+    questions = list(reversed(list(doms.classes)))
     changed = True
     while changed:
         changed = False
-        for question in reversed(list(doms.classes)):
-            groups: dict[tuple[Any, ...], list[Row]] = {}
-            order: list[tuple[Any, ...]] = []
-            for row in rows:
-                rest = tuple((q, c) for q, c in row.conditions if q != question)
-                key = (rest, row.disposition, row.raised_by, row.condition(question) is None)
-                if key not in groups:
-                    order.append(key)
-                groups.setdefault(key, []).append(row)
-            merged: list[Row] = []
-            for key in order:
-                group = groups[key]
+        for question in questions:
+            groups: dict[tuple[Any, ...], list[_Merging]] = {}
+            for item in work:
+                key = item.key(question)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [item]  # dicts keep the order keys first appear in
+                else:
+                    group.append(item)
+            if len(groups) == len(work):
+                continue  # no two rows share a key: nothing merges on this question
+            merged: list[_Merging] = []
+            for key, group in groups.items():
                 if len(group) == 1 or key[3]:
                     merged.extend(group)
                     continue
-                union = frozenset().union(*(r.condition(question) or frozenset() for r in group))
-                first = group[0]
-                conditions = [(q, c) for q, c in first.conditions if q != question]
+                first = group[0].row
+                position = group[0].where[question]
+                union = frozenset().union(*(item.row.conditions[item.where[question]][1] for item in group))
+                conditions = list(key[0])
                 if len(union) < len(doms.classes[question]):
-                    position = [q for q, _ in first.conditions].index(question)
                     conditions.insert(position, (question, union))
-                merged.append(
-                    Row(tuple(conditions), first.disposition, first.tier, first.rank, first.raised_by)
-                )
+                row = Row(tuple(conditions), first.disposition, first.tier, first.rank, first.raised_by)
+                merged.append(_Merging(row))
                 changed = True
-            rows = merged
-    return rows
+            work = merged
+    return [item.row for item in work]
+
+
+TABLE_FORMAT = "table-1"
+
+
+def cached_table(protocol: Any) -> Table:
+    """:func:`build_table`, kept in the cache folder between runs (:mod:`triage_dsl.io.cache`):
+    keyed like the analyses' findings (``analysis/cache.py``: the protocol's files, the
+    package's source, the versions it runs on), so a table is read back only for the same
+    protocol analysed by the same code. A file that does not read back as rows is ignored."""
+    from triage_dsl.analysis.cache import findings_key
+    from triage_dsl.io.cache import cache_dir, read_cached, write_cached
+
+    folder = cache_dir()
+    if folder is None:
+        return build_table(protocol)
+    doms = domains(protocol.plan)
+    name = f"{TABLE_FORMAT}-{findings_key(protocol)}.json"
+    data = read_cached(folder, name)
+    if data is not None:
+        try:
+            return _table_from_json(protocol.id, doms, json.loads(data))
+        except (ValueError, TypeError, KeyError):
+            pass  # damaged: built again and replaced
+    table = build_table(protocol, doms)
+    text = json.dumps(_table_to_json(table), ensure_ascii=False, allow_nan=False)
+    if _table_from_json(table.protocol_id, doms, json.loads(text)) == table:
+        write_cached(folder, name, text.encode("utf-8"))
+    return table
+
+
+def _table_to_json(table: Table) -> dict[str, Any]:
+    rows = [
+        [[[q, sorted(c)] for q, c in row.conditions], row.disposition, row.tier, row.rank, row.raised_by]
+        for row in table.rows
+    ]
+    return {"floors": table.floors, "rows": rows}
+
+
+def _table_from_json(protocol_id: str, doms: Domains, data: Any) -> Table:
+    def text(x: Any) -> str:
+        if not isinstance(x, str):
+            raise TypeError("not a table")
+        return x
+
+    rows = []
+    for conditions, disposition, tier, rank, raised_by in data["rows"]:
+        if type(rank) is not int or not all(type(i) is int for _, c in conditions for i in c):
+            raise TypeError("not a table")
+        rows.append(
+            Row(
+                tuple((text(q), frozenset(c)) for q, c in conditions),
+                text(disposition),
+                text(tier),
+                rank,
+                None if raised_by is None else text(raised_by),
+            )
+        )
+    if type(data["floors"]) is not bool:
+        raise TypeError("not a table")
+    return Table(protocol_id, doms, tuple(rows), floors=data["floors"])
 
 
 # ------------------------------------------------------------------ output

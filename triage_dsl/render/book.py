@@ -17,11 +17,8 @@ import importlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import graphviz
 
 from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
@@ -29,8 +26,9 @@ from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
-from triage_dsl.render.dot import node_id, protocol_dot, tier_colour
-from triage_dsl.render.output import INSTALL_HINT, DotMissing, pipe
+from triage_dsl.render.dot import Drawing, node_id, tier_colour
+from triage_dsl.render.drawings import Drawer
+from triage_dsl.render.output import INSTALL_HINT, DotMissing
 from triage_dsl.render.overlay import overlay_of
 from triage_dsl.source import Span
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
@@ -193,8 +191,6 @@ def _svg_inline(svg: bytes, label: str) -> str:
 
 
 MAX_TABLE_ROWS = 300
-DOT_JOBS = 2
-"""``dot`` processes run at once while a book is made."""
 
 
 def _decision_table(protocol: Protocol) -> str | None:
@@ -206,7 +202,7 @@ def _decision_table(protocol: Protocol) -> str | None:
     except ImportError:
         return None
     try:
-        table = table_module.build_table(protocol)
+        table = table_module.cached_table(protocol)
     except Exception as exc:  # the analyses' limits (too large, not separable) are not site errors
         return f'<p class="muted">No decision table: {html.escape(str(exc) or type(exc).__name__)}.</p>'
     questions: list[str] = table.questions
@@ -245,10 +241,10 @@ class _Builder:
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
         self.pending: list[tuple[str, str]] = []  # pages made, waiting for their drawings
-        self.drawings: list[tuple[str, graphviz.Digraph, str]] = []  # placeholder, drawing, label
+        self.layouts: dict[str, Drawing] = {}  # protocol page -> its graph's drawing
+        self.drawings: list[tuple[str, str, str]] = []  # placeholder, DOT source, label
         self.nonce = secrets.token_hex(8)  # placeholders cannot be spelled by page text
-        self.dot = ThreadPoolExecutor(max_workers=DOT_JOBS)  # the dot runs, beside the Python work
-        self.svgs: dict[str, Future[bytes]] = {}  # DOT source -> its SVG
+        self.drawer = Drawer()  # the dot runs, beside the Python work
         self.only: list[Path] | None = None  # the protocols to show, when not the whole folder
 
     def write(self, name: str, text: str) -> None:
@@ -282,35 +278,35 @@ class _Builder:
             if overlay_result and overlay_result.result
             else None
         )
-        drawing = protocol_dot(protocol, overlay=overlay, link=self.link_for(entry))
+        drawing = self.layouts.get(entry.page)
+        if drawing is None:  # laid out once per protocol; a scenario's path changes attributes
+            drawing = self.layouts[entry.page] = Drawing(protocol, self.link_for(entry))
+        source = drawing.source(overlay)
         label = f"Decision graph of {protocol.title}"
         if overlay_result is not None:
             label += f", with the path of scenario '{overlay_result.name}'"
         token = f"\x00{self.nonce}:{len(self.drawings)}\x00"
-        self.drawings.append((token, drawing, label))
-        source = drawing.source
-        if source not in self.svgs:  # the same drawing on several pages goes through dot once
-            self.svgs[source] = self.dot.submit(pipe, drawing, "svg")
+        self.drawings.append((token, source, label))
+        self.drawer.submit(str(entry.path.resolve()), source)
         return token
 
     def figures(self) -> dict[str, str]:
-        """Each placeholder's figure. Drawings go through ``dot`` as they are made,
-        :data:`DOT_JOBS` at a time while the next pages are composed (a process each: one
-        ``dot`` run over many graphs does not give the same SVG as a run per graph)."""
+        """Each placeholder's figure (the drawings are made by :mod:`.drawings` while the
+        pages are composed)."""
         try:
-            svgs: dict[str, bytes] = {source: future.result() for source, future in self.svgs.items()}
+            svgs = self.drawer.svgs()
         except DotMissing:
             self.book.dot_missing = True
             svgs = {}
         figures: dict[str, str] = {}
-        for token, drawing, label in self.drawings:
-            svg = svgs.get(drawing.source)
+        for token, source, label in self.drawings:
+            svg = svgs.get(source)
             if svg is None:
                 figures[token] = (
                     f'<p role="note">The graph cannot be drawn here: {html.escape(INSTALL_HINT)}. '
                     "Its DOT source follows.</p>\n"
                     f'<pre class="dot" aria-label="DOT source of the decision graph">'
-                    f"{html.escape(drawing.source)}</pre>"
+                    f"{html.escape(source)}</pre>"
                 )
                 continue
             caption = (
@@ -337,7 +333,7 @@ class _Builder:
         try:
             return self._build()
         finally:
-            self.dot.shutdown(cancel_futures=True)
+            self.drawer.close()
 
     def _build(self) -> Book:
         try:

@@ -77,3 +77,22 @@ def test_batch_lines_keep_their_bytes_and_schema(protocol: Protocol) -> None:
             assert text == f'{{"id":"case {number}","line":{number},' + body[1:]
             assert failed == (result.status == "error")
             jsonschema.validate(json.loads(text), schema)
+
+
+@pytest.mark.parametrize(
+    "case_id",
+    [7, 0, -3, 10**20, True, False, None, 1.5, "case 1", 'caf\u00e9 \u2028 \x85 \u2029 "q"', "\x00\n"],
+)
+def test_a_batch_line_writes_the_case_id_as_json_does_and_keeps_to_one_line(case_id: object) -> None:
+    """The id as ``json.dumps(id, ensure_ascii=False)`` writes it, then every character a
+    line reader takes as a line break escaped (also inside answers echoed back)."""
+    protocol = PROTOCOL_LIST[0]
+    line = json.dumps({"id": case_id, "answers": {"no such question \u2028": "\x85"}})
+    text, failed = case_line(protocol, line, 3, trace=False)
+    assert failed and text.splitlines() == [text]
+    row = json.loads(text)
+    assert row["id"] == case_id and type(row["id"]) is type(case_id) and row["line"] == 3
+    expected = json.dumps(case_id, ensure_ascii=False)
+    for char in "\x85\u2028\u2029":
+        expected = expected.replace(char, f"\\u{ord(char):04x}")
+    assert text.startswith('{"id":' + expected + ',"line":3,')

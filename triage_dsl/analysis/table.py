@@ -168,38 +168,66 @@ def _rows(
     return out
 
 
+class _Merging:
+    """A row while merging, with its key per question made once: a row that a pass leaves
+    as it is keeps its keys for the next pass."""
+
+    __slots__ = ("keys", "row", "where")
+
+    def __init__(self, row: Row) -> None:
+        self.row = row
+        self.where = {q: n for n, (q, _) in enumerate(row.conditions)}  # question -> position
+        self.keys: dict[str, tuple[Any, ...]] = {}
+
+    def key(self, question: str) -> tuple[Any, ...]:
+        """The row with ``question`` left out, its outcome, and whether it was there."""
+        key = self.keys.get(question)
+        if key is None:
+            row = self.row
+            n = self.where.get(question)
+            if n is None:
+                key = (row.conditions, row.disposition, row.raised_by, True)
+            else:
+                rest = row.conditions[:n] + row.conditions[n + 1 :]
+                key = (rest, row.disposition, row.raised_by, False)
+            self.keys[question] = key
+        return key
+
+
 def _merge(rows: list[Row], doms: Domains) -> list[Row]:
     """Merge rows equal but for one question's classes, until nothing merges."""
+    work = [_Merging(row) for row in rows]
+    questions = list(reversed(list(doms.classes)))
     changed = True
     while changed:
         changed = False
-        for question in reversed(list(doms.classes)):
-            groups: dict[tuple[Any, ...], list[Row]] = {}
-            order: list[tuple[Any, ...]] = []
-            for row in rows:
-                rest = tuple((q, c) for q, c in row.conditions if q != question)
-                key = (rest, row.disposition, row.raised_by, row.condition(question) is None)
-                if key not in groups:
-                    order.append(key)
-                groups.setdefault(key, []).append(row)
-            merged: list[Row] = []
-            for key in order:
-                group = groups[key]
+        for question in questions:
+            groups: dict[tuple[Any, ...], list[_Merging]] = {}
+            for item in work:
+                key = item.key(question)
+                group = groups.get(key)
+                if group is None:
+                    groups[key] = [item]  # dicts keep the order keys first appear in
+                else:
+                    group.append(item)
+            if len(groups) == len(work):
+                continue  # no two rows share a key: nothing merges on this question
+            merged: list[_Merging] = []
+            for key, group in groups.items():
                 if len(group) == 1 or key[3]:
                     merged.extend(group)
                     continue
-                union = frozenset().union(*(r.condition(question) or frozenset() for r in group))
-                first = group[0]
-                conditions = [(q, c) for q, c in first.conditions if q != question]
+                first = group[0].row
+                position = group[0].where[question]
+                union = frozenset().union(*(item.row.conditions[item.where[question]][1] for item in group))
+                conditions = list(key[0])
                 if len(union) < len(doms.classes[question]):
-                    position = [q for q, _ in first.conditions].index(question)
                     conditions.insert(position, (question, union))
-                merged.append(
-                    Row(tuple(conditions), first.disposition, first.tier, first.rank, first.raised_by)
-                )
+                row = Row(tuple(conditions), first.disposition, first.tier, first.rank, first.raised_by)
+                merged.append(_Merging(row))
                 changed = True
-            rows = merged
-    return rows
+            work = merged
+    return [item.row for item in work]
 
 
 # ------------------------------------------------------------------ output

@@ -13,15 +13,11 @@ are flat files in one folder so every link is a relative file name.
 from __future__ import annotations
 
 import html
-import importlib
 import re
 import secrets
 from collections.abc import Callable, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
-
-import graphviz
 
 from triage_dsl.compiler import compile_file, read_source, roots_for
 from triage_dsl.errors import CompileError, ProtocolFileError
@@ -29,9 +25,11 @@ from triage_dsl.graph.plan import escalation_roles, plans
 from triage_dsl.io.files import inside
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 from triage_dsl.protocol import Protocol
-from triage_dsl.render.dot import node_id, protocol_dot, tier_colour
-from triage_dsl.render.output import INSTALL_HINT, DotMissing, pipe
+from triage_dsl.render.dot import Drawing, node_id
+from triage_dsl.render.drawings import Drawer
+from triage_dsl.render.output import INSTALL_HINT, DotMissing
 from triage_dsl.render.overlay import overlay_of
+from triage_dsl.render.table import decision_table, tier_badge
 from triage_dsl.source import Span
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
 
@@ -151,13 +149,6 @@ def _page(title: str, body: str, crumbs: list[tuple[str, str | None]]) -> str:
     )
 
 
-def _tier_badge(tier_id: str, rank: int, count: int) -> str:
-    colour = tier_colour(rank, count)
-    dark = colour in ("#b2182b", "#e34a33", "#1a9850")
-    text = "#fff" if dark else "#000"
-    return f'<span class="tier" style="background:{colour};color:{text}">{html.escape(tier_id)}</span>'
-
-
 _TOKEN = re.compile(r'("(?:[^"\\]|\\.)*")|(#.*$)')
 
 
@@ -192,51 +183,6 @@ def _svg_inline(svg: bytes, label: str) -> str:
     return text.replace("<svg ", f'<svg role="group" aria-label="{html.escape(label)}" focusable="false" ', 1)
 
 
-MAX_TABLE_ROWS = 300
-DOT_JOBS = 2
-"""``dot`` processes run at once while a book is made."""
-
-
-def _decision_table(protocol: Protocol) -> str | None:
-    """The decision table from ``triage_dsl.analysis.table`` (built by the analyses), as
-    HTML; ``None`` when that module is absent. A protocol the analyses cannot tabulate
-    exactly gets a note saying why instead of a table."""
-    try:
-        table_module = importlib.import_module("triage_dsl.analysis.table")
-    except ImportError:
-        return None
-    try:
-        table = table_module.build_table(protocol)
-    except Exception as exc:  # the analyses' limits (too large, not separable) are not site errors
-        return f'<p class="muted">No decision table: {html.escape(str(exc) or type(exc).__name__)}.</p>'
-    questions: list[str] = table.questions
-    head = "".join(f'<th scope="col"><code>{html.escape(q)}</code></th>' for q in questions)
-    count = len(protocol.plan.tiers)
-    ranks = {t.id: t.rank for t in protocol.plan.tiers}
-    rows = []
-    for number, row in enumerate(table.rows[:MAX_TABLE_ROWS], start=1):
-        cells = []
-        for q in questions:
-            c = row.condition(q)
-            cells.append(
-                "<td class='muted'>any</td>" if c is None else f"<td>{html.escape(table.describe(q, c))}</td>"
-            )
-        badge = _tier_badge(row.tier, ranks.get(row.tier, row.rank), count)
-        rows.append(
-            f"<tr><td>{number}</td>{''.join(cells)}<td>{html.escape(row.disposition)}</td><td>{badge}</td></tr>"
-        )
-    shown_rows = min(len(table.rows), MAX_TABLE_ROWS)
-    note = f"{len(table.rows)} rows; every complete answer set falls in exactly one."
-    if shown_rows < len(table.rows):
-        note += f" The first {shown_rows} are shown; 'triage table' prints them all."
-    return (
-        f'<p class="muted">{html.escape(note)}</p><div style="overflow:auto">'
-        '<table class="list"><thead><tr><th scope="col">#</th>'
-        f'{head}<th scope="col">Disposition</th><th scope="col">Tier</th></tr></thead>'
-        f"<tbody>{''.join(rows)}</tbody></table></div>"
-    )
-
-
 class _Builder:
     def __init__(self, protocol_dir: Path, site: Path, roots: list[str]) -> None:
         self.root = protocol_dir
@@ -245,10 +191,10 @@ class _Builder:
         self.book = Book(site)
         self.library_pages: dict[str, str] = {}
         self.pending: list[tuple[str, str]] = []  # pages made, waiting for their drawings
-        self.drawings: list[tuple[str, graphviz.Digraph, str]] = []  # placeholder, drawing, label
+        self.layouts: dict[str, Drawing] = {}  # protocol page -> its graph's drawing
+        self.drawings: list[tuple[str, str, str]] = []  # placeholder, DOT source, label
         self.nonce = secrets.token_hex(8)  # placeholders cannot be spelled by page text
-        self.dot = ThreadPoolExecutor(max_workers=DOT_JOBS)  # the dot runs, beside the Python work
-        self.svgs: dict[str, Future[bytes]] = {}  # DOT source -> its SVG
+        self.drawer = Drawer()  # the dot runs, beside the Python work
         self.only: list[Path] | None = None  # the protocols to show, when not the whole folder
 
     def write(self, name: str, text: str) -> None:
@@ -282,35 +228,35 @@ class _Builder:
             if overlay_result and overlay_result.result
             else None
         )
-        drawing = protocol_dot(protocol, overlay=overlay, link=self.link_for(entry))
+        drawing = self.layouts.get(entry.page)
+        if drawing is None:  # laid out once per protocol; a scenario's path changes attributes
+            drawing = self.layouts[entry.page] = Drawing(protocol, self.link_for(entry))
+        source = drawing.source(overlay)
         label = f"Decision graph of {protocol.title}"
         if overlay_result is not None:
             label += f", with the path of scenario '{overlay_result.name}'"
         token = f"\x00{self.nonce}:{len(self.drawings)}\x00"
-        self.drawings.append((token, drawing, label))
-        source = drawing.source
-        if source not in self.svgs:  # the same drawing on several pages goes through dot once
-            self.svgs[source] = self.dot.submit(pipe, drawing, "svg")
+        self.drawings.append((token, source, label))
+        self.drawer.submit(str(entry.path.resolve()), source)
         return token
 
     def figures(self) -> dict[str, str]:
-        """Each placeholder's figure. Drawings go through ``dot`` as they are made,
-        :data:`DOT_JOBS` at a time while the next pages are composed (a process each: one
-        ``dot`` run over many graphs does not give the same SVG as a run per graph)."""
+        """Each placeholder's figure (the drawings are made by :mod:`.drawings` while the
+        pages are composed)."""
         try:
-            svgs: dict[str, bytes] = {source: future.result() for source, future in self.svgs.items()}
+            svgs = self.drawer.svgs()
         except DotMissing:
             self.book.dot_missing = True
             svgs = {}
         figures: dict[str, str] = {}
-        for token, drawing, label in self.drawings:
-            svg = svgs.get(drawing.source)
+        for token, source, label in self.drawings:
+            svg = svgs.get(source)
             if svg is None:
                 figures[token] = (
                     f'<p role="note">The graph cannot be drawn here: {html.escape(INSTALL_HINT)}. '
                     "Its DOT source follows.</p>\n"
                     f'<pre class="dot" aria-label="DOT source of the decision graph">'
-                    f"{html.escape(drawing.source)}</pre>"
+                    f"{html.escape(source)}</pre>"
                 )
                 continue
             caption = (
@@ -337,7 +283,7 @@ class _Builder:
         try:
             return self._build()
         finally:
-            self.dot.shutdown(cancel_futures=True)
+            self.drawer.close()
 
     def _build(self) -> Book:
         try:
@@ -423,7 +369,7 @@ class _Builder:
             '<h2 id="graph">Decision graph</h2>',
             self.draw(entry),
         ]
-        table = _decision_table(protocol)
+        table = decision_table(protocol)
         if table is not None:
             parts += ['<h2 id="decision-table">Decision table</h2>', table]
         roles = _roles_table(protocol)
@@ -559,7 +505,7 @@ class _Builder:
             header = protocol.header
             plan = protocol.plan
             tiers = "<br>".join(
-                f"{html.escape(d.id)} {_tier_badge(d.tier.id, d.tier.rank, len(plan.tiers))}"
+                f"{html.escape(d.id)} {tier_badge(d.tier.id, d.tier.rank, len(plan.tiers))}"
                 for d in sorted(plan.dispositions.values(), key=lambda d: (d.tier.rank, d.id))
             )
             passed = len(report.scenarios) - len(report.failed)

@@ -20,9 +20,10 @@ from __future__ import annotations
 import html
 import itertools
 import re
+import secrets
 from collections.abc import Callable
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 import graphviz
 
@@ -61,6 +62,7 @@ SHAPES: dict[str, dict[str, str]] = {
 Link = Callable[[Span], "str | None"]
 
 
+@lru_cache(maxsize=1 << 16)
 def node_id(node: str) -> str:
     """The SVG element id of a graph node: ``criterion:1.0`` -> ``n-criterion-1-0``."""
     return "n-" + re.sub(r"[^A-Za-z0-9_-]", "-", node)
@@ -134,16 +136,190 @@ def _edge_line(tail: str, head: str, attrs: tuple[tuple[str, str], ...]) -> str:
 INVISIBLE = {"style": "invis"}
 
 
-def _add_node(target: graphviz.Digraph, name: str, attrs: dict[str, str]) -> None:
-    """``target.node(name, **attrs)``, its DOT line made once: the book draws each graph
-    again for every scenario page, and most nodes and edges read the same on all of them
-    (the graphviz package's quoting was half of the book's time)."""
-    target.body.append(_node_line(name, tuple(attrs.items())))
-
-
 def _add_edge(target: graphviz.Digraph, tail: str, head: str, attrs: dict[str, str]) -> None:
-    """``target.edge(tail, head, **attrs)``, its DOT line made once (see :func:`_add_node`)."""
+    """``target.edge(tail, head, **attrs)``, its DOT line made once per distinct attributes."""
     target.body.append(_edge_line(tail, head, tuple(attrs.items())))
+
+
+class _Node(NamedTuple):
+    """A drawn node as it reads without an overlay, and what an overlay changes in it."""
+
+    node: str
+    kind: str
+    name: str  # its DOT name (:func:`node_id`)
+    attrs: dict[str, str]
+    line: str  # its DOT line without an overlay
+    label: tuple[str, str, int] | None  # title, body, width: the label an overlay adds a line to
+
+
+class _Edge(NamedTuple):
+    source: str
+    target: str
+    label: str
+    tail: str
+    head: str
+    attrs: dict[str, str]
+    line: str
+
+
+class Drawing:
+    """The DOT drawing of one protocol's graph, made once: an overlay (one evaluation's
+    path) changes the attributes of its nodes and edges, and nothing else.
+
+    The book draws a protocol's graph once for its page and again for each scenario; the
+    layout (clusters, columns, the order of every line) is the same on all of them, so it
+    is laid out here once, through the graphviz package, with a marker where a node or an
+    edge goes. :meth:`source` puts each line back, made for the overlay given.
+    """
+
+    def __init__(self, protocol: Protocol, link: Link | None = None) -> None:
+        self.protocol = protocol
+        self.link = link
+        graph = protocol.graph
+        plan = protocol.plan
+        self._criteria = {c.node: c for s in plan.sections for c in s.criteria}
+        self._sections = {s.node: s for s in plan.sections}
+        self._floors = {f.node: f for f in plan.floors}
+        self._floor_criteria = {c.node: c for f in plan.floors for c in f.criteria}
+        self._dispositions = {d.node: d for d in plan.dispositions.values()}
+        self._slots: list[_Node | _Edge | None] = []  # None: the legend
+        self._legends: dict[bool, str] = {}
+        marker = f"\x00{secrets.token_hex(8)}:"
+        dot = _layout(self, protocol, graph, plan, marker)
+        pieces = re.split(f"{re.escape(marker)}([0-9]+)\x00", dot.source)
+        self._literals = pieces[0::2]  # the text between the lines an overlay changes
+        self._order = [int(n) for n in pieces[1::2]]
+
+    def slot(self, target: graphviz.Digraph, item: _Node | _Edge | None, marker: str) -> None:
+        target.body.append(f"{marker}{len(self._slots)}\x00")
+        self._slots.append(item)
+
+    def node(self, node: str, data: dict[str, Any]) -> _Node:
+        attrs, label = _node_attrs(self, node, data)
+        name = node_id(node)
+        return _Node(node, data["kind"], name, attrs, _node_line(name, tuple(attrs.items())), label)
+
+    def edge(self, source: str, target: str, data: dict[str, Any]) -> _Edge:
+        attrs = _edge_attrs(source, target, data, self.protocol.graph, None)
+        tail, head = node_id(source), node_id(target)
+        line = _edge_line(tail, head, tuple(attrs.items()))
+        return _Edge(source, target, data.get("label", ""), tail, head, attrs, line)
+
+    def source(self, overlay: Overlay | None = None) -> str:
+        """The DOT text, with ``overlay``'s path drawn when one is given."""
+        out = [self._literals[0]]
+        for n, literal in zip(self._order, self._literals[1:], strict=True):
+            item = self._slots[n]
+            if item is None:
+                out.append(self._legend(overlay))
+            elif overlay is None:
+                out.append(item.line)
+            elif isinstance(item, _Node):
+                out.append(_overlaid_node(item, overlay))
+            else:
+                attrs = dict(item.attrs)
+                if _edge_taken(item.source, item.target, item.label, overlay):
+                    attrs.update(color=PATH_COLOUR, penwidth="2.6", fontcolor=PATH_COLOUR)
+                else:
+                    attrs.update(color=GREY_LINE, fontcolor=GREY_LINE)
+                out.append(_edge_line(item.tail, item.head, tuple(attrs.items())))
+            out.append(literal)
+        return "".join(out)
+
+    def _legend(self, overlay: Overlay | None) -> str:
+        with_overlay = overlay is not None
+        line = self._legends.get(with_overlay)
+        if line is None:
+            line = _node_line("legend", tuple(_legend(self.protocol, overlay).items()))
+            self._legends[with_overlay] = line
+        return line
+
+
+def _overlaid_node(item: _Node, overlay: Overlay) -> str:
+    attrs = item.attrs
+    node, kind = item.node, item.kind
+    extra = ""
+    if node in overlay.values:
+        value = overlay.values[node]
+        if node in overlay.answered:
+            extra = f"answer: {shown(value)}"
+        elif kind in ("value", "score", "points", "criterion", "floor_criterion"):
+            extra = f"= {shown(value)}"
+        elif kind in ("section", "floor"):
+            extra = "holds" if value is True else "does not hold" if value is False else shown(value)
+    attrs = dict(attrs)
+    if extra and item.label is not None:
+        title, body, width = item.label
+        attrs["label"] = _html_label(title, body, extra, width)
+    attrs.update(_overlay_style(node, kind, attrs, overlay))
+    return _node_line(item.name, tuple(attrs.items()))
+
+
+def _node_attrs(
+    drawing: Drawing, node: str, data: dict[str, Any]
+) -> tuple[dict[str, str], tuple[str, str, int] | None]:
+    """A node's attributes without an overlay, and the label's parts an overlay extends."""
+    plan = drawing.protocol.plan
+    kind = data["kind"]
+    span: Span = data["span"]
+    attrs = dict(SHAPES.get(kind, {}))
+    attrs["id"] = node_id(node)
+    name = node.split(":", 1)[-1]
+    parts: tuple[str, str, int] | None = None
+    if kind == "question":
+        decl = data["decl"]
+        parts = (name, decl.prompt or "", WRAP)
+        summary = f"question {name}: {decl.prompt or ''}"
+    elif kind in ("value", "score", "points"):
+        value_plan = plan.values[name]
+        parts = (f"{kind} {name}", value_plan.text.split("=", 1)[-1].strip(), WRAP)
+        if kind == "points":
+            parts = (f"points {name}", f"from {data['decl'].subject.id}", WRAP)
+        summary = value_plan.text
+    elif kind == "criterion":
+        c = drawing._criteria[node]
+        parts = (f"{c.section + 1}.{c.index + 1}", f"when {c.text}", WRAP + 6)
+        summary = f"criterion {c.section + 1}.{c.index + 1}: when {c.text}"
+    elif kind == "section":
+        s = drawing._sections[node]
+        parts = (f"{s.index + 1}. {s.mode} of", f"-> {s.target.id}", 18)
+        summary = f"section {s.index + 1}: {s.text}"
+    elif kind == "default":
+        parts = ("default", f"-> {data['target'].id}", 18)
+        summary = f"default {data['target'].id}"
+    elif kind == "floor":
+        f = drawing._floors[node]
+        parts = (f"at least {f.target.id}", f"{f.mode} of", 18)
+        where = f" (screen {f.screen})" if f.screen else ""
+        summary = f"floor {f.index + 1}{where}: {f.text}"
+    elif kind == "floor_criterion":
+        fc = drawing._floor_criteria[node]
+        name = f"F{fc.section + 1}.{fc.index + 1}"
+        parts = (name, f"when {fc.text}", WRAP + 6)
+        summary = f"floor criterion {name}: when {fc.text}"
+    if parts is not None:
+        label = _html_label(parts[0], parts[1], "", parts[2])
+    elif kind == "disposition":
+        d = drawing._dispositions[node]
+        colour = tier_colour(d.tier.rank, len(plan.tiers))
+        attrs["fillcolor"] = colour
+        attrs["fontcolor"] = "white" if colour in DARK else "black"
+        label = _html_label(d.label, f"{d.id} · tier {d.tier.id}", width=WRAP)
+        summary = f"disposition {d.id}: {d.label} (tier {d.tier.id})"
+    elif kind == "protocol":
+        label = _html_label(f"continue with {name}", "")
+        summary = f"continue with protocol {name}"
+    else:
+        label = "start"
+        summary = "start: sections are tried from the top"
+    attrs["label"] = label
+    attrs["tooltip"] = _esc(f"{span.location}: {summary}")
+    if drawing.link is not None:
+        url = drawing.link(span)
+        if url:
+            attrs["URL"] = _esc(url)
+            attrs["target"] = "_self"
+    return attrs, parts
 
 
 def protocol_dot(
@@ -151,18 +327,14 @@ def protocol_dot(
     *,
     overlay: Overlay | None = None,
     link: Link | None = None,
-) -> graphviz.Digraph:
+) -> graphviz.Source:
     """The DOT drawing of ``protocol.graph``; ``overlay`` draws one evaluation's path and
     ``link`` gives each node a URL (the review site links nodes to source lines)."""
-    graph = protocol.graph
-    plan = protocol.plan
-    criteria = {c.node: c for s in plan.sections for c in s.criteria}
-    sections = {s.node: s for s in plan.sections}
-    floors = {f.node: f for f in plan.floors}
-    floor_criteria = {c.node: c for f in plan.floors for c in f.criteria}
-    dispositions = {d.node: d for d in plan.dispositions.values()}
-    tier_count = len(plan.tiers)
+    return graphviz.Source(Drawing(protocol, link).source(overlay))
 
+
+def _layout(drawing: Drawing, protocol: Protocol, graph: Any, plan: Any, marker: str) -> graphviz.Digraph:
+    """The drawing's lines in order, each node and edge an overlay changes a marker."""
     dot = graphviz.Digraph(name=protocol.id, engine="dot")
     dot.attr(
         "graph",
@@ -180,81 +352,13 @@ def protocol_dot(
     dot.attr("node", fontname=FONT, fontsize="10", margin="0.08,0.04")
     dot.attr("edge", fontname=FONT, fontsize="8", arrowsize="0.6")
 
-    def node_attrs(node: str, data: dict[str, Any]) -> dict[str, str]:
-        kind = data["kind"]
-        span: Span = data["span"]
-        attrs = dict(SHAPES.get(kind, {}))
-        attrs["id"] = node_id(node)
-        name = node.split(":", 1)[-1]
-        extra = ""
-        if overlay is not None and node in overlay.values:
-            value = overlay.values[node]
-            if node in overlay.answered:
-                extra = f"answer: {shown(value)}"
-            elif kind in ("value", "score", "points", "criterion"):
-                extra = f"= {shown(value)}"
-            elif kind in ("section", "floor"):
-                extra = "holds" if value is True else "does not hold" if value is False else shown(value)
-            elif kind == "floor_criterion":
-                extra = f"= {shown(value)}"
-        if kind == "question":
-            decl = data["decl"]
-            label = _html_label(name, decl.prompt or "", extra)
-            summary = f"question {name}: {decl.prompt or ''}"
-        elif kind in ("value", "score", "points"):
-            value_plan = plan.values[name]
-            label = _html_label(f"{kind} {name}", value_plan.text.split("=", 1)[-1].strip(), extra)
-            if kind == "points":
-                label = _html_label(f"points {name}", f"from {data['decl'].subject.id}", extra)
-            summary = value_plan.text
-        elif kind == "criterion":
-            c = criteria[node]
-            text = c.text
-            label = _html_label(f"{c.section + 1}.{c.index + 1}", f"when {text}", extra, width=WRAP + 6)
-            summary = f"criterion {c.section + 1}.{c.index + 1}: when {text}"
-        elif kind == "section":
-            s = sections[node]
-            label = _html_label(f"{s.index + 1}. {s.mode} of", f"-> {s.target.id}", extra, width=18)
-            summary = f"section {s.index + 1}: {s.text}"
-        elif kind == "default":
-            label = _html_label("default", f"-> {data['target'].id}", extra, width=18)
-            summary = f"default {data['target'].id}"
-        elif kind == "floor":
-            f = floors[node]
-            label = _html_label(f"at least {f.target.id}", f"{f.mode} of", extra, width=18)
-            where = f" (screen {f.screen})" if f.screen else ""
-            summary = f"floor {f.index + 1}{where}: {f.text}"
-        elif kind == "floor_criterion":
-            fc = floor_criteria[node]
-            name = f"F{fc.section + 1}.{fc.index + 1}"
-            label = _html_label(name, f"when {fc.text}", extra, width=WRAP + 6)
-            summary = f"floor criterion {name}: when {fc.text}"
-        elif kind == "disposition":
-            d = dispositions[node]
-            colour = tier_colour(d.tier.rank, tier_count)
-            attrs["fillcolor"] = colour
-            attrs["fontcolor"] = "white" if colour in DARK else "black"
-            label = _html_label(d.label, f"{d.id} · tier {d.tier.id}", width=WRAP)
-            summary = f"disposition {d.id}: {d.label} (tier {d.tier.id})"
-        elif kind == "protocol":
-            label = _html_label(f"continue with {name}", "")
-            summary = f"continue with protocol {name}"
-        else:
-            label = "start"
-            summary = "start: sections are tried from the top"
-        attrs["label"] = label
-        attrs["tooltip"] = _esc(f"{span.location}: {summary}")
-        if link is not None:
-            url = link(span)
-            if url:
-                attrs["URL"] = _esc(url)
-                attrs["target"] = "_self"
-        if overlay is not None:
-            attrs.update(_overlay_style(node, kind, attrs, overlay))
-        return attrs
-
     nodes = graph.nodes
+
+    def add(target: graphviz.Digraph, node: str) -> None:
+        drawing.slot(target, drawing.node(node, nodes[node]), marker)
+
     section_nodes = [s.node for s in plan.sections]
+    dispositions = drawing._dispositions
 
     # Questions no criterion or value reads: those declared in this protocol are shown
     # apart, so a reviewer sees them; those of a shared library are not drawn (every
@@ -267,7 +371,7 @@ def protocol_dot(
             continue
         if data["kind"] in ("floor", "floor_criterion"):
             continue
-        _add_node(dot, node_id(node), node_attrs(node, data))
+        add(dot, node)
     for index, section in enumerate(plan.sections):
         with dot.subgraph(name=f"cluster_section_{index}") as cluster:
             cluster.attr(
@@ -281,7 +385,7 @@ def protocol_dot(
             with cluster.subgraph() as stack:
                 stack.attr(rank="same")
                 for c in section.criteria:
-                    _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
+                    add(stack, c.node)
                 # Flat edges in a left-to-right drawing stack their head above their tail.
                 for upper, lower in itertools.pairwise(section.criteria):
                     _add_edge(stack, node_id(lower.node), node_id(upper.node), INVISIBLE)
@@ -298,24 +402,24 @@ def protocol_dot(
             with cluster.subgraph() as stack:
                 stack.attr(rank="same")
                 for c in f.criteria:
-                    _add_node(stack, node_id(c.node), node_attrs(c.node, nodes[c.node]))
+                    add(stack, c.node)
                 for upper, lower in itertools.pairwise(f.criteria):
                     _add_edge(stack, node_id(lower.node), node_id(upper.node), INVISIBLE)
     if unused:
         with dot.subgraph(name="cluster_unused") as cluster:
             cluster.attr(label="questions no criterion reads", style="dashed", color="#bbbbbb", fontsize="9")
             for node in unused:
-                _add_node(cluster, node_id(node), node_attrs(node, nodes[node]))
+                add(cluster, node)
 
     # The section column: start, sections in first-match order, default.
     with dot.subgraph(name="sections_column") as column:
         column.attr(rank="same")
         for node in section_nodes:
-            _add_node(column, node_id(node), node_attrs(node, nodes[node]))
+            add(column, node)
         for node in ("start", "default"):
             column.node(node_id(node))
         for f in plan.floors:
-            _add_node(column, node_id(f.node), node_attrs(f.node, nodes[f.node]))
+            add(column, f.node)
     # The outcome column, most urgent at the top, the legend under it.
     targets = [s.target for s in plan.sections] + [plan.default]
     first_use: dict[str, int] = {}
@@ -328,8 +432,8 @@ def protocol_dot(
     with dot.subgraph(name="outcomes_column") as column:
         column.attr(rank="same")
         for node in outcomes:
-            _add_node(column, node_id(node), node_attrs(node, nodes[node]))
-        column.node("legend", **_legend(protocol, overlay))
+            add(column, node)
+        drawing.slot(column, None, marker)  # the legend, which says whether a path is drawn
         for upper, lower in zip([*outcomes], [*outcomes[1:], "legend"], strict=True):
             _add_edge(
                 column,
@@ -341,7 +445,7 @@ def protocol_dot(
     for source, target, data in graph.edges(data=True):
         if source in hidden or target in hidden:  # pragma: no cover - unread: no edges
             continue
-        _add_edge(dot, node_id(source), node_id(target), _edge_attrs(source, target, data, graph, overlay))
+        drawing.slot(dot, drawing.edge(source, target, data), marker)
     return dot
 
 

@@ -39,7 +39,7 @@ def format_for(path: str | Path, requested: str | None) -> str:
     return suffix if suffix in FORMATS else "svg"
 
 
-def pipe(drawing: graphviz.Digraph, fmt: str) -> bytes:
+def pipe(drawing: graphviz.Source | graphviz.Digraph, fmt: str) -> bytes:
     """Run ``dot`` on the drawing; :class:`DotMissing` when graphviz is not installed."""
     try:
         data: bytes = drawing.pipe(format=fmt)
@@ -48,7 +48,7 @@ def pipe(drawing: graphviz.Digraph, fmt: str) -> bytes:
     return data
 
 
-def write_drawing(drawing: graphviz.Digraph, path: str | Path, fmt: str) -> Written:
+def write_drawing(drawing: graphviz.Source | graphviz.Digraph, path: str | Path, fmt: str) -> Written:
     """Write ``drawing`` to ``path`` as ``fmt``; without ``dot``, write the DOT instead."""
     target = Path(path)
     if fmt == "dot":

@@ -179,3 +179,34 @@ def test_a_known_token_is_not_looked_up_again_until_a_token_changes(
     finally:
         for app in apps:
             app.state.db.dispose()
+
+
+def test_the_generation_is_read_on_the_event_loop_only_for_a_local_file(
+    database: str, tmp_path: Path, monkeypatch: Any
+) -> None:
+    """SQLite's read of one row of a local file stays on the event loop; PostgreSQL's is a
+    network round trip and goes to a worker thread, so a stalled server holds up the
+    requests that wait for it, not the process's event loop."""
+    import threading
+
+    from triage_dsl.store.tokens import TokenCache
+
+    threads: list[str] = []
+    real = TokenCache.cached
+
+    def cached(self: TokenCache, token: str) -> Any:
+        threads.append(threading.current_thread().name)
+        return real(self, token)
+
+    monkeypatch.setattr(TokenCache, "cached", cached)
+    app = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        secret = token_command(database, tmp_path, "create", "--role", "review")[1].strip()
+        with TestClient(app) as client:
+            loop_thread = client.portal.call(lambda: threading.current_thread().name)
+            assert client.get("/v1/protocols", headers=bearer(secret)).status_code == 200
+        remote = app.state.db.dialect != "sqlite"
+        assert app.state.tokens.remote is remote and len(threads) == 1
+        assert (threads[0] != loop_thread) is remote
+    finally:
+        app.state.db.dispose()

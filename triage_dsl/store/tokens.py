@@ -161,6 +161,7 @@ class TokenCache:
         self._generation: int | None = None
         self._holders: dict[str, TokenHolder] = {}
         self._postgresql = db.dialect == "postgresql"
+        self.remote = db.dialect != "sqlite"  # the read is a network round trip
         self._read_lock = threading.Lock()
         self._conn: Any = None  # the driver's connection (sqlite3 or psycopg), kept
 

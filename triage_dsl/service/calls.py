@@ -212,7 +212,7 @@ class CallService:
         now = self.now()
         fresh = collided = False
         lock = self._lock(call_id)
-        if lock.acquire(blocking=False):  # busy: another request of this call; wait in a thread
+        if lock.acquire(blocking=False):  # free; when busy (another request of this call): a thread, below
             try:
                 state = self._cached(call_id)
                 if state is not None:

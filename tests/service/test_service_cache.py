@@ -145,3 +145,57 @@ def test_a_change_on_an_overtaken_cache_is_made_on_the_log(database: str, tmp_pa
     finally:
         for app in apps:
             app.state.db.dispose()
+
+
+def test_every_response_is_made_while_the_call_is_held(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A response is made of the call under the call's lock, on the event loop's path and
+    the thread's alike: never from a state another request is changing at that moment."""
+    from triage_dsl.service import views
+
+    app = make_app(ROOT / "protocols", database, tmp_path)
+    service = app.state.calls
+    held: list[tuple[str, bool]] = []
+
+    def watched(name: str, real: Any) -> Any:
+        def view(state: Any, *args: Any) -> Any:
+            held.append((name, service._lock(state.call_id).locked()))
+            return real(state, *args)
+
+        return view
+
+    monkeypatch.setattr(views, "call_out", watched("call", views.call_out))
+    monkeypatch.setattr(views, "fhir_bundle", watched("fhir", views.fhir_bundle))
+    try:
+        token = create_token(app.state.db, "call", "rn", FixedClock(START).now())
+        client = TestClient(app)
+        auth = bearer(token)
+        call = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=auth).json()
+        path = f"/v1/calls/{call['id']}"
+        held.clear()  # a new call's response is made before any other request can reach it
+        steps = [
+            ("POST", "/answers", {"answers": {"unconscious": False}}),
+            ("GET", "", None),
+            ("POST", "/retract", {"question": "unconscious", "reason": "unsure"}),
+        ]
+        for method, tail, body in steps:
+            r = client.request(method, path + tail, json=body, headers=auth)
+            assert r.status_code == 200, (tail, r.text)
+        now = r.json()
+        while not now["sealed"]:
+            question = now["next_question"]["id"]
+            r = client.post(
+                path + "/answers", json={"answers": {question: CHEST_EMERGENCY[question]}}, headers=auth
+            )
+            assert r.status_code == 200, r.text
+            now = r.json()
+        answered = len(held) - 3
+        for method, tail in (("POST", "/escalation/events"), ("POST", "/close"), ("GET", "/fhir")):
+            body = {"kind": "told_caller"} if tail == "/escalation/events" else None
+            r = client.request(method, path + tail, json=body, headers=auth)
+            assert r.status_code == 200, (tail, r.text)
+        assert answered > 0 and [name for name, _ in held] == ["call"] * (4 + answered) + ["fhir"]
+        assert all(locked for _, locked in held), held
+    finally:
+        app.state.db.dispose()

@@ -11,7 +11,7 @@ import logging
 import os
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
@@ -88,6 +88,8 @@ REPLAYED_HEADER = {
     }
 }
 RECORD = {"description": "the sealed record (the JSON of `triage eval`; a call record for several protocols)"}
+
+V = TypeVar("V")  # a response made of a call under its lock (CallService.read)
 
 
 def _replayable(status: int) -> dict[int | str, dict[str, Any]]:
@@ -251,13 +253,13 @@ def create_app(
         request: Request,
         response: Response,
         body: BaseModel | None = None,
-    ) -> tuple[CallState, bool]:
+    ) -> CallOut:
         once = request_key(key, request, body, call_id)
-        state, replayed = service.change_or_replay(call_id, make, who, once)
+        out, replayed = service.change_or_replay(call_id, make, who, once, views.call_out)
         if replayed:
             response.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
-        return state, replayed
+        return out
 
     @app.post(
         "/v1/calls",
@@ -269,19 +271,19 @@ def create_app(
         body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
         once = request_key(key, request, body, start_scope(who))
-        state, replayed = service.start_or_replay(body.protocols, body.caller, who, once)
+        out, replayed = service.start_or_replay(body.protocols, body.caller, who, once, views.call_out)
         if replayed:
             response.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
         else:
             metrics.count("triage_calls_started_total")
-        return views.call_out(state)
+        return out
 
     @app.get("/v1/calls/{call_id}", tags=["calls"], responses=CALL_ERRORS)
     def get_call(call_id: str, who: Reader) -> CallOut:
-        state = service.get(call_id)
+        out = service.read(call_id, views.call_out)
         write_audit(db, service.now(), who, "read_call", call_id)
-        return views.call_out(state)
+        return out
 
     @app.post(
         "/v1/calls/{call_id}/answers",
@@ -298,23 +300,22 @@ def create_app(
         # the hot path, on the event loop: the interpreter's step and the group commit
         # awaited (no thread held); what needs the log goes on in a worker thread
         once = request_key(key, request, body, call_id)
-        state, replayed = await service.change_or_replay_async(
-            call_id, lambda s: views.answer_events(body), who, once
+        out, replayed = await service.change_or_replay_async(
+            call_id, lambda s: views.answer_events(body), who, once, views.call_out
         )
         if replayed:
             response.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
         else:
             metrics.count("triage_answers_stored_total", len(body.answers))
-        return views.call_out(state)
+        return out
 
     @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)})
     def retract(
         call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
         payload = {"question": body.question, "reason": body.reason}
-        state, _ = change(call_id, who, lambda s: [("retract", payload)], key, request, response, body)
-        return views.call_out(state)
+        return change(call_id, who, lambda s: [("retract", payload)], key, request, response, body)
 
     @app.post(
         "/v1/calls/{call_id}/override",
@@ -333,10 +334,7 @@ def create_app(
         request: Request,
         response: Response,
     ) -> CallOut:
-        state, _ = change(
-            call_id, who, lambda s: views.override_events(s, body), key, request, response, body
-        )
-        return views.call_out(state)
+        return change(call_id, who, lambda s: views.override_events(s, body), key, request, response, body)
 
     @app.post(
         "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)}
@@ -355,8 +353,7 @@ def create_app(
             roster.resolve_paged(directory, s, payload, service.now())
             return [("escalation", payload)]
 
-        state, _ = change(call_id, who, events, key, request, response, body)
-        return views.call_out(state)
+        return change(call_id, who, events, key, request, response, body)
 
     @app.post(
         "/v1/calls/{call_id}/close",
@@ -366,14 +363,27 @@ def create_app(
     def close(
         call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> Response:
-        state, replayed = change(call_id, who, views.close_events, key, request, response)
+        once = request_key(key, request, None, call_id)
+        answered, replayed = service.change_or_replay(
+            call_id, views.close_events, who, once, lambda s: record_response(call_id, s)
+        )
         if replayed:
-            answered = record_response(call_id, state)
             answered.headers[REPLAYED] = "true"
+            metrics.count("triage_replays_total")
             return answered
         metrics.count("triage_calls_closed_total")
         write_audit(db, service.now(), who, "close", call_id)
-        return record_response(call_id, state)
+        return answered
+
+    def audited(who: TokenHolder, action: str, view: Callable[[CallState], V]) -> Callable[[CallState], V]:
+        """``view``, with the read written to the audit table first (also when the view then
+        refuses, e.g. no record yet: the attempt to read is audited)."""
+
+        def read(state: CallState) -> V:
+            write_audit(db, service.now(), who, action, state.call_id)
+            return view(state)
+
+        return read
 
     def record_response(call_id: str, state: CallState) -> Response:
         if state.closed:
@@ -387,9 +397,7 @@ def create_app(
 
     @app.get("/v1/calls/{call_id}/record", tags=["records"], responses={**CALL_ERRORS, 200: RECORD})
     def get_record(call_id: str, who: Reader) -> Response:
-        state = service.get(call_id)
-        write_audit(db, service.now(), who, "read_record", call_id)
-        return record_response(call_id, state)
+        return service.read(call_id, audited(who, "read_record", lambda s: record_response(call_id, s)))
 
     @app.get(
         "/v1/calls/{call_id}/note",
@@ -399,9 +407,10 @@ def create_app(
         summary="the triage note (plain text or Markdown)",
     )
     def note(call_id: str, who: Reader, format: Literal["text", "markdown"] = "text") -> str:
-        state = service.get(call_id)
-        write_audit(db, service.now(), who, "read_note", call_id)
-        return "\n\n".join(render_note(r, markdown=format == "markdown") for r in state.results())
+        def text(state: CallState) -> str:
+            return "\n\n".join(render_note(r, markdown=format == "markdown") for r in state.results())
+
+        return service.read(call_id, audited(who, "read_note", text))
 
     @app.get(
         "/v1/calls/{call_id}/fhir",
@@ -415,9 +424,10 @@ def create_app(
         summary="the closed call as a FHIR R4 transaction Bundle (409 while the call is open)",
     )
     def fhir(call_id: str, who: Reader) -> Response:
-        state = service.get(call_id)
-        write_audit(db, service.now(), who, "read_fhir", call_id)
-        return Response(views.fhir_bundle(state), media_type=FHIR_JSON)
+        def bundle(state: CallState) -> Response:
+            return Response(views.fhir_bundle(state), media_type=FHIR_JSON)
+
+        return service.read(call_id, audited(who, "read_fhir", bundle))
 
     return app
 

@@ -21,7 +21,7 @@ from collections import OrderedDict
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from starlette.concurrency import run_in_threadpool
 
@@ -44,6 +44,8 @@ from triage_dsl.store.calls import (
 from triage_dsl.store.idempotency import RequestKey, StoredKey, find_key
 from triage_dsl.store.tokens import TokenHolder
 from triage_dsl.store.writer import Writer
+
+V = TypeVar("V")  # what a request makes of the call (its response), made under the call's lock
 
 log = logging.getLogger("triage_dsl.service")
 
@@ -109,11 +111,13 @@ class CallService:
         caller: CallInfo | None,
         who: TokenHolder | None,
         key: RequestKey | None,
-    ) -> tuple[CallState, bool]:
-        """Start a call (stored with the request's key, when it has one); or, when the key
-        already started one, that call as it is now and True (nothing is started)."""
+        view: Callable[[CallState], V],
+    ) -> tuple[V, bool]:
+        """Start a call (stored with the request's key, when it has one) and return
+        ``view`` of it; or, when the key already started one, ``view`` of that call as it
+        is now and True (nothing is started)."""
         if key is not None:
-            replayed = self._replay(key)
+            replayed = self._replay(key, view)
             if replayed is not None:
                 return replayed, True
         loaded = [self.catalog.get(pid) for pid in protocol_ids]
@@ -134,21 +138,22 @@ class CallService:
             )
         except Conflict:  # another request stored the key first: answer with its call
             assert key is not None
-            replayed = self._replay(key)
+            replayed = self._replay(key, view)
             if replayed is None:
                 raise
             return replayed, True
         log.info("call %s started on %s", call_id, ", ".join(protocol_ids))
+        made = view(state)  # before any other request can reach the call
         self._remember(state)
-        return state, False
+        return made, False
 
-    def _replay(self, key: RequestKey) -> CallState | None:
-        """The call ``key`` started, as it is now; None when the key is new."""
+    def _replay(self, key: RequestKey, view: Callable[[CallState], V]) -> V | None:
+        """``view`` of the call ``key`` started, as it is now; None when the key is new."""
         stored = self._stored_key(key)
         if stored is None:
             return None
         with self._locked(stored.call_id):
-            return self._current(stored.call_id)
+            return view(self._current(stored.call_id))
 
     def _stored_key(self, key: RequestKey) -> StoredKey | None:
         """The stored request of ``key``, None when the key is new; :class:`KeyReused` when
@@ -164,9 +169,11 @@ class CallService:
         log.info("call %s: a request sent again was already stored; nothing applied", stored.call_id)
         return stored
 
-    def get(self, call_id: str) -> CallState:
+    def read(self, call_id: str, view: Callable[[CallState], V]) -> V:
+        """``view`` of the call as it is now, made while no request changes it (a
+        response is never built from a state half-way through an answer)."""
         with self._locked(call_id):
-            return self._current(call_id)
+            return view(self._current(call_id))
 
     def change_or_replay(
         self,
@@ -174,9 +181,11 @@ class CallService:
         changes: Callable[[CallState], list[Change]],
         who: TokenHolder | None,
         key: RequestKey | None,
-    ) -> tuple[CallState, bool]:
+        view: Callable[[CallState], V],
+    ) -> tuple[V, bool]:
         """Apply the events ``changes`` makes for the call's current state, then store
-        them (with the record, when the call is closed or a closed call is extended).
+        them (with the record, when the call is closed or a closed call is extended), and
+        return ``view`` of the call, made before the call's lock is let go.
 
         The first attempt works on this process's cached state without reading the log:
         the events are stored under the sequence numbers that follow the cached ones, so
@@ -193,7 +202,7 @@ class CallService:
         events whose key the ``(scope, key)`` primary key refuses with them, and both are
         tried again on the log, where the key is found. So is a request with a key that
         another process stored first."""
-        return self._change(call_id, changes, who, key, self.now(), fresh=False, collided=False)
+        return self._change(call_id, changes, who, key, view, self.now(), fresh=False, collided=False)
 
     async def change_or_replay_async(
         self,
@@ -201,7 +210,8 @@ class CallService:
         changes: Callable[[CallState], list[Change]],
         who: TokenHolder | None,
         key: RequestKey | None,
-    ) -> tuple[CallState, bool]:
+        view: Callable[[CallState], V],
+    ) -> tuple[V, bool]:
         """:meth:`change_or_replay` for a coroutine on the event loop (``changes`` must do
         no I/O). The first attempt, on this process's cached state, runs on the loop and
         awaits the group commit without holding a thread; anything that needs the log (a
@@ -234,11 +244,11 @@ class CallService:
                         else:
                             self._remember(state)
                             self._stored(call_id, events)
-                            return state, False
+                            return view(state), False
             finally:
                 lock.release()
         return await run_in_threadpool(
-            self._change, call_id, changes, who, key, now, fresh=fresh, collided=collided
+            self._change, call_id, changes, who, key, view, now, fresh=fresh, collided=collided
         )
 
     def _change(
@@ -247,17 +257,18 @@ class CallService:
         changes: Callable[[CallState], list[Change]],
         who: TokenHolder | None,
         key: RequestKey | None,
+        view: Callable[[CallState], V],
         now: datetime,  # the request's time, read once whatever the attempts
         *,
         fresh: bool,  # the cached state is not to be trusted: read the log
         collided: bool,  # the last attempt's insert was refused: another process's event, or a replay
-    ) -> tuple[CallState, bool]:
+    ) -> tuple[V, bool]:
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
                 state = None if fresh else self._cached(call_id)
                 if state is None:
                     if key is not None and self._stored_key(key) is not None:
-                        return self._current(call_id), True  # a replay, not a conflict
+                        return view(self._current(call_id)), True  # a replay, not a conflict
                     if collided:
                         collided = False
                         self._conflicted(call_id)
@@ -275,7 +286,7 @@ class CallService:
                     if not fresh:
                         fresh = True
                         continue
-                    return state, False
+                    return view(state), False
                 try:
                     self.writer.append(call_id, events, _id(who), record, at, key)
                 except Conflict:  # counted on the next attempt, once it is known not to be a replay
@@ -287,7 +298,7 @@ class CallService:
                     raise
                 self._remember(state)
                 self._stored(call_id, events)
-                return state, False
+                return view(state), False
         if collided:
             self._conflicted(call_id)
         raise TriageError(f"call {call_id}: too many concurrent changes; try again")

@@ -75,14 +75,13 @@ def router() -> APIRouter:
     def call_who(call_id: str, request: Request, who: Reader) -> list[StepResolution]:
         directory = _directory(request)
         service = request.app.state.calls
-        state = service.get(call_id)
         now = service.now()
-        out = []
-        for item in state.escalation_next():
-            step = item["next"]
-            if step.kind == "notify" and step.role and step.channel:
-                out.append(directory.resolve(step.role, step.channel, now))
-        return out
+        steps = service.read(call_id, lambda state: [item["next"] for item in state.escalation_next()])
+        return [
+            directory.resolve(step.role, step.channel, now)
+            for step in steps
+            if step.kind == "notify" and step.role and step.channel
+        ]
 
     @api.get("/v1/roster/who", responses=ROSTER_ERRORS, summary="who holds a role, and the backups")
     def roster_who(

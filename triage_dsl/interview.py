@@ -15,6 +15,7 @@ the caller has responded to the advice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
@@ -56,17 +57,29 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     if question.type in ("age", "duration"):
         return _typed_time(question, text)
     if question.type in ("number", "whole number"):
-        try:
-            number = float(word)
-        except ValueError:
-            raise ValueError("answer with a number") from None
-        return int(number) if number.is_integer() else number
+        return _typed_number(word)
     ids = [o.id for o in question.options]
     if word.isdigit() and 1 <= int(word) <= len(ids):
         return ids[int(word) - 1]
     if word in ids:
         return word
     raise ValueError(f"answer with an option number 1-{len(ids)} or its id")
+
+
+# A number as a nurse types it: ASCII digits with an optional sign and decimal point.
+# Python's float() also takes "3_8" (38), "1e1", "infinity" and other scripts' digits,
+# so a slip of the keyboard could become a different, valid-looking answer.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+
+
+def _typed_number(word: str) -> int | float:
+    if _NUMBER.fullmatch(word) is None:
+        if _DECIMAL_COMMA.fullmatch(word):
+            raise ValueError(f"answer with a number, with a point for decimals: {word.replace(',', '.')}")
+        raise ValueError("answer with a number, in digits (for example 38.5)")
+    number = float(word)
+    return int(number) if number.is_integer() else number
 
 
 def _typed_time(question: QuestionInfo, text: str) -> Any:
@@ -292,7 +305,9 @@ def interview(
         if stopped is not None and session is not None:
             stopped(session)
         return 1, None
-    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said, then stop
+    except BaseException as exc:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said, then stop
+        if isinstance(exc, KeyboardInterrupt):
+            out.write("\nInterview stopped (Ctrl-C) before a disposition was reached: no advice was given.\n")
         if stopped is not None and session is not None:
             stopped(session)
         raise

@@ -476,6 +476,16 @@ VIGNETTES = [
         "post_op_home_care",
         "home_care",
     ),
+    # Open in docs/safety/hazard-log.md: an unknown temperature never reaches the NG51
+    # "below 36 C" criterion. Pinned as it is, so a decision to change it shows here.
+    Vignette(
+        T + "post_operative_concern.triage",
+        "does not know the temperature, not feverish (hazard log: open)",
+        NG51,
+        {"patient_age": "60 years", "temperature_c": "?"},
+        "post_op_home_care",
+        "home_care",
+    ),
     # ---------------------------------------------------------------- pregnancy
     Vignette(
         T + "pregnancy_concern.triage",

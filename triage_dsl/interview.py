@@ -332,6 +332,13 @@ def interview(
     except (SessionError, ValidationError) as exc:  # pragma: no cover - the prompts validate
         out.write(f"\nCaller's response not recorded: {exc}\n")
         code = 1
+    except BaseException as exc:  # Ctrl-C or a signal after the outcome: it was given, keep it
+        if isinstance(exc, KeyboardInterrupt):
+            where = "before a disposition was reached" if not session.done else "after the outcome was given"
+            out.write(f"\nInterview stopped (Ctrl-C) {where}: the caller's response was not recorded.\n")
+        if stopped is not None:
+            stopped(session)
+        raise
     result = session.result()
     if finish is not None:
         result = finish(result)

@@ -4,6 +4,7 @@ again, never a traceback and never a different answer than the one meant."""
 from __future__ import annotations
 
 import io
+import json
 import os
 import signal
 import subprocess
@@ -116,3 +117,57 @@ def test_ctrl_c_mid_interview_says_no_advice_was_given() -> None:
     assert proc.returncode == 130
     assert "Interview stopped (Ctrl-C) before a disposition was reached: no advice was given." in shown + rest
     assert "Traceback" not in shown + rest + err
+
+
+def _interrupt_at(prompt: str, lines: str, extra: list[str]) -> tuple[str, int]:
+    """Run qSOFA with stdin piped, press Ctrl-C once ``prompt`` is on the screen."""
+    proc = subprocess.Popen(
+        [
+            sys.executable,
+            "-m",
+            "triage_dsl",
+            "run",
+            str(ROOT / "protocols" / "rules" / "qsofa.triage"),
+            *extra,
+        ],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        cwd=ROOT,
+    )
+    assert proc.stdin is not None and proc.stdout is not None
+    proc.stdin.write(lines)
+    proc.stdin.flush()
+    shown = ""
+    while prompt not in shown:
+        chunk = os.read(proc.stdout.fileno(), 4096).decode()
+        assert chunk, shown
+        shown += chunk
+    time.sleep(0.2)
+    proc.send_signal(signal.SIGINT)
+    rest, err = proc.communicate(timeout=60)
+    assert "Traceback" not in shown + rest + err
+    return shown + rest + err, proc.returncode
+
+
+@pytest.mark.skipif(sys.platform == "win32", reason="POSIX signals")
+def test_ctrl_c_after_the_outcome_keeps_the_record(tmp_path: Path) -> None:
+    """The outcome was given (911-level advice on the screen): Ctrl-C at the closing
+    questions must not lose it or the answers; --save keeps a partial record."""
+    save = tmp_path / "call.json"
+    out, code = _interrupt_at(
+        "Anything else the caller said?", "1\n\nN1\nfever\n25\nyes\n", ["--save", str(save)]
+    )
+    assert code == 130
+    assert (
+        "Interview stopped (Ctrl-C) after the outcome was given: the caller's response was not recorded."
+        in out
+    )
+    assert f"Partial record saved to {save}" in out
+    record = json.loads(save.read_text())
+    assert record["disposition"]["id"] == "high_risk"
+    assert [e["question"] for e in record["answer_log"] if e["kind"] == "answer"] == [
+        "resp_rate",
+        "altered_mentation",
+    ]

@@ -71,6 +71,7 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
 # so a slip of the keyboard could become a different, valid-looking answer.
 _NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
 _DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
 
 
 def _typed_number(word: str) -> int | float:
@@ -87,6 +88,8 @@ def _typed_time(question: QuestionInfo, text: str) -> Any:
     words = " ".join(text.split())
     if question.type == "age" and parse_date(words) is not None:
         return {"born": words}
+    if question.type == "age" and _DATE_SHAPE.fullmatch(words):
+        raise ValueError(f"'{words}' is not a date in the calendar; answer {_time_forms(question)}")
     try:
         parse_text(words)
     except TimeTextError as exc:

@@ -171,3 +171,21 @@ def test_ctrl_c_after_the_outcome_keeps_the_record(tmp_path: Path) -> None:
         "resp_rate",
         "altered_mentation",
     ]
+
+
+FEVER = load(ROOT / "protocols" / "telephone" / "fever_child.triage")
+
+
+@pytest.mark.parametrize(
+    "typed, message",
+    [
+        ("2026-11-31", "'2026-11-31' is not a date in the calendar; answer with a number and a unit"),
+        ("2026-02-29", "'2026-02-29' is not a date in the calendar"),
+        ("3", "'3' is not a number followed by a unit of time"),
+        ("3 wks", "'wks' is not a unit of time"),
+    ],
+)
+def test_an_age_that_cannot_be_read_names_what_is_wrong(typed: str, message: str) -> None:
+    question = Session(FEVER)._compiled().question_info("child_age")
+    with pytest.raises(ValueError, match=message):
+        parse_typed(question, typed)

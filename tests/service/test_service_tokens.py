@@ -10,7 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from fastapi.testclient import TestClient
-from service_helpers import CHEST, ROOT, bearer, make_app
+from service_helpers import CHEST, CHEST_EMERGENCY, ROOT, bearer, make_app
 
 from triage_dsl.cli import main
 from triage_dsl.store.audit import audit_rows
@@ -208,5 +208,45 @@ def test_the_generation_is_read_on_the_event_loop_only_for_a_local_file(
         remote = app.state.db.dialect != "sqlite"
         assert app.state.tokens.remote is remote and len(threads) == 1
         assert (threads[0] != loop_thread) is remote
+    finally:
+        app.state.db.dispose()
+
+
+def test_shutting_the_app_down_closes_the_connections_kept_outside_the_pool(
+    database: str, tmp_path: Path
+) -> None:
+    """The token cache's connection and the writer's are not the pool's: the app's
+    shutdown (the database's dispose) closes them too, not only the process's exit."""
+    import sqlite3
+
+    import psycopg
+
+    app = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        secret = token_command(database, tmp_path, "create", "--role", "call")[1].strip()
+        with TestClient(app) as client:
+            r = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=bearer(secret))
+            call = r.json()
+            question = call["next_question"]["id"]
+            r = client.post(
+                f"/v1/calls/{call['id']}/answers",
+                json={"answers": {question: CHEST_EMERGENCY[question]}},
+                headers=bearer(secret),
+            )
+            assert r.status_code == 200, r.text
+            kept = [app.state.tokens._conn, app.state.calls.writer._conn]
+            assert all(conn is not None for conn in kept)
+            drivers = [kept[0], kept[1].connection.driver_connection]
+            for driver in drivers:  # open until the app shuts down
+                driver.execute("SELECT 1").fetchall()
+        assert app.state.tokens._conn is None and app.state.calls.writer._conn is None
+        assert kept[1].closed
+        for driver in drivers:
+            try:
+                driver.execute("SELECT 1")
+            except (sqlite3.ProgrammingError, psycopg.OperationalError) as exc:
+                assert "closed" in str(exc)
+            else:
+                raise AssertionError(f"{driver!r} is still open after the app's shutdown")
     finally:
         app.state.db.dispose()

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
 from pathlib import Path
 from typing import Any, Literal, TypeVar
 
@@ -141,7 +142,13 @@ def create_app(
         db, catalog, clock, key, lambda: metrics.count("triage_conflicts_total"), cache_size=cache_size
     )
 
+    @asynccontextmanager
+    async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        yield
+        db.dispose()  # the pool's connections and those kept outside it (tokens, writer)
+
     app = FastAPI(
+        lifespan=lifespan,
         title="triage-dsl",
         version=__version__,
         description="Telephone-triage protocols as a service: calls, answers, sealed records. "
@@ -252,14 +259,18 @@ def create_app(
         key: str | None,
         request: Request,
         response: Response,
-        body: BaseModel | None = None,
-    ) -> CallOut:
+        body: BaseModel | None,
+        view: Callable[[CallState], V],
+    ) -> tuple[V, bool]:
+        """``view`` of the call once ``make``'s events are stored, and whether the request
+        was a replay (then marked on the response: ``response``, or ``view``'s own when it
+        makes one, which FastAPI sends as it is)."""
         once = request_key(key, request, body, call_id)
-        out, replayed = service.change_or_replay(call_id, make, who, once, views.call_out)
+        out, replayed = service.change_or_replay(call_id, make, who, once, view)
         if replayed:
-            response.headers[REPLAYED] = "true"
+            (out if isinstance(out, Response) else response).headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
-        return out
+        return out, replayed
 
     @app.post(
         "/v1/calls",
@@ -315,7 +326,9 @@ def create_app(
         call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
         payload = {"question": body.question, "reason": body.reason}
-        return change(call_id, who, lambda s: [("retract", payload)], key, request, response, body)
+        return change(
+            call_id, who, lambda s: [("retract", payload)], key, request, response, body, views.call_out
+        )[0]
 
     @app.post(
         "/v1/calls/{call_id}/override",
@@ -334,7 +347,16 @@ def create_app(
         request: Request,
         response: Response,
     ) -> CallOut:
-        return change(call_id, who, lambda s: views.override_events(s, body), key, request, response, body)
+        return change(
+            call_id,
+            who,
+            lambda s: views.override_events(s, body),
+            key,
+            request,
+            response,
+            body,
+            views.call_out,
+        )[0]
 
     @app.post(
         "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)}
@@ -353,7 +375,7 @@ def create_app(
             roster.resolve_paged(directory, s, payload, service.now())
             return [("escalation", payload)]
 
-        return change(call_id, who, events, key, request, response, body)
+        return change(call_id, who, events, key, request, response, body, views.call_out)[0]
 
     @app.post(
         "/v1/calls/{call_id}/close",
@@ -363,16 +385,19 @@ def create_app(
     def close(
         call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> Response:
-        once = request_key(key, request, None, call_id)
-        answered, replayed = service.change_or_replay(
-            call_id, views.close_events, who, once, lambda s: record_response(call_id, s)
+        answered, replayed = change(
+            call_id,
+            who,
+            views.close_events,
+            key,
+            request,
+            response,
+            None,
+            lambda s: record_response(call_id, s),
         )
-        if replayed:
-            answered.headers[REPLAYED] = "true"
-            metrics.count("triage_replays_total")
-            return answered
-        metrics.count("triage_calls_closed_total")
-        write_audit(db, service.now(), who, "close", call_id)
+        if not replayed:
+            metrics.count("triage_calls_closed_total")
+            write_audit(db, service.now(), who, "close", call_id)
         return answered
 
     def audited(who: TokenHolder, action: str, view: Callable[[CallState], V]) -> Callable[[CallState], V]:

@@ -11,7 +11,8 @@ the last commits before a power loss or an operating-system crash may be lost.
 from __future__ import annotations
 
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -95,12 +96,23 @@ class Database:
     engine: Engine
     url: str
     synchronous: str | None = None  # SQLite only: "full" or "normal"
+    # what keeps a connection of its own outside the pool (the token cache, the writer):
+    # each is closed by :meth:`dispose` with the pool's
+    _closers: list[Callable[[], None]] = field(default_factory=list, repr=False, compare=False)
 
     @property
     def dialect(self) -> str:
         return self.engine.dialect.name
 
+    def on_dispose(self, close: Callable[[], None]) -> None:
+        """Have :meth:`dispose` call ``close`` (which closes a connection kept outside the
+        pool; a later use may open another)."""
+        self._closers.append(close)
+
     def dispose(self) -> None:
+        """Close every connection: the ones kept outside the pool, then the pool's."""
+        for close in self._closers:
+            close()
         self.engine.dispose()
 
 

@@ -160,10 +160,10 @@ class TokenCache:
         self._lock = threading.Lock()
         self._generation: int | None = None
         self._holders: dict[str, TokenHolder] = {}
-        self._postgresql = db.dialect == "postgresql"
-        self.remote = db.dialect != "sqlite"  # the read is a network round trip
+        self.remote = db.dialect != "sqlite"  # PostgreSQL: the read is a network round trip
         self._read_lock = threading.Lock()
         self._conn: Any = None  # the driver's connection (sqlite3 or psycopg), kept
+        db.on_dispose(self.close)  # it is not the pool's: the database's dispose closes it
 
     def generation(self) -> int:
         """The tokens' generation now: one read of one row on a connection of its own,
@@ -187,7 +187,7 @@ class TokenCache:
             pooled = self.db.engine.raw_connection()
             driver: Any = pooled.driver_connection
             pooled.detach()  # this object's own: never handed back to the pool
-            if self._postgresql:
+            if self.remote:
                 driver.autocommit = True
             self._conn = driver
         cursor = self._conn.cursor()

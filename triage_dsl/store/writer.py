@@ -56,6 +56,7 @@ class Writer:
 
     def __init__(self, db: Database, max_batch: int = MAX_BATCH) -> None:
         self.db = db
+        db.on_dispose(self.close)
         self.max_batch = max_batch
         self._queue: queue.SimpleQueue[Append] = queue.SimpleQueue()
         self._thread: threading.Thread | None = None
@@ -78,9 +79,7 @@ class Writer:
         committed; raises :class:`Conflict` when another process took one of their numbers
         (or the key) first, or the database's error."""
         done = threading.Event()
-        item = Append(call_id, events, token_id, record, now, key, done.set)
-        self._ensure_thread()
-        self._queue.put(item)
+        item = self._submit(Append(call_id, events, token_id, record, now, key, done.set))
         done.wait()
         if item.error is not None:
             raise item.error
@@ -103,20 +102,30 @@ class Writer:
             with contextlib.suppress(RuntimeError):  # the loop was closed: nobody waits any more
                 loop.call_soon_threadsafe(_settle, stored)
 
-        item = Append(call_id, events, token_id, record, now, key, wake)
-        self._ensure_thread()
-        self._queue.put(item)
+        item = self._submit(Append(call_id, events, token_id, record, now, key, wake))
         await stored
         if item.error is not None:
             raise item.error
 
-    def _ensure_thread(self) -> None:
-        if self._thread is not None and self._thread.is_alive():
-            return
-        with self._start:
-            if self._thread is None or not self._thread.is_alive():
-                self._thread = threading.Thread(target=self._run, name="triage-writer", daemon=True)
-                self._thread.start()
+    def _submit(self, item: Append) -> Append:
+        """Hand ``item`` to the writer thread (started on first use); it wakes the item's
+        request once stored or refused."""
+        if self._thread is None or not self._thread.is_alive():
+            with self._start:
+                if self._thread is None or not self._thread.is_alive():
+                    self._thread = threading.Thread(target=self._run, name="triage-writer", daemon=True)
+                    self._thread.start()
+        self._queue.put(item)
+        return item
+
+    def close(self) -> None:
+        """Give the connection kept between batches back (the database's dispose closes
+        it); a later batch takes another. The thread itself stays, waiting for work."""
+        with self._lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):  # already broken
+                    conn.close()
 
     def _run(self) -> None:
         while True:

@@ -18,7 +18,7 @@ import pytest
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-from vignettes import AT, ROOT, Vignette, play
+from vignettes import AT, ROOT, Vignette, play, protocol_at
 
 T = "telephone/"
 PW = "pathways/"
@@ -889,3 +889,96 @@ def test_vignette_through_the_command_with_input_piped(v: Vignette) -> None:
     assert f"({v.disposition})" in proc.stdout
     assert f"(tier {v.tier}" in proc.stdout
     assert "Traceback" not in proc.stdout + proc.stderr
+
+
+# ------------------------------------------------------------------ a "yes" is never dropped
+# Every telephone protocol, with one finding answered yes at a time (everything else no,
+# the numbers of an ordinary call): a question the interview asked and the caller answered
+# yes must be read by the evaluation that gives the outcome. A yes that no criterion reads
+# is a finding heard and dropped: the interview asked a follow-up before the question that
+# gates it (questions of imported libraries are asked after the protocol's own).
+ORDINARY = {
+    T + "abdominal_pain_adult.triage": ADULT,
+    T + "allergic_reaction.triage": {"patient_age_years": "30"},
+    T + "breathing_difficulty_adult.triage": {"patient_age_years": "40", "spo2": "97"},
+    T + "chest_pain_adult.triage": {
+        "patient_age_years": "58",
+        "hours_since_pain": "240",
+        "pain_minutes": "5",
+        **NOT_PREGNANT,
+    },
+    T + "fever_child.triage": {"child_age": "2 years", "temperature_c": "38.5", "fever_started": "1 day"},
+    T + "head_injury.triage": {"patient_age_years": "30"},
+    T + "headache_adult.triage": {
+        "pain_severity": "2",
+        "patient_age_years": "30",
+        "minutes_to_peak": "30",
+        **NOT_PREGNANT,
+    },
+    T + "medication_question.triage": {**ADULT, "missed_dose_medicine": "4"},
+    T + "mental_health_crisis.triage": ADULT,
+    T + "post_operative_concern.triage": {"patient_age": "60 years", "temperature_c": "37.0"},
+    T + "pregnancy_concern.triage": {"stage": "1", "weeks_pregnant": "30"},
+    T + "vomiting_diarrhea_dehydration.triage": {"patient_age": "40 years", "last_urine": "2 hours"},
+}
+
+# Known and open (docs/safety/hazard-log.md, open items): medication_question asks the
+# signs of bleeding before the shared question on_anticoagulant that gates them.
+DROPPED_TODAY = {
+    (T + "medication_question.triage", q)
+    for q in (
+        "vomiting_blood",
+        "coughing_blood",
+        "blood_in_stool",
+        "blood_in_urine",
+        "tummy_pain",
+        "joint_pain",
+        "sudden_severe_headache",
+        "sudden_back_pain",
+        "bleeding_wont_stop",
+        "hit_head",
+        "fall_or_accident",
+        "other_bleeding",
+    )
+}
+
+
+# By the source: a finding that counts only with another one, asked before it.
+DROPPED_BY_DESIGN = {
+    # NICE head injury, telephone advice 1.1.2: an ambulance when the caller cannot get
+    # the patient to the ED safely "providing any other risk factor ... is present".
+    (T + "head_injury.triage", "no_safe_transport"),
+}
+
+
+def _single_findings() -> list[object]:
+    out: list[object] = []
+    for path, base in ORDINARY.items():
+        plan = protocol_at(path).plan
+        for qid, q in plan.questions.items():
+            if q.type != "yes/no" or qid in base or (path, qid) in DROPPED_BY_DESIGN:
+                continue
+            marks = (
+                [pytest.mark.xfail(strict=True, reason="hazard log: open")]
+                if (path, qid) in DROPPED_TODAY
+                else []
+            )
+            out.append(pytest.param(path, qid, marks=marks, id=f"{Path(path).stem}: {qid}"))
+    return out
+
+
+def test_the_ordinary_calls_cover_every_telephone_protocol() -> None:
+    def is_library(path: Path) -> bool:
+        return any(line.startswith("library ") for line in path.read_text(encoding="utf-8").splitlines())
+
+    telephone = (ROOT / "protocols" / "telephone").glob("*.triage")
+    assert {f"telephone/{p.name}" for p in telephone if not is_library(p)} == set(ORDINARY)
+
+
+@pytest.mark.parametrize("path, qid", _single_findings())
+def test_a_finding_answered_yes_is_never_dropped(path: str, qid: str) -> None:
+    played = play(Vignette(path, qid, "", {**ORDINARY[path], qid: "yes"}, "", ""))
+    result = played.result_json
+    assert result is not None
+    if qid in played.asked:
+        assert qid in result["asked"], f"'{qid}' answered yes, read by no criterion: {played.disposition}"

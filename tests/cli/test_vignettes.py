@@ -36,16 +36,20 @@ NG143 = "NICE NG143 traffic light (NASGP copy) https://www.nasgp.org.uk/clinical
 NG143_B = "NICE NG143 traffic light (bpac copy: age 0-3 months >= 38 C, 3-6 months >= 39 C) https://bpac.org.nz/bpj/2010/july/fever.aspx"
 NG232 = "NICE head injury, telephone advice services (1.1.2-1.1.3) https://brainscape.com/flashcards/nice-guidelines-on-head-injury-7048700/packs/11307540"
 NHS_HEADACHE = "NHS, Headaches https://limelighthealthhub.nhs.uk/health-a-to-z/headaches/"
-CG150 = "NICE CG150 1.1.1 (GPnotebook summary), maximum within 5 minutes"
+CG150 = "NICE CG150 1.1.1, maximum intensity within 5 minutes (GPnotebook summary) https://gpnotebook.com/pages/neurology/nice-summary-headache-features-when-it-is-suggested-that-investigation-or-referral-is-required-in-children-12-years-or-older-and-adults"
 POISON = "Mayo Clinic, Poisoning first aid https://www.mymlc.com/health-information/articles/p/poisoning-first-aid/"
 SAMHSA = "SAMHSA, Suicide and suicidal behavior https://www.samhsa.gov/mental-health/suicidal-behavior"
-ALLINA = "Allina Health, When to call your doctor after surgery (38 C)"
-NG51 = "NICE NG51 sepsis risk: temperature below 36 C"
+SASK = (
+    "Saskatchewan Health Authority, Surgical site infections (chills and fever higher than 38 C;"
+    " chest pain or difficulty breathing)"
+    " https://rqhealth.ca/department/regional-infection-prevention-and-control/surgical-site-infections"
+)
+NG51 = "NICE NG51 sepsis, temperature below 36 C a moderate-to-high risk criterion https://www.nice.org.uk/guidance/ng51"
 CDC_HEAR_HER = (
     "CDC Hear Her https://www.cdc.gov/hearher/resources/news-media/recognizing-urgent-warning-signs.html"
 )
 KICKS = "Kicks Count, Signs of premature labour (before 37 weeks) https://www.kickscount.org.uk/signs-of-premature-labour"
-STW_MOVEMENTS = "NHS STW Healthier Together, Reduced baby movements after 24 weeks"
+STW_MOVEMENTS = "NHS STW Healthier Together, Reduced baby movements after the 24th week https://stw-healthiertogether.nhs.uk/pregnant-women/worried-you-are-unwell-during-pregnancy/reduced-baby-movements-after-24th-week-pregnancy"
 NHS_DV = "NHS, Diarrhoea and vomiting https://bridgwaterbayhealth.nhs.uk/diarrhoea-and-vomiting"
 NHS_DEHYD = (
     "NHS 111 Wales, Dehydration https://www.nhsdirect.wales.nhs.uk/encyclopaedia/d/article/dehydration/"
@@ -55,7 +59,7 @@ ESI4 = "ESI v4 handbook ch. 5, danger-zone vital signs https://saludequitativa.b
 OTTAWA = "Stiell 1992-93, Ottawa ankle rules (excluded groups) https://wikimili.com/en/Ottawa_ankle_rules"
 CG191 = "NICE CG191 CRB-65 / CURB-65 https://www.nice.org.uk/guidance/cg191/chapter/Recommendations"
 MCISAAC = "McIsaac 1998 https://www.cmaj.ca/content/158/1/75"
-ETG = "eTG, Sore throat: does the patient need hospitalisation?"
+ETG = "eTG, Sore throat: does the patient need hospitalisation? https://etg-complete-oxy.netlify.app/antibiotic/sore_throat/c_abg_sore_throat_topic_4"
 
 ADULT = {"patient_age": "34 years"}
 
@@ -439,7 +443,7 @@ VIGNETTES = [
     Vignette(
         T + "post_operative_concern.triage",
         "chest pain and breathless after an operation",
-        ALLINA,
+        SASK,
         {"patient_age": "60 years", "chest_pain_breathless": "yes"},
         "call_911",
         "emergency",
@@ -447,7 +451,7 @@ VIGNETTES = [
     Vignette(
         T + "post_operative_concern.triage",
         "temperature exactly 38.0 C",
-        ALLINA,
+        SASK,
         {"patient_age": "60 years", "temperature_c": "38.0"},
         "see_today",
         "same_day",
@@ -455,7 +459,7 @@ VIGNETTES = [
     Vignette(
         T + "post_operative_concern.triage",
         "temperature 37.9 C",
-        ALLINA,
+        SASK,
         {"patient_age": "60 years", "temperature_c": "37.9"},
         "post_op_home_care",
         "home_care",
@@ -806,6 +810,7 @@ def _id(v: Vignette) -> str:
 
 @pytest.mark.parametrize("v", VIGNETTES, ids=_id)
 def test_vignette_gives_the_sources_disposition(v: Vignette) -> None:
+    assert "https://" in v.source  # every vignette names the page it is written from
     played = play(v)
     assert (played.disposition, played.tier) == (v.disposition, v.tier), played.transcript[-3000:]
     assert played.code == 0

@@ -897,7 +897,7 @@ def test_vignette_through_the_command_with_input_piped(v: Vignette) -> None:
 
 
 # ------------------------------------------------------------------ a "yes" is never dropped
-# Every telephone protocol, with one finding answered yes at a time (everything else no,
+# Every telephone and pathway protocol, with one finding answered yes at a time (everything else no,
 # the numbers of an ordinary call): a question the interview asked and the caller answered
 # yes must be read by the evaluation that gives the outcome. A yes that no criterion reads
 # is a finding heard and dropped: the interview asked a follow-up before the question that
@@ -925,6 +925,32 @@ ORDINARY = {
     T + "post_operative_concern.triage": {"patient_age": "60 years", "temperature_c": "37.0"},
     T + "pregnancy_concern.triage": {"stage": "1", "weeks_pregnant": "30"},
     T + "vomiting_diarrhea_dehydration.triage": {"patient_age": "40 years", "last_urine": "2 hours"},
+    PW + "esi_pathway.triage": {
+        "pain_score": "2",
+        "age_months": "360",
+        "temp_c": "37",
+        "resources": "1",
+        "spo2": "98",
+        "heart_rate": "80",
+        "resp_rate": "16",
+    },
+    PW + "heart_pathway.triage": {
+        "troponin_3h_ratio": "0.5",
+        "history": "1",
+        "ecg": "1",
+        "age": "40",
+        "risk_factor_count": "0",
+        "troponin_ratio": "0.5",
+    },
+    PW + "ottawa_ankle_pathway.triage": {},
+    PW + "pneumonia_severity_pathway.triage": {
+        "urea_mmol_l": "5",
+        "resp_rate": "18",
+        "sbp": "120",
+        "dbp": "80",
+        "age": "40",
+    },
+    PW + "sore_throat_pathway.triage": {"age": "30", "temp_c": "37", "cough": "yes"},
 }
 
 # Known and open (docs/safety/hazard-log.md, open items): medication_question asks the
@@ -972,12 +998,17 @@ def _single_findings() -> list[object]:
     return out
 
 
-def test_the_ordinary_calls_cover_every_telephone_protocol() -> None:
+def test_the_ordinary_calls_cover_every_telephone_and_pathway_protocol() -> None:
     def is_library(path: Path) -> bool:
         return any(line.startswith("library ") for line in path.read_text(encoding="utf-8").splitlines())
 
-    telephone = (ROOT / "protocols" / "telephone").glob("*.triage")
-    assert {f"telephone/{p.name}" for p in telephone if not is_library(p)} == set(ORDINARY)
+    shipped = {
+        f"{folder}/{p.name}"
+        for folder in ("telephone", "pathways")
+        for p in (ROOT / "protocols" / folder).glob("*.triage")
+        if not is_library(p)
+    }
+    assert shipped == set(ORDINARY)
 
 
 @pytest.mark.parametrize("path, qid", _single_findings())

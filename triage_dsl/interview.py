@@ -38,13 +38,31 @@ class _Ended(Exception):
 
 YES = {"y", "yes", "true"}
 NO = {"n", "no", "false"}
-DONT_KNOW = {"?", "unknown", "don't know", "dont know", "not sure"}
+DONT_KNOW = {
+    "?",
+    "unknown",
+    "not known",
+    "don't know",
+    "dont know",
+    "do not know",
+    "doesn't know",
+    "does not know",
+    "not sure",
+    "unsure",
+}
+
+
+def _dont_know(word: str) -> bool:
+    """``?``, ``unknown``, ``I don't know`` (as the protocols' help texts word it, with a
+    straight or a typographic apostrophe), ``do not know``, ``not sure`` ..."""
+    words = " ".join(word.replace("\u2019", "'").split())
+    return words in DONT_KNOW or (words.startswith("i ") and words[2:] in DONT_KNOW)
 
 
 def parse_typed(question: QuestionInfo, text: str) -> Any:
     """The answer value for what the agent typed; raises ValueError with a hint."""
     word = text.strip().lower()
-    if word in DONT_KNOW:
+    if _dont_know(word):
         if not question.unknown_allowed:
             raise ValueError("this question needs an answer; 'unknown' is not allowed here")
         return "unknown"

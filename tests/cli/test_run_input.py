@@ -6,6 +6,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -189,3 +190,42 @@ def test_an_age_that_cannot_be_read_names_what_is_wrong(typed: str, message: str
     question = Session(FEVER)._compiled().question_info("child_age")
     with pytest.raises(ValueError, match=message):
         parse_typed(question, typed)
+
+
+PNEUMONIA = load(ROOT / "protocols" / "pathways" / "pneumonia_severity_pathway.triage")
+
+
+@pytest.mark.parametrize(
+    "typed",
+    [
+        "?",
+        "unknown",
+        "I don't know",
+        "i dont know",
+        "I don\u2019t know",
+        "do not know",
+        "Not sure",
+        "  don't   know ",
+    ],
+)
+def test_dont_know_as_the_help_texts_word_it(typed: str) -> None:
+    question = Session(PNEUMONIA)._compiled().question_info("urea_mmol_l")
+    assert question.unknown_allowed
+    assert parse_typed(question, typed) == "unknown"
+
+
+def test_every_dont_know_a_help_text_asks_for_is_accepted() -> None:
+    """A help text that tells the agent to answer "I don't know" (or 'do not know') must
+    name a form the terminal takes; it used to refuse both."""
+    # in a help string: answer \"I don't know\", answer 'do not know', answer unknown
+    phrases = re.compile(r"answer \\\"([^\\]+)\\\"|answer '([^']+)'|answer (unknown)\b")
+    question = Session(PNEUMONIA)._compiled().question_info("urea_mmol_l")
+    found = []
+    for path in sorted((ROOT / "protocols").rglob("*.triage")):
+        for line in path.read_text(encoding="utf-8").splitlines():
+            if line.strip().startswith("help "):
+                for groups in phrases.findall(line):
+                    phrase = next(g for g in groups if g)
+                    found.append((path.name, phrase))
+                    assert parse_typed(question, phrase) == "unknown", (path.name, phrase)
+    assert len(found) >= 4, found

@@ -236,7 +236,7 @@ def test_generated_scenarios_answer_unknown_where_it_is_allowed(tmp_path: Path) 
     )
     text = generate(load(path))
     assert 'scenario "temp = unknown (the caller does not know)"' in text
-    assert "given temp = unknown, infant = yes\n  expect ed" in text  # not knowing changes the outcome
+    assert "given infant = yes, temp = unknown\n  expect ed" in text  # not knowing changes the outcome
     assert "spare = unknown" not in text  # never read by the triage
 
 

@@ -58,8 +58,9 @@ end
         ({"colour": "normal", "chest_pain": False, "fever": True}, "complete", "today", []),
         ({"colour": "pale", "chest_pain": False, "fever": False}, "complete", "today", []),
         ({"colour": "normal", "chest_pain": False, "fever": False}, "complete", "home", []),
-        # nothing answered: the first question of the first section comes first
-        ({}, "needs_answers", None, ["chest_pain", "sweating", "colour", "age", "fever"]),
+        # nothing answered: the first question of the first section comes first, and a
+        # follow-up (`chest_pain and sweating`) after the questions asked before it
+        ({}, "needs_answers", None, ["chest_pain", "colour", "sweating", "age", "fever"]),
         # a later section that holds cannot decide while an earlier one is open
         ({"fever": True, "chest_pain": True}, "needs_answers", None, ["sweating", "colour", "age"]),
     ],

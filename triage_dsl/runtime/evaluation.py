@@ -438,7 +438,7 @@ class Evaluation:
                 assert criterion is not None
                 unknown = v.merge(*(u.unknown for u in undecided))
                 return self.raise_to(f, criterion, outcome, "unknown_answer", unknown, position)
-            missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+            missing = self.to_ask(undecided)
             self.record(
                 "floor",
                 f.node,
@@ -468,7 +468,7 @@ class Evaluation:
                 if current is not None and rank >= current.tier.rank:
                     continue
                 outcome, _, undecided = self.section(f)
-                later = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+                later = self.to_ask(undecided)
                 missing.extend(q for q in later if q not in missing)
                 if outcome in ("fires", "unknown"):
                     break
@@ -644,7 +644,7 @@ class Evaluation:
                     advice=criterion.advice,
                 )
             # waiting: the outcome depends on questions not yet answered
-            missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+            missing = self.to_ask(undecided)
             self.record(
                 "section",
                 s.node,
@@ -686,13 +686,24 @@ class Evaluation:
         order = self.program.order
         return sorted(ids, key=lambda q: order.get(q, len(order)))
 
+    def to_ask(self, undecided: list[v.Partial]) -> list[str]:
+        """The questions undecided criteria wait for, in the order to ask them: first
+        those each criterion reads next (``a and b`` reads ``b`` only once ``a`` is
+        known), then the rest, each group in the order the protocol declares them."""
+        missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+        first = v.merge(*(u.first for u in undecided if u.missing and u.first))
+        if not first:
+            return missing
+        now = set(v.merge(*(v.frontier(u) for u in undecided if u.missing)))
+        return [q for q in missing if q in now] + [q for q in missing if q not in now]
+
     def look_ahead(self, start: int, missing: list[str]) -> list[str]:
         """Unanswered questions of later sections: they matter if this one turns out no."""
         was_quiet, self.quiet = self.quiet, True
         try:
             for s in self.plan.sections[start:]:
                 outcome, _, undecided = self.section(s)
-                later = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
+                later = self.to_ask(undecided)
                 missing.extend(q for q in later if q not in missing)
                 if outcome in ("fires", "unknown"):
                     break

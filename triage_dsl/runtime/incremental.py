@@ -266,15 +266,16 @@ class Walk:
         return ("fires" if not any_mode else "no"), []
 
     def _wait(self, undecided: list[v.Partial]) -> None:
-        """Wait for the first missing question, in the order the protocol declares them."""
+        """Wait for the first question to ask (``Evaluation.to_ask``): of those each
+        criterion reads next, the first the protocol declares."""
         order = self.ev.program.order
         last = len(order)
         firsts = self.deps.firsts
         candidates = []
         for u in undecided:
-            missing = u.missing
-            if not missing:
+            if not u.missing:
                 continue
+            missing = u.first or u.missing
             earliest = firsts.get(missing)
             if earliest is None:
                 if len(firsts) > _MAX_FIRSTS:  # bounded, whatever the protocol

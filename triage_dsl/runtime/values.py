@@ -32,6 +32,10 @@ class Partial:
     options: frozenset[str] = frozenset()
     missing: tuple[str, ...] = ()
     unknown: tuple[str, ...] = ()
+    # The missing questions to ask first (empty: any of ``missing``): ``a and b`` reads
+    # ``b`` only once ``a`` is yes (``or``: once it is no), so while ``a`` is missing the
+    # questions of ``a`` come first; see :func:`frontier`.
+    first: tuple[str, ...] = ()
 
     @property
     def waiting(self) -> bool:
@@ -90,6 +94,19 @@ def logical_not(value: Value) -> Value:
     return not value
 
 
+def frontier(value: Partial) -> tuple[str, ...]:
+    """The missing questions to ask first for ``value`` (``first``, else every missing one)."""
+    return value.first or value.missing
+
+
+def _short_circuit(left: Partial, right: Partial) -> Partial:
+    """``left and right`` (or ``or``), both undecided: asked left to right, as the
+    operator reads them, so the right operand's questions wait while the left's are missing."""
+    missing, unknown = deps(left, right)
+    first = frontier(left) if left.missing else frontier(right)
+    return Partial("bool", missing=missing, unknown=unknown, first=first if first != missing else ())
+
+
 def logical_and(left: Value, right: Value) -> Value:
     if left is False or right is False:
         return False
@@ -97,7 +114,9 @@ def logical_and(left: Value, right: Value) -> Value:
         return right
     if right is True:
         return left
-    return undecided_bool(left, right)
+    if isinstance(left, Partial) and isinstance(right, Partial):
+        return _short_circuit(left, right)
+    return undecided_bool(left, right)  # pragma: no cover - operands are yes/no values
 
 
 def logical_or(left: Value, right: Value) -> Value:
@@ -107,7 +126,9 @@ def logical_or(left: Value, right: Value) -> Value:
         return right
     if right is False:
         return left
-    return undecided_bool(left, right)
+    if isinstance(left, Partial) and isinstance(right, Partial):
+        return _short_circuit(left, right)
+    return undecided_bool(left, right)  # pragma: no cover - operands are yes/no values
 
 
 def compare(op: str, left: Value, right: Value) -> Value:

@@ -258,6 +258,14 @@ VIGNETTES = [
     ),
     Vignette(
         T + "fever_child.triage",
+        "4-month-old, temperature not taken: errs to the 3-6 month amber line",
+        NG143_B,
+        {"child_age": "4 months", "temperature_c": "?", "fever_started": "6 hours"},
+        "see_today",
+        "same_day",
+    ),
+    Vignette(
+        T + "fever_child.triage",
         "3-year-old, fever for 5 days (amber)",
         NG143,
         {"child_age": "3 years", "temperature_c": "38.4", "fever_started": "5 days"},
@@ -838,8 +846,9 @@ DONT_KNOW = [
         "weeks_pregnant": "38",
         "last_urine": "2 hours",
         "troponin_3h_ratio": "0.5",
+        "temperature_c": "38.5",
     }.items()
-    if v.says.get(q) == "?"
+    if v.says.get(q) == "?" and not v.name.endswith("(hazard log: open)")
 ]
 
 
@@ -871,7 +880,7 @@ def test_every_protocol_has_three_vignettes() -> None:
     )
     counts = {p: sum(v.protocol == p for v in VIGNETTES) for p in protocols}
     assert all(n >= 3 for n in counts.values()), counts
-    assert len(DONT_KNOW) >= 8
+    assert len(DONT_KNOW) >= 10
 
 
 # One vignette a protocol through the real command, the nurse's typing piped to it.

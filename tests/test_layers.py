@@ -34,7 +34,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     ("syntax", ("syntax",)),
     ("check", ("check",)),
-    ("graph", ("graph", "protocol", "compiler", "stored")),
+    ("graph", ("graph", "protocol", "compiler", "stored", "stored_checks")),
     ("runtime", ("runtime",)),  # runtime/codegen: the checked plan compiled to Python
     ("outputs", ("explain", "render", "analysis", "testing", "interview", "batch", "fmt")),
     ("records", ("record", "roster", "notify", "fhir", "store")),

@@ -24,8 +24,10 @@ from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.lsp import cli as lsp_cli
 
 if TYPE_CHECKING:
+    from triage_dsl.errors import Diagnostic
     from triage_dsl.model.result import TriageResult
     from triage_dsl.protocol import Protocol
+    from triage_dsl.source import Source
 
 OK, NO, USAGE = 0, 1, 2
 
@@ -46,16 +48,19 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from triage_dsl.analysis import findings_of
-    from triage_dsl.analysis.cache import cached
-    from triage_dsl.compiler import check_file
+    from triage_dsl import stored_checks
 
-    analyses = None if args.no_analysis else cached(findings_of)
     findings: list[dict[str, object]] = []
     errors = warnings = infos = suppressed = unreadable = 0
+    analysed = not args.no_analysis
     for path in _protocol_files(args.paths):
         try:
-            diagnostics, sources = check_file(path, analyses, args.root)
+            kept = stored_checks.load(path, args.root, analysed)
+            if kept is not None:  # the file and its imports are unchanged since a run that kept it
+                diagnostics, sources = kept
+            else:
+                diagnostics, sources = _check_file(path, args.root, analysed)
+                stored_checks.store(path, args.root, analysed, diagnostics, sources)
         except ProtocolFileError as exc:
             errors += 1
             unreadable += 1
@@ -89,6 +94,17 @@ def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextI
     if unreadable:
         return USAGE  # a file that cannot be read is an input error, as for every command
     return NO if errors else OK
+
+
+def _check_file(
+    path: Path, roots: list[str] | None, analysed: bool
+) -> tuple[list[Diagnostic], dict[str, Source]]:
+    """Check one file (imported here: a run whose files are all kept loads no parser)."""
+    from triage_dsl.analysis import findings_of
+    from triage_dsl.analysis.cache import cached
+    from triage_dsl.compiler import check_file
+
+    return check_file(path, cached(findings_of) if analysed else None, roots)
 
 
 def _unreadable_finding(path: str, message: str) -> dict[str, object]:

@@ -64,6 +64,38 @@ class Diagnostic:
         }
 
 
+def finding_json(d: Diagnostic) -> list[object]:
+    """A diagnostic as a compact JSON list (the caches' form; ``suppressed`` not included)."""
+    s = d.span
+    witness = [list(pair) for pair in d.witness] if d.witness is not None else None
+    return [
+        *(s.path, s.line, s.column, s.end_line, s.end_column),
+        *(d.code, d.severity, d.message, d.hint, witness),
+    ]
+
+
+def finding_from_json(item: object) -> Diagnostic:
+    """The diagnostic :func:`finding_json` wrote; ValueError (or TypeError) for anything else."""
+    if not isinstance(item, list) or len(item) != 10:
+        raise ValueError("not a finding")
+    path, line, column, end_line, end_column, code, severity, message, hint, witness = item
+    if not (
+        isinstance(path, str)
+        and all(type(n) is int for n in (line, column, end_line, end_column))
+        and isinstance(code, str)
+        and severity in ("error", "warning", "info")
+        and isinstance(message, str)
+        and (hint is None or isinstance(hint, str))
+        and (
+            witness is None
+            or (isinstance(witness, list) and all(isinstance(w, list) and len(w) == 2 for w in witness))
+        )
+    ):
+        raise ValueError("not a finding")
+    pairs = tuple((str(q), v) for q, v in witness) if witness is not None else None
+    return Diagnostic(Span(path, line, column, end_line, end_column), code, severity, message, hint, pairs)
+
+
 def witness_text(witness: tuple[tuple[str, object], ...]) -> str:
     """``{"a": true, "b": 38.5}`` in JSON form, the way answers are written."""
     import json

@@ -22,7 +22,7 @@ import io
 import os
 import pickle
 import sys
-from functools import lru_cache
+from functools import cache, lru_cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -47,6 +47,18 @@ def code_sha256() -> str:
     for grammar in (PACKAGE / "grammar" / "triage.lark", PACKAGE.parent / "grammar" / "triage.lark"):
         digest.update(grammar.read_bytes() + b"\0" if grammar.is_file() else b"-\0")
     return digest.hexdigest()
+
+
+@cache
+def version_of(distribution: str) -> str:
+    """An installed distribution's version ("?" when it is not installed), without
+    importing it."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version(distribution)
+    except PackageNotFoundError:  # pragma: no cover - a dependency of the package
+        return "?"
 
 
 def _key(source: Source, roots: tuple[str, ...]) -> str:

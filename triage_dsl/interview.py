@@ -15,6 +15,7 @@ the caller has responded to the advice.
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable
 from datetime import datetime
 from typing import Any, TextIO
@@ -37,13 +38,31 @@ class _Ended(Exception):
 
 YES = {"y", "yes", "true"}
 NO = {"n", "no", "false"}
-DONT_KNOW = {"?", "unknown", "don't know", "dont know", "not sure"}
+DONT_KNOW = {
+    "?",
+    "unknown",
+    "not known",
+    "don't know",
+    "dont know",
+    "do not know",
+    "doesn't know",
+    "does not know",
+    "not sure",
+    "unsure",
+}
+
+
+def _dont_know(word: str) -> bool:
+    """``?``, ``unknown``, ``I don't know`` (as the protocols' help texts word it, with a
+    straight or a typographic apostrophe), ``do not know``, ``not sure`` ..."""
+    words = " ".join(word.replace("\u2019", "'").split())
+    return words in DONT_KNOW or (words.startswith("i ") and words[2:] in DONT_KNOW)
 
 
 def parse_typed(question: QuestionInfo, text: str) -> Any:
     """The answer value for what the agent typed; raises ValueError with a hint."""
     word = text.strip().lower()
-    if word in DONT_KNOW:
+    if _dont_know(word):
         if not question.unknown_allowed:
             raise ValueError("this question needs an answer; 'unknown' is not allowed here")
         return "unknown"
@@ -56,11 +75,7 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     if question.type in ("age", "duration"):
         return _typed_time(question, text)
     if question.type in ("number", "whole number"):
-        try:
-            number = float(word)
-        except ValueError:
-            raise ValueError("answer with a number") from None
-        return int(number) if number.is_integer() else number
+        return _typed_number(word)
     ids = [o.id for o in question.options]
     if word.isdigit() and 1 <= int(word) <= len(ids):
         return ids[int(word) - 1]
@@ -69,11 +84,30 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     raise ValueError(f"answer with an option number 1-{len(ids)} or its id")
 
 
+# A number as a nurse types it: ASCII digits with an optional sign and decimal point.
+# Python's float() also takes "3_8" (38), "1e1", "infinity" and other scripts' digits,
+# so a slip of the keyboard could become a different, valid-looking answer.
+_NUMBER = re.compile(r"[+-]?(?:[0-9]+(?:\.[0-9]*)?|\.[0-9]+)")
+_DECIMAL_COMMA = re.compile(r"[+-]?[0-9]+,[0-9]+")
+_DATE_SHAPE = re.compile(r"[0-9]{4}-[0-9]{1,2}-[0-9]{1,2}")
+
+
+def _typed_number(word: str) -> int | float:
+    if _NUMBER.fullmatch(word) is None:
+        if _DECIMAL_COMMA.fullmatch(word):
+            raise ValueError(f"answer with a number, with a point for decimals: {word.replace(',', '.')}")
+        raise ValueError("answer with a number, in digits (for example 38.5)")
+    number = float(word)
+    return int(number) if number.is_integer() else number
+
+
 def _typed_time(question: QuestionInfo, text: str) -> Any:
     """``11 weeks``, ``3 months``, ``90 minutes``; for an age also a date of birth."""
     words = " ".join(text.split())
     if question.type == "age" and parse_date(words) is not None:
         return {"born": words}
+    if question.type == "age" and _DATE_SHAPE.fullmatch(words):
+        raise ValueError(f"'{words}' is not a date in the calendar; answer {_time_forms(question)}")
     try:
         parse_text(words)
     except TimeTextError as exc:
@@ -292,7 +326,9 @@ def interview(
         if stopped is not None and session is not None:
             stopped(session)
         return 1, None
-    except BaseException:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said, then stop
+    except BaseException as exc:  # Ctrl-C, SIGTERM, SIGHUP: keep what the caller said, then stop
+        if isinstance(exc, KeyboardInterrupt):
+            out.write("\nInterview stopped (Ctrl-C) before a disposition was reached: no advice was given.\n")
         if stopped is not None and session is not None:
             stopped(session)
         raise
@@ -317,6 +353,13 @@ def interview(
     except (SessionError, ValidationError) as exc:  # pragma: no cover - the prompts validate
         out.write(f"\nCaller's response not recorded: {exc}\n")
         code = 1
+    except BaseException as exc:  # Ctrl-C or a signal after the outcome: it was given, keep it
+        if isinstance(exc, KeyboardInterrupt):
+            where = "before a disposition was reached" if not session.done else "after the outcome was given"
+            out.write(f"\nInterview stopped (Ctrl-C) {where}: the caller's response was not recorded.\n")
+        if stopped is not None:
+            stopped(session)
+        raise
     result = session.result()
     if finish is not None:
         result = finish(result)

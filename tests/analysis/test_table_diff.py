@@ -266,6 +266,9 @@ DIFF_CASES = [
     ("unknown_added", "fever", "unknown_added"),  # unknown allowed added: refused by old
     ("unknown_removed", "unknown_added", "fever"),  # and removed: refused by new
     ("moved", "fever", "moved"),  # >= 39.0 -> >= 39.5: the band 39 <= temp_c < 39.5
+    ("retiered", "fever", "retiered"),  # the same disposition in another tier
+    ("sooner", "fever", "sooner"),  # the same disposition and tier, a shorter time frame
+    ("later", "sooner", "fever"),  # and back: a longer one
 ]
 
 
@@ -282,14 +285,19 @@ def test_diff_golden(name: str, old: str, new: str) -> None:
         assert got == golden.read_text(encoding="utf-8"), f"rerun with UPDATE_GOLDEN=1 and review {golden}"
 
 
+def _urgency(result: Any) -> tuple[Any, ...]:
+    """What a diff compares: the disposition, its tier and its time frame (or the status)."""
+    if result.disposition is None or result.urgency is None:
+        return (result.status,)
+    return (result.disposition.id, result.urgency.tier, result.urgency.time_frame_minutes)
+
+
 @pytest.mark.parametrize(("name", "old", "new"), DIFF_CASES, ids=[c[0] for c in DIFF_CASES])
 def test_every_diff_witness_and_region_really_differs(name: str, old: str, new: str) -> None:
     a, b = load(DIFF / f"{old}.triage"), load(DIFF / f"{new}.triage")
     for change in diff(a, b):
         x, y = evaluate(a, change.witness), evaluate(b, change.witness)
-        assert (x.disposition.id if x.disposition else x.status) != (
-            y.disposition.id if y.disposition else y.status
-        )
+        assert _urgency(x) != _urgency(y)
         if change.direction == "refused by old":
             assert x.status == "error" and y.status == "complete"
         if change.direction == "refused by new":

@@ -19,6 +19,7 @@ reordering declarations or reformatting changes nothing that is reported.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from fractions import Fraction
 from typing import Any
@@ -62,16 +63,35 @@ class Change:
         }
 
 
-def _outcome(decision: Decision, tiers: dict[str, tuple[str, int]]) -> dict[str, Any]:
+_Urgency = tuple[str, int, float | None, str | None]  # tier, rank, time frame (minutes, text)
+
+
+def _outcome(decision: Decision, tiers: dict[str, _Urgency]) -> dict[str, Any]:
     if decision.status == "invalid":
-        return {"status": "error", "disposition": None, "tier": None}
+        return {"status": "error", "disposition": None, "tier": None, "time_frame": None}
     assert decision.disposition is not None
-    tier, rank = tiers[decision.disposition]
-    return {"status": "complete", "disposition": decision.disposition, "tier": tier, "rank": rank}
+    tier, rank, minutes, within = tiers[decision.disposition]
+    return {
+        "status": "complete",
+        "disposition": decision.disposition,
+        "tier": tier,
+        "time_frame": within,
+        "rank": rank,
+        "minutes": minutes,
+    }
 
 
-def _tiers(protocol: Any) -> dict[str, tuple[str, int]]:
-    return {d.id: (d.tier.id, d.tier.rank) for d in all_dispositions(protocol.plan).values()}
+def _same(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    """The same outcome: the same disposition, tier and time frame."""
+    return all(a[k] == b[k] for k in ("status", "disposition", "tier", "minutes"))
+
+
+def _tiers(protocol: Any) -> dict[str, _Urgency]:
+    """Each disposition's urgency: its tier, and its time frame (its own, else its tier's)."""
+    return {
+        d.id: (d.tier.id, d.tier.rank, d.within_minutes, d.within_text)
+        for d in all_dispositions(protocol.plan).values()
+    }
 
 
 def _range_tests(tests: Any, qid: str, low: float | None, high: float | None) -> None:
@@ -169,6 +189,9 @@ def _direction(a: dict[str, Any], b: dict[str, Any]) -> str:
         return "more urgent"
     if b["rank"] > a["rank"]:
         return "less urgent"
+    old, new = a["minutes"], b["minutes"]
+    if old != new:  # the same tier, another time frame (no time frame: the least urgent)
+        return "more urgent" if new is not None and (old is None or new < old) else "less urgent"
     return "same tier"
 
 
@@ -179,9 +202,9 @@ def _add(lines: list[str], new: list[str]) -> None:
 Leaf = tuple[tuple[AnswerClass, ...], Decision, Decision]
 
 
-def differing(a: Side, b: Side, doms: Domains) -> list[Leaf]:
+def differing(a: Side, b: Side, doms: Domains, same: Callable[[Decision, Decision], bool]) -> list[Leaf]:
     """Every region (a path of answer classes) where both sides are decided and their
-    outcomes differ, with the two decisions.
+    outcomes differ (``same`` says they do not), with the two decisions.
 
     Like :func:`~triage_dsl.analysis.joint.pairs` it explores a state (same undecided
     sections, same answers to what they read) once; unlike it, a path that reaches a
@@ -195,8 +218,7 @@ def differing(a: Side, b: Side, doms: Domains) -> list[Leaf]:
         answers = {c.question: c.representative for c in path}
         da, db = _decide(a, answers), _decide(b, answers)
         if da.status != "needs_answers" and db.status != "needs_answers":
-            same = (da.disposition, da.status) == (db.disposition, db.status)
-            return [] if same else [((), da, db)]
+            return [] if same(da, db) else [((), da, db)]
         state = (key(da, relevant(a.protocol, da), path), key(db, relevant(b.protocol, db), path))
         if state in memo:
             return memo[state]
@@ -224,10 +246,12 @@ def diff(old: Any, new: Any) -> list[Change]:
     doms = joint_domains(old, new)
     old_tiers, new_tiers = _tiers(old), _tiers(new)
     kinds: dict[tuple[Any, ...], _Kind] = {}
-    for path, da, db in differing(Side(old, {}), Side(new, {}), doms):
+
+    def same(da: Decision, db: Decision) -> bool:
+        return _same(_outcome(da, old_tiers), _outcome(db, new_tiers))
+
+    for path, da, db in differing(Side(old, {}), Side(new, {}), doms, same):
         a, b = _outcome(da, old_tiers), _outcome(db, new_tiers)
-        if (a["disposition"], a["tier"]) == (b["disposition"], b["tier"]):
-            continue
         direction = _direction(a, b)
         refused_old = _refused(old, path) if da.status == "invalid" else []
         refused_new = _refused(new, path) if db.status == "invalid" else []
@@ -259,14 +283,16 @@ def diff(old: Any, new: Any) -> list[Change]:
 
 
 def _public(outcome: dict[str, Any]) -> dict[str, Any]:
-    return {k: outcome[k] for k in ("status", "disposition", "tier")}
+    return {k: outcome[k] for k in ("status", "disposition", "tier", "time_frame")}
 
 
-def outcome_text(outcome: dict[str, Any]) -> str:
-    """``ed (urgent)``, or ``refused`` for answers a version does not accept."""
+def outcome_text(outcome: dict[str, Any], within: bool = False) -> str:
+    """``ed (urgent)`` (``ed (urgent, within 1 hour)`` with ``within``: the time frame),
+    or ``refused`` for answers a version does not accept."""
     if outcome["status"] == "error":
         return "refused"
-    return f"{outcome['disposition']} ({outcome['tier']})"
+    frame = f", {outcome['time_frame'] or 'no time frame'}" if within else ""
+    return f"{outcome['disposition']} ({outcome['tier']}{frame})"
 
 
 def region_text(region: dict[str, str]) -> str:
@@ -290,7 +316,10 @@ def render_text(changes: list[Change]) -> str:
 
     out: list[str] = []
     for c in changes:
-        out.append(f"{c.direction}: {outcome_text(c.old)} -> {outcome_text(c.new)}")
+        # the time frames are shown where they are what changed
+        frames = c.old["status"] == c.new["status"] == "complete" and c.old["tier"] == c.new["tier"]
+        frames = frames and c.old["time_frame"] != c.new["time_frame"]
+        out.append(f"{c.direction}: {outcome_text(c.old, frames)} -> {outcome_text(c.new, frames)}")
         for region in c.regions:
             out.append(f"    where {region_text(region)}")
         if c.more_regions:

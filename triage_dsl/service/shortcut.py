@@ -109,7 +109,9 @@ class AnswerRoute:
         field = route.body_field
         assert field is not None
         if body is _NOTHING:
-            raise RequestValidationError([{"type": "missing", "loc": ("body",), "msg": "Field required"}])
+            raise RequestValidationError(
+                [{"type": "missing", "loc": ("body",), "msg": "Field required", "input": None}]
+            )
         value, errors = field.validate(body, {}, loc=("body",))
         if errors:
             raise RequestValidationError(errors, body=body)
@@ -125,12 +127,9 @@ class AnswerRoute:
         Starlette picks them: by status for an HTTP error, else by the exception's
         classes); re-raised when none handles it (a 500, as for any route)."""
         handlers = self.handlers
-        handler = None
-        if isinstance(exc, HTTPException):
-            handler = handlers.get(exc.status_code)
-        for cls in type(exc).__mro__:
-            if handler is None:
-                handler = handlers.get(cls)
+        handler = handlers.get(exc.status_code) if isinstance(exc, HTTPException) else None
+        if handler is None:
+            handler = next((handlers[cls] for cls in type(exc).__mro__ if cls in handlers), None)
         if handler is None:
             raise exc
         response = handler(request, exc)

@@ -329,6 +329,21 @@ def database_url(kind: str) -> Iterator[str | None]:
         server.stop()
 
 
+@contextmanager
+def answer_route(route: str) -> Iterator[None]:
+    """The service started within serves the answers below FastAPI (``shortcut``) or
+    through FastAPI's route (``fastapi``)."""
+    before = os.environ.get("TRIAGE_SERVE_SHORTCUT")
+    os.environ["TRIAGE_SERVE_SHORTCUT"] = "1" if route == "shortcut" else "0"
+    try:
+        yield
+    finally:
+        if before is None:
+            os.environ.pop("TRIAGE_SERVE_SHORTCUT", None)
+        else:
+            os.environ["TRIAGE_SERVE_SHORTCUT"] = before
+
+
 def protocol_file(protocol_id: str) -> Path:
     found = [p for p in (ROOT / "protocols").rglob(f"{protocol_id}.triage") if load(p).id == protocol_id]
     if len(found) != 1:
@@ -410,8 +425,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--no-keys", action="store_true", help="send no Idempotency-Key and never retry (as before keys)"
     )
+    parser.add_argument(
+        "--answer-route",
+        default="shortcut",
+        metavar="R[,R...]",
+        help="how the service serves the answers: shortcut (below FastAPI, the default) or fastapi "
+        "(FastAPI's route, TRIAGE_SERVE_SHORTCUT=0); several: one service each, in turn, to compare",
+    )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
     args = parser.parse_args(argv)
+    routes = args.answer_route.split(",")
+    if not set(routes) <= {"shortcut", "fastapi"}:
+        raise SystemExit(f"--answer-route: shortcut or fastapi, not {args.answer_route!r}")
 
     loop_name = args.loop
     if loop_name is None:
@@ -448,8 +473,9 @@ def main(argv: list[str] | None = None) -> int:
         "load_average_1min": load1,
         "runs": [],
     }
-    for kind in args.databases.split(","):
+    for kind, route in [(kind, route) for kind in args.databases.split(",") for route in routes]:
         with (
+            answer_route(route),
             tempfile.TemporaryDirectory(prefix="triage-bench-") as folder,
             database_url(kind) as url,
             running_service(Path(folder), database=url, workers=args.workers, log_level="warning") as live,
@@ -459,7 +485,7 @@ def main(argv: list[str] | None = None) -> int:
                     health_round_trips(live, args.client, args.calls, args.calls * args.healthz)
                 )
             health_rate = len(health) / health_time
-            print(f"\n== {kind}, {args.workers} worker(s), client {args.client}")
+            print(f"\n== {kind}, {args.workers} worker(s), client {args.client}, answers served by {route}")
             print(
                 f"GET /healthz:  {health_rate:8,.0f} requests/s  p50 {ms(percentile(health, 50))}"
                 f"  p99 {ms(percentile(health, 99))}  (same client, {args.calls} at once;"
@@ -479,6 +505,7 @@ def main(argv: list[str] | None = None) -> int:
                 figures["runs"].append(
                     report(kind, run, args.calls, health_rate, session_rate, loads, server_cpu, client_cpu)
                     | {
+                        "answer_route": route,
                         "healthz_per_s": health_rate,
                         "healthz_p50_ms": percentile(health, 50) * 1000,
                         "healthz_p99_ms": percentile(health, 99) * 1000,

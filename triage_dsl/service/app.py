@@ -17,6 +17,7 @@ from typing import Any, Literal, TypeVar
 from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
+from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
@@ -26,7 +27,7 @@ from triage_dsl.explain.note import render_note
 from triage_dsl.record.escalation import EscalationError
 from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
-from triage_dsl.service import page, roster, views
+from triage_dsl.service import page, roster, shortcut, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.bodies import StrictBodies
 from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
@@ -125,13 +126,16 @@ def create_app(
     directory: Directory | None = None,
     sqlite_synchronous: str | None = None,
     cache_size: int = CACHE_SIZE,
+    answer_shortcut: bool = True,
 ) -> FastAPI:
     """The service over the protocols in ``protocol_dir`` and the database at
     ``database_url`` (default: SQLite in the data folder), migrated to head on start.
     ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
     ``directory`` (an on-call roster and contacts) resolves escalation roles to people;
     ``sqlite_synchronous`` is ``full`` (default) or ``normal`` (docs/service.md, Durability);
-    ``cache_size`` calls are kept in memory (0: every request rebuilds its call from the log)."""
+    ``cache_size`` calls are kept in memory (0: every request rebuilds its call from the log);
+    ``answer_shortcut`` False serves the answers through the FastAPI route rather than
+    below it (the same bytes, more CPU: :mod:`triage_dsl.service.shortcut`)."""
     clock = clock or SYSTEM_CLOCK
     folder = data_dir(data_folder)
     db = open_database(database_url, folder, sqlite_synchronous)
@@ -163,9 +167,6 @@ def create_app(
     app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
-
-    app.add_middleware(StrictBodies)  # inside Measure, so refused bodies are counted too
-    app.add_middleware(Measure, metrics=metrics)
 
     @app.exception_handler(RequestValidationError)
     async def invalid_request(request: Request, exc: RequestValidationError) -> JSONResponse:
@@ -308,18 +309,29 @@ def create_app(
     async def answer(
         call_id: str, body: AnswersIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
-        # the hot path, on the event loop: the interpreter's step and the group commit
-        # awaited (no thread held); what needs the log goes on in a worker thread
+        # served by the AnswerRoute layer (below) unless it is switched off; declared
+        # here for the OpenAPI document, and to compare
+        out, replayed = await answer_call(call_id, body, who, key, request)
+        if replayed:
+            response.headers[REPLAYED] = "true"
+        return out
+
+    async def answer_call(
+        call_id: str, body: AnswersIn, who: TokenHolder, key: str | None, request: Request
+    ) -> tuple[CallOut, bool]:
+        """The answers stored (or the request found to be sent again): the call, and
+        whether it was a replay. The hot path, on the event loop: the interpreter's step
+        and the group commit awaited (no thread held); what needs the log goes on in a
+        worker thread."""
         once = request_key(key, request, body, call_id)
         out, replayed = await service.change_or_replay_async(
             call_id, lambda s: views.answer_events(body), who, once, views.call_out
         )
         if replayed:
-            response.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
         else:
             metrics.count("triage_answers_stored_total", len(body.answers))
-        return out
+        return out, replayed
 
     @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)})
     def retract(
@@ -454,6 +466,20 @@ def create_app(
 
         return service.read(call_id, audited(who, "read_fhir", bundle))
 
+    answer_route = next(
+        r
+        for r in app.routes
+        if isinstance(r, APIRoute) and r.path == shortcut.PATH and "POST" in (r.methods or ())
+    )
+    app.add_middleware(
+        shortcut.AnswerRoute,
+        answer=answer_call,
+        route=answer_route,
+        handlers=app.exception_handlers,
+        enabled=answer_shortcut,
+    )
+    app.add_middleware(StrictBodies)  # outside the answer route, so its bodies are read strictly too
+    app.add_middleware(Measure, metrics=metrics)  # outside both: refused bodies are counted too
     return app
 
 
@@ -466,6 +492,7 @@ def app_from_env() -> FastAPI:
         key_file=os.environ.get("TRIAGE_SERVE_KEY_FILE") or None,
         rescan_seconds=float(os.environ.get("TRIAGE_SERVE_RESCAN", "2")),
         directory=_directory_from_env(),
+        answer_shortcut=os.environ.get("TRIAGE_SERVE_SHORTCUT", "1") != "0",
     )
 
 

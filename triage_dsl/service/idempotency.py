@@ -49,7 +49,7 @@ def _document(schema: dict[str, Any]) -> None:
         schema["description"] = description
 
 
-async def _header(  # async: no I/O, so it runs on the event loop, not in a worker thread
+async def header_key(  # async: no I/O, so it runs on the event loop, not in a worker thread
     value: Annotated[
         str | None,
         Header(
@@ -84,7 +84,7 @@ def _what_is_wrong(value: str) -> str:
     )
 
 
-IdempotencyKey = Annotated[str | None, Depends(_header)]
+IdempotencyKey = Annotated[str | None, Depends(header_key)]
 
 
 def request_key(key: str | None, request: Request, body: BaseModel | None, scope: str) -> RequestKey | None:

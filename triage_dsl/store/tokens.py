@@ -161,7 +161,7 @@ class TokenCache:
         self._generation: int | None = None
         self._holders: dict[str, TokenHolder] = {}
         self.remote = db.dialect != "sqlite"  # PostgreSQL: the read is a network round trip
-        self._read_lock = threading.Lock()
+        self._read_lock = threading.RLock()  # a read, or closing its connection (also within a read)
         self._conn: Any = None  # the driver's connection (sqlite3 or psycopg), kept
         db.on_dispose(self.close)  # it is not the pool's: the database's dispose closes it
 
@@ -198,11 +198,13 @@ class TokenCache:
             cursor.close()
 
     def close(self) -> None:
-        """Close the connection the generation is read on (a later read opens another)."""
-        conn, self._conn = self._conn, None
-        if conn is not None:
-            with contextlib.suppress(Exception):  # already broken
-                conn.close()
+        """Close the connection the generation is read on (a later read opens another);
+        waits for a read in progress on it (the app's shutdown may come during one)."""
+        with self._read_lock:
+            conn, self._conn = self._conn, None
+            if conn is not None:
+                with contextlib.suppress(Exception):  # already broken
+                    conn.close()
 
     def cached(self, token: str) -> tuple[TokenHolder | None, int]:
         """The holder kept for ``token`` (None: look it up) and the generation read now,

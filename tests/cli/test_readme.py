@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-import re
 import shutil
 from pathlib import Path
 from typing import Any
 
 import pytest
 
+from tests.cli.test_docs_examples import _blocks
 from tests.conftest import PROTOCOLS
 from triage_dsl.cli import main
 
@@ -30,16 +30,11 @@ def test_the_readme_tour_protocol_checks_clean(tmp_path: Path, capsys: pytest.Ca
     assert "warning[" not in printed and "info[" not in printed, printed
 
 
-def _python_blocks() -> list[str]:
-    text = README.read_text(encoding="utf-8")
-    return re.findall(r"```python\n(.*?)```", text, flags=re.S)
-
-
 def test_the_readmes_python_examples_run(monkeypatch: pytest.MonkeyPatch) -> None:
     """Each Python example runs as a new user would paste it, from the checkout's root;
     the interview's ``ask_the_caller`` is the one name the reader supplies."""
     monkeypatch.chdir(README.parent)
-    blocks = _python_blocks()
+    blocks = _blocks(README, "python")
     assert len(blocks) >= 2
     for block in blocks:
         namespace: dict[str, Any] = {}

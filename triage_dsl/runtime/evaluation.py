@@ -691,10 +691,9 @@ class Evaluation:
         those each criterion reads next (``a and b`` reads ``b`` only once ``a`` is
         known), then the rest, each group in the order the protocol declares them."""
         missing = self.in_protocol_order(v.merge(*(u.missing for u in undecided)))
-        first = v.merge(*(u.first for u in undecided if u.missing and u.first))
-        if not first:
+        if not any(u.first for u in undecided if u.missing):
             return missing
-        now = set(v.merge(*(v.frontier(u) for u in undecided if u.missing)))
+        now = {q for u in undecided if u.missing for q in v.frontier(u)}
         return [q for q in missing if q in now] + [q for q in missing if q not in now]
 
     def look_ahead(self, start: int, missing: list[str]) -> list[str]:

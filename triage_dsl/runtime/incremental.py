@@ -210,16 +210,14 @@ class Walk:
         found: int | None = None
         read = self.ev.read
         if qid in read:
-            position = 0
-            for key in read:
-                if key == qid:
-                    break
-                position += 1
+            position = list(read).index(qid)
+            # the last segment that starts at or before it (marks' lengths never decrease)
+            marks = self.marks
             found = 0
-            for at, mark in enumerate(self.marks):
-                if mark.read > position:
+            for at in range(len(marks) - 1, 0, -1):
+                if marks[at].read <= position:
+                    found = at
                     break
-                found = at
         if self.callee is not None and self.callee.reads(qid):
             at = next(i for i, m in enumerate(self.marks) if m.kind == "callee")
             found = at if found is None else min(found, at)
@@ -253,9 +251,10 @@ class Walk:
         ev.read.pop(qid, None)
         depends = self.deps.values
         memo = ev.memo
-        for vid in list(memo)[mark.memo :]:
-            if qid in depends[vid]:
-                del memo[vid]
+        if len(memo) > mark.memo:
+            for vid in list(memo)[mark.memo :]:
+                if qid in depends[vid]:
+                    del memo[vid]
 
     def _section(self, s: SectionPlan | FloorPlan) -> tuple[str, _Rank | None]:
         """``Evaluation.section`` without trace: 'fires', 'no', 'unknown', or 'waiting'
@@ -305,8 +304,9 @@ class Walk:
         decides is where the section stops, as a walk from its start would."""
         any_mode = s.mode == "any"
         node = s.node
-        values = list(self.open)
-        ranks = list(self.ranks)
+        # Changed in place: whatever the outcome, they are the segment's own (the walk
+        # waits at this segment, or leaves it and sets them again where it waits next).
+        values, ranks = self.open, self.ranks
         indexes = self.deps.readers[node].get(qid, ())
         if indexes:
             ev = self.ev
@@ -324,17 +324,22 @@ class Walk:
                     value = codes[index].code(ev)
                 values[index] = value
                 if type(value) is _Partial:
-                    if not value.missing and any_mode:
+                    if value.missing:
+                        ranks[index] = self._rank(value, index)
+                    elif any_mode:
                         return "unknown", None
+                    else:
+                        ranks[index] = (_NOTHING_MISSING, index, "")
                 elif value:
                     if any_mode:
                         return "fires", None
+                    ranks[index] = (_DECIDED, index, "")
                 elif not any_mode:
                     return "no", None
-                ranks[index] = self._rank(value, index)
+                else:
+                    ranks[index] = (_DECIDED, index, "")
         best = min(ranks)
         if best[0] < _NOTHING_MISSING:
-            self.open, self.ranks = values, ranks
             return "waiting", best
         if best[0] == _NOTHING_MISSING:
             return "unknown", None

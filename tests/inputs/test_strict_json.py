@@ -9,6 +9,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from triage_dsl.io import strict_json
 from triage_dsl.io.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONInputError, loads
 
 REFUSED = [
@@ -91,3 +92,59 @@ def test_plain_json_reads_as_json_does(value: Any) -> None:
     text = json.dumps(value)
     assert loads(text) == json.loads(text)
     assert loads(text.encode("utf-8")) == json.loads(text)
+
+
+# The quick path (orjson) must read exactly what the full reader reads, or leave the text
+# to it: never accept what it refuses, never give another value (repr tells 1 from 1.0).
+NUMBERS = st.from_regex(r"\A-?(0|[1-9][0-9]{0,24})(\.[0-9]{1,24})?([eE][+-]?[0-9]{1,3})?\Z")
+KEYS = st.sampled_from(["a", "b", "a:b", "", "x"]) | st.text(max_size=3)
+PAIRS = st.lists(st.tuples(KEYS, JSON | NUMBERS.map(lambda n: json.loads(n))), max_size=5)
+
+
+def _object_text(pairs: list[tuple[str, Any]], spaced: bool) -> str:
+    gap = " " if spaced else ""
+    body = f",{gap}".join(f"{json.dumps(k)}:{gap}{json.dumps(v)}" for k, v in pairs)
+    return "{" + body + "}"
+
+
+TEXTS = st.one_of(
+    JSON.map(json.dumps),
+    NUMBERS,
+    NUMBERS.map(lambda n: '{"n": ' + n + "}"),
+    st.builds(_object_text, PAIRS, st.booleans()),  # keys given twice, colons in strings
+    st.builds(lambda a, b: '{"case": ' + a + ', "more": [' + b + "]}", JSON.map(json.dumps), NUMBERS),
+    st.text(alphabet='{}[]:,"0123456789.eE-+ truefalsnNIiy\\u', max_size=30),  # mostly not JSON
+)
+
+
+@given(TEXTS, st.booleans())
+def test_the_quick_path_reads_what_the_full_reader_reads(text: str, as_bytes: bool) -> None:
+    data: str | bytes = text.encode("utf-8") if as_bytes else text
+    quick = strict_json._quick(data)
+    if quick is strict_json._NOT_READ:
+        return
+    assert repr(quick) == repr(strict_json._loads(data, "<input>", 1))
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        '{"a": 1, "a": 2}',  # orjson keeps the last: the full reader refuses
+        '{"a": "x:y", "a": 2}',
+        '{"n": 18446744073709551616}',  # orjson: a float
+        '{"n": ' + "1" * 31 + "}",
+        '{"n": 1' + "0" * 400 + ".5}",
+        "[" * (MAX_DEPTH + 1) + "]" * (MAX_DEPTH + 1),
+        '{"n": NaN}',
+        "\ufeff{}",
+        '{"t": "12:30"}',  # a colon in a string: the full reader decides
+    ],
+)
+def test_what_the_quick_path_leaves_to_the_full_reader(text: str) -> None:
+    assert strict_json._quick(text) is strict_json._NOT_READ
+    assert strict_json._quick(text.encode("utf-8")) is strict_json._NOT_READ
+
+
+def test_a_case_line_takes_the_quick_path() -> None:
+    line = b'{"id": 7, "answers": {"resp_rate": 21, "spo2": 95.5, "on_oxygen": false, "avpu": "alert"}}'
+    assert strict_json._quick(line) == json.loads(line)

@@ -12,8 +12,10 @@ and recurses until the interpreter gives up. An answer file or a record is evide
 - invalid UTF-8 (when given bytes) and lone surrogates (raw or escaped);
 - a document larger than the caller's limit.
 
-The common case costs one ``json.loads`` with hooks; the position of a refusal is found
-by a second, slower scan that runs only when something was refused.
+The common case costs one ``orjson.loads`` and a count of the keys read (see
+:func:`_quick`); anything it cannot vouch for is read by ``json.loads`` with hooks, and
+the position of a refusal is found by a third, slower scan that runs only when something
+was refused.
 
 >>> loads('{"fever": true, "temp_c": 38.5}')
 {'fever': True, 'temp_c': 38.5}
@@ -29,6 +31,8 @@ import json
 import re
 from itertools import accumulate
 from typing import Any
+
+import orjson
 
 from triage_dsl.io.files import InputError, position_in_bytes
 
@@ -89,12 +93,60 @@ _TOKEN = re.compile(
 )
 
 
+# A run of 19 digits: an integer orjson would read as a float (beyond 64 bits) or one of
+# more than MAX_INT_DIGITS digits, or a number longer than _float takes (401 characters
+# of a number hold such a run).
+_LONG_DIGITS = re.compile(r"\d{19}")
+_LONG_DIGITS_BYTES = re.compile(rb"\d{19}")
+_NOT_READ = object()
+
+
+def _quick(data: str | bytes) -> Any:
+    """The value in ``data`` read by orjson when that is what :func:`loads` reads, else
+    ``_NOT_READ``. orjson refuses NaN, infinities, lone surrogates, invalid UTF-8, a byte
+    order mark and nesting past 1,024; what it reads differently is left to the full
+    reader: a long digit run (an integer beyond 64 bits becomes a float), nesting deeper
+    than MAX_DEPTH (counted as brackets, strings included), and a key given twice, which
+    orjson keeps the last of: unless every ``:`` of the text separates a key of an object
+    read (then none is in a string, and no key was lost), the full reader decides."""
+    if isinstance(data, bytes):
+        if _LONG_DIGITS_BYTES.search(data) or data.count(b"[") + data.count(b"{") > MAX_DEPTH:
+            return _NOT_READ
+        colons = data.count(b":")
+    else:
+        if _LONG_DIGITS.search(data) or data.count("[") + data.count("{") > MAX_DEPTH:
+            return _NOT_READ
+        colons = data.count(":")
+    try:
+        value = orjson.loads(data)
+    except (orjson.JSONDecodeError, TypeError):  # TypeError: a type orjson does not read
+        return _NOT_READ
+    keys = 0
+    stack = [value]
+    while stack:
+        item = stack.pop()
+        if type(item) is dict:
+            keys += len(item)
+            stack.extend(item.values())
+        elif type(item) is list:
+            stack.extend(item)
+    return value if keys == colons else _NOT_READ
+
+
 def loads(data: str | bytes, path: str = "<input>", line: int = 1) -> Any:
     """The JSON value in ``data``; :class:`JSONInputError` naming ``path:line:col``.
 
     ``line`` is the line number of the first line of ``data`` (for one line of a
     ``--cases`` file). Size limits are the caller's (see :mod:`triage_dsl.io.files`).
     """
+    value = _quick(data)
+    if value is not _NOT_READ:
+        return value
+    return _loads(data, path, line)
+
+
+def _loads(data: str | bytes, path: str, line: int) -> Any:
+    """:func:`loads` by ``json.loads`` with hooks: every refusal, with its place."""
     if isinstance(data, bytes):
         try:
             text = data.decode("utf-8-sig")

@@ -29,6 +29,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from itertools import accumulate
 from typing import Any
 
@@ -121,16 +122,25 @@ def _quick(data: str | bytes) -> Any:
         value = orjson.loads(data)
     except (orjson.JSONDecodeError, TypeError):  # TypeError: a type orjson does not read
         return _NOT_READ
-    keys = 0
-    stack = [value]
-    while stack:
-        item = stack.pop()
-        if type(item) is dict:
-            keys += len(item)
-            stack.extend(item.values())
-        elif type(item) is list:
-            stack.extend(item)
-    return value if keys == colons else _NOT_READ
+    return value if _keys(value) == colons else _NOT_READ
+
+
+def _keys(value: Any) -> int:
+    """The number of keys of every object in ``value`` (nested at most MAX_DEPTH deep)."""
+    count = 0
+    items: Iterable[Any]
+    if type(value) is dict:
+        count = len(value)
+        items = value.values()
+    elif type(value) is list:
+        items = value
+    else:
+        return 0
+    for item in items:
+        t = type(item)
+        if t is dict or t is list:
+            count += _keys(item)
+    return count
 
 
 def loads(data: str | bytes, path: str = "<input>", line: int = 1) -> Any:

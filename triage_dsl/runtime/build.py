@@ -69,7 +69,7 @@ class _Builder:
     defaults.
     """
 
-    __slots__ = ("cls", "defaults", "factories", "template")
+    __slots__ = ("cls", "defaults", "factories", "fresh", "template")
 
     def __init__(self, cls: type[BaseModel]) -> None:
         self.cls = cls
@@ -80,13 +80,20 @@ class _Builder:
         # every field in declaration order with its default; fields made by a factory after
         self.template = {name: default for name, default, _ in self.defaults}
         self.factories = tuple((name, factory) for name, _, factory in self.defaults if factory is not None)
+        # the fields given -> the factories of those not given (a builder sees a few sets)
+        self.fresh: dict[tuple[str, ...], tuple[tuple[str, Callable[[], Any]], ...]] = {}
 
     def __call__(self, values: dict[str, Any]) -> Any:
         data = self.template.copy()
         data.update(values)  # keeps the declaration order of the fields
-        for name, factory in self.factories:
-            if name not in values:
-                data[name] = factory()
+        given = tuple(values)
+        fresh = self.fresh.get(given)
+        if fresh is None:
+            fresh = tuple((name, factory) for name, factory in self.factories if name not in values)
+            if len(self.fresh) < 64:
+                self.fresh[given] = fresh
+        for name, factory in fresh:
+            data[name] = factory()
         if len(data) != len(self.template):  # a name that is no field: leave it out
             data = {name: data[name] for name in self.template}
         obj = object.__new__(self.cls)

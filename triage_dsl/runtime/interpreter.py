@@ -201,6 +201,9 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     )
 
 
+_NO_ANSWER: Any = object()
+
+
 def evaluate_protocol(
     protocol: Any,
     answers: Mapping[str, Any],
@@ -218,7 +221,7 @@ def evaluate_protocol(
     (``codegen.HOT_AFTER``; never with ``TRIAGE_INTERPRETER=1``): all give the same bytes."""
     compiled = program(protocol)
     ref = compiled.ref
-    if not isinstance(answers, Mapping):
+    if type(answers) is not dict and not isinstance(answers, Mapping):
         return m.TriageResult(
             protocol=ref,
             status="error",
@@ -258,13 +261,15 @@ def evaluate_protocol(
         scores = evaluation.scores()
         read = evaluation.used
         assumptions = evaluation.assumptions
-    used: dict[str, Any] = {}
-    for q in asked:
-        if q in clean:
-            used[q] = _answer_json(clean[q])
-    for q in read:
-        if q in clean and q not in used:
-            used[q] = _answer_json(clean[q])
+    used: dict[str, Any] = {}  # the answers asked, then those read besides, as JSON
+    for q in (*asked, *read):
+        if q in used:
+            continue
+        answer = clean.get(q, _NO_ANSWER)
+        if answer is _NO_ANSWER:
+            continue
+        t = type(answer)  # yes/no, a number, an option as they are; times and unknowns as words
+        used[q] = answer if t is bool or t is int or t is float or t is str else _answer_json(answer)
     common: dict[str, Any] = {
         "protocol": ref,
         "scores": scores,

@@ -52,6 +52,7 @@ from triage_dsl.service.models import (
     RetractIn,
     StartCall,
 )
+from triage_dsl.service.shared import SharedRead
 from triage_dsl.service.state import CallState, Refused
 from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
@@ -163,7 +164,8 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
-    app.state.tokens = TokenCache(db)  # the tokens this process has seen, while none is revoked
+    app.state.tokens = tokens = TokenCache(db)  # the tokens this process has seen, while none is revoked
+    app.state.token_generation = SharedRead(tokens.generation, in_thread=tokens.remote)
     app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())

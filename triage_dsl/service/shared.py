@@ -24,33 +24,72 @@ class SharedRead(Generic[T]):
     """``await shared()``: the value of ``read()`` run after this call was made, shared
     with every call made before that run started. ``in_thread``: run it in a worker
     thread (a network round trip: a stalled server holds up the requests that wait for
-    it, not the event loop); else on the event loop."""
+    it, not the event loop); else on the event loop, as a callback.
+
+    Each waiter has a future of its own, so one that goes away (cancelled) cancels
+    nothing the others wait for."""
 
     def __init__(self, read: Callable[[], T], in_thread: bool) -> None:
         self._read = read
         self._in_thread = in_thread
-        self._next: asyncio.Task[T] | None = None  # a read that has not started yet
+        self._waiting: list[asyncio.Future[T]] | None = None  # for a read not started yet
+        self._loop: asyncio.AbstractEventLoop | None = None  # the loop that read is for
+        self._tasks: set[asyncio.Task[None]] = set()
         self.reads = 0  # reads run (for the tests)
 
     async def __call__(self) -> T:
-        task = self._next
-        if task is None or task.get_loop() is not asyncio.get_running_loop():
-            task = self._next = asyncio.get_running_loop().create_task(self._run())
-            task.add_done_callback(_retrieve)
-        # shielded: a request that goes away does not cancel the read the others wait for
-        return await asyncio.shield(task)
+        loop = asyncio.get_running_loop()
+        waiting = self._waiting
+        if waiting is None or self._loop is not loop:
+            waiting = self._waiting = []
+            self._loop = loop
+            if self._in_thread:
+                task = loop.create_task(self._in_worker(waiting))
+                self._tasks.add(task)  # kept until done (the loop keeps only a weak reference)
+                task.add_done_callback(self._tasks.discard)
+            else:
+                loop.call_soon(self._now, waiting)
+        future: asyncio.Future[T] = loop.create_future()
+        waiting.append(future)
+        return await future
 
-    async def _run(self) -> T:
-        if self._next is asyncio.current_task():
-            self._next = None  # started: whoever asks from now on waits for the next read
+    def _started(self, waiting: list[asyncio.Future[T]]) -> None:
+        if self._waiting is waiting:
+            self._waiting = None  # whoever asks from now on waits for the next read
         self.reads += 1
-        if self._in_thread:
-            return await run_in_threadpool(self._read)
-        return self._read()
+
+    def _now(self, waiting: list[asyncio.Future[T]]) -> None:
+        self._started(waiting)
+        try:
+            value = self._read()
+        except BaseException as exc:
+            _settle(waiting, None, exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            _settle(waiting, value, None)
+
+    async def _in_worker(self, waiting: list[asyncio.Future[T]]) -> None:
+        self._started(waiting)
+        try:
+            value = await run_in_threadpool(self._read)
+        except asyncio.CancelledError:  # the loop is shutting down
+            for future in waiting:
+                future.cancel()
+            raise
+        except BaseException as exc:
+            _settle(waiting, None, exc)
+            if not isinstance(exc, Exception):
+                raise
+        else:
+            _settle(waiting, value, None)
 
 
-def _retrieve(task: asyncio.Task[T]) -> None:
-    """Every waiter may have gone (cancelled): the read's error is theirs, not a warning
-    at exit."""
-    if not task.cancelled():
-        task.exception()
+def _settle(waiting: list[asyncio.Future[T]], value: T | None, error: BaseException | None) -> None:
+    for future in waiting:
+        if future.done():  # its request went away
+            continue
+        if error is not None:
+            future.set_exception(error)
+        else:
+            future.set_result(value)  # type: ignore[arg-type]

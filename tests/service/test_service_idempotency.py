@@ -290,12 +290,15 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     keyed = {**h, KEY: new_key()}
     call_out = views.call_out
 
-    def lost(state: Any) -> Any:
+    def lost(*args: Any) -> Any:
         raise ConnectionResetError("the response never reached the client")
 
+    making = views.CallBytes.__call__
     monkeypatch.setattr(views, "call_out", lost)
+    monkeypatch.setattr(views.CallBytes, "__call__", lost)  # the answer route's kept bytes too
     assert client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed).status_code == 500
     monkeypatch.setattr(views, "call_out", call_out)
+    monkeypatch.setattr(views.CallBytes, "__call__", making)
     assert stored(app, call_id) == (1, 0, 1)  # committed before the response was lost
     again = client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed)
     assert again.status_code == 200 and again.headers[REPLAYED] == "true"

@@ -13,7 +13,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 from service_helpers import (
     CHEST,
@@ -590,6 +590,8 @@ def test_a_key_is_committed_with_its_events_or_not_at_all(database: str, app: An
     host=st.sampled_from([None, b"127.0.0.1:8000", b"example.org", b"[::1]:80", b"bad host/x?#"]),
     query=st.sampled_from([b"", b"a=1", b"x?#"]),
 )
+@example(path="//", host=None, query=b"")  # Starlette writes it /%2F when no host is named
+@example(path="/v1/calls/a%3Fb/answers", host=b"127.0.0.1:8000", query=b"")
 def test_the_key_hash_reads_the_same_path_as_the_url_does(
     path: str, host: bytes | None, query: bytes
 ) -> None:

@@ -99,9 +99,10 @@ def request_key(key: str | None, request: Request, body: BaseModel | None, scope
 
 # json.dumps(..., sort_keys=True, separators=(",", ":")) without making an encoder a call
 _text = json.JSONEncoder(sort_keys=True, separators=(",", ":")).encode
-# what Starlette's URL changes in a path: it escapes ?, # and \ and urlsplit drops tabs and
-# line breaks; any other path is its URL's path as it is
-_URL_CHANGES = re.compile(r"[?#\\\t\r\n]")
+# what Starlette's URL changes in a path: it escapes ?, # and \, urlsplit drops tabs and
+# line breaks, and a path starting // is written /%2F when the request names no host; any
+# other path is its URL's path as it is
+_URL_CHANGES = re.compile(r"^//|[?#\\\t\r\n]")
 
 
 def url_path(request: Request) -> str:

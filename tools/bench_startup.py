@@ -67,6 +67,8 @@ def commands(
             0.25,
         ),
         "triage check protocols/": ("check", [*triage, "check", "protocols/"], 1.0),
+        # the same in one process: what the workers (one per core) buy, in the same run
+        "triage check protocols/ --jobs 1": ("check", [*triage, "check", "protocols/", "--jobs", "1"], 1.0),
         "triage book protocols/telephone": (
             "book",
             [*triage, "book", "protocols/telephone", "-o", site],

@@ -29,9 +29,10 @@ from pathlib import Path
 from typing import IO, Any, TextIO
 
 from triage_dsl.compiler import compile_file
-from triage_dsl.errors import Terminated, TriageError
+from triage_dsl.errors import Terminated
 from triage_dsl.io.files import lines, open_input
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, JSONInputError, loads
+from triage_dsl.io.workers import STOP_SIGNALS, WorkerLost, quiet_worker, signals_held
 from triage_dsl.model.result import TriageResult
 from triage_dsl.model.serialize import dumps
 from triage_dsl.protocol import Protocol
@@ -43,10 +44,6 @@ CHUNK = 2000
 Line = tuple[int, bytes | None]
 Chunk = list[Line]
 Produced = list[tuple[str, bool]]
-
-
-class WorkerLost(TriageError):
-    """A worker process ended without being asked to."""
 
 
 def _error_line(protocol: Protocol, case_id: Any, number: int, code: str, message: str) -> str:
@@ -167,10 +164,7 @@ def _worker(
     conn: Connection, path: str, roots: list[str], trace: bool, name: str, now: datetime | None
 ) -> None:
     """A worker process: compile once, then evaluate chunks until told to stop (None)."""
-    # Ctrl-C goes to the whole process group: the parent stops the workers, they stay quiet
-    signal.signal(signal.SIGINT, signal.SIG_IGN)
-    for stop in _STOP_SIGNALS[1:]:
-        signal.signal(stop, signal.SIG_DFL)
+    quiet_worker()
     protocol = compile_file(path, roots)
     while True:
         try:
@@ -180,11 +174,6 @@ def _worker(
         if chunk is None:
             return
         conn.send([case_line(protocol, line, number, trace, name, now) for number, line in chunk])
-
-
-_STOP_SIGNALS = tuple(
-    getattr(signal, name) for name in ("SIGINT", "SIGTERM", "SIGHUP") if hasattr(signal, name)
-)
 
 
 def _stopped(signum: int) -> None:
@@ -230,7 +219,7 @@ def run_cases(
     stop: list[int] = []
     previous: dict[int, Any] = {}
     if threading.current_thread() is threading.main_thread():
-        for signum in _STOP_SIGNALS:
+        for signum in STOP_SIGNALS:
             previous[signum] = signal.signal(signum, lambda s, frame: stop.append(s))
     try:
         pending: deque[int] = deque()
@@ -289,7 +278,8 @@ def _start_workers(
             process = context.Process(  # type: ignore[attr-defined]
                 target=_worker, args=(child, protocol.path, roots, trace, name, now), daemon=True
             )
-            process.start()
+            with signals_held():
+                process.start()
             child.close()
             workers.append((process, parent))
     except OSError:  # no process support here

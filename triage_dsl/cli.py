@@ -93,6 +93,14 @@ def _parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also print the warnings an 'allow' accepts, each with its reason",
     )
+    p.add_argument(
+        "--jobs",
+        type=int,
+        default=0,
+        metavar="N",
+        help="worker processes for the analyses of files not checked before (default 0: one per core); "
+        "the output is the same",
+    )
     _roots_option(p)
     p.set_defaults(handler="check_command")
 

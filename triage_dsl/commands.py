@@ -9,6 +9,7 @@ atomically. Each function imports the stages it uses.
 from __future__ import annotations
 
 import argparse
+import functools
 import json
 import os
 from collections.abc import Iterator, Sequence
@@ -21,6 +22,7 @@ from triage_dsl.fmt import cli as fmt_cli
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
+from triage_dsl.io.workers import can_fork, forked_map
 from triage_dsl.lsp import cli as lsp_cli
 
 if TYPE_CHECKING:
@@ -48,27 +50,20 @@ def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
 
 
 def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from triage_dsl import stored_checks
-
     findings: list[dict[str, object]] = []
     errors = warnings = infos = suppressed = unreadable = 0
-    analysed = not args.no_analysis
-    for path in _protocol_files(args.paths):
-        try:
-            kept = stored_checks.load(path, args.root, analysed)
-            if kept is not None:  # the file and its imports are unchanged since a run that kept it
-                diagnostics, sources = kept
-            else:
-                diagnostics, sources = _check_file(path, args.root, analysed)
-                stored_checks.store(path, args.root, analysed, diagnostics, sources)
-        except ProtocolFileError as exc:
+    for path, checked in _checked(
+        list(_protocol_files(args.paths)), args.root, not args.no_analysis, args.jobs
+    ):
+        if isinstance(checked, str):  # the file cannot be read
             errors += 1
             unreadable += 1
             if args.format == "json":
-                findings.append(_unreadable_finding(str(path), str(exc)))
+                findings.append(_unreadable_finding(str(path), checked))
             else:
-                print(f"triage: {exc}", file=err)
+                print(f"triage: {checked}", file=err)
             continue
+        diagnostics, sources = checked
         for d in diagnostics:
             if d.suppressed is not None:
                 suppressed += 1
@@ -96,9 +91,55 @@ def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextI
     return NO if errors else OK
 
 
-def _check_file(
-    path: Path, roots: list[str] | None, analysed: bool
-) -> tuple[list[Diagnostic], dict[str, Source]]:
+Checked = tuple[list["Diagnostic"], dict[str, "Source"]]
+
+
+def _checked(
+    paths: list[Path], roots: list[str] | None, analysed: bool, jobs: int
+) -> Iterator[tuple[Path, Checked | str]]:
+    """Each file's diagnostics and sources (or why it cannot be read), in the order given:
+    kept from an earlier run when the file and its imports are unchanged, else checked
+    (the analyses in worker processes when several files need them) and kept."""
+    from triage_dsl import stored_checks
+
+    kept = [stored_checks.load(path, roots, analysed) for path in paths]  # never raises
+    fresh = _check_files([p for p, k in zip(paths, kept, strict=True) if k is None], roots, analysed, jobs)
+    for path, known in zip(paths, kept, strict=True):
+        if known is not None:
+            yield path, known
+            continue
+        found = next(fresh)
+        if not isinstance(found, str):
+            stored_checks.store(path, roots, analysed, *found)
+        yield path, found
+
+
+def _check_files(
+    paths: list[Path], roots: list[str] | None, analysed: bool, jobs: int
+) -> Iterator[Checked | str]:
+    """Check the files, in order. With the analyses (seconds a file, cold) and more than
+    one file and core, forked workers check them; results come back in the order given,
+    so the output is the same bytes as one process gives."""
+    workers = min(len(paths), jobs if jobs > 0 else (os.cpu_count() or 1)) if analysed else 1
+    if workers < 2 or not can_fork():
+        yield from (_check_one(path, roots, analysed) for path in paths)
+        return
+    import importlib
+
+    for module in ("triage_dsl.compiler", "triage_dsl.analysis", "triage_dsl.analysis.cache"):
+        importlib.import_module(module)  # imported once here, inherited by every worker
+    importlib.import_module("triage_dsl.syntax.grammar").lark_parser()  # and the parser loaded
+    yield from forked_map(functools.partial(_check_one, roots=roots, analysed=analysed), paths, workers)
+
+
+def _check_one(path: Path, roots: list[str] | None, analysed: bool) -> Checked | str:
+    try:
+        return _check_file(path, roots, analysed)
+    except ProtocolFileError as exc:
+        return str(exc)
+
+
+def _check_file(path: Path, roots: list[str] | None, analysed: bool) -> Checked:
     """Check one file (imported here: a run whose files are all kept loads no parser)."""
     from triage_dsl.analysis import findings_of
     from triage_dsl.analysis.cache import cached

@@ -78,6 +78,7 @@ def test_a_reviewer_sees_the_sunday_night_gap(tmp_path: Path) -> None:
     assert [(g["role"], g["from"], g["to"]) for g in found.json()["gaps"]] == [
         ("backup_physician", "2026-11-02T01:00:00Z", "2026-11-02T13:00:00Z")
     ]
+    assert found.json()["roster"] == "roster.ics"  # its name, not the server's folders
     assert client.get("/v1/roster/gaps", headers=call).status_code == 403
     bad = client.get("/v1/roster/gaps", params={"from": "2026-03-08T02:30"}, headers=review)
     assert bad.status_code == 400 and "does not exist" in bad.json()["message"]

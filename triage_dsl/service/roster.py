@@ -11,6 +11,7 @@ same person even after the roster file changes. Without a roster these routes an
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
+from pathlib import PurePath
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, HTTPException, Query, Request
@@ -122,6 +123,7 @@ def router() -> APIRouter:
         protocols = [loaded.protocol for loaded in request.app.state.catalog.current()]
         needs = needs_of((p.id, escalation_roles(p.plan)) for p in protocols)
         report = check(directory.roster, needs, begin, finish, directory.contacts)
-        return report_json(report, directory.roster.path, directory.roster.zone)
+        # the file's name only: a reviewer needs to know which roster, not the server's folders
+        return report_json(report, PurePath(directory.roster.path).name, directory.roster.zone)
 
     return api

@@ -13,6 +13,8 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
+from hypothesis import example, given
+from hypothesis import strategies as st
 from service_helpers import (
     CHEST,
     CHEST_EMERGENCY,
@@ -288,12 +290,15 @@ def test_a_response_lost_after_the_commit_is_recovered_by_sending_again(
     keyed = {**h, KEY: new_key()}
     call_out = views.call_out
 
-    def lost(state: Any) -> Any:
+    def lost(*args: Any) -> Any:
         raise ConnectionResetError("the response never reached the client")
 
+    making = views.CallBytes.__call__
     monkeypatch.setattr(views, "call_out", lost)
+    monkeypatch.setattr(views.CallBytes, "__call__", lost)  # the answer route's kept bytes too
     assert client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed).status_code == 500
     monkeypatch.setattr(views, "call_out", call_out)
+    monkeypatch.setattr(views.CallBytes, "__call__", making)
     assert stored(app, call_id) == (1, 0, 1)  # committed before the response was lost
     again = client.post(f"/v1/calls/{call_id}/answers", json=answer, headers=keyed)
     assert again.status_code == 200 and again.headers[REPLAYED] == "true"
@@ -576,3 +581,28 @@ def test_a_key_is_committed_with_its_events_or_not_at_all(database: str, app: An
         )
     finally:
         db.dispose()
+
+
+@given(
+    path=st.text(
+        alphabet=st.sampled_from(list("/abc-_.~:@!$&'()*+,;= %?#\\\t\r\n\x00\x7féü中")), max_size=30
+    ).map(lambda p: "/" + p),
+    host=st.sampled_from([None, b"127.0.0.1:8000", b"example.org", b"[::1]:80", b"bad host/x?#"]),
+    query=st.sampled_from([b"", b"a=1", b"x?#"]),
+)
+@example(path="//", host=None, query=b"")  # Starlette writes it /%2F when no host is named
+@example(path="/v1/calls/a%3Fb/answers", host=b"127.0.0.1:8000", query=b"")
+def test_the_key_hash_reads_the_same_path_as_the_url_does(
+    path: str, host: bytes | None, query: bytes
+) -> None:
+    """The request's hash reads the path without building its URL: the same text as
+    ``request.url.path`` for every path (stored keys keep matching their retries)."""
+    from starlette.requests import Request
+
+    from triage_dsl.service.idempotency import url_path
+
+    headers = [] if host is None else [(b"host", host)]
+    for server in (("127.0.0.1", 8000), None):
+        scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": query}
+        scope |= {"scheme": "http", "server": server}
+        assert url_path(Request(scope)) == Request(scope).url.path

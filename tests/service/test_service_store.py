@@ -8,6 +8,7 @@ import subprocess
 import sys
 from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sqlalchemy import inspect, text
@@ -219,6 +220,51 @@ def test_group_commit_stores_a_batch_and_refuses_only_the_append_that_collided(d
 
         asyncio.run(on_the_loop())
         assert [(e.seq, e.payload) for e in load_call(db, ids[0])[1]][-1] == (4, {"n": 4})  # type: ignore[index]
+    finally:
+        db.dispose()
+
+
+def test_the_coroutines_of_one_batch_are_woken_by_one_call_to_their_loop(database: str) -> None:
+    """The writer thread settles the futures of a batch's coroutines with one
+    ``call_soon_threadsafe`` a loop, each with its own outcome (the one that collided
+    gets its Conflict, the others their commit)."""
+    from triage_dsl.store.calls import Conflict, load_call
+    from triage_dsl.store.writer import Append, Writer
+    from triage_dsl.store.writer import _settle as settle
+
+    db = open_database(database)
+    try:
+        ids = [f"wake-{database[-12:]}-{n}" for n in range(3)]
+        for call_id in ids:
+            create_call(db, call_id, NOW, [], None, None)
+        append_events(db, ids[1], [StoredEvent(1, "answer", NOW, {"n": 0})], None)  # another process's
+        writer = Writer(db)
+
+        async def batch_of_three() -> tuple[list[BaseException | None], int]:
+            loop = asyncio.get_running_loop()
+            calls = 0
+            real = loop.call_soon_threadsafe
+
+            def counted(callback: Any, *args: object) -> object:
+                nonlocal calls
+                calls += callback is settle  # not the executor's own call, below
+                return real(callback, *args)
+
+            loop.call_soon_threadsafe = counted  # type: ignore[method-assign]
+            batch = [
+                Append(call_id, [StoredEvent(1, "answer", NOW, {"n": 1})], None, None, None)
+                for call_id in ids
+            ]
+            for item in batch:
+                item.stored = loop.create_future()
+            await loop.run_in_executor(None, writer.store, batch)
+            await asyncio.gather(*(item.stored for item in batch if item.stored is not None))
+            return [item.error for item in batch], calls
+
+        errors, calls = asyncio.run(batch_of_three())
+        assert calls == 1
+        assert [type(e) for e in errors] == [type(None), Conflict, type(None)]
+        assert [len(load_call(db, call_id)[1]) for call_id in ids] == [1, 1, 1]  # type: ignore[index]
     finally:
         db.dispose()
 

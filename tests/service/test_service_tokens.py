@@ -192,13 +192,13 @@ def test_the_generation_is_read_on_the_event_loop_only_for_a_local_file(
     from triage_dsl.store.tokens import TokenCache
 
     threads: list[str] = []
-    real = TokenCache.cached
+    real = TokenCache.generation
 
-    def cached(self: TokenCache, token: str) -> Any:
+    def generation(self: TokenCache) -> Any:
         threads.append(threading.current_thread().name)
-        return real(self, token)
+        return real(self)
 
-    monkeypatch.setattr(TokenCache, "cached", cached)
+    monkeypatch.setattr(TokenCache, "generation", generation)
     app = make_app(ROOT / "protocols", database, tmp_path)
     try:
         secret = token_command(database, tmp_path, "create", "--role", "review")[1].strip()

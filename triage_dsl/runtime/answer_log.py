@@ -31,16 +31,27 @@ class _Problem(NamedTuple):
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
+    if value is True or value is False or value is None:
+        return value  # yes/no: the commonest answer
     if _plain(value):
         return value  # the common answers, as _bounded keeps them
-    if (
-        type(value) is dict
-        and len(value) <= 100
-        and all(
-            type(k) is str and len(k) <= MAX_SHOWN and k.isascii() and _plain(v) for k, v in value.items()
-        )
-    ):
-        return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
+    if type(value) is dict and len(value) <= 100:
+        for k, item in value.items():
+            t = type(item)
+            if not (
+                type(k) is str
+                and len(k) <= MAX_SHOWN
+                and k.isascii()
+                and (  # _plain(item)
+                    t is bool
+                    or item is None
+                    or (t is str and item.isascii())
+                    or (t is int and -(10**20) < item < 10**20)
+                )
+            ):
+                break
+        else:
+            return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
     return _bounded(value, 0)
 
 

@@ -52,6 +52,7 @@ from triage_dsl.service.models import (
     RetractIn,
     StartCall,
 )
+from triage_dsl.service.shared import SharedRead
 from triage_dsl.service.state import CallState, Refused
 from triage_dsl.store import StoreError, open_database
 from triage_dsl.store.audit import write_audit
@@ -163,7 +164,8 @@ def create_app(
     app.state.calls = service
     app.state.metrics = metrics
     app.state.directory = directory
-    app.state.tokens = TokenCache(db)  # the tokens this process has seen, while none is revoked
+    app.state.tokens = tokens = TokenCache(db)  # the tokens this process has seen, while none is revoked
+    app.state.token_generation = SharedRead(tokens.generation, in_thread=tokens.remote)
     app.state.token_touched = {}  # token id -> when this process last stored its use
     app.include_router(page.router)
     app.include_router(roster.router())
@@ -311,21 +313,28 @@ def create_app(
     ) -> CallOut:
         # served by the AnswerRoute layer (below) unless it is switched off; declared
         # here for the OpenAPI document, and to compare
-        out, replayed = await answer_call(call_id, body, who, key, request)
+        out, replayed = await answer_call(call_id, body, who, key, request, views.call_out)
         if replayed:
             response.headers[REPLAYED] = "true"
+        assert isinstance(out, CallOut)
         return out
 
     async def answer_call(
-        call_id: str, body: AnswersIn, who: TokenHolder, key: str | None, request: Request
-    ) -> tuple[CallOut, bool]:
-        """The answers stored (or the request found to be sent again): the call, and
+        call_id: str,
+        body: AnswersIn,
+        who: TokenHolder,
+        key: str | None,
+        request: Request,
+        view: Callable[[CallState], CallOut | bytes],
+    ) -> tuple[CallOut | bytes, bool]:
+        """The answers stored (or the request found to be sent again): ``view`` of the
+        call (:func:`views.call_out`, or the answer route's :class:`views.CallBytes`), and
         whether it was a replay. The hot path, on the event loop: the interpreter's step
         and the group commit awaited (no thread held); what needs the log goes on in a
         worker thread."""
         once = request_key(key, request, body, call_id)
         out, replayed = await service.change_or_replay_async(
-            call_id, lambda s: views.answer_events(body), who, once, views.call_out
+            call_id, lambda s: views.answer_events(body), who, once, view
         )
         if replayed:
             metrics.count("triage_replays_total")

@@ -44,17 +44,17 @@ def require(roles: tuple[str, ...]) -> Callable[..., Awaitable[TokenHolder]]:
     async def check(
         request: Request, credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(bearer)]
     ) -> TokenHolder:
-        # a token this process knows costs one read of the tokens' generation (a revoked
-        # token is refused at once by every process); the rest, rarer, goes to a worker
-        # thread
+        # a token this process knows costs its share of one read of the tokens' generation
+        # (a revoked token is refused at once by every process); the rest, rarer, goes to
+        # a worker thread
         if credentials is None or credentials.scheme.lower() != "bearer" or not credentials.credentials:
             raise AuthError(401, "missing bearer token: send 'Authorization: Bearer TOKEN'")
         cache: TokenCache = request.app.state.tokens
         token = credentials.credentials
-        if cache.remote:  # a network round trip: in a thread, so a stalled server stalls
-            holder, generation = await run_in_threadpool(cache.cached, token)  # this request only
-        else:  # SQLite: a read of one row of a local file, on the loop
-            holder, generation = cache.cached(token)
+        # one read for every request that asked before it started (SharedRead): on the
+        # loop for SQLite's local file, in a worker thread for PostgreSQL's round trip
+        generation = await request.app.state.token_generation()
+        holder = cache.kept(token, generation)
         if holder is None:
             holder = await run_in_threadpool(find_token, cache.db, token)
             if holder is None:

@@ -15,7 +15,10 @@ FastAPI route uses, in the same order:
 3. the ``Idempotency-Key`` header, by the same function (400);
 4. the body validated by the route's own model field (422 with FastAPI's errors);
 5. the answer (:func:`AnswerRoute.answer`, which the FastAPI route calls too);
-6. the response serialised by the route's own response field, the replay header after.
+6. the response serialised by the route's own response field, the replay header after;
+   for the state nearly every answer leaves (no outcome yet), its bytes are kept per
+   protocols and next question and only the call's id is put in per request
+   (:class:`~triage_dsl.service.views.CallBytes`, made by the same serialiser).
 
 An error goes to the application's own exception handlers, so every refusal has the
 bytes the FastAPI route gives (tests/service/test_service_shortcut.py sends the same
@@ -42,6 +45,8 @@ from starlette.responses import Response
 from triage_dsl.service.auth import RUN, bearer, require
 from triage_dsl.service.idempotency import HEADER, REPLAYED, header_key
 from triage_dsl.service.models import AnswersIn, CallOut
+from triage_dsl.service.state import CallState
+from triage_dsl.service.views import CallBytes
 from triage_dsl.store.tokens import TokenHolder
 
 Scope = MutableMapping[str, Any]
@@ -55,9 +60,13 @@ _HEADER = HEADER.lower()
 _REPLAYED = (REPLAYED.lower().encode("latin-1"), b"true")
 _NOTHING = object()  # no body (FastAPI's Undefined): the model reports it missing
 
-# what the route does once its request is read: (call_id, body, who, key, request) -> the
-# call and whether the request was a replay
-Answer = Callable[[str, AnswersIn, TokenHolder, str | None, Request], Awaitable[tuple[CallOut, bool]]]
+# what the route does once its request is read: (call_id, body, who, key, request, view)
+# -> the view of the call (its model, or its response's bytes) and whether the request
+# was a replay
+View = Callable[[CallState], CallOut | bytes]
+Answer = Callable[
+    [str, AnswersIn, TokenHolder, str | None, Request, View], Awaitable[tuple[CallOut | bytes, bool]]
+]
 Handler = Callable[..., Any]  # an exception handler: (request, exc) -> a response (or awaits one)
 
 
@@ -80,6 +89,8 @@ class AnswerRoute:
         self.handlers = handlers  # the application's, as Starlette keeps them
         self.enabled = enabled
         self._check = require(RUN)
+        assert route.response_field is not None
+        self._bytes = CallBytes(route.response_field.serialize_json)  # the route's own serialiser
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if (
@@ -115,9 +126,11 @@ class AnswerRoute:
         value, errors = field.validate(body, {}, loc=("body",))
         if errors:
             raise RequestValidationError(errors, body=body)
-        out, replayed = await self.answer(call_id, value, who, key, request)
-        assert route.response_field is not None
-        response = Response(route.response_field.serialize_json(out), media_type="application/json")
+        out, replayed = await self.answer(call_id, value, who, key, request, self._bytes)
+        if not isinstance(out, bytes):
+            assert route.response_field is not None
+            out = route.response_field.serialize_json(out)
+        response = Response(out, media_type="application/json")
         if replayed:
             response.headers.raw.append(_REPLAYED)
         return response

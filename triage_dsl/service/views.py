@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import importlib
+import re
+from collections.abc import Callable
 from typing import Any
 
 from triage_dsl.errors import SessionError, TriageError
@@ -91,6 +93,53 @@ def call_out(state: CallState) -> CallOut:
         result=result,
         escalation=[EscalationNext(protocol=e["protocol"], next=e["next"]) for e in state.escalation_next()],
     )
+
+
+_PLAIN_ID = re.compile(r"[0-9A-Za-z-]+")  # a call id JSON writes as it is (the service's are UUIDs)
+KEPT_RESPONSES = 4096
+
+
+class CallBytes:
+    """:func:`call_out` as the response's bytes (``serialize``: the route's own), kept
+    for the state nearly every answer leaves: no protocol sealed or at its outcome, so
+    the bytes depend only on the call's protocols, the question asked next, whether the
+    call is closed, and the call's id. They are made once by :func:`call_out` and
+    ``serialize`` for each of those (the id cut out), and the id put back per request;
+    any other state is :func:`call_out` itself (the route serialises it)."""
+
+    def __init__(self, serialize: Callable[[CallOut], bytes], size: int = KEPT_RESPONSES) -> None:
+        self._serialize = serialize
+        self._size = size
+        # key -> (before the id, after the id, the objects the key names by identity:
+        # kept alive, so their ids are not reused while the entry is)
+        self._kept: dict[tuple[Any, ...], tuple[bytes, bytes, tuple[object, ...]]] = {}
+
+    def __call__(self, state: CallState) -> CallOut | bytes:
+        if state.sealed or not _PLAIN_ID.fullmatch(state.call_id):
+            return call_out(state)
+        asked: tuple[int, QuestionInfo] | None = None
+        for n, part in enumerate(state.parts):
+            if part.record is not None or part.session.status != "needs_answers":
+                return call_out(state)
+            if asked is None:
+                question = part.session.next_question()
+                if question is not None:
+                    asked = (n, question)
+        named: tuple[object, ...] = (*(part.protocol for part in state.parts), asked[1] if asked else None)
+        key = (*(id(thing) for thing in named), asked[0] if asked else -1, state.closed)
+        kept = self._kept.get(key)
+        if kept is None:
+            out = call_out(state)
+            whole = self._serialize(out)
+            quoted = b'"' + state.call_id.encode() + b'"'
+            if whole.count(quoted) != 1:  # the id written elsewhere too: not kept
+                return out
+            before, _, after = whole.partition(quoted)
+            if len(self._kept) >= self._size:
+                self._kept.clear()
+            self._kept[key] = kept = (before, after, named)
+            return whole
+        return b"".join((kept[0], b'"', state.call_id.encode(), b'"', kept[1]))
 
 
 def answer_events(body: AnswersIn) -> list[Change]:

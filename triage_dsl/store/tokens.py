@@ -210,12 +210,18 @@ class TokenCache:
         """The holder kept for ``token`` (None: look it up) and the generation read now,
         which :meth:`keep` needs: everything kept is forgotten first if it moved."""
         generation = self.generation()
+        return self.kept(token, generation), generation
+
+    def kept(self, token: str, generation: int) -> TokenHolder | None:
+        """The holder kept for ``token`` while the tokens' generation is ``generation``,
+        read after the request came (None: look it up); everything kept is forgotten
+        first if the generation moved."""
         digest = token_hash(token)
         with self._lock:
             if generation != self._generation:
                 self._holders.clear()
                 self._generation = generation
-            return self._holders.get(digest), generation
+            return self._holders.get(digest)
 
     def keep(self, token: str, holder: TokenHolder, generation: int) -> None:
         """Keep ``holder``, looked up *after* ``generation`` was read (so a revocation

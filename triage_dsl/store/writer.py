@@ -49,6 +49,9 @@ class Append:
     key: RequestKey | None = None  # the request's idempotency key, stored with its events
     wake: Callable[[], None] = field(default=lambda: None)  # called once stored or refused
     error: BaseException | None = None
+    # or, for a coroutine: its future, settled on its loop once stored or refused (the
+    # futures of one batch all by one call from the writer thread, not one call each)
+    stored: asyncio.Future[None] | None = None
 
 
 class Writer:
@@ -95,14 +98,8 @@ class Writer:
     ) -> None:
         """:meth:`append` for a coroutine on an event loop: awaits the commit without
         holding a thread (the writer thread wakes the loop)."""
-        loop = asyncio.get_running_loop()
-        stored: asyncio.Future[None] = loop.create_future()
-
-        def wake() -> None:
-            with contextlib.suppress(RuntimeError):  # the loop was closed: nobody waits any more
-                loop.call_soon_threadsafe(_settle, stored)
-
-        item = self._submit(Append(call_id, events, token_id, record, now, key, wake))
+        stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        item = self._submit(Append(call_id, events, token_id, record, now, key, stored=stored))
         await stored
         if item.error is not None:
             raise item.error
@@ -155,8 +152,15 @@ class Writer:
                     for item in batch:
                         item.error = exc
         finally:
+            waiting: dict[asyncio.AbstractEventLoop, list[asyncio.Future[None]]] = {}
             for item in batch:
-                item.wake()
+                if item.stored is None:
+                    item.wake()
+                else:
+                    waiting.setdefault(item.stored.get_loop(), []).append(item.stored)
+            for loop, futures in waiting.items():
+                with contextlib.suppress(RuntimeError):  # the loop was closed: nobody waits any more
+                    loop.call_soon_threadsafe(_settle, futures)
 
     def _alone(self, item: Append) -> None:
         try:
@@ -195,6 +199,7 @@ class Writer:
         self.batches += 1
 
 
-def _settle(stored: asyncio.Future[None]) -> None:
-    if not stored.done():  # not when the waiting request was cancelled
-        stored.set_result(None)
+def _settle(futures: list[asyncio.Future[None]]) -> None:
+    for stored in futures:
+        if not stored.done():  # not when the waiting request was cancelled
+            stored.set_result(None)

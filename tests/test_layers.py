@@ -40,7 +40,7 @@ STAGES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("records", ("record", "roster", "notify", "fhir", "store")),
     ("facade", ("",)),  # triage_dsl/__init__.py: load, evaluate, Session... for the service and users
     ("service", ("service", "lsp")),
-    ("interface", ("cli", "commands", "__main__")),
+    ("interface", ("cli", "commands", "eval_plain", "__main__")),
 )
 
 # Scripts that live in the package but are run by a tool, not imported on their own.

@@ -99,8 +99,37 @@ NOT_FOR_EVAL = (
 
 def test_eval_of_one_case_loads_only_what_it_uses() -> None:
     loaded = _loaded_after(EVAL.format(extra=""))
-    assert {"triage_dsl.compiler", "triage_dsl.runtime.interpreter", "pydantic"} <= loaded
+    assert {"triage_dsl.compiler", "triage_dsl.runtime.interpreter", "triage_dsl.explain.note"} <= loaded
     assert not {m for m in NOT_FOR_EVAL if m in loaded}
+
+
+# The result and the record of one case are built, sealed and written from the plain
+# classes (triage_dsl.model.plain): pydantic and the result models are not imported.
+NO_MODELS = ("pydantic", "pydantic_core", "triage_dsl.model.result", "triage_dsl.model.caller")
+
+
+@pytest.mark.parametrize(
+    "extra",
+    [
+        "",
+        ", '--no-trace'",
+        ", '--redact'",
+        ", '--format', 'note'",
+        ", '--format', 'markdown', '--no-trace'",
+        ", '--answers', 'protocols/examples/news2_high.json'",  # the last --answers counts
+    ],
+)
+def test_eval_of_one_case_does_not_import_pydantic(extra: str) -> None:
+    loaded = _loaded_after(EVAL.format(extra=extra))
+    assert "triage_dsl.eval_plain" in loaded
+    assert not {m for m in NO_MODELS if m in loaded}
+
+
+def test_eval_with_a_caller_block_takes_the_models_path(tmp_path: Path) -> None:
+    call = tmp_path / "call.json"
+    call.write_text('{"caller": "patient", "agent_id": "a1", "chief_complaint": "unwell"}')
+    loaded = _loaded_after(EVAL.format(extra=f", '--call', {str(call)!r}"))
+    assert "pydantic" in loaded and "triage_dsl.model.result" in loaded
 
 
 def test_eval_of_a_stored_protocol_loads_no_parser() -> None:
@@ -172,9 +201,16 @@ def test_the_command_runs_without_pydantic_plugins_unless_the_operator_allows_th
     env.update(PYTHONPATH=str(tmp_path), SPY_FILE=str(spy))
     if setting is not None:
         env["PYDANTIC_DISABLE_PLUGINS"] = setting
-    argv = [sys.executable, "-m", "triage_dsl", "eval", "protocols/rules/qsofa.triage", "--answers", "-"]
+    # a batch (eval of one case builds no model: tests above)
+    argv = [sys.executable, "-m", "triage_dsl", "eval", "protocols/rules/qsofa.triage", "--cases", "-"]
     done = subprocess.run(
-        argv, input='{"resp_rate": 24}', capture_output=True, text=True, cwd=ROOT, env=env, check=False
+        argv,
+        input='{"id": 1, "answers": {"resp_rate": 24}}\n',
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        env=env,
+        check=False,
     )
     assert done.returncode == 0, done.stderr
     assert spy.exists() == seen  # the plugin would have seen the answers' models

@@ -143,8 +143,8 @@ def evaluate(
     >>> evaluate(p, {"resp_rate": 400}).error
     "question 'resp_rate': 400 is outside the valid range 0 to 80 breaths/min"
     """
+    from triage_dsl.runtime.answer_log import answer_log
     from triage_dsl.runtime.interpreter import evaluate_protocol
-    from triage_dsl.runtime.session import answer_log
 
     result = evaluate_protocol(protocol, answers, trace=trace, now=now)
     log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []

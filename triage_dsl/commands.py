@@ -222,8 +222,6 @@ def _call_info(name: str | None, inp: TextIO) -> Any:
 
 
 def eval_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
-    from triage_dsl import evaluate
-
     _outputs(args, args.output, inputs=[args.answers, args.cases])
     protocol = _compile(args.protocol, args.root)
     if args.cases:
@@ -246,6 +244,25 @@ def eval_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
     if isinstance(answers, dict) and set(answers) == {"answers"} and isinstance(answers["answers"], dict):
         answers = answers["answers"]
     now = _clock_reading(args.at)
+    if args.call is None and not (args.redact and args.format != "json"):
+        from triage_dsl.eval_plain import evaluate_and_seal
+
+        written = evaluate_and_seal(
+            protocol,
+            answers,
+            trace=not args.no_trace,
+            now=now,
+            session_id=args.session_id,
+            key=_key(args),
+            redacted=args.redact,
+            form=args.format,
+        )
+        if written is not None:  # else a value orjson cannot write: the models' path below
+            text, status = written
+            _write(text, args.output, out)
+            return NO if status == "error" else OK
+    from triage_dsl import evaluate
+
     call = _call_info(args.call, inp)
     result = _sealed(
         protocol, evaluate(protocol, answers, trace=not args.no_trace, call=call, now=now), args, now

@@ -9,14 +9,21 @@ what decided the outcome and where it is written (and the floor that raised it, 
 did), the disposition, its urgency, the care advice, the escalation plan, the caller's
 response to the advice, and for a record (``triage_dsl.record``) the overrides and the
 escalation steps run.
+
+It reads a result's fields only, so it renders the plain results of ``triage eval``
+(:mod:`triage_dsl.model.plain`) as it renders the pydantic ones, without pydantic.
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import datetime
+from typing import TYPE_CHECKING
 
-from triage_dsl.model.result import EscalationStepRun, Override, TriageResult, final_answers
+from triage_dsl.model.plain import final_answers
+
+if TYPE_CHECKING:
+    from triage_dsl.model.result import EscalationStepRun, Override, TriageResult
 
 
 def _answer(value: object) -> str:

@@ -25,8 +25,8 @@ if TYPE_CHECKING:
     from triage_dsl.protocol import Protocol
 
 
-@dataclass(frozen=True)
-class QuestionPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class QuestionPlan(ast.Node):
     id: str
     node: str
     type: ast.QuestionType
@@ -61,8 +61,8 @@ class QuestionPlan:
         return tuple(o for o, _ in self.options)
 
 
-@dataclass(frozen=True)
-class ValuePlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class ValuePlan(ast.Node):
     id: str
     node: str
     kind: Literal["value", "score", "points"]
@@ -71,8 +71,8 @@ class ValuePlan:
     text: str
 
 
-@dataclass(frozen=True)
-class CriterionPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class CriterionPlan(ast.Node):
     node: str
     section: int
     index: int
@@ -82,8 +82,8 @@ class CriterionPlan:
     text: str
 
 
-@dataclass(frozen=True)
-class SectionPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class SectionPlan(ast.Node):
     node: str
     index: int
     mode: Literal["any", "all"]
@@ -94,8 +94,8 @@ class SectionPlan:
     screen: str | None = None  # the screen that brought this section, if any
 
 
-@dataclass(frozen=True)
-class FloorPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class FloorPlan(ast.Node):
     """``at least DISPOSITION if any of|all of ... end``: evaluated only when ``target``
     is more urgent than the outcome so far; its criteria are ``CriterionPlan`` whose
     ``section`` is the floor's index."""
@@ -110,8 +110,8 @@ class FloorPlan:
     screen: str | None = None
 
 
-@dataclass(frozen=True)
-class TierPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class TierPlan(ast.Node):
     id: str
     label: str
     rank: int
@@ -119,8 +119,8 @@ class TierPlan:
     within_text: str | None
 
 
-@dataclass(frozen=True)
-class DispositionPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class DispositionPlan(ast.Node):
     id: str
     node: str
     label: str
@@ -132,8 +132,8 @@ class DispositionPlan:
     span: Span
 
 
-@dataclass(frozen=True)
-class RolePlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class RolePlan(ast.Node):
     """``role on_call_physician "On-call physician"``: a role the plans may notify."""
 
     id: str
@@ -141,8 +141,8 @@ class RolePlan:
     location: str
 
 
-@dataclass(frozen=True)
-class PopulationPlan:
+@dataclass(frozen=True, eq=False, repr=False)
+class PopulationPlan(ast.Node):
     """``population adult aged 18 to 120 years``, enforced against ``question``'s answer."""
 
     text: str  # "adult aged 18 to 120 years"
@@ -152,8 +152,8 @@ class PopulationPlan:
     location: str
 
 
-@dataclass(frozen=True)
-class Plan:
+@dataclass(frozen=True, eq=False, repr=False)
+class Plan(ast.Node):
     protocol_id: str
     path: str
     questions: MappingProxyType[str, QuestionPlan]

@@ -30,6 +30,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, JsonValue
 
 from triage_dsl.model.caller import CallInfo
+from triage_dsl.model.plain import final_answers as final_answers  # the log's replay, here too
 
 SCHEMA_VERSION = "1.3"
 
@@ -333,25 +334,6 @@ class AnswerEvent(_Model):
     red_flag: bool = Field(False, description="the question is a red flag of the protocol")
     after_outcome: bool = Field(False, description="said after the disposition was reached (notes only)")
     problem: str | None = Field(None, description="an invalid answer: the rule it broke (evaluate only)")
-
-
-def final_answers(log: list[AnswerEvent]) -> dict[str, JsonValue]:
-    """The answers a log ends with: corrections replace, retractions remove; invalid
-    answers (``problem``) and notes are not answers.
-
-    >>> final_answers([AnswerEvent(seq=1, kind="answer", question="a", value=True),
-    ...                AnswerEvent(seq=2, kind="correction", question="a", value=False, previous=True)])
-    {'a': False}
-    """
-    answers: dict[str, JsonValue] = {}
-    for event in log:
-        if event.question is None or event.problem is not None:
-            continue
-        if event.kind in ("answer", "correction"):
-            answers[event.question] = event.value
-        elif event.kind == "retraction":
-            answers.pop(event.question, None)
-    return answers
 
 
 class KeyedSeal(_Model):

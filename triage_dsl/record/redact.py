@@ -18,11 +18,14 @@ roster event.
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Iterable
+from typing import TYPE_CHECKING, Any
 
-from triage_dsl.model.call import CallRecord
-from triage_dsl.model.result import TriageResult
 from triage_dsl.record.keys import RecordKey
+
+if TYPE_CHECKING:
+    from triage_dsl.model.call import CallRecord
+    from triage_dsl.model.result import TriageResult
 
 REDACTED = "[redacted]"
 _OUTCOME_KINDS = ("section", "default", "continue", "disposition")
@@ -134,7 +137,21 @@ def redact(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
     ``key`` (the record key) makes identifiers keyed pseudonyms, so log lines of one
     session or one agent can be matched; without it they are removed.
     """
-    raw = record.model_dump(mode="json")
+    from triage_dsl.model.result import TriageResult
+
+    fields = (
+        (name, info.get_default(call_default_factory=True))
+        for name, info in TriageResult.model_fields.items()
+    )
+    return TriageResult.model_validate(redact_json(record.model_dump(mode="json"), key, fields))
+
+
+def redact_json(
+    raw: dict[str, Any], key: RecordKey | None, fields: Iterable[tuple[str, Any]]
+) -> dict[str, Any]:
+    """:func:`redact` over a record's JSON data, in place and without the models;
+    ``fields``: the record's fields with their empty defaults (a field neither kept nor
+    scrubbed here is reset to its default)."""
     raw["answers"] = {k: REDACTED for k in raw["answers"]}
     raw["trace"] = [_redact_entry(e) for e in raw["trace"]]
     raw["scores"] = {k: None for k in raw["scores"]}
@@ -165,10 +182,10 @@ def redact(record: TriageResult, key: RecordKey | None = None) -> TriageResult:
     raw["answer_log"] = [_redact_event(e, key) for e in raw["answer_log"]]
     raw["call"] = _redact_call(raw["call"], key)
     raw["redacted"] = True
-    for name, info in TriageResult.model_fields.items():
+    for name, default in fields:
         if name not in KEPT and name not in SCRUBBED:  # not known to be safe: emptied
-            raw[name] = info.get_default(call_default_factory=True)
-    return TriageResult.model_validate(raw)
+            raw[name] = default
+    return raw
 
 
 def redact_call(call: CallRecord, key: RecordKey | None = None) -> CallRecord:

@@ -10,11 +10,10 @@ import math
 from collections.abc import Callable, Mapping
 from datetime import datetime
 from fractions import Fraction
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage_dsl.errors import did_you_mean
 from triage_dsl.graph.plan import Plan, QuestionPlan, plans
-from triage_dsl.model.result import AnswerProblem
 from triage_dsl.units import (
     MAX_MINUTES,
     MAX_WHOLE_MINUTES,
@@ -29,6 +28,9 @@ from triage_dsl.units import (
     text_minutes,
     whole_minutes,
 )
+
+if TYPE_CHECKING:
+    from triage_dsl.model.result import AnswerProblem
 
 
 class _Unknown:
@@ -134,8 +136,8 @@ def _show_number(value: int | float) -> str:
     return f"{value:g}" if isinstance(value, float) else describe(value)
 
 
-_Checked = tuple[Clean | None, AnswerProblem | None]
-_Problem = Callable[[str, str], tuple[None, AnswerProblem]]
+_Checked = tuple["Clean | None", "AnswerProblem | None"]
+_Problem = Callable[[str, str], tuple[None, "AnswerProblem"]]
 
 
 def accepted_forms(q: QuestionPlan) -> str:
@@ -146,14 +148,27 @@ def accepted_forms(q: QuestionPlan) -> str:
     return f"{forms} (units: {UNITS_TEXT})"
 
 
+def _problem_class(given: Any) -> Any:
+    if given is not None:
+        return given
+    from triage_dsl.model.result import AnswerProblem
+
+    return AnswerProblem
+
+
 def check_answer(
-    q: QuestionPlan, value: Any, now: datetime | None = None
+    q: QuestionPlan, value: Any, now: datetime | None = None, problem_class: Any = None
 ) -> tuple[Clean | None, AnswerProblem | None]:
     """One answer: its clean form, or the problem with it. ``now`` (aware, UTC) is the
-    evaluation's clock, needed only to turn a date of birth into an age."""
+    evaluation's clock, needed only to turn a date of birth into an age.
+    ``problem_class``: the class of the problem (default the pydantic ``AnswerProblem``;
+    the plain one for a result of :mod:`triage_dsl.model.plain`)."""
 
     def problem(code: str, message: str) -> tuple[None, AnswerProblem]:
-        return None, AnswerProblem(question=q.id, code=code, message=f"question '{q.id}': {message}")
+        made: AnswerProblem = _problem_class(problem_class)(
+            question=q.id, code=code, message=f"question '{q.id}': {message}"
+        )
+        return None, made
 
     if isinstance(value, str) and value == UNKNOWN_WORD:
         if q.unknown_allowed:
@@ -281,9 +296,11 @@ def _in_range(q: QuestionPlan, minutes: Fraction | int, text: str, problem: _Pro
 
 
 def validate(
-    plan: Plan, answers: Mapping[str, Any], now: datetime | None = None
+    plan: Plan, answers: Mapping[str, Any], now: datetime | None = None, problem_class: Any = None
 ) -> tuple[dict[str, Clean], list[AnswerProblem]]:
-    """Clean answers (``null`` means not answered) and every problem found, in key order."""
+    """Clean answers (``null`` means not answered) and every problem found, in key order
+    (``problem_class`` as for :func:`check_answer`)."""
+    problem_class = _problem_class(problem_class)
     questions = all_questions(plan)
     clean: dict[str, Clean] = {}
     problems: list[AnswerProblem] = []
@@ -292,7 +309,7 @@ def validate(
             name = printable(key if isinstance(key, str) else describe(key))
             hint = did_you_mean(name, questions)
             problems.append(
-                AnswerProblem(
+                problem_class(
                     question=name,
                     code="unknown_question",
                     message=f"'{name}' is not a question of protocol '{plan.protocol_id}'"
@@ -302,7 +319,7 @@ def validate(
             continue
         if value is None:
             continue
-        cleaned, problem = check_answer(questions[key], value, now)
+        cleaned, problem = check_answer(questions[key], value, now, problem_class)
         if problem is not None:
             problems.append(problem)
         else:

@@ -10,9 +10,8 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Callable
-from typing import Any, NoReturn
-
-from pydantic import BaseModel
+from types import ModuleType
+from typing import TYPE_CHECKING, Any, NoReturn
 
 from triage_dsl.check.scope import minutes
 from triage_dsl.graph.plan import (
@@ -22,7 +21,6 @@ from triage_dsl.graph.plan import (
     QuestionPlan,
     SectionPlan,
 )
-from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import (
     UNKNOWN,
@@ -32,6 +30,9 @@ from triage_dsl.runtime.answers import (
 )
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
+
+if TYPE_CHECKING:
+    from triage_dsl.model import result as m
 
 _JSON = bool | int | float | str | None
 
@@ -61,22 +62,27 @@ _answer_json = answer_json
 
 
 class _Builder:
-    """Builds instances of a pydantic model from data already valid by construction.
+    """Builds instances of a result model from data already valid by construction.
 
-    Equivalent to ``cls.model_construct(**values)`` (same fields, same ``model_fields_set``,
-    defaults filled in declaration order) at a fraction of its cost; used only where the
-    interpreter made every value itself. Fields added to the model later get their
-    defaults.
+    For a pydantic model, equivalent to ``cls.model_construct(**values)`` (same fields,
+    same ``model_fields_set``, defaults filled in declaration order) at a fraction of its
+    cost; for a plain model (:mod:`triage_dsl.model.plain`) the same fields and defaults.
+    Used only where the interpreter made every value itself. Fields added to the model
+    later get their defaults.
     """
 
-    __slots__ = ("cls", "defaults", "factories", "fresh", "template")
+    __slots__ = ("cls", "defaults", "factories", "fresh", "plain", "template")
 
-    def __init__(self, cls: type[BaseModel]) -> None:
+    def __init__(self, cls: type[Any]) -> None:
         self.cls = cls
+        self.plain = bool(getattr(cls, "PLAIN", False))
         self.defaults: list[tuple[str, Any, Callable[[], Any] | None]] = []
-        for name, info in cls.model_fields.items():
-            factory: Any = info.default_factory
-            self.defaults.append((name, None if factory else info.default, factory))
+        if self.plain:
+            self.defaults = list(cls.FIELDS)
+        else:
+            for name, info in cls.model_fields.items():
+                factory: Any = info.default_factory
+                self.defaults.append((name, None if factory else info.default, factory))
         # every field in declaration order with its default; fields made by a factory after
         self.template = {name: default for name, default, _ in self.defaults}
         self.factories = tuple((name, factory) for name, _, factory in self.defaults if factory is not None)
@@ -98,22 +104,95 @@ class _Builder:
             data = {name: data[name] for name in self.template}
         obj = object.__new__(self.cls)
         _set(obj, "__dict__", data)
-        _set(obj, "__pydantic_fields_set__", set(values))
-        _set(obj, "__pydantic_extra__", None)
-        _set(obj, "__pydantic_private__", None)
+        if not self.plain:
+            _set(obj, "__pydantic_fields_set__", set(values))
+            _set(obj, "__pydantic_extra__", None)
+            _set(obj, "__pydantic_private__", None)
         return obj
 
 
 _set = object.__setattr__
-_trace_entry = _Builder(m.TraceEntry)
-_triage_result = _Builder(m.TriageResult)
-_disposition = _Builder(m.Disposition)
-_escalation = _Builder(m.EscalationPlan)
-
 
 _TRACE_FIELDS = ("step", "kind", "node", "protocol", "location", "text", "reads", "value", "detail", "row")
 _TRACE_FIELDS_SET = frozenset(_TRACE_FIELDS)
-_TRACE_FAST = tuple(m.TraceEntry.model_fields) == _TRACE_FIELDS
+
+Entry = Callable[[int, str, str, str, str, str, "dict[str, _JSON]", _JSON, str, "int | None"], Any]
+
+
+class Models:
+    """The result classes one evaluator builds: the pydantic models (the API's results)
+    or their plain stand-ins (``triage eval`` of one case, which never imports pydantic),
+    with the fast builders of the pieces every evaluation makes."""
+
+    def __init__(self, module: ModuleType) -> None:
+        self.m: Any = module
+        self.plain = bool(getattr(module.TriageResult, "PLAIN", False))
+        self.result = _Builder(module.TriageResult)
+        self.disposition = _Builder(module.Disposition)
+        self.escalation = _Builder(module.EscalationPlan)
+        self.entry: Entry = _entry_maker(module.TraceEntry, self.plain)
+
+
+def _entry_maker(cls: type[Any], plain: bool) -> Entry:
+    fields = tuple(cls.FIELDS if plain else cls.model_fields)
+    if fields[: len(_TRACE_FIELDS)] != _TRACE_FIELDS or (
+        fields[len(_TRACE_FIELDS) :] != ("hash",)
+    ):  # pragma: no cover - the model gained a field: take the general path
+        general = _Builder(cls)
+
+        def built(*values: Any) -> Any:
+            return general(dict(zip(_TRACE_FIELDS, values, strict=True)))
+
+        return built
+
+    def entry(
+        step: int,
+        kind: str,
+        node: str,
+        protocol: str,
+        location: str,
+        text: str,
+        reads: dict[str, _JSON],
+        value: _JSON,
+        detail: str,
+        row: int | None,
+    ) -> Any:
+        data = {
+            "step": step,
+            "kind": kind,
+            "node": node,
+            "protocol": protocol,
+            "location": location,
+            "text": text,
+            "reads": reads,
+            "value": value,
+            "detail": detail,
+            "row": row,
+            "hash": None,
+        }
+        obj = object.__new__(cls)
+        _set(obj, "__dict__", data)
+        if not plain:
+            _set(obj, "__pydantic_fields_set__", set(_TRACE_FIELDS_SET))
+            _set(obj, "__pydantic_extra__", None)
+            _set(obj, "__pydantic_private__", None)
+        return obj
+
+    return entry
+
+
+_MODELS: dict[bool, Models] = {}
+
+
+def models(plain: bool = False) -> Models:
+    """The pydantic result models (default) or the plain ones, with their builders."""
+    found = _MODELS.get(plain)
+    if found is None:
+        import importlib
+
+        module = importlib.import_module("triage_dsl.model.plain" if plain else "triage_dsl.model.result")
+        found = _MODELS[plain] = Models(module)
+    return found
 
 
 def _entry(
@@ -128,27 +207,11 @@ def _entry(
     detail: str,
     row: int | None,
 ) -> m.TraceEntry:
-    data = {
-        "step": step,
-        "kind": kind,
-        "node": node,
-        "protocol": protocol,
-        "location": location,
-        "text": text,
-        "reads": reads,
-        "value": value,
-        "detail": detail,
-        "row": row,
-    }
-    if not _TRACE_FAST:  # pragma: no cover - the model gained a field: take the general path
-        entry: m.TraceEntry = _trace_entry(data)
-        return entry
-    obj = object.__new__(m.TraceEntry)
-    _set(obj, "__dict__", data)
-    _set(obj, "__pydantic_fields_set__", set(_TRACE_FIELDS_SET))
-    _set(obj, "__pydantic_extra__", None)
-    _set(obj, "__pydantic_private__", None)
-    return obj
+    """A pydantic trace entry (generated code's traces)."""
+    entry: m.TraceEntry = models().entry(
+        step, kind, node, protocol, location, text, reads, value, detail, row
+    )
+    return entry
 
 
 # --------------------------------------------------------------------- the compiled program
@@ -228,9 +291,9 @@ class Locator:
         return f"{self.path(path)}:{line}" if path else location
 
 
-def protocol_ref(protocol: Any) -> m.ProtocolRef:
+def protocol_ref(protocol: Any, kinds: Models | None = None) -> m.ProtocolRef:
     relative = getattr(protocol, "relative", None)
-    return m.ProtocolRef(
+    ref: m.ProtocolRef = (kinds or models()).m.ProtocolRef(
         id=protocol.id,
         title=protocol.title,
         version=protocol.version,
@@ -239,6 +302,7 @@ def protocol_ref(protocol: Any) -> m.ProtocolRef:
         content_sha256=getattr(protocol, "content_sha256", None),
         status=getattr(protocol, "status", None),
     )
+    return ref
 
 
 class ReadOnlyList(list[Any]):
@@ -265,10 +329,13 @@ class ReadOnlyList(list[Any]):
         return (list, (list(self),))
 
 
-def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -> m.QuestionInfo:
+def question_info(
+    q: QuestionPlan, where: Callable[[Span], str] | None = None, kinds: Models | None = None
+) -> m.QuestionInfo:
     """What an agent's screen shows of ``q``: frozen, its options read-only, so one
     instance per question can be handed to every caller (``Program.question_info``)."""
-    info = m.QuestionInfo(
+    mm = (kinds or models()).m
+    info = mm.QuestionInfo(
         id=q.id,
         prompt=q.prompt,
         help=q.help,
@@ -276,27 +343,31 @@ def question_info(q: QuestionPlan, where: Callable[[Span], str] | None = None) -
         unit=q.unit,
         range=(q.low, q.high) if q.low is not None and q.high is not None else None,
         range_text=q.time_range_text() if q.is_time else None,
-        options=[m.OptionInfo(id=o, label=label) for o, label in q.options],
+        options=[mm.OptionInfo(id=o, label=label) for o, label in q.options],
         unknown_allowed=q.unknown_allowed,
         location=where(q.span) if where else q.span.location,
     )
     # as handed out before (a copy with its own list): the same fields set, dumps alike
-    return info.model_copy(update={"options": ReadOnlyList(info.options)})
+    shared: m.QuestionInfo = info.model_copy(update={"options": ReadOnlyList(info.options)})
+    return shared
 
 
-def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = None) -> m.EscalationPlan:
+def escalation_plan(
+    plan: ast.Escalation, where: Callable[[Span], str] | None = None, kinds: Models | None = None
+) -> m.EscalationPlan:
+    mm = (kinds or models()).m
     steps: list[m.EscalationStep] = []
     total = 0.0
     for step in plan.steps:
         if isinstance(step, ast.TellStep):
-            steps.append(m.EscalationStep(kind="tell_caller", text=step.text, worst_case_minutes=0))
+            steps.append(mm.EscalationStep(kind="tell_caller", text=step.text, worst_case_minutes=0))
             continue
         wait = minutes(step.wait) if step.wait else 0.0
         every = minutes(step.retry_every) if step.retry_every else wait
         worst = wait + step.retries * every
         total += worst
         steps.append(
-            m.EscalationStep(
+            mm.EscalationStep(
                 kind="notify",
                 role=step.role,
                 channel=step.channel,
@@ -306,20 +377,22 @@ def escalation_plan(plan: ast.Escalation, where: Callable[[Span], str] | None = 
                 worst_case_minutes=worst,
             )
         )
-    return m.EscalationPlan(
+    built: m.EscalationPlan = mm.EscalationPlan(
         id=plan.id,
         steps=steps,
         fallback=plan.fallback,
         worst_case_minutes=total,
         location=where(plan.span) if where else plan.span.location,
     )
+    return built
 
 
-def urgency(d: DispositionPlan) -> m.Urgency:
-    return m.Urgency(
+def urgency(d: DispositionPlan, kinds: Models | None = None) -> m.Urgency:
+    tier: m.Urgency = (kinds or models()).m.Urgency(
         tier=d.tier.id,
         label=d.tier.label,
         rank=d.tier.rank,
         time_frame=d.within_text,
         time_frame_minutes=d.within_minutes,
     )
+    return tier

@@ -12,7 +12,7 @@ records the assumption.
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from triage_dsl.graph.plan import (
     CriterionPlan,
@@ -22,7 +22,6 @@ from triage_dsl.graph.plan import (
     QuestionPlan,
     SectionPlan,
 )
-from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import (
     UNKNOWN,
@@ -34,7 +33,6 @@ from triage_dsl.runtime.build import (
     _JSON,
     _all_advice,
     _answer_json,
-    _entry,
     _fmt,
     _no_detail,
     _quote_list,
@@ -54,12 +52,16 @@ from triage_dsl.source import Span
 from triage_dsl.syntax import ast
 from triage_dsl.units import exact_text
 
+if TYPE_CHECKING:
+    from triage_dsl.model import result as m
+
 
 class Evaluation:
     """The state of one evaluation; a plan is shared, this is not.
 
     ``quiet`` evaluates without recording anything (look-ahead, the analyses);
-    ``tracing=False`` records the answers read and the assumptions but builds no trace.
+    ``tracing=False`` records the answers read and the assumptions but builds no trace;
+    ``plain`` builds plain results (:mod:`triage_dsl.model.plain`) instead of pydantic ones.
     """
 
     def __init__(
@@ -70,9 +72,10 @@ class Evaluation:
         asked: list[str],
         *,
         tracing: bool = True,
+        plain: bool = False,
     ) -> None:
         self.protocol = protocol
-        self.program = program(protocol)
+        self.program = program(protocol, plain)
         self.plan: Plan = protocol.plan
         self.answers = answers
         self.trace = trace
@@ -112,7 +115,7 @@ class Evaluation:
             return
         trace = self.trace
         trace.append(
-            _entry(
+            self.program.kinds.entry(
                 len(trace) + 1,
                 kind,
                 node,
@@ -154,7 +157,7 @@ class Evaluation:
                         f"for '{qid}' ({self.program.where(q.span)})"
                     )
                     self.assumptions.append(
-                        m.Assumption(
+                        self.program.m.Assumption(
                             question=qid,
                             node=q.node,
                             location=self.program.where(q.span),
@@ -491,7 +494,7 @@ class Evaluation:
         if kind == "unknown_answer":
             for qid in unknown:
                 self.assumptions.append(
-                    m.Assumption(
+                    self.program.m.Assumption(
                         question=qid,
                         node=criterion.node,
                         location=where,
@@ -552,7 +555,7 @@ class Evaluation:
             **outcome,
             "disposition": after,
             "criterion_advice": (*advice, *(a for a in outcome["criterion_advice"] if a not in advice)),
-            "raised_by": m.RaisedBy(
+            "raised_by": self.program.m.RaisedBy(
                 kind="criterion" if kind == "criterion" else "unknown_answer",
                 floor=f.node,
                 floor_location=self.program.where(f.span),
@@ -602,7 +605,7 @@ class Evaluation:
                 for qid in unknown:
                     q = plan.questions[qid]
                     self.assumptions.append(
-                        m.Assumption(
+                        self.program.m.Assumption(
                             question=qid,
                             node=criterion.node,
                             location=self.program.where(criterion.span),
@@ -633,7 +636,7 @@ class Evaluation:
                 self.record("section", s.node, s.span, s.text, value=True, detail=explanation)
                 return self.conclude(
                     target,
-                    m.DecidedBy(
+                    self.program.m.DecidedBy(
                         kind="unknown_answer",
                         section=s.node,
                         criterion=criterion.node,
@@ -671,7 +674,7 @@ class Evaluation:
         )
         return self.conclude(
             plan.default,
-            m.DecidedBy(
+            self.program.m.DecidedBy(
                 kind="default",
                 section="default",
                 location=self.program.where(plan.default_span),

@@ -18,13 +18,12 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, NamedTuple
+from typing import TYPE_CHECKING, Any, NamedTuple
 
 from triage_dsl.graph.plan import (
     DispositionPlan,
     PopulationPlan,
 )
-from triage_dsl.model import result as m
 from triage_dsl.runtime import codegen
 from triage_dsl.runtime.answers import (
     UNKNOWN,
@@ -37,8 +36,6 @@ from triage_dsl.runtime.answers import (
 from triage_dsl.runtime.build import (
     _JSON,
     Locator,
-    _entry,
-    _triage_result,
     escalation_plan,
     protocol_ref,
     question_info,
@@ -46,6 +43,9 @@ from triage_dsl.runtime.build import (
 )
 from triage_dsl.runtime.evaluation import Evaluation
 from triage_dsl.runtime.program import Program, program
+
+if TYPE_CHECKING:
+    from triage_dsl.model import result as m
 
 __all__ = [
     "Decision",
@@ -108,7 +108,7 @@ def decide(protocol: Any, answers: Mapping[str, Clean]) -> Decision:
 
 
 def _outside_population(
-    protocol: Any, population: PopulationPlan, clean: Mapping[str, Clean], trace: bool
+    compiled: Program, population: PopulationPlan, clean: Mapping[str, Clean], trace: bool
 ) -> m.TriageResult | None:
     """The error result for a patient's age outside the protocol's population, or None."""
     qid = population.question
@@ -122,26 +122,26 @@ def _outside_population(
     )
     entries = []
     if trace:
-        q = program(protocol).questions_all[qid]
+        q = compiled.questions_all[qid]
         entries = [
-            _entry(
+            compiled.kinds.entry(
                 1,
                 "answer",
                 q.node,
-                protocol.id,
-                program(protocol).where(q.span),
+                compiled.protocol_id,
+                compiled.where(q.span),
                 q.prompt,
                 {qid: given},
                 float(answer),
                 f"answered {given}",
                 None,
             ),
-            _entry(
+            compiled.kinds.entry(
                 2,
                 "population",
                 "population",
-                protocol.id,
-                program(protocol).where.location(population.location),
+                compiled.protocol_id,
+                compiled.where.location(population.location),
                 f"population {population.text}",
                 {qid: given},
                 False,
@@ -149,14 +149,15 @@ def _outside_population(
                 None,
             ),
         ]
-    return m.TriageResult(
-        protocol=program(protocol).ref,
+    refused: m.TriageResult = compiled.m.TriageResult(
+        protocol=compiled.ref,
         status="error",
         error=message,
-        errors=[m.AnswerProblem(question=qid, code="outside_population", message=message)],
+        errors=[compiled.m.AnswerProblem(question=qid, code="outside_population", message=message)],
         answers={qid: given},
         trace=entries,
     )
+    return refused
 
 
 def _age_first(population: PopulationPlan, answers: Mapping[str, Any], outcome: dict[str, Any]) -> None:
@@ -211,6 +212,7 @@ def evaluate_protocol(
     trace: bool = True,
     now: datetime | None = None,
     generated: bool | None = None,
+    plain: bool = False,
 ) -> m.TriageResult:
     """Evaluate ``protocol`` against ``answers`` (JSON-like values). Never raises on bad answers.
 
@@ -218,31 +220,44 @@ def evaluate_protocol(
     an age; without it a date of birth is refused. ``generated`` chooses the protocol's
     generated code where it applies (``True``), the interpreter alone (``False``), or by
     default generated code once the plan has been evaluated often in this process
-    (``codegen.HOT_AFTER``; never with ``TRIAGE_INTERPRETER=1``): all give the same bytes."""
-    compiled = program(protocol)
+    (``codegen.HOT_AFTER``; never with ``TRIAGE_INTERPRETER=1``): all give the same bytes.
+
+    ``plain`` builds the result from the plain classes of :mod:`triage_dsl.model.plain`
+    (same fields, same JSON) with the interpreter alone: ``triage eval`` of one case,
+    which never imports pydantic."""
+    compiled = program(protocol, plain)
     ref = compiled.ref
+    result: m.TriageResult
     if type(answers) is not dict and not isinstance(answers, Mapping):
-        return m.TriageResult(
+        result = compiled.m.TriageResult(
             protocol=ref,
             status="error",
             error="answers must be a JSON object of question id -> answer",
-            errors=[m.AnswerProblem(question="", code="wrong_type", message="answers must be a JSON object")],
+            errors=[
+                compiled.m.AnswerProblem(
+                    question="", code="wrong_type", message="answers must be a JSON object"
+                )
+            ],
         )
+        return result
     clean = compiled.clean(answers)
     if clean is None:
-        clean, problems = validate(protocol.plan, answers, now)
+        clean, problems = validate(protocol.plan, answers, now, compiled.m.AnswerProblem)
         if problems:
-            return m.TriageResult(
+            result = compiled.m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
             )
+            return result
     population = protocol.plan.population
     if population is not None:
-        refused = _outside_population(protocol, population, clean, trace)
+        refused = _outside_population(compiled, population, clean, trace)
         if refused is not None:
             return refused
     entries: list[m.TraceEntry] = []
     fast = None
-    if generated is None:  # the default: generated code once the plan is hot
+    if plain:  # the reference alone: generated code builds pydantic trace entries
+        functions = None
+    elif generated is None:  # the default: generated code once the plan is hot
         functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
     else:
         functions = codegen.runner(protocol) if generated else None
@@ -254,7 +269,7 @@ def evaluate_protocol(
     else:  # the reference: partial and unknown answers, floors, continued protocols
         entries.clear()
         asked = []
-        evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace)
+        evaluation = Evaluation(protocol, clean, entries, asked, tracing=trace, plain=plain)
         outcome = evaluation.run()
         if population is not None:
             _population_step(evaluation, population, outcome)
@@ -283,7 +298,7 @@ def evaluate_protocol(
         common["status"] = "needs_answers"
         common["missing"] = missing
         common["next_question"] = compiled.question_info(missing[0]) if missing else None
-        needs: m.TriageResult = _triage_result(common)
+        needs: m.TriageResult = compiled.kinds.result(common)
         return needs
     d: DispositionPlan = outcome["disposition"]
     criterion_advice = outcome["criterion_advice"]
@@ -295,5 +310,5 @@ def evaluate_protocol(
     common["decided_by"] = outcome["decided_by"]
     if "raised_by" in outcome:
         common["raised_by"] = outcome["raised_by"]
-    complete: m.TriageResult = _triage_result(common)
+    complete: m.TriageResult = compiled.kinds.result(common)
     return complete

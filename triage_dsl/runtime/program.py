@@ -24,7 +24,6 @@ from triage_dsl.graph.plan import (
     all_dispositions,
     blocks,
 )
-from triage_dsl.model import result as m
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import (
     UNKNOWN,
@@ -36,11 +35,11 @@ from triage_dsl.runtime.answers import (
 )
 from triage_dsl.runtime.build import (
     Locator,
+    Models,
     _band_text,
-    _disposition,
-    _escalation,
     _target_text,
     escalation_plan,
+    models,
     protocol_ref,
     question_info,
     urgency,
@@ -49,6 +48,7 @@ from triage_dsl.syntax import ast
 from triage_dsl.units import MAX_WHOLE_MINUTES, WHOLE_FACTORS, plural
 
 if TYPE_CHECKING:
+    from triage_dsl.model import result as m
     from triage_dsl.runtime.evaluation import Evaluation
 
 Code = Callable[["Evaluation"], v.Value]
@@ -103,14 +103,19 @@ _CONCRETE_CMP: dict[str, Callable[[Any, Any], bool]] = {
 class Program:
     """A plan compiled into closures, with the result pieces that depend only on the
     protocol. Immutable once built, except for memo tables of equal values (safe to share
-    between threads)."""
+    between threads).
 
-    def __init__(self, protocol: Any) -> None:
+    ``kinds`` are the result classes it builds: the pydantic models, or the plain ones
+    (:mod:`triage_dsl.model.plain`) for a command that never imports pydantic."""
+
+    def __init__(self, protocol: Any, kinds: Models | None = None) -> None:
         plan: Plan = protocol.plan
         self.plan = plan
+        self.kinds = kinds = kinds or models()
+        self.m: Any = kinds.m
         self.protocol_id = plan.protocol_id
         self.where = Locator(protocol)
-        self.ref = protocol_ref(protocol)
+        self.ref = protocol_ref(protocol, kinds)
         self.questions_all = all_questions(plan)
         self.order = plan.question_order
         self.missing_domain = {qid: _domain(q, missing=(qid,)) for qid, q in plan.questions.items()}
@@ -138,9 +143,9 @@ class Program:
         # Every disposition a result may name: a protocol continued with may reach one
         # that this protocol never names itself.
         reachable = all_dispositions(plan).values()
-        self.urgencies = {d.id: urgency(d) for d in reachable}
+        self.urgencies = {d.id: urgency(d, kinds) for d in reachable}
         self.escalations = {
-            d.id: escalation_plan(d.escalation, self.where) for d in reachable if d.escalation
+            d.id: escalation_plan(d.escalation, self.where, kinds) for d in reachable if d.escalation
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
@@ -354,7 +359,7 @@ class Program:
             )
             cached = (
                 explanation,
-                m.DecidedBy(
+                self.m.DecidedBy(
                     kind="criterion",
                     section=s.node,
                     criterion=criterion.node,
@@ -370,17 +375,21 @@ class Program:
         key = (d.id, tuple(advice))
         cached = self.dispositions.get(key)
         if cached is None:
-            cached = m.Disposition(id=d.id, label=d.label, care_advice=advice, location=self.where(d.span))
+            cached = self.m.Disposition(
+                id=d.id, label=d.label, care_advice=advice, location=self.where(d.span)
+            )
             self.dispositions[key] = cached
         # A fresh copy: a result's lists belong to it alone.
-        fresh: m.Disposition = _disposition({**cached.__dict__, "care_advice": list(cached.care_advice)})
+        fresh: m.Disposition = self.kinds.disposition(
+            {**cached.__dict__, "care_advice": list(cached.care_advice)}
+        )
         return fresh
 
     def escalation(self, d: DispositionPlan) -> m.EscalationPlan | None:
         cached = self.escalations.get(d.id)
         if cached is None:
             return None
-        fresh: m.EscalationPlan = _escalation({**cached.__dict__, "steps": list(cached.steps)})
+        fresh: m.EscalationPlan = self.kinds.escalation({**cached.__dict__, "steps": list(cached.steps)})
         return fresh
 
     def question_info(self, qid: str) -> m.QuestionInfo:
@@ -388,7 +397,7 @@ class Program:
         every result and session (frozen, its options read-only)."""
         info = self.infos.get(qid)
         if info is None:
-            info = question_info(self.questions_all[qid], self.where)
+            info = question_info(self.questions_all[qid], self.where, self.kinds)
             self.infos[qid] = info
         return info
 
@@ -540,14 +549,16 @@ def _domain(q: QuestionPlan, missing: tuple[str, ...] = (), unknown: tuple[str, 
 _COMPILE_LOCK = threading.Lock()
 
 
-def program(protocol: Any) -> Program:
-    """The protocol's compiled program (built once, then shared)."""
+def program(protocol: Any, plain: bool = False) -> Program:
+    """The protocol's compiled program (built once, then shared); ``plain``: the one
+    that builds plain results (:mod:`triage_dsl.model.plain`), kept apart."""
     cache = protocol.plan.compiled
-    compiled = cache.get("program")
+    name = "program-plain" if plain else "program"
+    compiled = cache.get(name)
     if compiled is None:
         with _COMPILE_LOCK:
-            compiled = cache.get("program")
+            compiled = cache.get(name)
             if compiled is None:
-                compiled = Program(protocol)
-                cache["program"] = compiled
+                compiled = Program(protocol, models(plain))
+                cache[name] = compiled
     return compiled  # type: ignore[no-any-return]

@@ -19,113 +19,23 @@ kept with :meth:`Session.note`, marked as said after the outcome.
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from typing import Any, TypeGuard
+from typing import Any
 
-from pydantic import JsonValue, ValidationError
+from pydantic import ValidationError
 
 from triage_dsl.clock import SYSTEM_CLOCK, Clock, utc
 from triage_dsl.errors import AnswerError, SessionError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.model.result import AnswerEvent, QuestionInfo, TriageResult
 from triage_dsl.protocol import Protocol
-from triage_dsl.runtime.answers import MAX_SHOWN, Clean, all_questions, check_answer, describe, printable
+from triage_dsl.runtime.answer_log import _bounded as _bounded
+from triage_dsl.runtime.answer_log import answer_log as answer_log
+from triage_dsl.runtime.answer_log import as_json
+from triage_dsl.runtime.answers import Clean, check_answer, describe, printable
 from triage_dsl.runtime.incremental import Walk
 from triage_dsl.runtime.program import MISS, Program, program
-
-
-def as_json(value: Any) -> JsonValue:
-    """An answer as the log keeps it: JSON values as given; anything else (NaN, a
-    Python object) as its text, so an invalid answer is kept, never lost."""
-    if value is True or value is False or value is None:
-        return value  # yes/no: the commonest answer
-    if _plain(value):
-        return value  # the common answers, as _bounded keeps them
-    if type(value) is dict and len(value) <= 100:
-        for k, item in value.items():
-            t = type(item)
-            if not (
-                type(k) is str
-                and len(k) <= MAX_SHOWN
-                and k.isascii()
-                and (  # _plain(item)
-                    t is bool
-                    or item is None
-                    or (t is str and item.isascii())
-                    or (t is int and -(10**20) < item < 10**20)
-                )
-            ):
-                break
-        else:
-            return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
-    return _bounded(value, 0)
-
-
-def _plain(value: Any) -> TypeGuard[bool | str | int | None]:
-    """A value :func:`_bounded` keeps as it is: yes/no, null, ASCII text, a small integer."""
-    t = type(value)
-    return (
-        t is bool
-        or value is None
-        or (t is str and value.isascii())
-        or (t is int and -(10**20) < value < 10**20)
-    )
-
-
-def _bounded(value: Any, depth: int) -> JsonValue:
-    """JSON values as given, within bounds: a huge integer, a string that is not valid
-    Unicode, nesting deeper than 4 or a non-JSON object is kept as a short description
-    (the log must serialise whatever the caller sent)."""
-    if value is None or isinstance(value, bool):
-        return value
-    if isinstance(value, int):
-        return value if abs(value) < 10**20 else describe(value)
-    if isinstance(value, float):
-        return value if math.isfinite(value) else repr(value)
-    if isinstance(value, str):
-        try:
-            value.encode("utf-8")
-        except UnicodeEncodeError:
-            return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
-        return value
-    if depth < 4 and isinstance(value, list | tuple):
-        return [_bounded(item, depth + 1) for item in value[:100]]
-    if depth < 4 and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
-        return {printable(k): _bounded(v, depth + 1) for k, v in list(value.items())[:100]}
-    return describe(value)
-
-
-def answer_log(
-    protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None
-) -> list[AnswerEvent]:
-    """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
-    each, in the order given, invalid ones with the rule they broke (``now`` reads a date
-    of birth, as the evaluation does). Times are left for the record to fill with the
-    call's start."""
-    questions = all_questions(protocol.plan)
-    log: list[AnswerEvent] = []
-    for key, value in answers.items():
-        q = questions.get(key) if isinstance(key, str) else None
-        problem: str | None = "unknown_question" if q is None else None
-        if q is not None:
-            if value is None:
-                continue  # null means not answered
-            found = check_answer(q, value, now)[1]
-            problem = found.code if found is not None else None
-        log.append(
-            AnswerEvent(
-                seq=len(log) + 1,
-                kind="answer",
-                question=str(key),
-                value=as_json(value),
-                prompt=q.prompt if q else None,
-                red_flag=q.red_flag if q else False,
-                problem=problem,
-            )
-        )
-    return log
 
 
 class Session:

@@ -7,19 +7,74 @@ the DSL it models.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
-from typing import Literal, TypeAlias
+from collections.abc import Callable
+from dataclasses import dataclass, field, fields
+from operator import attrgetter
+from typing import Any, Literal, TypeAlias
 
 from triage_dsl.source import Span
 
 Number: TypeAlias = int | float
 
 
+class Node:
+    """What every node shares: equality, hashing and ``repr`` as ``@dataclass(frozen=True)``
+    makes them (the fields compared, hashed and shown, in order), written once here
+    instead of compiled for each of the 44 classes at import (``dataclass`` compiles each
+    method it makes with ``exec``: half of this module's import time, which every
+    command that reads a protocol pays)."""
+
+    __slots__ = ()
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        get = _getters(self.__class__)[0]
+        return bool(get(self) == get(other))
+
+    def __hash__(self) -> int:
+        return hash(_getters(self.__class__)[1](self))
+
+    def __repr__(self) -> str:
+        names = _getters(self.__class__)[2]
+        shown = ", ".join(f"{name}={getattr(self, name)!r}" for name in names)
+        return f"{self.__class__.__qualname__}({shown})"
+
+
+_GETTERS: dict[
+    type, tuple[Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]
+] = {}
+
+
+def _values(names: tuple[str, ...]) -> Callable[[Any], tuple[Any, ...]]:
+    if len(names) == 1:
+        (name,) = names
+        return lambda obj: (getattr(obj, name),)
+    if not names:
+        return lambda obj: ()
+    get: Callable[[Any], tuple[Any, ...]] = attrgetter(*names)
+    return get
+
+
+def _getters(
+    cls: type,
+) -> tuple[Callable[[Any], tuple[Any, ...]], Callable[[Any], tuple[Any, ...]], tuple[str, ...]]:
+    """The fields a class's instances compare, hash and show (as dataclass chooses them)."""
+    found = _GETTERS.get(cls)
+    if found is None:
+        every = fields(cls)
+        compared = tuple(f.name for f in every if f.compare)
+        hashed = tuple(f.name for f in every if (f.compare if f.hash is None else f.hash))
+        shown = tuple(f.name for f in every if f.repr)
+        found = _GETTERS[cls] = (_values(compared), _values(hashed), shown)
+    return found
+
+
 # ------------------------------------------------------------------ expressions
 
 
-@dataclass(frozen=True)
-class NumberLit:
+@dataclass(frozen=True, eq=False, repr=False)
+class NumberLit(Node):
     """A number literal: ``38.0``; or a time constant, ``3 months`` (``unit`` is then set,
     ``amount`` is the number as written and ``value`` the time in minutes, see
     ``triage_dsl/units.py``)."""
@@ -30,32 +85,32 @@ class NumberLit:
     amount: str | None = None
 
 
-@dataclass(frozen=True)
-class BoolLit:
+@dataclass(frozen=True, eq=False, repr=False)
+class BoolLit(Node):
     """``yes`` or ``no``."""
 
     span: Span
     value: bool
 
 
-@dataclass(frozen=True)
-class Name:
+@dataclass(frozen=True, eq=False, repr=False)
+class Name(Node):
     """A reference to a question, value or score: ``resp_rate``."""
 
     span: Span
     id: str
 
 
-@dataclass(frozen=True)
-class Not:
+@dataclass(frozen=True, eq=False, repr=False)
+class Not(Node):
     """``not fainted``."""
 
     span: Span
     operand: Expr
 
 
-@dataclass(frozen=True)
-class And:
+@dataclass(frozen=True, eq=False, repr=False)
+class And(Node):
     """``chest_pain and sweating``: short-circuits left to right."""
 
     span: Span
@@ -63,8 +118,8 @@ class And:
     right: Expr
 
 
-@dataclass(frozen=True)
-class Or:
+@dataclass(frozen=True, eq=False, repr=False)
+class Or(Node):
     """``lips_blue or unable_to_speak``: short-circuits left to right."""
 
     span: Span
@@ -75,8 +130,8 @@ class Or:
 CompareOp = Literal["<", "<=", ">", ">=", "=", "!="]
 
 
-@dataclass(frozen=True)
-class Compare:
+@dataclass(frozen=True, eq=False, repr=False)
+class Compare(Node):
     """``temp_c >= 38.0``: numbers against numbers."""
 
     span: Span
@@ -85,16 +140,16 @@ class Compare:
     right: Expr
 
 
-@dataclass(frozen=True)
-class OptionRef:
+@dataclass(frozen=True, eq=False, repr=False)
+class OptionRef(Node):
     """An option id of a choice question inside ``{...}`` or after ``is``: ``alert``."""
 
     span: Span
     id: str
 
 
-@dataclass(frozen=True)
-class Member:
+@dataclass(frozen=True, eq=False, repr=False)
+class Member(Node):
     """``consciousness in {voice, pain}``, ``consciousness is alert``, ``x not in {a}``."""
 
     span: Span
@@ -103,8 +158,8 @@ class Member:
     negated: bool
 
 
-@dataclass(frozen=True)
-class IsUnknown:
+@dataclass(frozen=True, eq=False, repr=False)
+class IsUnknown(Node):
     """``temp_c is unknown`` (caller said they do not know), or ``is not unknown``."""
 
     span: Span
@@ -115,8 +170,8 @@ class IsUnknown:
 ArithOp = Literal["+", "-", "*"]
 
 
-@dataclass(frozen=True)
-class Arith:
+@dataclass(frozen=True, eq=False, repr=False)
+class Arith(Node):
     """``a + b``, ``a - b``, ``a * b`` over numbers."""
 
     span: Span
@@ -125,24 +180,24 @@ class Arith:
     right: Expr
 
 
-@dataclass(frozen=True)
-class Negate:
+@dataclass(frozen=True, eq=False, repr=False)
+class Negate(Node):
     """``-x``."""
 
     span: Span
     operand: Expr
 
 
-@dataclass(frozen=True)
-class Count:
+@dataclass(frozen=True, eq=False, repr=False)
+class Count(Node):
     """``count(confusion, urea_mmol_l > 7, age >= 65)``: how many conditions hold."""
 
     span: Span
     items: tuple[Expr, ...]
 
 
-@dataclass(frozen=True)
-class Conditional:
+@dataclass(frozen=True, eq=False, repr=False)
+class Conditional(Node):
     """``if spo2_scale2 then scale2_points else scale1_points``."""
 
     span: Span
@@ -171,8 +226,8 @@ Expr: TypeAlias = (
 # ------------------------------------------------------------------ header and imports
 
 
-@dataclass(frozen=True)
-class AgeLimits:
+@dataclass(frozen=True, eq=False, repr=False)
+class AgeLimits(Node):
     """``aged 18 to 120 years`` or ``aged 0 days to 18 years``: ``low_unit`` is the low
     end's own unit when written, else the high end's ``unit`` applies to both."""
 
@@ -183,8 +238,8 @@ class AgeLimits:
     low_unit: str | None = None
 
 
-@dataclass(frozen=True)
-class Header:
+@dataclass(frozen=True, eq=False, repr=False)
+class Header(Node):
     """``protocol news2 title "..." version "1.0" ... end`` (or ``library common ... end``)."""
 
     span: Span
@@ -206,8 +261,8 @@ class Header:
     duplicates: tuple[tuple[str, Span], ...] = ()
 
 
-@dataclass(frozen=True)
-class Import:
+@dataclass(frozen=True, eq=False, repr=False)
+class Import(Node):
     """``import "../shared/telephone.triage"``: a library's definitions, or a protocol to
     continue with."""
 
@@ -222,8 +277,8 @@ NUMERIC_TYPES: tuple[QuestionType, ...] = ("number", "whole number", "age", "dur
 TIME_TYPES: tuple[QuestionType, ...] = ("age", "duration")
 
 
-@dataclass(frozen=True)
-class Option:
+@dataclass(frozen=True, eq=False, repr=False)
+class Option(Node):
     """``option new_confusion "New confusion"``."""
 
     span: Span
@@ -231,16 +286,16 @@ class Option:
     label: str
 
 
-@dataclass(frozen=True)
-class Literal_:
+@dataclass(frozen=True, eq=False, repr=False)
+class Literal_(Node):
     """A constant in ``unknown means ...`` or a scenario answer: ``no``, ``37``, ``alert``."""
 
     span: Span
     value: bool | Number | str
 
 
-@dataclass(frozen=True)
-class Allow:
+@dataclass(frozen=True, eq=False, repr=False)
+class Allow(Node):
     """``allow W010 "the two findings are one clinical sign"``: a warning accepted on the
     declaration it is written in, with the reason (shown by ``check --show-suppressed``)."""
 
@@ -250,8 +305,8 @@ class Allow:
     reason: str | None
 
 
-@dataclass(frozen=True)
-class Question:
+@dataclass(frozen=True, eq=False, repr=False)
+class Question(Node):
     """``question temp_c: number ask "..." unit "C" range 30 to 45 unknown allowed end``.
 
     For ``age`` and ``duration`` questions (``range 0 days to 120 years``) ``range`` is in
@@ -284,8 +339,8 @@ class Question:
 # ------------------------------------------------------------------ derived values
 
 
-@dataclass(frozen=True)
-class Value:
+@dataclass(frozen=True, eq=False, repr=False)
+class Value(Node):
     """``value low_bp = sbp < 90 or dbp <= 60`` (``kind='value'``) or
     ``score curb65 = count(...)`` (``kind='score'``, reported in results)."""
 
@@ -296,8 +351,8 @@ class Value:
     expr: Expr
 
 
-@dataclass(frozen=True)
-class Band:
+@dataclass(frozen=True, eq=False, repr=False)
+class Band(Node):
     """One row of a points table: ``<= 8: 3``, ``alert: 0``, ``when x: 1``, ``else: 3``,
     ``>= 65 years: 1`` (``unit`` set: ``bound`` is then minutes, ``amount`` as written)."""
 
@@ -312,8 +367,8 @@ class Band:
     condition: Expr | None = None
 
 
-@dataclass(frozen=True)
-class Points:
+@dataclass(frozen=True, eq=False, repr=False)
+class Points(Node):
     """A point-band table, first matching row wins::
 
     points resp_points from resp_rate
@@ -333,8 +388,8 @@ class Points:
 # ------------------------------------------------------------------ urgency and escalation
 
 
-@dataclass(frozen=True)
-class Duration:
+@dataclass(frozen=True, eq=False, repr=False)
+class Duration(Node):
     """``15 minutes``, ``24 hours``, ``2 weeks``."""
 
     span: Span
@@ -342,8 +397,8 @@ class Duration:
     unit: str
 
 
-@dataclass(frozen=True)
-class Tier:
+@dataclass(frozen=True, eq=False, repr=False)
+class Tier(Node):
     """``tier urgent "Go to the emergency department now" within 1 hour``."""
 
     span: Span
@@ -352,16 +407,16 @@ class Tier:
     within: Duration | None
 
 
-@dataclass(frozen=True)
-class Tiers:
+@dataclass(frozen=True, eq=False, repr=False)
+class Tiers(Node):
     """``tiers tier ... tier ... end``: the urgency scale, most urgent first."""
 
     span: Span
     tiers: tuple[Tier, ...]
 
 
-@dataclass(frozen=True)
-class Role:
+@dataclass(frozen=True, eq=False, repr=False)
+class Role(Node):
     """``role on_call_physician "On-call physician"``: someone an escalation plan may
     notify; a roster says which person holds it when."""
 
@@ -371,8 +426,8 @@ class Role:
     label: str
 
 
-@dataclass(frozen=True)
-class NotifyStep:
+@dataclass(frozen=True, eq=False, repr=False)
+class NotifyStep(Node):
     """``notify on_call_physician by secure_page, wait 15 minutes for callback,
     retry 2 times every 10 minutes``."""
 
@@ -387,16 +442,16 @@ class NotifyStep:
     role_span: Span | None = None
 
 
-@dataclass(frozen=True)
-class TellStep:
+@dataclass(frozen=True, eq=False, repr=False)
+class TellStep(Node):
     """``tell caller "Call 911 now."``: an instruction given at once."""
 
     span: Span
     text: str
 
 
-@dataclass(frozen=True)
-class Escalation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Escalation(Node):
     """``escalation name  notify ... notify ... finally tell caller "..." end``."""
 
     span: Span
@@ -407,8 +462,8 @@ class Escalation:
     fallback_span: Span
 
 
-@dataclass(frozen=True)
-class Disposition:
+@dataclass(frozen=True, eq=False, repr=False)
+class Disposition(Node):
     """``disposition ed_now label "..." tier urgent advice "..." escalation page end``."""
 
     span: Span
@@ -428,8 +483,8 @@ class Disposition:
 # ------------------------------------------------------------------ triage logic
 
 
-@dataclass(frozen=True)
-class Target:
+@dataclass(frozen=True, eq=False, repr=False)
+class Target(Node):
     """A section's outcome: a disposition id, or ``continue with <protocol>``."""
 
     span: Span
@@ -437,8 +492,8 @@ class Target:
     id: str
 
 
-@dataclass(frozen=True)
-class Criterion:
+@dataclass(frozen=True, eq=False, repr=False)
+class Criterion(Node):
     """``when chest_pain and sweating advice "Do not drive yourself."``."""
 
     span: Span
@@ -446,8 +501,8 @@ class Criterion:
     advice: tuple[str, ...] = ()
 
 
-@dataclass(frozen=True)
-class Section:
+@dataclass(frozen=True, eq=False, repr=False)
+class Section(Node):
     """``section ed_now if any of  when ...  when ... end``."""
 
     span: Span
@@ -457,8 +512,8 @@ class Section:
     allows: tuple[Allow, ...] = ()
 
 
-@dataclass(frozen=True)
-class Floor:
+@dataclass(frozen=True, eq=False, repr=False)
+class Floor(Node):
     """A minimum-urgency floor: the final outcome is raised to at least ``target`` when
     its criteria hold, and never lowered::
 
@@ -474,8 +529,8 @@ class Floor:
     allows: tuple[Allow, ...] = ()
 
 
-@dataclass(frozen=True)
-class ScreenUse:
+@dataclass(frozen=True, eq=False, repr=False)
+class ScreenUse(Node):
     """``screen first_screen`` inside ``triage``: the screen's sections are spliced here."""
 
     span: Span
@@ -483,8 +538,8 @@ class ScreenUse:
     id_span: Span
 
 
-@dataclass(frozen=True)
-class Screen:
+@dataclass(frozen=True, eq=False, repr=False)
+class Screen(Node):
     """A shared first screen: sections spliced in where a triage names it, and floors
     that apply to every protocol running it::
 
@@ -501,8 +556,8 @@ class Screen:
     floors: tuple[Floor, ...]
 
 
-@dataclass(frozen=True)
-class Triage:
+@dataclass(frozen=True, eq=False, repr=False)
+class Triage(Node):
     """``triage  screen first_screen  section ...  default home_care  at least ... end``:
     first match wins, then the floors may raise the outcome."""
 
@@ -526,8 +581,8 @@ Declaration: TypeAlias = (
 )
 
 
-@dataclass(frozen=True)
-class ProtocolFile:
+@dataclass(frozen=True, eq=False, repr=False)
+class ProtocolFile(Node):
     """A whole ``.triage`` file: a header then declarations in written order."""
 
     span: Span
@@ -538,8 +593,8 @@ class ProtocolFile:
 # ------------------------------------------------------------------ scenarios
 
 
-@dataclass(frozen=True)
-class Answer:
+@dataclass(frozen=True, eq=False, repr=False)
+class Answer(Node):
     """``resp_rate = 16`` in a ``given`` or ``baseline`` line."""
 
     span: Span
@@ -547,8 +602,8 @@ class Answer:
     value: Literal_
 
 
-@dataclass(frozen=True)
-class Expectation:
+@dataclass(frozen=True, eq=False, repr=False)
+class Expectation(Node):
     """``expect zero``, ``expect tier urgent``, ``expect score news2 = 7``,
     ``expect not asked on_oxygen``, ``expect status needs_answers``, ``expect next spo2``."""
 
@@ -558,8 +613,8 @@ class Expectation:
     number: Number | None = None
 
 
-@dataclass(frozen=True)
-class Scenario:
+@dataclass(frozen=True, eq=False, repr=False)
+class Scenario(Node):
     """``scenario "name"  given ...  expect ... end``."""
 
     span: Span
@@ -569,8 +624,8 @@ class Scenario:
     expectations: tuple[Expectation, ...]
 
 
-@dataclass(frozen=True)
-class ScenarioFile:
+@dataclass(frozen=True, eq=False, repr=False)
+class ScenarioFile(Node):
     """A ``.scenarios`` file: an optional ``baseline`` of answers, then scenarios."""
 
     span: Span

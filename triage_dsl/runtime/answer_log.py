@@ -1,0 +1,123 @@
+"""The log of answers given together (``triage eval``, a batch), and how an answer is
+kept in a log: JSON values as given, anything else as a bounded description.
+
+Free of pydantic: the log is built from whichever event class the result uses.
+"""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Mapping
+from datetime import datetime
+from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
+
+from triage_dsl.runtime.answers import MAX_SHOWN, all_questions, check_answer, describe, printable
+
+if TYPE_CHECKING:
+    from pydantic import JsonValue
+
+    from triage_dsl.model.result import AnswerEvent
+    from triage_dsl.protocol import Protocol
+
+
+class _Problem(NamedTuple):
+    """The rule an answer broke (the log keeps only its code)."""
+
+    question: str
+    code: str
+    message: str
+
+
+def as_json(value: Any) -> JsonValue:
+    """An answer as the log keeps it: JSON values as given; anything else (NaN, a
+    Python object) as its text, so an invalid answer is kept, never lost."""
+    if value is True or value is False or value is None:
+        return value  # yes/no: the commonest answer
+    if _plain(value):
+        return value  # the common answers, as _bounded keeps them
+    if type(value) is dict and len(value) <= 100:
+        for k, item in value.items():
+            t = type(item)
+            if not (
+                type(k) is str
+                and len(k) <= MAX_SHOWN
+                and k.isascii()
+                and (  # _plain(item)
+                    t is bool
+                    or item is None
+                    or (t is str and item.isascii())
+                    or (t is int and -(10**20) < item < 10**20)
+                )
+            ):
+                break
+        else:
+            return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
+    return _bounded(value, 0)
+
+
+def _plain(value: Any) -> TypeGuard[bool | str | int | None]:
+    """A value :func:`_bounded` keeps as it is: yes/no, null, ASCII text, a small integer."""
+    t = type(value)
+    return (
+        t is bool
+        or value is None
+        or (t is str and value.isascii())
+        or (t is int and -(10**20) < value < 10**20)
+    )
+
+
+def _bounded(value: Any, depth: int) -> JsonValue:
+    """JSON values as given, within bounds: a huge integer, a string that is not valid
+    Unicode, nesting deeper than 4 or a non-JSON object is kept as a short description
+    (the log must serialise whatever the caller sent)."""
+    if value is None or isinstance(value, bool):
+        return value
+    if isinstance(value, int):
+        return value if abs(value) < 10**20 else describe(value)
+    if isinstance(value, float):
+        return value if math.isfinite(value) else repr(value)
+    if isinstance(value, str):
+        try:
+            value.encode("utf-8")
+        except UnicodeEncodeError:
+            return value.encode("utf-8", "backslashreplace").decode("ascii", "replace")
+        return value
+    if depth < 4 and isinstance(value, list | tuple):
+        return [_bounded(item, depth + 1) for item in value[:100]]
+    if depth < 4 and isinstance(value, Mapping) and all(isinstance(k, str) for k in value):
+        return {printable(k): _bounded(v, depth + 1) for k, v in list(value.items())[:100]}
+    return describe(value)
+
+
+def answer_log(
+    protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None, event_class: Any = None
+) -> list[AnswerEvent]:
+    """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
+    each, in the order given, invalid ones with the rule they broke (``now`` reads a date
+    of birth, as the evaluation does). Times are left for the record to fill with the
+    call's start. ``event_class``: the class of the events (default the pydantic
+    ``AnswerEvent``; the plain one for a result of :mod:`triage_dsl.model.plain`)."""
+    if event_class is None:
+        from triage_dsl.model.result import AnswerEvent as event_class
+    questions = all_questions(protocol.plan)
+    log: list[AnswerEvent] = []
+    for key, value in answers.items():
+        q = questions.get(key) if isinstance(key, str) else None
+        problem: str | None = "unknown_question" if q is None else None
+        if q is not None:
+            if value is None:
+                continue  # null means not answered
+            found = check_answer(q, value, now, _Problem)[1]
+            problem = found.code if found is not None else None
+        log.append(
+            event_class(
+                seq=len(log) + 1,
+                kind="answer",
+                question=str(key),
+                value=as_json(value),
+                prompt=q.prompt if q else None,
+                red_flag=q.red_flag if q else False,
+                problem=problem,
+            )
+        )
+    return log

@@ -52,6 +52,21 @@ def _on_signal(signum: int, frame: Any) -> None:
     raise Terminated(signum)
 
 
+MAX_JOBS = 256
+"""The most worker processes a command forks, whatever it is asked for."""
+
+
+def _jobs(text: str) -> int:
+    """``--jobs N``: 0 (one per core) to :data:`MAX_JOBS`."""
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+    if not 0 <= value <= MAX_JOBS:
+        raise argparse.ArgumentTypeError(f"expected 0 (one per core) to {MAX_JOBS}, got {value}")
+    return value
+
+
 def _roots_option(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--root",
@@ -95,7 +110,7 @@ def _parser() -> argparse.ArgumentParser:
     )
     p.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=0,
         metavar="N",
         help="worker processes for the analyses of files not checked before (default 0: one per core); "
@@ -123,7 +138,7 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--no-trace", action="store_true", help="leave the trace out (faster)")
     p.add_argument(
         "--jobs",
-        type=int,
+        type=_jobs,
         default=0,
         metavar="N",
         help="with --cases: worker processes (default 0: one per core for large batches); order is kept",

@@ -91,12 +91,13 @@ def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextI
     return NO if errors else OK
 
 
-Checked = tuple[list["Diagnostic"], dict[str, "Source"]]
+Found = tuple[list["Diagnostic"], dict[str, "Source"]]
+"""What checking a file found: its diagnostics, and every file read (for the excerpts)."""
 
 
 def _checked(
     paths: list[Path], roots: list[str] | None, analysed: bool, jobs: int
-) -> Iterator[tuple[Path, Checked | str]]:
+) -> Iterator[tuple[Path, Found | str]]:
     """Each file's diagnostics and sources (or why it cannot be read), in the order given:
     kept from an earlier run when the file and its imports are unchanged, else checked
     (the analyses in worker processes when several files need them) and kept."""
@@ -116,7 +117,7 @@ def _checked(
 
 def _check_files(
     paths: list[Path], roots: list[str] | None, analysed: bool, jobs: int
-) -> Iterator[Checked | str]:
+) -> Iterator[Found | str]:
     """Check the files, in order. With the analyses (seconds a file, cold) and more than
     one file and core, forked workers check them; results come back in the order given,
     so the output is the same bytes as one process gives."""
@@ -132,14 +133,14 @@ def _check_files(
     yield from forked_map(functools.partial(_check_one, roots=roots, analysed=analysed), paths, workers)
 
 
-def _check_one(path: Path, roots: list[str] | None, analysed: bool) -> Checked | str:
+def _check_one(path: Path, roots: list[str] | None, analysed: bool) -> Found | str:
     try:
         return _check_file(path, roots, analysed)
     except ProtocolFileError as exc:
         return str(exc)
 
 
-def _check_file(path: Path, roots: list[str] | None, analysed: bool) -> Checked:
+def _check_file(path: Path, roots: list[str] | None, analysed: bool) -> Found:
     """Check one file (imported here: a run whose files are all kept loads no parser)."""
     from triage_dsl.analysis import findings_of
     from triage_dsl.analysis.cache import cached

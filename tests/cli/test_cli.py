@@ -16,6 +16,7 @@ from tests.conftest import PROTOCOLS, ROOT
 from triage_dsl.cli import main
 
 NEWS2 = str(PROTOCOLS / "rules" / "news2.triage")
+QSOFA = str(PROTOCOLS / "rules" / "qsofa.triage")
 NORMAL = {
     "resp_rate": 16,
     "spo2": 97,
@@ -120,6 +121,9 @@ def test_eval_cases_no_trace() -> None:
         (["eval", NEWS2], 2, "one of the arguments --answers --cases is required"),
         (["eval", NEWS2, "--cases", "nope.jsonl"], 2, "nope.jsonl: no such file"),
         (["frobnicate"], 2, "invalid choice"),
+        (["check", QSOFA, "--jobs", "-1"], 2, "--jobs: expected 0 (one per core) to 256, got -1"),
+        (["eval", NEWS2, "--cases", "-", "--jobs", "100000"], 2, "to 256, got 100000"),
+        (["check", QSOFA, "--jobs", "two"], 2, "--jobs: expected a whole number, got 'two'"),
         (["check", str(PROTOCOLS / "rules")], 0, ""),
     ],
 )

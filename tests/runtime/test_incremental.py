@@ -180,13 +180,18 @@ end
 def test_an_answer_rewalks_from_the_first_section_that_read_it(monkeypatch: pytest.MonkeyPatch) -> None:
     protocol = compile_text(WALK, "walk.triage")
     walked: list[str] = []
-    section = Walk._section
+    section, resume = Walk._section, Walk._resume
 
-    def spy(self: Walk, s: Any, reuse: Any) -> Any:
+    def spy(self: Walk, s: Any) -> Any:
         walked.append(s.target.id)
-        return section(self, s, reuse)
+        return section(self, s)
+
+    def spy_resume(self: Walk, s: Any, qid: str) -> Any:  # the section waited at, again
+        walked.append(s.target.id)
+        return resume(self, s, qid)
 
     monkeypatch.setattr(Walk, "_section", spy)
+    monkeypatch.setattr(Walk, "_resume", spy_resume)
     session = Session(protocol)
     assert session.next_question().id == "a"  # type: ignore[union-attr]
     assert walked == ["er"]

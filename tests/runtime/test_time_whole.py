@@ -20,6 +20,7 @@ from triage_dsl import load
 from triage_dsl.graph.plan import QuestionPlan
 from triage_dsl.runtime import answers
 from triage_dsl.runtime.answers import all_questions, check_answer
+from triage_dsl.runtime.program import MISS, _fast_check
 from triage_dsl.units import UNIT_WORDS, exact_minutes, whole_minutes
 
 TIME_QUESTIONS: list[QuestionPlan] = sorted(
@@ -85,6 +86,35 @@ def fraction_path(q: QuestionPlan, value: Any) -> tuple[str, str | None]:
 @given(st.sampled_from(TIME_QUESTIONS), st.one_of(TEXTS, OBJECTS))
 def test_time_answers_read_with_integers_are_those_read_with_fractions(q: QuestionPlan, value: Any) -> None:
     assert shown(check_answer(q, value)) == fraction_path(q, value)
+
+
+ODD_OBJECTS = st.one_of(
+    st.fixed_dictionaries({"value": st.integers(-3, 130), "unit": UNITS}),  # mostly in range
+    st.fixed_dictionaries({"value": st.one_of(st.booleans(), st.none(), st.text(max_size=3)), "unit": UNITS}),
+    st.fixed_dictionaries({"value": st.integers(-10, 10**7), "unit": st.one_of(st.integers(), st.none())}),
+    st.fixed_dictionaries({"value": st.integers(0, 10**7), "unit": UNITS, "extra": st.integers()}),
+    st.fixed_dictionaries({"value": st.integers(0, 10**7)}),
+    st.fixed_dictionaries({"born": st.sampled_from(["2026-01-01", "x"]), "unit": UNITS}),
+    st.sampled_from([10**20, -(10**20), 10**20 - 1, 1 - 10**20]).map(
+        lambda n: {"value": n, "unit": "minutes"}
+    ),
+)
+
+
+@settings(max_examples=600, deadline=None)
+@given(st.sampled_from(TIME_QUESTIONS), st.one_of(OBJECTS, ODD_OBJECTS))
+def test_the_quick_check_of_objects_reads_what_check_answer_reads(q: QuestionPlan, value: Any) -> None:
+    # A session and a batch take {"value", "unit"} answers through the program's quick
+    # check first: it must give check_answer's clean answer, or leave the answer to it.
+    quick = _fast_check(q)(value)
+    if quick is not MISS:
+        clean, problem = check_answer(q, value)
+        assert problem is None
+        assert repr(quick) == repr(clean)
+        assert type(quick) is type(clean)
+    elif type(value.get("value")) is int and type(value.get("unit")) is str and len(value) == 2:
+        # only what check_answer refuses, or a huge integer, goes the long way
+        assert check_answer(q, value)[1] is not None or abs(value["value"]) >= 10**20
 
 
 @settings(max_examples=600, deadline=None)

@@ -27,7 +27,7 @@ from triage_dsl.analysis.walk import Walk, walk
 from triage_dsl.errors import Diagnostic, Severity
 from triage_dsl.graph.plan import Plan, all_dispositions, blocks, plans
 from triage_dsl.runtime import values as v
-from triage_dsl.runtime.answers import UNKNOWN, Clean
+from triage_dsl.runtime.answers import UNKNOWN, Clean, TimeAnswer
 from triage_dsl.runtime.interpreter import escalation_plan, program
 from triage_dsl.source import Span
 from triage_dsl.syntax import ast
@@ -294,6 +294,8 @@ def _word(value: Clean) -> str:
         return "yes"
     if value is False:
         return "no"
+    if isinstance(value, TimeAnswer):
+        return value.text  # an age or duration in the caller's words: "1 month", not minutes
     return f"{value}"
 
 
@@ -322,6 +324,34 @@ def _monotonic_break(
                 answers = {c.question: c.representative for c in path if c.question != qid}
                 return better, worse, da.disposition, db.disposition, {**answers, qid: worse}
     return None
+
+
+def unknown_errs_urgent(ctx: Context) -> None:
+    """An "I don't know" never gives a less urgent outcome than an answer the caller could
+    have given (the other answers the same), unless the question says what unknown means:
+    an undecided criterion holds, so only a test of ``q is unknown`` or ``q is not
+    unknown`` can make it do so."""
+    for q in ctx.plan.questions.values():
+        if q.span.path != ctx.protocol.path or not q.unknown_allowed or q.unknown_means is not None:
+            continue
+        for known in ctx.doms.classes.get(q.id, ()):
+            if known.kind == "unknown":
+                continue
+            found = _monotonic_break(ctx, q.id, [known.representative, UNKNOWN])
+            if found is None:
+                continue
+            answer, _, a, b, answers = found
+            ctx.report(
+                q.span,
+                "A051",
+                f"answering '{q.id}' \"I don't know\" instead of {_word(answer)} gives a less urgent "
+                f"outcome ('{b}' instead of '{a}')",
+                "a caller who does not know should get the more urgent outcome: check the criteria "
+                f"that test '{q.id} is not unknown' or '{q.id} is unknown'; if it is intended, say "
+                'why with allow A051 "..." on the question',
+                witness=answers,
+            )
+            break
 
 
 def floors(ctx: Context) -> None:
@@ -508,6 +538,7 @@ ANALYSES: tuple[Callable[[Context], None], ...] = (
     monotonic,
     gated_red_flags,
     unknown_decides,
+    unknown_errs_urgent,
     floors,
     budgets,
 )

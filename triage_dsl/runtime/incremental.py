@@ -27,6 +27,7 @@ when it is asked for; the differential tests hold the two to the same answers.
 
 from __future__ import annotations
 
+import sys
 import weakref
 from collections.abc import MutableMapping
 from typing import Any, NamedTuple
@@ -38,6 +39,13 @@ from triage_dsl.runtime.evaluation import Evaluation
 from triage_dsl.runtime.program import Program, program
 
 _Partial = v.Partial
+# A criterion's place in the question order while the walk waits at its segment:
+# (rank, index, question) for one waiting for an answer, the rank of the first question
+# it reads next in declaration order; the two below for the others. The least is the
+# question to ask (ties, for questions outside the order: the first criterion's).
+_Rank = tuple[int, int, str]
+_NOTHING_MISSING = sys.maxsize - 1  # undecided, and no answer can decide it
+_DECIDED = sys.maxsize
 
 
 class _Dependencies(NamedTuple):
@@ -47,7 +55,10 @@ class _Dependencies(NamedTuple):
     values: dict[str, frozenset[str]]
     criteria: dict[str, tuple[frozenset[str], ...]]  # by section or floor node, in order
     unanswered: dict[str, tuple[v.Value, ...]]
-    firsts: dict[tuple[str, ...], str]  # missing questions -> the first in declaration order
+    # by section or floor node: question -> the indexes of the criteria that can read it
+    readers: dict[str, dict[str, tuple[int, ...]]]
+    # missing questions -> (the rank in declaration order, the first in that order)
+    firsts: dict[tuple[str, ...], tuple[int, str]]
 
 
 _DEPENDENCIES: weakref.WeakKeyDictionary[Program, _Dependencies] = weakref.WeakKeyDictionary()
@@ -80,7 +91,14 @@ def _dependencies(protocol: Any, program: Program) -> _Dependencies:
     criteria = {node: tuple(closure(c.reads) for c in codes) for node, codes in program.sections.items()}
     start = Evaluation(protocol, {}, [], [], tracing=False)
     unanswered = {node: tuple(c.code(start) for c in codes) for node, codes in program.sections.items()}
-    found = _DEPENDENCIES[program] = _Dependencies(values, criteria, unanswered, {})
+    readers: dict[str, dict[str, tuple[int, ...]]] = {}
+    for node, reads in criteria.items():
+        by_question: dict[str, list[int]] = {}
+        for index, questions_read in enumerate(reads):
+            for qid in questions_read:
+                by_question.setdefault(qid, []).append(index)
+        readers[node] = {qid: tuple(indexes) for qid, indexes in by_question.items()}
+    found = _DEPENDENCIES[program] = _Dependencies(values, criteria, unanswered, readers, {})
     return found
 
 
@@ -121,6 +139,7 @@ class Walk:
         ev.read.update(self.ev.read)
         walk.deps = self.deps
         walk.open = list(self.open)
+        walk.ranks = list(self.ranks)
         walk.marks = list(self.marks)
         walk.callee = self.callee.copy(answers) if self.callee is not None else None
         walk.status, walk.disposition, walk.waiting_for = self.status, self.disposition, self.waiting_for
@@ -132,6 +151,7 @@ class Walk:
         self.ev = Evaluation(protocol, answers, [], [], tracing=False)
         self.deps = _dependencies(protocol, self.ev.program)
         self.open: list[v.Value] = []  # the criteria's values of the segment the walk waits at
+        self.ranks: list[_Rank] = []  # and their places in the question order
         self.marks: list[_Mark] = []
         self.callee: Walk | None = None
         self.status = "needs_answers"  # "complete" | "needs_answers"
@@ -151,10 +171,24 @@ class Walk:
             # Waiting at the segment that first read it: keep the criteria that cannot read it.
             self._forget(qid, mark)
             if mark.kind == "section":
-                self._sections(mark.at, (self.open, qid))
+                s = self.ev.plan.sections[mark.at]
+                outcome, best = self._resume(s, qid)
+                if outcome == "waiting":
+                    self._wait(best)
+                elif outcome == "no":
+                    self._sections(mark.at + 1)
+                else:
+                    self._conclude(s.target)  # fires, or taken because the caller did not know
             else:
                 assert mark.current is not None
-                self._floors(mark.at, mark.current, (self.open, qid))
+                f = self.ev.program.floors[mark.at]
+                outcome, best = self._resume(f, qid)
+                if outcome == "waiting":
+                    self._wait(best)
+                elif outcome == "no":
+                    self._floors(mark.at + 1, mark.current)
+                else:
+                    self._complete(self.ev.plan.dispositions[f.target.id])
             return
         if mark.kind == "callee":
             assert self.callee is not None
@@ -176,16 +210,14 @@ class Walk:
         found: int | None = None
         read = self.ev.read
         if qid in read:
-            position = 0
-            for key in read:
-                if key == qid:
-                    break
-                position += 1
+            position = list(read).index(qid)
+            # the last segment that starts at or before it (marks' lengths never decrease)
+            marks = self.marks
             found = 0
-            for at, mark in enumerate(self.marks):
-                if mark.read > position:
+            for at in range(len(marks) - 1, 0, -1):
+                if marks[at].read <= position:
+                    found = at
                     break
-                found = at
         if self.callee is not None and self.callee.reads(qid):
             at = next(i for i, m in enumerate(self.marks) if m.kind == "callee")
             found = at if found is None else min(found, at)
@@ -219,27 +251,23 @@ class Walk:
         ev.read.pop(qid, None)
         depends = self.deps.values
         memo = ev.memo
-        for vid in list(memo)[mark.memo :]:
-            if qid in depends[vid]:
-                del memo[vid]
+        if len(memo) > mark.memo:
+            for vid in list(memo)[mark.memo :]:
+                if qid in depends[vid]:
+                    del memo[vid]
 
-    def _section(
-        self, s: SectionPlan | FloorPlan, reuse: tuple[list[v.Value], str] | None
-    ) -> tuple[str, list[v.Partial]]:
-        """``Evaluation.section`` without trace: ('fires'|'no'|'waiting'|'unknown', the
-        undecided values); ``reuse`` is the criteria's values from the last time and the
-        question answered since (criteria that cannot read it keep their value)."""
-        ev = self.ev
+    def _section(self, s: SectionPlan | FloorPlan) -> tuple[str, _Rank | None]:
+        """``Evaluation.section`` without trace: 'fires', 'no', 'unknown', or 'waiting'
+        with the place of the question to ask (the least of the criteria's ranks)."""
         any_mode = s.mode == "any"
-        undecided: list[v.Partial] = []
+        undecided = False
         values: list[v.Value] = []
+        ev = self.ev
         deps = self.deps.criteria[s.node]
         unanswered = self.deps.unanswered[s.node]
         answers, read, missing = self.answers, ev.read, ev.program.missing_domain
         for index, code in enumerate(ev.program.sections[s.node]):
-            if reuse is not None and reuse[1] not in deps[index]:
-                value = reuse[0][index]
-            elif deps[index].isdisjoint(answers):
+            if deps[index].isdisjoint(answers):
                 # None of its questions is answered: its value at the start, and every
                 # question it can read counts as read (an answer to one re-walks from here).
                 value = unanswered[index]
@@ -250,59 +278,114 @@ class Walk:
                 value = code.code(ev)
             values.append(value)
             if type(value) is _Partial:
-                undecided.append(value)
+                undecided = True
                 if not value.missing and any_mode:
-                    return "unknown", undecided
+                    return "unknown", None
                 continue
             if value and any_mode:
-                return "fires", []
+                return "fires", None
             if not value and not any_mode:
-                return "no", []
+                return "no", None
         if undecided:
-            if any(u.missing for u in undecided):
-                self.open = values
-                return "waiting", undecided
-            return "unknown", undecided
-        return ("fires" if not any_mode else "no"), []
+            ranks = [self._rank(value, index) for index, value in enumerate(values)]
+            best = min(ranks)
+            if best[0] < _NOTHING_MISSING:
+                self.open, self.ranks = values, ranks
+                return "waiting", best
+            return "unknown", None
+        return ("fires" if not any_mode else "no"), None
 
-    def _wait(self, undecided: list[v.Partial]) -> None:
-        """Wait for the first question to ask (``Evaluation.to_ask``): of those each
-        criterion reads next, the first the protocol declares."""
-        order = self.ev.program.order
-        last = len(order)
+    def _resume(self, s: SectionPlan | FloorPlan, qid: str) -> tuple[str, _Rank | None]:
+        """:meth:`_section` of the section the walk waited at, after ``qid``'s answer
+        changed: only the criteria that can read ``qid`` are evaluated again, in order.
+        The others keep their value, which decided nothing (the walk waited: in this
+        section no criterion fired, none said no in an ``all`` section, and none was
+        unknown in an ``any`` section), so the first criterion evaluated again that
+        decides is where the section stops, as a walk from its start would."""
+        any_mode = s.mode == "any"
+        node = s.node
+        # Changed in place: whatever the outcome, they are the segment's own (the walk
+        # waits at this segment, or leaves it and sets them again where it waits next).
+        values, ranks = self.open, self.ranks
+        indexes = self.deps.readers[node].get(qid, ())
+        if indexes:
+            ev = self.ev
+            deps = self.deps.criteria[node]
+            unanswered = self.deps.unanswered[node]
+            answers, read, missing = self.answers, ev.read, ev.program.missing_domain
+            codes = ev.program.sections[node]
+            for index in indexes:
+                if deps[index].isdisjoint(answers):
+                    value = unanswered[index]
+                    for question in deps[index]:
+                        if question not in read:
+                            read[question] = missing[question]
+                else:
+                    value = codes[index].code(ev)
+                values[index] = value
+                if type(value) is _Partial:
+                    if value.missing:
+                        ranks[index] = self._rank(value, index)
+                    elif any_mode:
+                        return "unknown", None
+                    else:
+                        ranks[index] = (_NOTHING_MISSING, index, "")
+                elif value:
+                    if any_mode:
+                        return "fires", None
+                    ranks[index] = (_DECIDED, index, "")
+                elif not any_mode:
+                    return "no", None
+                else:
+                    ranks[index] = (_DECIDED, index, "")
+        best = min(ranks)
+        if best[0] < _NOTHING_MISSING:
+            return "waiting", best
+        if best[0] == _NOTHING_MISSING:
+            return "unknown", None
+        return ("fires" if not any_mode else "no"), None
+
+    def _rank(self, value: v.Value, index: int) -> _Rank:
+        """The place of criterion ``index`` (of value ``value``) in the question order: of
+        the questions it reads next (``Evaluation.to_ask``), the first the protocol
+        declares."""
+        if type(value) is not _Partial:
+            return (_DECIDED, index, "")
+        missing = value.missing
+        if not missing:
+            return (_NOTHING_MISSING, index, "")
+        missing = value.first or missing
         firsts = self.deps.firsts
-        candidates = []
-        for u in undecided:
-            if not u.missing:
-                continue
-            missing = u.first or u.missing
-            earliest = firsts.get(missing)
-            if earliest is None:
-                if len(firsts) > _MAX_FIRSTS:  # bounded, whatever the protocol
-                    firsts.clear()
-                earliest = firsts[missing] = min(missing, key=lambda q: order.get(q, last))
-            candidates.append(earliest)
-        first = min(candidates, key=lambda q: order.get(q, last))
-        self.status, self.disposition, self.waiting_for = "needs_answers", None, first
+        earliest = firsts.get(missing)
+        if earliest is None:
+            order = self.ev.program.order
+            last = len(order)
+            if len(firsts) > _MAX_FIRSTS:  # bounded, whatever the protocol
+                firsts.clear()
+            qid = min(missing, key=lambda q: order.get(q, last))
+            earliest = firsts[missing] = (order.get(qid, last), qid)
+        return (earliest[0], index, earliest[1])
+
+    def _wait(self, best: _Rank | None) -> None:
+        """Wait for the question at ``best`` (the least of the criteria's ranks)."""
+        assert best is not None
+        self.status, self.disposition, self.waiting_for = "needs_answers", None, best[2]
 
     def _complete(self, disposition: DispositionPlan) -> None:
         self.status, self.disposition, self.waiting_for = "complete", disposition, None
 
-    def _sections(self, start: int, reuse: tuple[list[v.Value], str] | None = None) -> None:
-        """``Evaluation.walk_sections`` from section ``start``, without trace or look-ahead
-        (``reuse``: resume the marked section ``start``, see :meth:`_section`)."""
+    def _sections(self, start: int) -> None:
+        """``Evaluation.walk_sections`` from section ``start``, without trace or look-ahead."""
         plan = self.ev.plan
         self.callee = None
         for index in range(start, len(plan.sections)):
             s = plan.sections[index]
-            if reuse is None:
-                self._mark("section", index)
-            outcome, undecided = self._section(s, reuse)
-            reuse = None
+            self._mark("section", index)
+            outcome, best = self._section(s)
             if outcome == "no":
                 continue
             if outcome == "waiting":
-                self._wait(undecided)
+                self._wait(best)
                 return
             self._conclude(s.target)  # fires, or taken because the caller did not know
             return
@@ -326,11 +409,8 @@ class Walk:
         assert callee.disposition is not None
         self._floors(0, callee.disposition)
 
-    def _floors(
-        self, start: int, current: DispositionPlan, reuse: tuple[list[v.Value], str] | None = None
-    ) -> None:
-        """``Evaluation.apply_floors`` from the floor at ``start``, without trace or look-ahead
-        (``reuse``: resume the marked floor ``start``, see :meth:`_section`)."""
+    def _floors(self, start: int, current: DispositionPlan) -> None:
+        """``Evaluation.apply_floors`` from the floor at ``start``, without trace or look-ahead."""
         ev = self.ev
         dispositions = ev.plan.dispositions
         floors = ev.program.floors
@@ -339,14 +419,12 @@ class Walk:
             target = dispositions[f.target.id]
             if target.tier.rank >= current.tier.rank:
                 continue
-            if reuse is None:
-                self._mark("floor", position, current)
-            outcome, undecided = self._section(f, reuse)
-            reuse = None
+            self._mark("floor", position, current)
+            outcome, best = self._section(f)
             if outcome == "no":
                 continue
             if outcome == "waiting":
-                self._wait(undecided)
+                self._wait(best)
                 return
             self._complete(target)
             return

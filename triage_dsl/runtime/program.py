@@ -29,8 +29,10 @@ from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import (
     UNKNOWN,
     Clean,
+    TimeAnswer,
     all_questions,
     check_answer,
+    printable,
 )
 from triage_dsl.runtime.build import (
     Locator,
@@ -44,6 +46,7 @@ from triage_dsl.runtime.build import (
     urgency,
 )
 from triage_dsl.syntax import ast
+from triage_dsl.units import MAX_WHOLE_MINUTES, WHOLE_FACTORS, plural
 
 if TYPE_CHECKING:
     from triage_dsl.runtime.evaluation import Evaluation
@@ -458,10 +461,13 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
         return choice
     if q.is_time:  # an age or duration in words ("11 weeks"), read once per text
         read: dict[str, Any] = {}
+        object_answer = _whole_time(q)
 
         def time(value: Any) -> Any:
             if type(value) is not str:
-                return MISS  # objects and dates of birth: the general validator
+                # {"value": 11, "unit": "weeks"}; other objects and dates of birth: the
+                # general validator
+                return object_answer(value) if type(value) is dict else MISS
             if value == "unknown":
                 return unknown
             cleaned = read.get(value)
@@ -488,6 +494,38 @@ def _fast_check(q: QuestionPlan) -> Callable[[Any], Any]:
         return MISS
 
     return number
+
+
+def _whole_time(q: QuestionPlan) -> Callable[[dict[Any, Any]], Any]:
+    """An age or duration given as ``{"value": <integer>, "unit": <unit>}`` within the
+    question's range, read as ``check_answer`` reads it (whole minutes, the words
+    ``<integer> <unit as given>``); anything else is MISS (the general validator)."""
+    assert q.low is not None and q.high is not None
+    low, high = q.low, q.high
+    units: dict[str, tuple[int, str]] = {}  # the unit as given -> its minutes, " <unit>"
+
+    def whole(value: dict[Any, Any]) -> Any:
+        if len(value) != 2:
+            return MISS
+        amount, unit = value.get("value"), value.get("unit")
+        # an integer of at most 20 digits: written as it is (``describe``)
+        if type(amount) is not int or type(unit) is not str or not -(10**20) < amount < 10**20:
+            return MISS
+        known = units.get(unit)
+        if known is None:
+            name = plural(unit)
+            factor = WHOLE_FACTORS.get(name) if name is not None else None
+            if factor is None:
+                return MISS
+            known = (factor, f" {printable(unit)}")
+            if len(units) < 64:
+                units[unit] = known
+        minutes = amount * known[0]
+        if minutes < 0 or minutes > MAX_WHOLE_MINUTES or not low <= minutes <= high:
+            return MISS
+        return TimeAnswer(float(minutes), f"{amount}{known[1]}")
+
+    return whole
 
 
 def _domain(q: QuestionPlan, missing: tuple[str, ...] = (), unknown: tuple[str, ...] = ()) -> v.Partial:

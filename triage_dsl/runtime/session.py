@@ -39,16 +39,27 @@ from triage_dsl.runtime.program import MISS, Program, program
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
+    if value is True or value is False or value is None:
+        return value  # yes/no: the commonest answer
     if _plain(value):
         return value  # the common answers, as _bounded keeps them
-    if (
-        type(value) is dict
-        and len(value) <= 100
-        and all(
-            type(k) is str and len(k) <= MAX_SHOWN and k.isascii() and _plain(v) for k, v in value.items()
-        )
-    ):
-        return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
+    if type(value) is dict and len(value) <= 100:
+        for k, item in value.items():
+            t = type(item)
+            if not (
+                type(k) is str
+                and len(k) <= MAX_SHOWN
+                and k.isascii()
+                and (  # _plain(item)
+                    t is bool
+                    or item is None
+                    or (t is str and item.isascii())
+                    or (t is int and -(10**20) < item < 10**20)
+                )
+            ):
+                break
+        else:
+            return dict(value)  # {"value": 11, "unit": "weeks"}: a copy, as _bounded makes
     return _bounded(value, 0)
 
 
@@ -151,7 +162,8 @@ class Session:
         self._answers: dict[str, Any] = {}
         self._clean: dict[str, Clean] = {}  # the answers in force, validated
         self._walk: Walk | None = None  # started on the first question asked
-        self._state_now: tuple[str, str | None] | None = None  # the walk's, until a change
+        # the walk's status, the question to ask next and its info, until a change
+        self._state_now: tuple[str, str | None, QuestionInfo | None] | None = None
         self._program: Program | None = None
         # what the caller said, in order: the time it was said and the event's fields; the
         # validated events are built from them when the log is read (``_events``)
@@ -207,10 +219,8 @@ class Session:
     def next_question(self) -> QuestionInfo | None:
         """The question to ask next (the result's ``next_question``), or None when the
         result is complete; without building the result."""
-        qid = self._state()[1]
-        if qid is None:
-            return None
-        return self._compiled().question_info(qid)  # shared: frozen, options read-only
+        state = self._state_now
+        return (state if state is not None else self._state())[2]  # shared: frozen, read-only
 
     def answer(self, question_id: str, value: Any, *, reason: str | None = None) -> QuestionInfo | None:
         """Record one answer (``"unknown"`` when the caller does not know); returns the
@@ -221,7 +231,9 @@ class Session:
         recorded) and :class:`SessionError` once the outcome is reached: use
         :meth:`note` for what the caller adds then.
         """
-        self._refuse_when_done("answer", question_id)
+        state = self._state_now
+        if (state if state is not None else self._state())[0] == "complete":
+            self._refuse_when_done("answer", question_id)
         return self._give(question_id, value, reason)
 
     def retract(self, question_id: str, reason: str) -> QuestionInfo | None:
@@ -326,14 +338,19 @@ class Session:
             log.append(AnswerEvent(seq=seq, at=at, **fields))
         return log
 
-    def _state(self) -> tuple[str, str | None]:
-        """(status, the id of the question to ask next), from the incremental walk (kept
-        until the answers in force change)."""
+    def _state(self) -> tuple[str, str | None, QuestionInfo | None]:
+        """(status, the id of the question to ask next, its info), from the incremental
+        walk (kept until the answers in force change)."""
         state = self._state_now
         if state is None:
             if self._walk is None:
                 self._walk = Walk.start(self.protocol, self._clean)
-            state = self._state_now = self._walk.next_question(self.protocol.plan.population)
+            status, qid = self._walk.next_question(self.protocol.plan.population)
+            info = None
+            if qid is not None:
+                compiled = self._program
+                info = (compiled if compiled is not None else self._compiled()).question_info(qid)
+            state = self._state_now = (status, qid, info)
         return state
 
     def _changed(self, question_id: str, clean: Clean | None) -> None:
@@ -348,7 +365,8 @@ class Session:
             self._walk.changed(question_id)
 
     def _refuse_when_done(self, what: str, question_id: str) -> None:
-        if self._state()[0] == "complete":
+        state = self._state_now
+        if (state if state is not None else self._state())[0] == "complete":
             d = self.result().disposition
             raise SessionError(
                 f"cannot {what} '{question_id}': the outcome is reached ({d.id if d else '-'}); "
@@ -357,9 +375,11 @@ class Session:
             )
 
     def _give(self, question_id: str, value: Any, reason: str | None) -> QuestionInfo | None:
-        compiled = self._compiled()
-        questions = compiled.questions_all
-        if not isinstance(question_id, str) or question_id not in questions:
+        compiled = self._program
+        if compiled is None:
+            compiled = self._compiled()
+        q = compiled.questions_all.get(question_id) if isinstance(question_id, str) else None
+        if q is None:
             name = printable(question_id) if isinstance(question_id, str) else describe(question_id)
             raise AnswerError(
                 f"'{name}' is not a question of protocol '{self.protocol.id}'",
@@ -367,31 +387,42 @@ class Session:
                 code="unknown_question",
                 value=value,
             )
-        q = questions[question_id]
         clean = compiled.checkers[question_id](value)  # the common valid answers, as check_answer
         if clean is MISS:
             clean, problem = check_answer(q, value, self.now)
             if problem is not None:
                 raise AnswerError(problem.message, question=question_id, code=problem.code, value=value)
-        correction = question_id in self._answers
-        self._append(
-            kind="correction" if correction else "answer",
-            question=question_id,
-            value=as_json(value),
-            previous=as_json(self._answers[question_id]) if correction else None,
-            reason=reason.strip() if reason and reason.strip() else None,
-            prompt=q.prompt,
-            red_flag=q.red_flag,
+        answers = self._answers
+        correction = question_id in answers
+        self._keep(
+            {
+                "kind": "correction" if correction else "answer",
+                "question": question_id,
+                "value": as_json(value),
+                "previous": as_json(answers[question_id]) if correction else None,
+                "reason": reason.strip() if reason is not None and reason.strip() else None,
+                "prompt": q.prompt,
+                "red_flag": q.red_flag,
+            }
         )
-        self._answers[question_id] = value
-        self._changed(question_id, clean)
-        return self.next_question()
+        answers[question_id] = value
+        self._clean[question_id] = clean
+        self._state_now = None
+        walk = self._walk
+        if walk is not None:
+            walk.changed(question_id)
+        return self._state()[2]
 
     def _append(self, **fields: Any) -> None:
         """Keep what was said with the clock's reading now (its event is built when the
         log is read: ``_events``)."""
+        self._keep(fields)
+
+    def _keep(self, fields: dict[str, Any]) -> None:
+        """:meth:`_append` with the event's fields as one dict."""
         at = self.clock.now()
         if at.tzinfo is not UTC:
             at = utc(at)
         self._said.append((at, fields))
-        self._results.clear()
+        if self._results:
+            self._results.clear()

@@ -12,7 +12,9 @@ make a worker hold an unbounded body in memory. Nothing is stored in either case
 
 Plain ASGI (as :class:`triage_dsl.service.metrics.Measure`): the body, once read and
 checked, is handed to the application as one message; later ``receive`` calls (a client
-that disconnects) go to the server as before.
+that disconnects) go to the server as before. The body and its value are also left in
+the scope (:data:`BODY`, :data:`PARSED`), so the answer route does not read or parse
+them again.
 """
 
 from __future__ import annotations
@@ -33,6 +35,12 @@ Send = Callable[[Message], Awaitable[None]]
 
 MAX_BODY_BYTES = MAX_ANSWERS_BYTES
 """The largest request body accepted: the limit of an answers file (1,000,000 bytes)."""
+
+BODY = "triage.body"
+"""The scope's key for the body as read here (the answer route takes it from there)."""
+PARSED = "triage.json"
+"""The scope's key for the body's value as the strict reader read it (a body that is not
+empty): the same value Python's reader gives for any body the strict reader accepts."""
 
 
 def error_body(code: str, message: str) -> dict[str, Any]:
@@ -71,9 +79,10 @@ class StrictBodies:
             if not message.get("more_body", False):
                 break
         body = b"".join(chunks)
+        scope[BODY] = body
         if body:
             try:
-                loads(body, path="the request body")
+                scope[PARSED] = loads(body, path="the request body")
             except InputError as exc:
                 where = f" at line {exc.line}, column {exc.column}" if exc.line and exc.column else ""
                 text = f"the request body is not strict JSON{where}: {exc.problem}; nothing was stored"

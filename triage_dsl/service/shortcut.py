@@ -9,7 +9,7 @@ body refused exactly as any other), answers that route itself with the same part
 FastAPI route uses, in the same order:
 
 1. the body read as FastAPI reads it (JSON only with a JSON ``Content-Type``; a body
-   that cannot be read: 400);
+   that cannot be read: 400), taken as the strict-body layer outside read and parsed it;
 2. the bearer token (the ``call`` or ``admin`` role), checked by the same function as
    the route's dependency (401, 403);
 3. the ``Idempotency-Key`` header, by the same function (400);
@@ -43,6 +43,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from triage_dsl.service.auth import RUN, bearer, require
+from triage_dsl.service.bodies import BODY, PARSED
 from triage_dsl.service.idempotency import HEADER, REPLAYED, header_key
 from triage_dsl.service.models import AnswersIn, CallOut
 from triage_dsl.service.state import CallState
@@ -155,7 +156,9 @@ class AnswerRoute:
 async def _read_body(request: Request) -> Any:
     """The body as FastAPI's route reads it: JSON when the ``Content-Type`` says JSON,
     else the bytes (which the model then refuses); :data:`_NOTHING` when empty."""
-    raw = await request.body()
+    raw = request.scope.get(BODY)  # as the strict-body layer read it
+    if raw is None:
+        raw = await request.body()
     if not raw:
         return _NOTHING
     content_type = request.headers.get("content-type")
@@ -169,6 +172,8 @@ async def _read_body(request: Request) -> Any:
             subtype == "json" or subtype.endswith("+json")
         ):
             return raw
+    if PARSED in request.scope:  # the strict reader's value: Python's for any body it accepts
+        return request.scope[PARSED]
     try:
         return json.loads(raw)
     except json.JSONDecodeError as exc:

@@ -17,7 +17,6 @@ from __future__ import annotations
 import contextlib
 import itertools
 import json
-import os
 import signal
 import sys
 import threading
@@ -32,7 +31,7 @@ from triage_dsl.compiler import compile_file
 from triage_dsl.errors import Terminated
 from triage_dsl.io.files import lines, open_input
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, JSONInputError, loads
-from triage_dsl.io.workers import STOP_SIGNALS, WorkerLost, quiet_worker, signals_held
+from triage_dsl.io.workers import STOP_SIGNALS, WorkerLost, quiet_worker, signals_held, wanted
 from triage_dsl.model.result import TriageResult
 from triage_dsl.model.serialize import dumps
 from triage_dsl.protocol import Protocol
@@ -199,8 +198,8 @@ def run_cases(
     any line failed (an error line, or a result with status ``error``).
     """
     chunks = _chunks(source, CHUNK)
-    wanted = jobs if jobs > 0 else (os.cpu_count() or 1)
-    ahead = list(itertools.islice(chunks, max(1, wanted)))
+    asked = wanted(jobs)
+    ahead = list(itertools.islice(chunks, max(1, asked)))
     failed = False
 
     def write(produced: Produced) -> None:
@@ -208,7 +207,7 @@ def run_cases(
         out.write("".join(text + "\n" for text, _ in produced))
         failed = failed or any(bad for _, bad in produced)
 
-    count = min(wanted, len(ahead))
+    count = min(asked, len(ahead))
     workers = (
         _start_workers(protocol, count, [str(r) for r in roots], trace, name, now) if count > 1 else None
     )

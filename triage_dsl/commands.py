@@ -22,7 +22,7 @@ from triage_dsl.fmt import cli as fmt_cli
 from triage_dsl.io.files import InputError, inside, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
-from triage_dsl.io.workers import can_fork, forked_map
+from triage_dsl.io.workers import can_fork, forked_map, wanted
 from triage_dsl.lsp import cli as lsp_cli
 
 if TYPE_CHECKING:
@@ -121,7 +121,7 @@ def _check_files(
     """Check the files, in order. With the analyses (seconds a file, cold) and more than
     one file and core, forked workers check them; results come back in the order given,
     so the output is the same bytes as one process gives."""
-    workers = min(len(paths), jobs if jobs > 0 else (os.cpu_count() or 1)) if analysed else 1
+    workers = min(len(paths), wanted(jobs)) if analysed else 1
     if workers < 2 or not can_fork():
         yield from (_check_one(path, roots, analysed) for path in paths)
         return

@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import contextlib
 import multiprocessing
+import os
 import signal
 import sys
 import threading
@@ -63,6 +64,11 @@ def quiet_worker() -> None:
         signal.pthread_sigmask(signal.SIG_UNBLOCK, STOP_SIGNALS)
 
 
+def wanted(jobs: int) -> int:
+    """The workers ``--jobs N`` asks for: N, or one per core for 0 (the default)."""
+    return jobs if jobs > 0 else (os.cpu_count() or 1)
+
+
 def can_fork() -> bool:
     return "fork" in multiprocessing.get_all_start_methods()
 
@@ -88,14 +94,10 @@ def forked_map(function: Callable[[Item], Result], items: Sequence[Item], worker
     finally:
         failed = any(process.exitcode not in (None, 0) for process, _ in started)
         for process, conn in started:
-            if process.is_alive() and (failed or _raising()):
+            if process.is_alive() and (failed or sys.exc_info()[0] is not None):
                 process.terminate()
             process.join(5)
             conn.close()
-
-
-def _raising() -> bool:
-    return sys.exc_info()[0] is not None
 
 
 def _ordered(started: list[tuple[Any, Connection]], items: Sequence[Item]) -> Iterator[Any]:

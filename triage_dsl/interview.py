@@ -75,7 +75,8 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
     if question.type in ("age", "duration"):
         return _typed_time(question, text)
     if question.type in ("number", "whole number"):
-        return _typed_number(word)
+        weeks = weeks_and_days(question, word)
+        return _typed_number(word) if weeks is None else weeks
     ids = [o.id for o in question.options]
     if word.isdigit() and 1 <= int(word) <= len(ids):
         return ids[int(word) - 1]
@@ -99,6 +100,27 @@ def _typed_number(word: str) -> int | float:
         raise ValueError("answer with a number, in digits (for example 38.5)")
     number = float(word)
     return int(number) if number.is_integer() else number
+
+
+# Gestational age as maternity notes write it: completed weeks + days ("36+6").
+_WEEKS_DAYS = re.compile(r"([0-9]{1,2}) ?\+ ?([0-9]+)")
+
+
+def weeks_and_days(question: QuestionInfo, word: str) -> float | None:
+    """``36+6`` (36 weeks and 6 days) as weeks, for a number question in weeks: 36 + 6/7,
+    never rounded (36+6 stays before 37 weeks). None when the answer is not in that form;
+    ValueError for days that are not 0 to 6."""
+    if question.type != "number" or (question.unit or "").strip().lower() != "weeks":
+        return None
+    found = _WEEKS_DAYS.fullmatch(word)
+    if found is None:
+        return None
+    weeks, days = int(found[1]), int(found[2])
+    if days > 6:
+        raise ValueError(
+            f"the days after the + are 0 to 6 ({weeks}+{days} would be {weeks + days // 7}+{days % 7})"
+        )
+    return weeks + days / 7 if days else weeks
 
 
 def _typed_time(question: QuestionInfo, text: str) -> Any:
@@ -135,6 +157,8 @@ def _allowed(question: QuestionInfo) -> str:
         return f"[{question.range_text}: e.g. {example}{born}{extra}]"
     assert question.range is not None
     unit = f" {question.unit}" if question.unit else ""
+    if weeks_and_days(question, "0+0") is not None:
+        unit += ", or weeks+days as in 36+6"
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
 
 
@@ -264,7 +288,11 @@ def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
                     break
                 continue
             try:
-                session.answer(question.id, parse_typed(question, line))
+                value = parse_typed(question, line)
+                session.answer(question.id, value)
+                if weeks_and_days(question, line.strip()) is not None:
+                    weeks, _, days = line.strip().partition("+")
+                    out.write(f"  ({weeks.strip()} weeks and {days.strip()} days: {value:g} weeks)\n")
                 break
             except (ValueError, AnswerError) as exc:
                 out.write(f"  Invalid answer: {exc}. Please ask again.\n")

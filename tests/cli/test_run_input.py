@@ -210,3 +210,37 @@ def test_every_dont_know_a_help_text_asks_for_is_accepted() -> None:
                     found.append((path.name, phrase))
                     assert parse_typed(question, phrase) == "unknown", (path.name, phrase)
     assert len(found) >= 4, found
+
+
+PREGNANCY = load(ROOT / "protocols" / "telephone" / "pregnancy_concern.triage")
+
+
+@pytest.mark.parametrize(
+    "typed, weeks",
+    [("36+6", 36 + 6 / 7), ("36 + 6", 36 + 6 / 7), ("16+3", 16 + 3 / 7), ("37+0", 37), ("36.9", 36.9)],
+)
+def test_gestational_age_as_weeks_plus_days(typed: str, weeks: float) -> None:
+    """Maternity notes write 36 weeks and 6 days as 36+6: read exactly (36 + 6/7, never
+    rounded up to 37 weeks, where the preterm-labour signs stop counting)."""
+    question = Session(PREGNANCY)._compiled().question_info("weeks_pregnant")
+    value = parse_typed(question, typed)
+    assert value == weeks
+    assert (value < 37) == typed.startswith(("36", "16"))
+
+
+@pytest.mark.parametrize(
+    "question, typed, message",
+    [
+        ("weeks_pregnant", "36+7", r"the days after the \+ are 0 to 6 \(36\+7 would be 37\+0\)"),
+        ("weeks_pregnant", "36+", "in digits"),
+        ("weeks_pregnant", "+6+1", "in digits"),
+    ],
+)
+def test_weeks_plus_days_that_cannot_be_read(question: str, typed: str, message: str) -> None:
+    with pytest.raises(ValueError, match=message):
+        parse_typed(Session(PREGNANCY)._compiled().question_info(question), typed)
+
+
+def test_weeks_plus_days_only_where_the_unit_is_weeks() -> None:
+    with pytest.raises(ValueError, match="in digits"):
+        parse_typed(info("pain_score"), "6+1")

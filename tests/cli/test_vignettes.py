@@ -517,6 +517,14 @@ VIGNETTES = [
     ),
     Vignette(
         T + "pregnancy_concern.triage",
+        "period-like cramps at 36+6, typed as the maternity notes write it",
+        KICKS,
+        {"stage": "1", "weeks_pregnant": "36+6", "period_like_cramps": "yes"},
+        "maternity_unit_now",
+        "urgent",
+    ),
+    Vignette(
+        T + "pregnancy_concern.triage",
         "does not know how many weeks, with cramps",
         KICKS,
         {"stage": "1", "weeks_pregnant": "?", "period_like_cramps": "yes"},

@@ -365,3 +365,52 @@ def test_a_call_by_keyboard_alone(service: LiveService, browser: Any, shots: Pat
     press(Keys.ENTER)
     wait_for("the protocol list again", lambda: active_id(browser) == "protocol")
     assert console_problems(browser, expected_statuses=(422,)) == []
+
+
+def test_weeks_and_days_typed_as_the_maternity_notes_write_them(service: LiveService, browser: Any) -> None:
+    """36+6 typed on the page reaches the service as 36 + 6/7 weeks (before 37, so the
+    preterm-labour signs still count), as `triage run` reads it; 36+7 is refused."""
+    from selenium.webdriver.support.ui import Select
+
+    fresh_page(browser, service)
+    browser.find_element("id", "token").send_keys(service.token)
+    browser.find_element("css selector", "#token-form button[type=submit]").click()
+    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
+    Select(browser.find_element("id", "protocol")).select_by_value("pregnancy_concern")
+    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+
+    answers: dict[str, Any] = {}
+    step = next_step(browser, None)
+    call_id = browser.find_element("id", "call-id").text
+    for _ in range(80):
+        if step.outcome:
+            break
+        assert step.question is not None
+        if step.type == "yes/no":
+            yes = step.question == "period_like_cramps"
+            browser.find_element("xpath", f"//button[text()='{'Yes' if yes else 'No'}']").click()
+            answers[step.question] = yes
+        elif step.type == "choice":
+            assert step.question == "stage"
+            browser.find_element("css selector", 'input[name="choice"][value="pregnant"]').click()
+            browser.find_element("xpath", "//button[text()='Next']").click()
+            answers["stage"] = "pregnant"
+        elif step.question == "weeks_pregnant":
+            assert "36+6" in browser.find_element("id", "answer-form").text  # the help says so
+            field = browser.find_element("id", "answer-value")
+            field.send_keys("36+7")
+            browser.find_element("xpath", "//button[text()='Next']").click()
+            wait_for("the answer error", lambda: visible(browser, "answer-error"))
+            assert next_question(service, call_id)["id"] == "weeks_pregnant"  # nothing stored
+            field.clear()
+            field.send_keys("36+6")
+            browser.find_element("xpath", "//button[text()='Next']").click()
+            answers["weeks_pregnant"] = 36 + 6 / 7
+        else:
+            raise AssertionError(f"unexpected question {step.question} ({step.type})")
+        step = next_step(browser, step.number)
+    assert step.outcome, "the call did not reach an outcome"
+    assert call_state(service, call_id)["result"]["answers"]["weeks_pregnant"] == 36 + 6 / 7
+    expected = check_outcome(browser, "pregnancy_concern", answers)
+    assert expected.disposition.id == "maternity_unit_now"
+    assert console_problems(browser, expected_statuses=(422,)) == []

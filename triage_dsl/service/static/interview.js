@@ -258,6 +258,7 @@
       const range = Array.isArray(q.range) ? q.range : null;
       if (range) helpParts.push("From " + fmt(range[0]) + " to " + fmt(range[1]) + (q.unit ? " " + q.unit : "") + ".");
       if (type === "whole number") helpParts.push("A whole number.");
+      if (weeksAndDays(q, "0+0") !== null) helpParts.push("Weeks and days may be typed as in 36+6.");
       const input = element("input", {
         id: "answer-value", type: "text", inputmode: type === "whole number" ? "numeric" : "decimal",
         autocomplete: "off", "aria-describedby": helpId + " answer-error",
@@ -295,6 +296,15 @@
     return trimmed;
   }
 
+  // Gestational age as maternity notes write it, on a number question in weeks: 36+6 is
+  // 36 weeks and 6 days, sent as 36 + 6/7 (never rounded up to 37), as `triage run` reads it.
+  function weeksAndDays(q, text) {
+    if (q.type !== "number" || String(q.unit || "").trim().toLowerCase() !== "weeks") return null;
+    const found = /^(\d{1,2}) ?\+ ?(\d+)$/.exec(text.trim());
+    if (!found || Number(found[2]) > 6) return null;
+    return Number(found[1]) + Number(found[2]) / 7;
+  }
+
   function answerValue(q) {
     if (q.type === "choice") {
       const checked = document.querySelector('input[name="choice"]:checked');
@@ -303,7 +313,8 @@
     if (q.type === "age" || q.type === "duration") {
       return { value: typedNumber($("answer-amount").value), unit: $("answer-unit").value };
     }
-    return typedNumber($("answer-value").value);
+    const weeks = weeksAndDays(q, $("answer-value").value);
+    return weeks === null ? typedNumber($("answer-value").value) : weeks;
   }
 
   function shownValue(value) {

@@ -173,7 +173,17 @@ def _parser() -> argparse.ArgumentParser:
         "disposition, urgency, escalation plan and note.",
     )
     p.add_argument("protocol", metavar="PROTOCOL")
-    p.add_argument("--save", metavar="FILE", help="write the sealed record as JSON")
+    p.add_argument(
+        "--save",
+        metavar="FILE",
+        help="write the sealed record as JSON (after every answer too, so a crash loses nothing)",
+    )
+    p.add_argument(
+        "--resume",
+        metavar="FILE",
+        help="continue the interview a saved partial record holds (it must verify against "
+        "PROTOCOL); saves to FILE unless --save says elsewhere",
+    )
     p.add_argument("--call", metavar="FILE.json", help="the caller block, instead of asking it")
     p.add_argument("--session-id", metavar="ID", help="the record's session id (default: a UUID)")
     p.add_argument(

@@ -301,28 +301,117 @@ def schema_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: Text
 
 
 def run_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
+    import uuid
+
     from triage_dsl.interview import interview
     from triage_dsl.record import seal
     from triage_dsl.record.clock import FixedClock
 
-    _outputs(args, args.save)
+    save = args.save or args.resume  # a resumed interview goes on saving where it was saved
+    if args.resume and args.call:
+        print(
+            "triage: run: --resume takes the caller block from the saved record; leave out --call", file=err
+        )
+        return USAGE
+    _outputs(args, save)
     protocol = _compile(args.protocol, args.root)
-    call, key, now = _call_info(args.call, inp), _key(args), _clock_reading(args.at)
+    key, now = _key(args), _clock_reading(args.at)
     clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
+    resumed = _resumed(args, protocol, key, clock, inp, err) if args.resume else None
+    if args.resume and resumed is None:
+        return USAGE
+    call = None if resumed is not None else _call_info(args.call, inp)
+    # one session id for the partial records saved along the way and the final one
+    session_id = args.session_id or (resumed[1] if resumed is not None else None) or str(uuid.uuid4())
 
     def finish(result: TriageResult) -> TriageResult:
-        return seal(result, protocol=protocol, session_id=args.session_id, key=key, clock=clock)
+        return seal(result, protocol=protocol, session_id=session_id, key=key, clock=clock)
 
     def stopped(session: Any) -> None:  # the call stopped early: keep what was said
-        if args.save:
-            save_record(finish(session.result()), args.save, err, "Partial record")
+        if save:
+            save_record(finish(session.result()), save, err, "Partial record")
+
+    unsaved: list[str] = []
+
+    def kept(session: Any) -> None:  # after every answer: a crash loses nothing said
+        if save:
+            try:
+                write_atomic(save, finish(session.result()).model_dump_json(indent=2) + "\n")
+            except OutputError as exc:
+                if not unsaved:  # said once; the record is saved again (or elsewhere) at the end
+                    print(f"triage: run: cannot save the record as the call goes: {exc}", file=err)
+                unsaved.append(save)
 
     code, record = interview(
-        protocol, inp, out, call=call, finish=finish, now=now, clock=clock, stopped=stopped
+        protocol,
+        inp,
+        out,
+        call=call,
+        finish=finish,
+        now=now,
+        clock=clock,
+        stopped=stopped,
+        kept=kept,
+        resumed=resumed[0] if resumed is not None else None,
     )
-    if args.save and record is not None:
-        save_record(record, args.save, out, "Record")
+    if save and record is not None:
+        save_record(record, save, out, "Record")
     return code
+
+
+def _resumed(
+    args: argparse.Namespace, protocol: Protocol, key: Any, clock: Any, inp: TextIO, err: TextIO
+) -> tuple[Any, str | None] | None:
+    """The session a saved partial record describes, with the record's session id, for
+    ``triage run --resume``; None (said on ``err``) when it cannot be continued."""
+    from triage_dsl.errors import SessionError
+    from triage_dsl.record import verify
+    from triage_dsl.record.verify import parse_record
+    from triage_dsl.runtime.replay import replayed
+
+    where = args.resume
+    if where == "-":
+        print(
+            "triage: run: --resume takes the saved record's file (standard input is the interview's)",
+            file=err,
+        )
+        return None
+    raw = _read_record(where, inp, err)
+    if raw is None:
+        return None
+    verification = verify(raw, protocol, key=key)
+    if not verification.ok:
+        for problem in verification.problems:
+            print(f"triage: run: {where}: {problem}", file=err)
+        print(
+            f"triage: run: {where}: not resumed: the saved record does not verify against {args.protocol}",
+            file=err,
+        )
+        return None
+    record, _ = parse_record(raw)
+    assert record is not None  # it verified
+    if record.call is not None and record.call.agreement is not None:
+        print(
+            f"triage: run: {where}: the call is finished (the caller responded to the advice): "
+            "nothing to resume",
+            file=err,
+        )
+        return None
+    if record.started_at is None:
+        print(f"triage: run: {where}: the record has no start time: not made by triage run", file=err)
+        return None
+    try:
+        session = replayed(
+            protocol,
+            record.answer_log,
+            call=record.call,
+            started_at=record.started_at,
+            clock=clock or _system_clock(),
+        )
+    except SessionError as exc:
+        print(f"triage: run: {where}: not resumed: {exc}", file=err)
+        return None
+    return session, record.session_id
 
 
 def save_record(record: TriageResult, path: str, out: TextIO, what: str) -> str:
@@ -460,15 +549,20 @@ def lsp_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO)
 # ----------------------------------------------------------------- the liability record
 
 
+def _system_clock() -> Any:
+    """The record's own clock (one injection point for tests)."""
+    import importlib
+
+    return importlib.import_module("triage_dsl.record.seal").SYSTEM_CLOCK
+
+
 def _clock_reading(at: str | None) -> datetime:
     """The evaluation's time: ``--at`` when given (reproducible records), else now (UTC)."""
-    import importlib
 
     from triage_dsl.record.clock import FixedClock
 
-    if not at:  # the record's own clock (one injection point for tests)
-        clock: Any = importlib.import_module("triage_dsl.record.seal").SYSTEM_CLOCK
-        now: datetime = clock.now()
+    if not at:
+        now: datetime = _system_clock().now()
         return now
     try:
         return FixedClock(at).now()

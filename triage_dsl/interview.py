@@ -267,9 +267,18 @@ def _back(session: Session, out: TextIO) -> bool:
     return True
 
 
-def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
+Kept = Callable[[Session], None]
+"""Called with the session after every change to what the caller said (``--save``)."""
+
+
+def _unkept(session: Session) -> None:
+    return None
+
+
+def _questions(session: Session, inp: TextIO, out: TextIO, kept: Kept = _unkept) -> None:
     """Ask what the outcome still depends on, one question at a time (the engine picks
-    the next; see docs/testing.md, "The order of questions"), until the outcome."""
+    the next; see docs/testing.md, "The order of questions"), until the outcome; ``kept``
+    after every answer and every answer taken back."""
     while not session.done:
         question = session.next_question()
         if question is None:  # pragma: no cover - a needs_answers result always names one
@@ -285,11 +294,13 @@ def _questions(session: Session, inp: TextIO, out: TextIO) -> None:
                 continue
             if command == "back":
                 if _back(session, out):
+                    kept(session)
                     break
                 continue
             try:
                 value = parse_typed(question, line)
                 session.answer(question.id, value)
+                kept(session)
                 if weeks_and_days(question, line.strip()) is not None:
                     weeks, _, days = line.strip().partition("+")
                     out.write(f"  ({weeks.strip()} weeks and {days.strip()} days: {value:g} weeks)\n")
@@ -305,17 +316,19 @@ def _outcome_line(session: Session) -> str:
     return f"\nOutcome: {label}{tier}. Type 'back' at the next prompt to undo the last answer.\n"
 
 
-def _closing(session: Session, inp: TextIO, out: TextIO) -> bool:
+def _closing(session: Session, inp: TextIO, out: TextIO, kept: Kept = _unkept) -> bool:
     """Anything else the caller said, then the caller's response to the advice. False
     when the agent typed ``back`` first (the last answer is withdrawn: ask again)."""
     first = True
     while text := _line(inp, out, "Anything else the caller said? (Enter when done) > "):
         if first and _command(text, None) == "back":
             if _back(session, out):
+                kept(session)
                 return False
             continue
         first = False
         session.note(text)
+        kept(session)
     agrees = _ask(inp, out, "Does the caller agree with the advice? [yes/no] > ", _yes_no)
     reason = None if agrees else _ask(inp, out, "Why does the caller decline? > ", _needed("a reason"))
     session.respond(agrees, reason)
@@ -331,12 +344,16 @@ def interview(
     now: datetime | None = None,
     clock: Clock | None = None,
     stopped: Callable[[Session], None] | None = None,
+    kept: Kept = _unkept,
+    resumed: Session | None = None,
 ) -> tuple[int, TriageResult | None]:
     """Run the interview; ``call`` skips asking the caller block; ``finish`` (sealing)
     makes the result the note is rendered from; ``now`` is its clock (a date of birth is
     read with it); ``clock`` times the answer log; ``stopped`` is given the session when
     the interview stops before its end (input ended, Ctrl-C, a signal), so what the caller
-    said is kept. Returns the exit code (1 unless complete, with the caller's response)
+    said is kept; ``kept`` after every change to what the caller said (so a crash loses
+    nothing); ``resumed`` continues a session rebuilt from a saved record instead of
+    starting one. Returns the exit code (1 unless complete, with the caller's response)
     and the result."""
     out.write(f"{protocol.title} (protocol {protocol.id} {protocol.version})\n")
     if protocol.status is not None and protocol.status != "approved":
@@ -347,8 +364,13 @@ def interview(
     code = 0
     session: Session | None = None
     try:
-        session = Session(protocol, call=call or ask_call(inp, out), now=now, clock=clock)
-        _questions(session, inp, out)
+        if resumed is not None:
+            session = resumed
+            given = sum(1 for e in session.log if e.kind in ("answer", "correction"))
+            out.write(f"Resumed: {given} answers kept from the saved record.\n\n")
+        else:
+            session = Session(protocol, call=call or ask_call(inp, out), now=now, clock=clock)
+        _questions(session, inp, out, kept)
     except _Ended:
         out.write("\nInterview stopped before a disposition was reached.\n")
         if stopped is not None and session is not None:
@@ -366,9 +388,9 @@ def interview(
                 code = 1
                 break
             out.write(_outcome_line(session))
-            if _closing(session, inp, out):
+            if _closing(session, inp, out, kept):
                 break
-            _questions(session, inp, out)  # the agent went back: ask again
+            _questions(session, inp, out, kept)  # the agent went back: ask again
     except _Ended:
         if not session.done:  # ended while asking again after 'back'
             out.write("\nInterview stopped before a disposition was reached.\n")

@@ -414,3 +414,48 @@ def test_weeks_and_days_typed_as_the_maternity_notes_write_them(service: LiveSer
     expected = check_outcome(browser, "pregnancy_concern", answers)
     assert expected.disposition.id == "maternity_unit_now"
     assert console_problems(browser, expected_statuses=(422,)) == []
+
+
+def test_a_reloaded_page_continues_the_same_call(service: LiveService, browser: Any) -> None:
+    """The call's id is in the address: a reload (or a restored tab) goes on at the
+    service's next question with every answer kept, and a closed call opens on its
+    sealed record."""
+    from selenium.webdriver.support.ui import Select
+
+    fresh_page(browser, service)
+    browser.find_element("id", "token").send_keys(service.token)
+    browser.find_element("css selector", "#token-form button[type=submit]").click()
+    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
+    Select(browser.find_element("id", "protocol")).select_by_value("qsofa")
+    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+    step = next_step(browser, None)
+    call_id = browser.find_element("id", "call-id").text
+    assert browser.current_url.endswith(f"#call={call_id}")
+    assert step.question == "resp_rate"
+    browser.find_element("id", "answer-value").send_keys("25")
+    browser.find_element("xpath", "//button[text()='Next']").click()
+    step = next_step(browser, step.number)
+    assert step.question == "altered_mentation"
+
+    browser.refresh()  # the page is gone and comes back: same tab, same address
+    wait_for("the same call", lambda: browser.find_element("id", "call-id").text == call_id)
+    step = next_step(browser, None)
+    assert step.question == "altered_mentation" == next_question(service, call_id)["id"]
+    browser.find_element("xpath", "//button[text()='Yes']").click()
+    step = next_step(browser, step.number)
+    assert step.outcome
+    check_outcome(browser, "qsofa", {"resp_rate": 25, "altered_mentation": True})
+    browser.find_element("id", "close-call").click()
+    wait_for("the sealed record", lambda: visible(browser, "record-panel"))
+    head = call_state(service, call_id)["result"]["seal"]["head"]
+
+    browser.refresh()  # a closed call opens on its record
+    wait_for("the sealed record again", lambda: visible(browser, "record-panel"))
+    assert head in browser.find_element("id", "record-summary").text
+    answers = [e for e in call_state(service, call_id)["result"]["answer_log"] if e["kind"] == "answer"]
+    assert [e["question"] for e in answers] == ["resp_rate", "altered_mentation"]  # nothing asked twice
+
+    browser.find_element("id", "new-call").click()  # a new call leaves the old one's address
+    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
+    assert "#call=" not in browser.current_url
+    assert console_problems(browser) == []

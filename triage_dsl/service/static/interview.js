@@ -132,6 +132,7 @@
     sessionStorage.setItem(TOKEN_KEY, token);
     field.value = "";
     await loadProtocols(true);
+    if (sessionStorage.getItem(TOKEN_KEY)) await resumeCall();
   }
 
   async function loadProtocols(focus) {
@@ -181,14 +182,53 @@
       $("protocol").focus();
       return;
     }
-    state.callId = data.id;
+    openCall(data.id, protocolId);
+    say("Call started.");
+    advance(data);
+  }
+
+  // The call the page is on; its id goes in the address (#call=ID), so a reload, a
+  // restored tab or the address sent to a colleague comes back to the same call: every
+  // answer is in the service's store, so nothing is asked twice.
+  function openCall(callId, protocolId) {
+    state.callId = callId;
     state.protocol = (state.protocols || []).find((p) => p.id === protocolId) || { id: protocolId };
     state.asked = 0;
     state.given = [];
     state.record = null;
-    $("call-id").textContent = data.id;
+    $("call-id").textContent = callId;
     $("call-protocol").textContent = state.protocol.title || protocolId;
-    say("Call started.");
+    history.replaceState(null, "", "#call=" + encodeURIComponent(callId));
+  }
+
+  function callInAddress() {
+    const found = /^#call=([^&]+)$/.exec(location.hash);
+    return found ? decodeURIComponent(found[1]) : null;
+  }
+
+  async function resumeCall() {
+    const callId = callInAddress();
+    if (!callId || !sessionStorage.getItem(TOKEN_KEY)) return;  // kept until signed in
+    let data;
+    try {
+      data = await api("GET", "/v1/calls/" + encodeURIComponent(callId));
+    } catch (err) {
+      if (err.status === 404) history.replaceState(null, "", location.pathname);
+      setError("protocol-error", "Call " + callId + " could not be opened: " + err.message, [$("protocol")]);
+      return;
+    }
+    const protocolId = data.protocols && data.protocols.length ? data.protocols[0].id : "";
+    openCall(callId, protocolId);
+    if (data.closed) {
+      try {
+        showRecord(await api("GET", "/v1/calls/" + encodeURIComponent(callId) + "/record", undefined, true));
+      } catch (err) {
+        setError("protocol-error", "The record of call " + callId + " could not be loaded: " + err.message, [$("protocol")]);
+      }
+      say("Call " + callId + " is closed: its sealed record.");
+      return;
+    }
+    say("Call " + callId + " continued where it was: the answers given are kept by the service.");
     advance(data);
   }
 
@@ -493,6 +533,11 @@
       $("close-call").focus();
       return;
     }
+    showRecord(sealed);
+    say("Call closed; the record is sealed.");
+  }
+
+  function showRecord(sealed) {
     // The download is the service's text byte for byte: parsing and writing the JSON
     // again here would change numbers (1.0 -> 1), and the record's hashes with them.
     const record = sealed.data;
@@ -514,11 +559,11 @@
     link.download = "record-" + state.callId + ".json";
     show("record-panel");
     $("record-heading").focus();
-    say("Call closed; the record is sealed.");
   }
 
   function newCall() {
     state.callId = null;
+    history.replaceState(null, "", location.pathname);
     show("protocol-panel");
     $("protocol").focus();
   }
@@ -533,7 +578,7 @@
     $("override-form").addEventListener("submit", override);
     $("close-call").addEventListener("click", closeCall);
     $("new-call").addEventListener("click", newCall);
-    if (sessionStorage.getItem(TOKEN_KEY)) loadProtocols(false);
+    if (sessionStorage.getItem(TOKEN_KEY)) loadProtocols(false).then(resumeCall);
     else show("token-panel");
   }
 

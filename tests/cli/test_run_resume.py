@@ -181,21 +181,16 @@ def test_a_log_the_protocol_would_not_write_is_not_replayed() -> None:
     protocol = load(QSOFA)
     session = Session(protocol, call=CallInfo(caller="patient", agent_id="N1", chief_complaint="x"))
     session.answer("resp_rate", 25)
-    event = session.log[0].model_copy(update={"prompt": "Breaths per minute?"})
-    with pytest.raises(SessionError, match=r"event 1 \(answer\) of the saved log replays differently"):
-        replayed(
-            protocol,
-            [event],
-            call=session.call,
-            started_at=session.started_at,
-            clock=FixedClock("2026-03-01T00:00:00Z"),
-        )
-    wrong = session.log[0].model_copy(update={"value": "fast"})
-    with pytest.raises(SessionError, match=r"event 1 \(answer\) of the saved log does not replay"):
-        replayed(
-            protocol,
-            [wrong],
-            call=session.call,
-            started_at=session.started_at,
-            clock=FixedClock("2026-03-01T00:00:00Z"),
-        )
+    for changed, message in (
+        ({"prompt": "Breaths per minute?"}, r"event 1 \(answer\) of the saved log replays differently"),
+        ({"value": "fast"}, r"event 1 \(answer\) of the saved log does not replay"),
+    ):
+        event = session.log[0].model_copy(update=changed)
+        with pytest.raises(SessionError, match=message):
+            replayed(
+                protocol,
+                [event],
+                call=session.call,
+                started_at=session.started_at,
+                clock=FixedClock("2026-03-01T00:00:00Z"),
+            )

@@ -70,6 +70,18 @@ def fresh_page(browser: Any, service: LiveService) -> None:
     wait_for("the sign-in form", lambda: visible(browser, "token-panel"))
 
 
+def start_call(browser: Any, service: LiveService, protocol_id: str) -> None:
+    """Sign in on a fresh page and start a call of ``protocol_id``."""
+    from selenium.webdriver.support.ui import Select
+
+    fresh_page(browser, service)
+    browser.find_element("id", "token").send_keys(service.token)
+    browser.find_element("css selector", "#token-form button[type=submit]").click()
+    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
+    Select(browser.find_element("id", "protocol")).select_by_value(protocol_id)
+    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+
+
 def console_problems(browser: Any, expected_statuses: tuple[int, ...] = ()) -> list[str]:
     """Console errors and warnings, but for the network errors the test provoked (Chromium
     logs every 4xx answer, also those the page handles)."""
@@ -198,12 +210,7 @@ def test_a_whole_call_through_the_page(
     downloads = tmp_path / "downloads"
     downloads.mkdir()
     browser.execute_cdp_cmd("Page.setDownloadBehavior", {"behavior": "allow", "downloadPath": str(downloads)})
-    fresh_page(browser, service)
-    browser.find_element("id", "token").send_keys(service.token)
-    browser.find_element("css selector", "#token-form button[type=submit]").click()
-    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
-    Select(browser.find_element("id", "protocol")).select_by_value("fever_child")
-    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+    start_call(browser, service, "fever_child")
 
     answers: dict[str, Any] = {}
     wrong_answer_seen = unknown_given = False
@@ -370,14 +377,8 @@ def test_a_call_by_keyboard_alone(service: LiveService, browser: Any, shots: Pat
 def test_weeks_and_days_typed_as_the_maternity_notes_write_them(service: LiveService, browser: Any) -> None:
     """36+6 typed on the page reaches the service as 36 + 6/7 weeks (before 37, so the
     preterm-labour signs still count), as `triage run` reads it; 36+7 is refused."""
-    from selenium.webdriver.support.ui import Select
 
-    fresh_page(browser, service)
-    browser.find_element("id", "token").send_keys(service.token)
-    browser.find_element("css selector", "#token-form button[type=submit]").click()
-    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
-    Select(browser.find_element("id", "protocol")).select_by_value("pregnancy_concern")
-    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+    start_call(browser, service, "pregnancy_concern")
 
     answers: dict[str, Any] = {}
     step = next_step(browser, None)
@@ -420,14 +421,8 @@ def test_a_reloaded_page_continues_the_same_call(service: LiveService, browser: 
     """The call's id is in the address: a reload (or a restored tab) goes on at the
     service's next question with every answer kept, and a closed call opens on its
     sealed record."""
-    from selenium.webdriver.support.ui import Select
 
-    fresh_page(browser, service)
-    browser.find_element("id", "token").send_keys(service.token)
-    browser.find_element("css selector", "#token-form button[type=submit]").click()
-    wait_for("the protocol list", lambda: visible(browser, "protocol-panel"))
-    Select(browser.find_element("id", "protocol")).select_by_value("qsofa")
-    browser.find_element("css selector", "#protocol-form button[type=submit]").click()
+    start_call(browser, service, "qsofa")
     step = next_step(browser, None)
     call_id = browser.find_element("id", "call-id").text
     assert browser.current_url.endswith(f"#call={call_id}")

@@ -277,3 +277,45 @@ async def test_formatting_is_triage_fmt(client: LanguageClient, library: Path) -
         )
     )
     assert not refused
+
+
+async def test_a_misspelled_name_has_a_quick_fix(client: LanguageClient, library: Path) -> None:
+    """'did you mean' becomes an edit: applied, the file checks clean of those errors."""
+    path = library / "misspelled.triage"
+    path.write_text(BROKEN)
+    uri = await open_file(client, path)
+    whole = lsp.Range(lsp.Position(0, 0), lsp.Position(len(BROKEN.splitlines()), 0))
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=whole,
+            context=lsp.CodeActionContext(diagnostics=list(client.diagnostics[uri])),
+        )
+    )
+    assert actions is not None
+    fixes = {a.title: a for a in actions if isinstance(a, lsp.CodeAction)}
+    assert sorted(fixes) == ["Change 'fevr' to 'fever'", "Change 'urgnt' to 'urgent'"]
+    text = BROKEN
+    for action in fixes.values():
+        assert action.kind == lsp.CodeActionKind.QuickFix and action.edit is not None
+        assert action.edit.changes is not None
+        (edit,) = action.edit.changes[uri]
+        lines = text.splitlines(keepends=True)
+        line = lines[edit.range.start.line]
+        lines[edit.range.start.line] = (
+            line[: edit.range.start.character] + edit.new_text + line[edit.range.end.character :]
+        )
+        text = "".join(lines)
+    path.write_text(text)
+    assert not {code for _, _, code, _ in as_check(path)} & {"T020", "T042"}  # both fixed
+    assert "when fever" in text and "tier urgent" in text
+    # a range with no such diagnostic: no action
+    first = lsp.Range(lsp.Position(0, 0), lsp.Position(0, 5))
+    none = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=first,
+            context=lsp.CodeActionContext(diagnostics=[]),
+        )
+    )
+    assert not none

@@ -457,3 +457,41 @@ __all__ = [
     "symbols",
     "uri_of",
 ]
+
+
+# ------------------------------------------------------------------ quick fixes
+
+_DID_YOU_MEAN = re.compile(r"did you mean '([^']+)'\?")
+_WORD = re.compile(r"[A-Za-z_][A-Za-z0-9_.]*")
+
+
+def code_actions(document: Document, uri: str, wanted: lsp.Range) -> list[lsp.CodeAction]:
+    """A quick fix for each diagnostic in ``wanted`` whose hint names the word meant
+    (``did you mean 'fever'?``): the misspelled word replaced by it. Only where the
+    diagnostic's span is that one word in the text as it is now."""
+    lines = document.text.splitlines()
+    actions = []
+    for d in document.diagnostics:
+        found = _DID_YOU_MEAN.fullmatch(d.hint or "")
+        span = d.span
+        if found is None or d.suppressed is not None or span.path != document.path:
+            continue
+        if span.line != span.end_line or not 1 <= span.line <= len(lines):
+            continue
+        where = span_range(span)
+        if where.end.line < wanted.start.line or where.start.line > wanted.end.line:
+            continue
+        old = lines[span.line - 1][span.column - 1 : span.end_column - 1]
+        meant = found[1]
+        if _WORD.fullmatch(old) is None or _WORD.fullmatch(meant) is None:
+            continue
+        actions.append(
+            lsp.CodeAction(
+                title=f"Change '{old}' to '{meant}'",
+                kind=lsp.CodeActionKind.QuickFix,
+                diagnostics=[_diagnostic(d)],
+                is_preferred=True,
+                edit=lsp.WorkspaceEdit(changes={uri: [lsp.TextEdit(range=where, new_text=meant)]}),
+            )
+        )
+    return actions

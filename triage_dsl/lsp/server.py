@@ -130,6 +130,14 @@ def build() -> TriageServer:
     def document_symbol(ls: TriageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         return features.symbols(ls.document(params.text_document.uri))
 
+    @server.feature(
+        lsp.TEXT_DOCUMENT_CODE_ACTION,
+        lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
+    )
+    def code_action(ls: TriageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+        uri = params.text_document.uri
+        return features.code_actions(ls.document(uri), uri, params.range)
+
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: TriageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
         uri = params.text_document.uri

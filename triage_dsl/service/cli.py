@@ -15,6 +15,38 @@ KEEP_ALIVE = 75.0
 BACKLOG = 2048
 
 
+def _whole(low: int, high: int) -> Any:
+    """An argparse type: a whole number from ``low`` to ``high``."""
+
+    def read(text: str) -> int:
+        try:
+            value = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        if not low <= value <= high:
+            raise argparse.ArgumentTypeError(f"expected {low} to {high}, got {value}")
+        return value
+
+    return read
+
+
+def _seconds(low: float, high: float) -> Any:
+    """An argparse type: a number of seconds above ``low``, at most ``high`` (finite)."""
+
+    def read(text: str) -> float:
+        try:
+            value = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number of seconds, got {text!r}") from None
+        if not low < value <= high:  # NaN fails both
+            raise argparse.ArgumentTypeError(
+                f"expected more than {low:g} and at most {high:g} seconds, got {text}"
+            )
+        return value
+
+    return read
+
+
 def add_parsers(sub: Any) -> None:
     p = sub.add_parser(
         "serve",
@@ -25,8 +57,8 @@ def add_parsers(sub: Any) -> None:
     p.add_argument("protocol_dir", metavar="PROTOCOL_DIR")
     _database_arguments(p)
     p.add_argument("--host", default="127.0.0.1", help="address to listen on (default 127.0.0.1)")
-    p.add_argument("--port", type=int, default=8000, help="port (default 8000)")
-    p.add_argument("--workers", type=int, default=1, help="worker processes (default 1)")
+    p.add_argument("--port", type=_whole(1, 65535), default=8000, help="port (default 8000)")
+    p.add_argument("--workers", type=_whole(1, 64), default=1, help="worker processes (default 1)")
     p.add_argument(
         "--key-file",
         metavar="FILE",
@@ -34,7 +66,7 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--rescan",
-        type=float,
+        type=_seconds(0.0, 86400.0),
         default=2.0,
         metavar="SECONDS",
         help="look for changed protocol files at most this often (default 2)",
@@ -49,14 +81,17 @@ def add_parsers(sub: Any) -> None:
     )
     p.add_argument(
         "--keep-alive",
-        type=float,
+        type=_seconds(0.0, 3600.0),
         default=KEEP_ALIVE,
         metavar="SECONDS",
         help=f"keep an idle client connection open this long (default {KEEP_ALIVE:g}; clients "
         "should close theirs sooner)",
     )
     p.add_argument(
-        "--backlog", type=int, default=BACKLOG, help=f"connections waiting to be accepted (default {BACKLOG})"
+        "--backlog",
+        type=_whole(1, 65535),
+        default=BACKLOG,
+        help=f"connections waiting to be accepted (default {BACKLOG})",
     )
     p.add_argument("--log-level", default="info", choices=("critical", "error", "warning", "info", "debug"))
     p.add_argument(
@@ -255,6 +290,10 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         "level": args.log_level.upper(),
         "propagate": False,
     }
+    problem = cannot_listen(args.host, args.port)
+    if problem is not None:  # said here, before the protocols load, not in uvicorn's log
+        print(f"triage: cannot listen on {args.host}:{args.port}: {problem}", file=err)
+        return USAGE
     print(f"triage: serving {args.protocol_dir} ({fast_paths()}, {args.workers} worker(s))", file=err)
     uvicorn.run(
         "triage_dsl.service.app:app_from_env",
@@ -270,6 +309,27 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
         http="auto",  # httptools when installed
     )
     return OK
+
+
+def cannot_listen(host: str, port: int) -> str | None:
+    """Why ``host:port`` cannot be listened on (an unknown address, one of another machine,
+    a port in use), or None. Bound and released at once, as uvicorn binds it next."""
+    import errno
+    import socket
+
+    try:
+        found = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM, flags=socket.AI_PASSIVE)
+    except (OSError, UnicodeError) as exc:
+        return f"not an address of this machine ({getattr(exc, 'strerror', None) or exc})"
+    family, kind, proto, _, address = found[0]
+    try:
+        with socket.socket(family, kind, proto) as probe:
+            probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+            probe.bind(address)
+    except OSError as exc:
+        hint = "; another triage serve may be running there: choose another --port" if exc.errno == errno.EADDRINUSE else ""
+        return f"{exc.strerror or exc}{hint}"
+    return None
 
 
 def fast_paths() -> str:

@@ -314,6 +314,15 @@ def run_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO)
         )
         return USAGE
     _outputs(args, save)
+    resuming_there = bool(args.resume) and os.path.realpath(save) == os.path.realpath(args.resume)
+    if save and not resuming_there and os.path.lexists(save):
+        # a record is a call's documentation: another call's is never written over
+        print(
+            f"triage: run: {save} exists (the record of another call?): save this call under a new "
+            f"name, or continue that call with --resume {save}",
+            file=err,
+        )
+        return USAGE
     protocol = _compile(args.protocol, args.root)
     key, now = _key(args), _clock_reading(args.at)
     clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible

@@ -194,3 +194,18 @@ def test_a_log_the_protocol_would_not_write_is_not_replayed() -> None:
                 started_at=session.started_at,
                 clock=FixedClock("2026-03-01T00:00:00Z"),
             )
+
+
+def test_a_saved_record_is_never_written_over_by_another_call(tmp_path: Path) -> None:
+    """The next call saved under the last one's name would have replaced that patient's
+    record: refused, with the way to continue that call instead."""
+    save = _partial(tmp_path)
+    before = save.read_bytes()
+    code, out, err = run([str(QSOFA), "--save", str(save)], CALLER + "25\n")
+    assert code == 2 and out == ""  # nothing asked
+    assert f"{save} exists (the record of another call?)" in err and f"--resume {save}" in err
+    assert save.read_bytes() == before
+    other = tmp_path / "other.json"
+    other.write_text("{}")
+    code, _, err = run([str(QSOFA), "--resume", str(save), "--save", str(other)], "yes\n")
+    assert code == 2 and other.read_text() == "{}" and save.read_bytes() == before

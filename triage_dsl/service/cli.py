@@ -327,7 +327,11 @@ def cannot_listen(host: str, port: int) -> str | None:
             probe.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
             probe.bind(address)
     except OSError as exc:
-        hint = "; another triage serve may be running there: choose another --port" if exc.errno == errno.EADDRINUSE else ""
+        hint = (
+            "; another triage serve may be running there: choose another --port"
+            if exc.errno == errno.EADDRINUSE
+            else ""
+        )
         return f"{exc.strerror or exc}{hint}"
     return None
 

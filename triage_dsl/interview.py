@@ -300,13 +300,14 @@ def _questions(session: Session, inp: TextIO, out: TextIO, kept: Kept = _unkept)
             try:
                 value = parse_typed(question, line)
                 session.answer(question.id, value)
-                kept(session)
-                if weeks_and_days(question, line.strip()) is not None:
-                    weeks, _, days = line.strip().partition("+")
-                    out.write(f"  ({weeks.strip()} weeks and {days.strip()} days: {value:g} weeks)\n")
-                break
             except (ValueError, AnswerError) as exc:
                 out.write(f"  Invalid answer: {exc}. Please ask again.\n")
+                continue
+            kept(session)
+            if weeks_and_days(question, line.strip()) is not None:
+                weeks, _, days = line.strip().partition("+")
+                out.write(f"  ({weeks.strip()} weeks and {days.strip()} days: {value:g} weeks)\n")
+            break
 
 
 def _outcome_line(session: Session) -> str:

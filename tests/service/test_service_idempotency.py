@@ -606,3 +606,42 @@ def test_the_key_hash_reads_the_same_path_as_the_url_does(
         scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": query}
         scope |= {"scheme": "http", "server": server}
         assert url_path(Request(scope)) == Request(scope).url.path
+
+
+# ------------------------------------------------------------- races between processes
+def test_a_key_stored_by_another_process_after_the_lookup_is_a_replay(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Process B looks the key up (not stored yet), then process A stores the same
+    request with the same key, then B reads the call: B answers with the replay, not with
+    a refusal decided on the call A changed (here: 'already closed', a 409). The worst
+    moment for B, made deterministic: A's request runs inside B's key lookup, right after
+    it found nothing."""
+    from triage_dsl.service import calls as service_calls
+
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        a, b = (app.state.calls for app in apps)
+        who = None
+        token = create_token(apps[0].state.db, "call", "rn", a.now())
+        call_id = started(TestClient(apps[0]), {"call": token})  # cached in A only
+        key = RequestKey(call_id, new_key(), "sha-close")
+        found_by_a: list[tuple[Any, bool]] = []
+        find = service_calls.find_key
+
+        def then_a_stores_it(db: Any, scope: str, name: str) -> StoredKey | None:
+            stored_key = find(db, scope, name)
+            if db is b.db and not found_by_a:
+                found_by_a.append(a.change_or_replay(call_id, views.close_events, who, key, views.call_out))
+            return stored_key
+
+        monkeypatch.setattr(service_calls, "find_key", then_a_stores_it)
+        out, replayed = b.change_or_replay(call_id, views.close_events, who, key, views.call_out)
+        assert found_by_a and found_by_a[0][1] is False  # A applied it
+        assert replayed is True
+        assert out == found_by_a[0][0] and out.closed
+        closes = [e for e in load_call(a.db, call_id)[1] if e.kind == "close"]  # type: ignore[index]
+        assert len(closes) == 1
+    finally:
+        for app in apps:
+            app.state.db.dispose()

@@ -195,7 +195,8 @@ class CallService:
         refusal is never decided on a state that was behind.
 
         With a ``key`` (scoped to the call), the key is stored with the events, and
-        looked up before any attempt on the call read from the log: when it is stored,
+        looked up in each attempt on the call read from the log, just after that read
+        (not before: see :meth:`_change`): when it is stored,
         nothing is applied and the call is returned as it is now, with True. The first
         attempt on the cached state does not read it: a request sent again either is
         refused by the state (it was applied: the outcome sealed, the call closed) or makes
@@ -267,12 +268,18 @@ class CallService:
             with self._locked(call_id):
                 state = None if fresh else self._cached(call_id)
                 if state is None:
+                    # the call first, then the key: a key stored after this lookup was
+                    # stored after this read too, so the change is decided on a call
+                    # without it and collides with it (and the next attempt finds the
+                    # key). Looked up the other way round, another process's commit in
+                    # between would have this request refused (closed, sealed) on the call
+                    # its twin changed, where it must be answered as a replay.
+                    state = self._current(call_id)
                     if key is not None and self._stored_key(key) is not None:
                         return view(self._current(call_id)), True  # a replay, not a conflict
                     if collided:
                         collided = False
                         self._conflicted(call_id)
-                    state = self._current(call_id)
                     fresh = True
                 try:
                     events, record, at = self._make(state, changes, now)

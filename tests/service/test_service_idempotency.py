@@ -645,3 +645,62 @@ def test_a_key_stored_by_another_process_after_the_lookup_is_a_replay(
     finally:
         for app in apps:
             app.state.db.dispose()
+
+
+def test_a_request_that_loses_every_race_is_a_503_to_send_again(
+    app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process appends first at every attempt: 503 with Retry-After, nothing
+    stored, and the same request sent again with its key is then applied once."""
+    from triage_dsl.service import calls as service_calls
+
+    client = TestClient(app, raise_server_exceptions=False)
+    call_id = answered(client, tokens)
+    headers = {**bearer(tokens["call"]), KEY: new_key()}
+    writer = app.state.calls.writer
+
+    def overtaken(call: str, *args: Any, **kwargs: Any) -> None:
+        raise service_calls.Conflict(call)
+
+    before = stored(app, call_id)
+    monkeypatch.setattr(writer, "append", overtaken)
+    r = client.post(f"/v1/calls/{call_id}/close", headers=headers)
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1" and r.json()["error"] == "busy"
+    assert "send the request again" in r.json()["message"] and "Traceback" not in r.text
+    assert stored(app, call_id) == before
+    monkeypatch.undo()
+    again = client.post(f"/v1/calls/{call_id}/close", headers=headers)
+    assert again.status_code == 200 and REPLAYED not in again.headers
+    assert client.post(f"/v1/calls/{call_id}/close", headers=headers).headers[REPLAYED] == "true"
+
+
+@pytest.mark.parametrize("endpoint", ["answers", "close"])
+def test_a_database_that_stays_locked_is_a_503_not_a_500(
+    app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    """SQLite locked beyond busy_timeout (or a PostgreSQL connection lost): the driver's
+    OperationalError is answered 503 with Retry-After, on the answer route's own layer
+    too, with no traceback."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    client = TestClient(app, raise_server_exceptions=False)
+    call_id = started(client, tokens)
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        locked_out = sqlite3.OperationalError("database is locked")
+        raise OperationalError("INSERT INTO answer_events", {}, locked_out)
+
+    async def locked_async(*args: Any, **kwargs: Any) -> None:
+        locked()
+
+    monkeypatch.setattr(app.state.calls.writer, "append", locked)
+    monkeypatch.setattr(app.state.calls.writer, "append_async", locked_async)
+    body = {"answers": {"unconscious": False}} if endpoint == "answers" else None
+    r = client.post(url(endpoint, call_id), json=body, headers={**bearer(tokens["call"]), KEY: new_key()})
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1" and r.json()["error"] == "unavailable"
+    assert "Idempotency-Key" in r.json()["message"] and "INSERT" not in r.text
+    assert stored(app, call_id) == (0, 0, 0)

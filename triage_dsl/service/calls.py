@@ -59,6 +59,12 @@ class CallNotFound(TriageError):
     pass
 
 
+class Busy(TriageError):
+    """Other requests changed the call at each attempt (or stored this request's key and
+    then could not be found): nothing of this request was stored. Answered 503 with
+    ``Retry-After``; sent again with its ``Idempotency-Key`` it is applied once."""
+
+
 class InvalidAnswers(TriageError):
     """One or more answers were refused (nothing was stored)."""
 
@@ -139,8 +145,11 @@ class CallService:
         except Conflict:  # another request stored the key first: answer with its call
             assert key is not None
             replayed = self._replay(key, view)
-            if replayed is None:
-                raise
+            if replayed is None:  # the key collided, yet is not stored: never seen; not a 500
+                raise Busy(
+                    "another request with this Idempotency-Key is being stored: nothing was "
+                    "started; send the request again with the same key"
+                ) from None
             return replayed, True
         log.info("call %s started on %s", call_id, ", ".join(protocol_ids))
         made = view(state)  # before any other request can reach the call
@@ -308,7 +317,10 @@ class CallService:
                 return view(state), False
         if collided:
             self._conflicted(call_id)
-        raise TriageError(f"call {call_id}: too many concurrent changes; try again")
+        raise Busy(
+            f"call {call_id}: other requests changed it at each of {ATTEMPTS} attempts: nothing "
+            "was stored; send the request again (with the same Idempotency-Key it is applied once)"
+        )
 
     def _make(
         self, state: CallState, changes: Callable[[CallState], list[Change]], now: datetime

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import itertools
 import shutil
-from collections.abc import Iterator
+from collections.abc import Generator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -15,12 +15,31 @@ pytest.importorskip("fastapi", reason="the service extra is not installed (pip i
 
 from fastapi.testclient import TestClient
 from pgserver import Server, binaries
-from service_helpers import ROOT, START, make_app
+from service_helpers import ROOT, START, Served, make_app
 
 from triage_dsl.clock import FixedClock
 from triage_dsl.store.tokens import create_token
 
 _names = itertools.count(1)
+
+
+def pytest_runtest_setup(item: pytest.Item) -> None:
+    Served.started.clear()  # the servers of the test about to run, from now on
+
+
+@pytest.hookimpl(wrapper=True)
+def pytest_runtest_makereport(item: pytest.Item, call: pytest.CallInfo[None]) -> Generator[None, Any, Any]:
+    """A failed test that started ``triage serve`` processes reports their logs: a 500's
+    traceback is only there."""
+    report = yield
+    if report.failed and call.when != "teardown":
+        for server in Served.started:
+            try:
+                text = server.log.read_text(errors="replace")
+            except OSError as exc:
+                text = f"(cannot read {server.log}: {exc.strerror})"
+            report.sections.append((f"triage serve log {server.log}", text or "(empty)"))
+    return report
 
 
 @pytest.fixture

@@ -6,7 +6,7 @@ import io
 import json
 from datetime import timedelta
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from triage_dsl.cli import main
 from triage_dsl.clock import FixedClock
@@ -78,7 +78,13 @@ def verify(record_text: str, tmp_path: Path, *protocols: Path) -> tuple[int, str
 
 
 class Served:
-    """``triage serve`` in a child process on a free port (stop or kill it when done)."""
+    """``triage serve`` in a child process on a free port (stop or kill it when done).
+
+    Each server started during a test is in :attr:`started` (emptied as the next test is
+    set up): when the test fails, tests/service/conftest.py adds every one's log (which
+    holds the traceback of a 500) to the failure's report."""
+
+    started: ClassVar[list[Served]] = []
 
     def __init__(self, protocol_dir: Path, database: str, data_dir: Path) -> None:
         import os
@@ -96,6 +102,7 @@ class Served:
         with self.log.open("wb") as log:
             self.process = subprocess.Popen(argv, stdout=log, stderr=subprocess.STDOUT, env=dict(os.environ))
         self.url = f"http://127.0.0.1:{self.port}"
+        Served.started.append(self)
         self._wait_until_up()
 
     def _wait_until_up(self, limit: float = 120.0) -> None:

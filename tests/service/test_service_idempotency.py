@@ -606,3 +606,101 @@ def test_the_key_hash_reads_the_same_path_as_the_url_does(
         scope = {"type": "http", "method": "POST", "path": path, "headers": headers, "query_string": query}
         scope |= {"scheme": "http", "server": server}
         assert url_path(Request(scope)) == Request(scope).url.path
+
+
+# ------------------------------------------------------------- races between processes
+def test_a_key_stored_by_another_process_after_the_lookup_is_a_replay(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Process B looks the key up (not stored yet), then process A stores the same
+    request with the same key, then B reads the call: B answers with the replay, not with
+    a refusal decided on the call A changed (here: 'already closed', a 409). The worst
+    moment for B, made deterministic: A's request runs inside B's key lookup, right after
+    it found nothing."""
+    from triage_dsl.service import calls as service_calls
+
+    apps = [make_app(ROOT / "protocols", database, tmp_path / name) for name in ("a", "b")]
+    try:
+        a, b = (app.state.calls for app in apps)
+        who = None
+        token = create_token(apps[0].state.db, "call", "rn", a.now())
+        call_id = started(TestClient(apps[0]), {"call": token})  # cached in A only
+        key = RequestKey(call_id, new_key(), "sha-close")
+        found_by_a: list[tuple[Any, bool]] = []
+        find = service_calls.find_key
+
+        def then_a_stores_it(db: Any, scope: str, name: str) -> StoredKey | None:
+            stored_key = find(db, scope, name)
+            if db is b.db and not found_by_a:
+                found_by_a.append(a.change_or_replay(call_id, views.close_events, who, key, views.call_out))
+            return stored_key
+
+        monkeypatch.setattr(service_calls, "find_key", then_a_stores_it)
+        out, replayed = b.change_or_replay(call_id, views.close_events, who, key, views.call_out)
+        assert found_by_a and found_by_a[0][1] is False  # A applied it
+        assert replayed is True
+        assert out == found_by_a[0][0] and out.closed
+        closes = [e for e in load_call(a.db, call_id)[1] if e.kind == "close"]  # type: ignore[index]
+        assert len(closes) == 1
+    finally:
+        for app in apps:
+            app.state.db.dispose()
+
+
+def test_a_request_that_loses_every_race_is_a_503_to_send_again(
+    app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another process appends first at every attempt: 503 with Retry-After, nothing
+    stored, and the same request sent again with its key is then applied once."""
+    from triage_dsl.service import calls as service_calls
+
+    client = TestClient(app, raise_server_exceptions=False)
+    call_id = answered(client, tokens)
+    headers = {**bearer(tokens["call"]), KEY: new_key()}
+    writer = app.state.calls.writer
+
+    def overtaken(call: str, *args: Any, **kwargs: Any) -> None:
+        raise service_calls.Conflict(call)
+
+    before = stored(app, call_id)
+    monkeypatch.setattr(writer, "append", overtaken)
+    r = client.post(f"/v1/calls/{call_id}/close", headers=headers)
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1" and r.json()["error"] == "busy"
+    assert "send the request again" in r.json()["message"] and "Traceback" not in r.text
+    assert stored(app, call_id) == before
+    monkeypatch.undo()
+    again = client.post(f"/v1/calls/{call_id}/close", headers=headers)
+    assert again.status_code == 200 and REPLAYED not in again.headers
+    assert client.post(f"/v1/calls/{call_id}/close", headers=headers).headers[REPLAYED] == "true"
+
+
+@pytest.mark.parametrize("endpoint", ["answers", "close"])
+def test_a_database_that_stays_locked_is_a_503_not_a_500(
+    app: Any, tokens: dict[str, str], monkeypatch: pytest.MonkeyPatch, endpoint: str
+) -> None:
+    """SQLite locked beyond busy_timeout (or a PostgreSQL connection lost): the driver's
+    OperationalError is answered 503 with Retry-After, on the answer route's own layer
+    too, with no traceback."""
+    import sqlite3
+
+    from sqlalchemy.exc import OperationalError
+
+    client = TestClient(app, raise_server_exceptions=False)
+    call_id = started(client, tokens)
+
+    def locked(*args: Any, **kwargs: Any) -> None:
+        locked_out = sqlite3.OperationalError("database is locked")
+        raise OperationalError("INSERT INTO answer_events", {}, locked_out)
+
+    async def locked_async(*args: Any, **kwargs: Any) -> None:
+        locked()
+
+    monkeypatch.setattr(app.state.calls.writer, "append", locked)
+    monkeypatch.setattr(app.state.calls.writer, "append_async", locked_async)
+    body = {"answers": {"unconscious": False}} if endpoint == "answers" else None
+    r = client.post(url(endpoint, call_id), json=body, headers={**bearer(tokens["call"]), KEY: new_key()})
+    assert r.status_code == 503, r.text
+    assert r.headers["Retry-After"] == "1" and r.json()["error"] == "unavailable"
+    assert "Idempotency-Key" in r.json()["message"] and "INSERT" not in r.text
+    assert stored(app, call_id) == (0, 0, 0)

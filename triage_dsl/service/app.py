@@ -19,6 +19,7 @@ from fastapi.exceptions import RequestValidationError
 from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
+from sqlalchemy.exc import OperationalError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
@@ -30,7 +31,14 @@ from triage_dsl.roster.directory import Directory
 from triage_dsl.service import page, roster, shortcut, views
 from triage_dsl.service.auth import AuthError, Operator, Overrider, Reader, Runner
 from triage_dsl.service.bodies import StrictBodies
-from triage_dsl.service.calls import CACHE_SIZE, CallNotFound, CallService, Change, InvalidAnswers
+from triage_dsl.service.calls import (
+    CACHE_SIZE,
+    Busy,
+    CallNotFound,
+    CallService,
+    Change,
+    InvalidAnswers,
+)
 from triage_dsl.service.catalog import Catalog, UnknownProtocol
 from triage_dsl.service.idempotency import (
     REPLAYED,
@@ -113,6 +121,15 @@ def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, 
 def _error(status: int, code: str, message: str, items: list[ErrorItem] | None = None) -> JSONResponse:
     body = ErrorOut(error=code, message=message, errors=items or [])
     return JSONResponse(status_code=status, content=body.model_dump(mode="json"))
+
+
+RETRY_AFTER_SECONDS = 1
+
+
+def _retry_later(response: JSONResponse) -> JSONResponse:
+    """A 503 the client may send again: when (RFC 9110 ``Retry-After``, in seconds)."""
+    response.headers["Retry-After"] = str(RETRY_AFTER_SECONDS)
+    return response
 
 
 def create_app(
@@ -213,10 +230,24 @@ def create_app(
             return _error(400, "invalid_idempotency_key", str(exc))
         if isinstance(exc, SessionError | EscalationError | RecordError):
             return _error(409, "conflict", str(exc))
+        if isinstance(exc, Busy):
+            log.warning("%s", exc)
+            return _retry_later(_error(503, "busy", str(exc)))
         if isinstance(exc, StoreError):
             log.error("database error: %s", type(exc).__name__)
             return _error(503, "unavailable", "the database is not available; nothing was stored")
         return _error(400, "bad_request", str(exc))
+
+    @app.exception_handler(OperationalError)
+    async def database_busy(request: Request, exc: OperationalError) -> JSONResponse:
+        # SQLite locked beyond busy_timeout, a PostgreSQL connection lost or a transaction
+        # it cancelled: the transaction was rolled back; the request may be sent again
+        log.error("database error on %s %s: %s", request.method, request.url.path, str(exc.orig)[:200])
+        message = (
+            "the database is busy or not available: the request may not have been stored; "
+            "send it again (with the same Idempotency-Key it is applied once)"
+        )
+        return _retry_later(_error(503, "unavailable", message))
 
     # ------------------------------------------------------------------ health, metrics
     @app.get("/healthz", tags=["operations"], summary="liveness (no token needed)")

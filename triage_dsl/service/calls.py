@@ -59,6 +59,12 @@ class CallNotFound(TriageError):
     pass
 
 
+class Busy(TriageError):
+    """Other requests changed the call at each attempt (or stored this request's key and
+    then could not be found): nothing of this request was stored. Answered 503 with
+    ``Retry-After``; sent again with its ``Idempotency-Key`` it is applied once."""
+
+
 class InvalidAnswers(TriageError):
     """One or more answers were refused (nothing was stored)."""
 
@@ -139,8 +145,11 @@ class CallService:
         except Conflict:  # another request stored the key first: answer with its call
             assert key is not None
             replayed = self._replay(key, view)
-            if replayed is None:
-                raise
+            if replayed is None:  # the key collided, yet is not stored: never seen; not a 500
+                raise Busy(
+                    "another request with this Idempotency-Key is being stored: nothing was "
+                    "started; send the request again with the same key"
+                ) from None
             return replayed, True
         log.info("call %s started on %s", call_id, ", ".join(protocol_ids))
         made = view(state)  # before any other request can reach the call
@@ -195,7 +204,8 @@ class CallService:
         refusal is never decided on a state that was behind.
 
         With a ``key`` (scoped to the call), the key is stored with the events, and
-        looked up before any attempt on the call read from the log: when it is stored,
+        looked up in each attempt on the call read from the log, just after that read
+        (not before: see :meth:`_change`): when it is stored,
         nothing is applied and the call is returned as it is now, with True. The first
         attempt on the cached state does not read it: a request sent again either is
         refused by the state (it was applied: the outcome sealed, the call closed) or makes
@@ -267,12 +277,18 @@ class CallService:
             with self._locked(call_id):
                 state = None if fresh else self._cached(call_id)
                 if state is None:
+                    # the call first, then the key: a key stored after this lookup was
+                    # stored after this read too, so the change is decided on a call
+                    # without it and collides with it (and the next attempt finds the
+                    # key). Looked up the other way round, another process's commit in
+                    # between would have this request refused (closed, sealed) on the call
+                    # its twin changed, where it must be answered as a replay.
+                    state = self._current(call_id)
                     if key is not None and self._stored_key(key) is not None:
                         return view(self._current(call_id)), True  # a replay, not a conflict
                     if collided:
                         collided = False
                         self._conflicted(call_id)
-                    state = self._current(call_id)
                     fresh = True
                 try:
                     events, record, at = self._make(state, changes, now)
@@ -301,7 +317,10 @@ class CallService:
                 return view(state), False
         if collided:
             self._conflicted(call_id)
-        raise TriageError(f"call {call_id}: too many concurrent changes; try again")
+        raise Busy(
+            f"call {call_id}: other requests changed it at each of {ATTEMPTS} attempts: nothing "
+            "was stored; send the request again (with the same Idempotency-Key it is applied once)"
+        )
 
     def _make(
         self, state: CallState, changes: Callable[[CallState], list[Change]], now: datetime

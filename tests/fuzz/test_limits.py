@@ -9,7 +9,7 @@ import pytest
 from triage_dsl import compile_text, load
 from triage_dsl.compiler import MAX_FILE_BYTES, MAX_IMPORT_DEPTH
 from triage_dsl.errors import CompileError, ProtocolFileError
-from triage_dsl.syntax.parser import MAX_NESTING, MAX_SOURCE_BYTES, MAX_TREE_DEPTH
+from triage_dsl.syntax.parser import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SOURCE_BYTES, MAX_TREE_DEPTH
 
 BODY = """protocol deep title "Deep" version "1" end
 question a: yes/no ask "A?" end
@@ -33,6 +33,11 @@ def codes(text: str) -> list[tuple[str, str]]:
         (" and ".join(["a"] * 5000), "S003", f"more than {MAX_TREE_DEPTH} levels"),
         ("- " * 3000 + "1 > 0", "S003", f"more than {MAX_TREE_DEPTH} levels"),
         ("not " * 150 + "a", "T", "nested too deeply"),
+        # number literals past the digit limit: once an int too large for a float, or too
+        # long for int() itself (4,300 digits), a traceback from a later stage
+        ("count(a) >= 1" + "0" * 5000, "S005", f"more than {MAX_NUMBER_DIGITS} digits"),
+        ("count(a) >= 1" + "0" * 400, "S005", f"more than {MAX_NUMBER_DIGITS} digits"),
+        ("count(a) >= 0." + "0" * 400 + "1", "S005", f"more than {MAX_NUMBER_DIGITS} digits"),
     ],
 )
 def test_deep_expressions_are_refused_with_a_position(expr: str, code: str, words: str) -> None:
@@ -43,6 +48,21 @@ def test_deep_expressions_are_refused_with_a_position(expr: str, code: str, word
 def test_long_flat_lists_are_fine() -> None:
     protocol = compile_text(BODY.format(expr="count(" + ", ".join(["a"] * 3000) + ") > 1"), "flat.triage")
     assert protocol.id == "deep"
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        BODY.format(expr="count(a) >= " + "1" * MAX_NUMBER_DIGITS),
+        BODY.format(expr="a") + "# " + "9" * 5000 + "\n",
+        BODY.format(expr="a").replace('"A?"', '"A ' + "9" * 5000 + '?"'),
+    ],
+)
+def test_long_digits_at_the_limit_in_comments_or_in_text_are_not_s005(text: str) -> None:
+    try:
+        compile_text(text, "n.triage")
+    except CompileError as exc:  # an unreachable threshold is reported by the checker
+        assert {d.code for d in exc.diagnostics} == {"T034"}
 
 
 def test_source_size_limit() -> None:

@@ -3,11 +3,12 @@
 from __future__ import annotations
 
 import os
+import stat
 from pathlib import Path
 
 import pytest
 
-from triage_dsl.io.files import InputError, inside, lines, read_bytes
+from triage_dsl.io.files import InputError, inside, lines, read_bytes, read_text
 from triage_dsl.io.outputs import OutputError, check_output, write_atomic
 
 
@@ -75,6 +76,7 @@ def test_output_checks(tmp_path: Path) -> None:
         (source / "out.json", "does not exist"),  # a file is not a folder
         (source, r"is also an input"),
         (tmp_path / "link.json", r"is also an input"),
+        (Path("/dev/null"), r"not a regular file \(a device\); give the name of a file"),
     ]
     for path, words in cases:
         with pytest.raises(OutputError, match=words):
@@ -98,3 +100,37 @@ def test_atomic_write_replaces_whole_or_leaves_the_old_file(
         write_atomic(target, "newer")
     assert target.read_text() == "new"
     assert [p.name for p in tmp_path.iterdir()] == ["out.json"]  # no temporary file left
+
+
+@pytest.mark.parametrize("kind", ["fifo", "link to fifo"])
+def test_atomic_write_never_replaces_a_device_or_pipe(tmp_path: Path, kind: str) -> None:
+    # os.replace over a device node replaces the node (as root, -o /dev/full left a
+    # regular file in /dev); a pipe in a temporary folder stands in for a device
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    target = fifo
+    if kind == "link to fifo":
+        target = tmp_path / "out.json"
+        target.symlink_to(fifo)
+    with pytest.raises(OutputError, match=r"not a regular file \(a pipe\)"):
+        write_atomic(target, "new")
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted({"pipe", target.name})
+
+
+def test_atomic_write_through_a_link_replaces_the_file_and_keeps_the_link(tmp_path: Path) -> None:
+    (tmp_path / "shared").mkdir()
+    real = tmp_path / "shared" / "out.json"
+    real.write_text("old")
+    link = tmp_path / "out.json"
+    link.symlink_to(real)
+    write_atomic(link, "new")
+    assert link.is_symlink() and real.read_text() == "new"
+    assert [p.name for p in (tmp_path / "shared").iterdir()] == ["out.json"]
+
+
+def test_a_utf16_file_is_named_as_such(tmp_path: Path) -> None:
+    path = tmp_path / "p.triage"
+    path.write_bytes("protocol p end".encode("utf-16"))
+    with pytest.raises(InputError, match="UTF-16 text, not UTF-8; save the file as UTF-8"):
+        read_text(path, 1000)

@@ -47,7 +47,8 @@ class InputError(ProtocolFileError):
         super().__init__(f"{where}: {problem}")
 
 
-def _kind(mode: int) -> str:
+def file_kind(mode: int) -> str:
+    """What a path that is not a regular file is, in words: ``a folder``, ``a pipe``..."""
     if stat.S_ISDIR(mode):
         return "a folder"
     if stat.S_ISFIFO(mode):
@@ -63,7 +64,7 @@ def _refuse_irregular(path: str, mode: int) -> None:
     if not stat.S_ISREG(mode):
         hint = "; give a file, or '-' to read standard input where a command takes it"
         raise InputError(
-            path, f"not a regular file ({_kind(mode)}){hint if stat.S_ISFIFO(mode) else '; give a file'}"
+            path, f"not a regular file ({file_kind(mode)}){hint if stat.S_ISFIFO(mode) else '; give a file'}"
         )
 
 
@@ -114,6 +115,8 @@ def decode(data: bytes, path: str) -> str:
     try:
         return data.decode("utf-8-sig")
     except UnicodeDecodeError as exc:
+        if data[:2] in (b"\xff\xfe", b"\xfe\xff"):
+            raise InputError(path, "UTF-16 text, not UTF-8; save the file as UTF-8") from None
         line, column = position_in_bytes(data, exc.start)
         raise InputError(path, "not UTF-8 text (an invalid byte)", line, column) from None
 

@@ -15,12 +15,14 @@ from __future__ import annotations
 
 import contextlib
 import os
+import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import IO, Any
 
 from triage_dsl.errors import TriageError
+from triage_dsl.io.files import file_kind
 
 
 class OutputError(TriageError):
@@ -34,7 +36,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
     folder) or be created inside an existing folder.
     """
     target = Path(path)
-    parent = target.parent if str(target.parent) else Path(".")
+    parent = _real(target).parent
     if not parent.is_dir():
         raise OutputError(f"{path}: the folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
@@ -48,6 +50,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
         else:
             if target.is_dir():
                 raise OutputError(f"{path}: is a folder; give a file name")
+            _refuse_irregular(path, target)
             if not os.access(target, os.W_OK):
                 raise OutputError(f"{path}: cannot be written (permission denied)")
             for item in inputs:
@@ -59,6 +62,22 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
     return target
 
 
+def _real(target: Path) -> Path:
+    """The file a link leads to (the link is kept and the file replaced), else ``target``."""
+    return Path(os.path.realpath(target)) if target.is_symlink() else target
+
+
+def _refuse_irregular(path: str | Path, target: Path) -> None:
+    """Renaming over a device, a pipe or a socket would replace the node itself
+    (``-o /dev/full`` run as root left a regular file in its place): refuse it."""
+    try:
+        mode = target.stat().st_mode
+    except OSError:
+        return
+    if not stat.S_ISREG(mode) and not stat.S_ISDIR(mode):
+        raise OutputError(f"{path}: not a regular file ({file_kind(mode)}); give the name of a file")
+
+
 def write_atomic(path: str | Path, data: str | bytes) -> None:
     """Write ``data`` (text as UTF-8) to ``path`` atomically; :class:`OutputError` on failure."""
     with atomic(path, binary=isinstance(data, bytes)) as stream:
@@ -68,8 +87,10 @@ def write_atomic(path: str | Path, data: str | bytes) -> None:
 @contextlib.contextmanager
 def atomic(path: str | Path, *, binary: bool = False) -> Iterator[IO[Any]]:
     """A stream whose content replaces ``path`` when the block ends without an exception;
-    on an exception the temporary file is removed and ``path`` is left untouched."""
-    target = Path(path)
+    on an exception the temporary file is removed and ``path`` is left untouched. When
+    ``path`` is a symbolic link, the file it leads to is replaced and the link kept."""
+    target = _real(Path(path))
+    _refuse_irregular(path, target)
     folder = target.parent if str(target.parent) else Path(".")
     try:
         fd, temporary = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=folder)

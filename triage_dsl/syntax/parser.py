@@ -33,6 +33,13 @@ MAX_NESTING = 64
 # Parse-tree depth: long `a and b and ...` or `not not ...` chains nest without parentheses;
 # the later stages walk trees recursively, so refuse them here with a position.
 MAX_TREE_DEPTH = 200
+# Digits in one number literal, as for JSON answers (io/strict_json.MAX_INT_DIGITS): no
+# clinical value needs more, and a longer one cannot become a float (or, past 4,300
+# digits, even an int) without an error deep in a later stage.
+MAX_NUMBER_DIGITS = 30
+_LONG_DIGITS = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1}}}")
+_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
+_NUMBER_LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
 def _unescape(token: Token) -> str:
@@ -759,6 +766,26 @@ def _nesting_diagnostic(source: Source) -> Diagnostic | None:
     return None
 
 
+def _long_number_diagnostic(source: Source) -> Diagnostic | None:
+    """A number literal of more than MAX_NUMBER_DIGITS digits (comments and quoted text
+    may hold any digits)."""
+    if not _LONG_DIGITS.search(source.text):
+        return None
+    for number, line in enumerate(source.text.splitlines(), start=1):
+        code = _STRING.sub(lambda m: " " * len(m.group()), line).split("#", 1)[0]
+        for match in _NUMBER_LITERAL.finditer(code):
+            if len(match.group().replace(".", "")) > MAX_NUMBER_DIGITS:
+                return Diagnostic(
+                    Span(source.path, number, match.start() + 1, number, match.end() + 1),
+                    "S005",
+                    "error",
+                    f"a number of more than {MAX_NUMBER_DIGITS} digits",
+                    "no clinical value needs so many digits; write the value itself, "
+                    "in a unit that keeps it short",
+                )
+    return None
+
+
 def _guard(source: Source) -> list[Diagnostic]:
     if len(source.text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
         return [
@@ -795,8 +822,8 @@ def _guard(source: Source) -> list[Diagnostic]:
                 None,
             )
         ]
-    nested = _nesting_diagnostic(source)
-    return [nested] if nested else []
+    found = _nesting_diagnostic(source) or _long_number_diagnostic(source)
+    return [found] if found else []
 
 
 def _starts_declaration(line: str) -> bool:

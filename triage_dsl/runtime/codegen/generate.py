@@ -193,7 +193,7 @@ class Generator:
         return name
 
     def template(self, kind: str, node: str, location: str, text: str, row: int | None = None) -> str:
-        return self.obj((kind, node, self.plan.protocol_id, location, text, row))
+        return self.obj(support.Template(kind, node, self.plan.protocol_id, location, text, row))
 
     # ----------------------------------------------------------------- the module
     def module(self) -> Generated:

@@ -10,7 +10,7 @@ from typing import Any
 
 from triage_dsl.model import result as m
 from triage_dsl.runtime.answers import TimeAnswer, answer_json, time_words
-from triage_dsl.runtime.build import _entry, _fmt
+from triage_dsl.runtime.build import _TRACE_FIELDS_SET, _fmt
 from triage_dsl.runtime.values import negate, tidy
 
 MISSING: Any = object()
@@ -18,6 +18,7 @@ MISSING: Any = object()
 
 __all__ = [
     "MISSING",
+    "Template",
     "answer_entry",
     "answer_json",
     "entry",
@@ -32,22 +33,56 @@ __all__ = [
 fmt = _fmt
 
 
-def entry(
-    trace: list[m.TraceEntry],
-    template: tuple[str, str, str, str, str, int | None],
-    reads: dict[str, Any],
-    value: Any,
-    detail: str,
-) -> None:
-    """Append a trace step made from a template (kind, node, protocol, location, text,
-    row) and the values of this evaluation."""
-    kind, node, protocol, location, text, row = template
-    trace.append(_entry(len(trace) + 1, kind, node, protocol, location, text, reads, value, detail, row))
+class Template:
+    """The fixed part of one trace step (kind, node, protocol, location, text, row),
+    held as the entry's field dict in declaration order with the varying fields empty, so
+    a step is one dict copy and four stores."""
+
+    __slots__ = ("base",)
+
+    def __init__(self, kind: str, node: str, protocol: str, location: str, text: str, row: int | None) -> None:
+        self.base: dict[str, Any] = {
+            "step": 0,
+            "kind": kind,
+            "node": node,
+            "protocol": protocol,
+            "location": location,
+            "text": text,
+            "reads": None,
+            "value": None,
+            "detail": "",
+            "row": row,
+            "hash": None,
+        }
+
+
+_ENTRY = m.TraceEntry
+_new = object.__new__
+_set = object.__setattr__
+_FIELDS_SET = _TRACE_FIELDS_SET  # every field but the hash, which sealing sets
+if tuple(m.TraceEntry.model_fields) != tuple(Template("", "", "", "", "", None).base):  # pragma: no cover
+    raise ImportError("TraceEntry's fields changed: update codegen.support.Template")
+
+
+def entry(trace: list[m.TraceEntry], template: Template, reads: dict[str, Any], value: Any, detail: str) -> None:
+    """Append a trace step made from a template and the values of this evaluation (the
+    same object :func:`triage_dsl.runtime.build.models` ``().entry`` makes)."""
+    data = template.base.copy()
+    data["step"] = len(trace) + 1
+    data["reads"] = reads
+    data["value"] = value
+    data["detail"] = detail
+    obj = _new(_ENTRY)
+    _set(obj, "__dict__", data)
+    _set(obj, "__pydantic_fields_set__", set(_FIELDS_SET))
+    _set(obj, "__pydantic_extra__", None)
+    _set(obj, "__pydantic_private__", None)
+    trace.append(obj)
 
 
 def answer_entry(
     trace: list[m.TraceEntry],
-    template: tuple[str, str, str, str, str, int | None],
+    template: Template,
     qid: str,
     answer: Any,
     question_type: str,

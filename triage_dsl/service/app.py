@@ -25,6 +25,7 @@ from starlette.exceptions import HTTPException as StarletteHTTPException
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
 from triage_dsl.errors import RecordError, SessionError, TriageError
 from triage_dsl.explain.note import render_note
+from triage_dsl.io.heap import settle_heap
 from triage_dsl.record.escalation import EscalationError
 from triage_dsl.record.keys import RecordKey, load_key
 from triage_dsl.roster.directory import Directory
@@ -166,6 +167,7 @@ def create_app(
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
+        settle_heap()
         yield
         db.dispose()  # the pool's connections and those kept outside it (tokens, writer)
 

@@ -40,7 +40,9 @@ class Template:
 
     __slots__ = ("base",)
 
-    def __init__(self, kind: str, node: str, protocol: str, location: str, text: str, row: int | None) -> None:
+    def __init__(
+        self, kind: str, node: str, protocol: str, location: str, text: str, row: int | None
+    ) -> None:
         self.base: dict[str, Any] = {
             "step": 0,
             "kind": kind,
@@ -64,7 +66,9 @@ if tuple(m.TraceEntry.model_fields) != tuple(Template("", "", "", "", "", None).
     raise ImportError("TraceEntry's fields changed: update codegen.support.Template")
 
 
-def entry(trace: list[m.TraceEntry], template: Template, reads: dict[str, Any], value: Any, detail: str) -> None:
+def entry(
+    trace: list[m.TraceEntry], template: Template, reads: dict[str, Any], value: Any, detail: str
+) -> None:
     """Append a trace step made from a template and the values of this evaluation (the
     same object :func:`triage_dsl.runtime.build.models` ``().entry`` makes)."""
     data = template.base.copy()

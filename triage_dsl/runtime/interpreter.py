@@ -202,6 +202,9 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     )
 
 
+_COLD: Any = object()  # the plan has no generated code yet
+
+
 def evaluate_protocol(
     protocol: Any,
     answers: Mapping[str, Any],
@@ -222,7 +225,10 @@ def evaluate_protocol(
     ``plain`` builds the result from the plain classes of :mod:`triage_dsl.model.plain`
     (same fields, same JSON) with the interpreter alone: ``triage eval`` of one case,
     which never imports pydantic."""
-    compiled = program(protocol, plain)
+    cache = protocol.plan.compiled  # ``program`` and ``codegen.hot_runner``, found at once
+    compiled = cache.get("program") if not plain else None
+    if compiled is None:
+        compiled = program(protocol, plain)
     ref = compiled.ref
     result: m.TriageResult
     if type(answers) is not dict and not isinstance(answers, Mapping):
@@ -258,7 +264,11 @@ def evaluate_protocol(
     if plain:  # the reference alone: generated code builds pydantic trace entries
         functions = None
     elif generated is None:  # the default: generated code once the plan is hot
-        functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
+        functions = cache.get("generated", _COLD)
+        if functions is _COLD:
+            functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
+        elif not codegen.ENABLED:
+            functions = None
     else:
         functions = codegen.runner(protocol) if generated else None
     if functions is not None:

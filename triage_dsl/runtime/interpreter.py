@@ -202,7 +202,7 @@ def _population_step(evaluation: Evaluation, population: PopulationPlan, outcome
     )
 
 
-_NO_ANSWER: Any = object()
+_COLD: Any = object()  # the plan has no generated code yet
 
 
 def evaluate_protocol(
@@ -225,7 +225,10 @@ def evaluate_protocol(
     ``plain`` builds the result from the plain classes of :mod:`triage_dsl.model.plain`
     (same fields, same JSON) with the interpreter alone: ``triage eval`` of one case,
     which never imports pydantic."""
-    compiled = program(protocol, plain)
+    cache = protocol.plan.compiled  # ``program`` and ``codegen.hot_runner``, found at once
+    compiled = cache.get("program") if not plain else None
+    if compiled is None:
+        compiled = program(protocol, plain)
     ref = compiled.ref
     result: m.TriageResult
     if type(answers) is not dict and not isinstance(answers, Mapping):
@@ -240,14 +243,17 @@ def evaluate_protocol(
             ],
         )
         return result
-    clean = compiled.clean(answers)
-    if clean is None:
+    checked = compiled.clean_plain(answers)
+    if checked is not None:
+        clean, as_given = checked
+    else:
         clean, problems = validate(protocol.plan, answers, now, compiled.m.AnswerProblem)
         if problems:
             result = compiled.m.TriageResult(
                 protocol=ref, status="error", error="; ".join(p.message for p in problems), errors=problems
             )
             return result
+        as_given = False
     population = protocol.plan.population
     if population is not None:
         refused = _outside_population(compiled, population, clean, trace)
@@ -258,7 +264,11 @@ def evaluate_protocol(
     if plain:  # the reference alone: generated code builds pydantic trace entries
         functions = None
     elif generated is None:  # the default: generated code once the plan is hot
-        functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
+        functions = cache.get("generated", _COLD)
+        if functions is _COLD:
+            functions = codegen.hot_runner(protocol) if codegen.ENABLED else None
+        elif not codegen.ENABLED:
+            functions = None
     else:
         functions = codegen.runner(protocol) if generated else None
     if functions is not None:
@@ -276,39 +286,27 @@ def evaluate_protocol(
         scores = evaluation.scores()
         read = evaluation.used
         assumptions = evaluation.assumptions
-    used: dict[str, Any] = {}  # the answers asked, then those read besides, as JSON
-    for q in (*asked, *read):
-        if q in used:
-            continue
-        answer = clean.get(q, _NO_ANSWER)
-        if answer is _NO_ANSWER:
-            continue
-        t = type(answer)  # yes/no, a number, an option as they are; times and unknowns as words
-        used[q] = answer if t is bool or t is int or t is float or t is str else _answer_json(answer)
-    common: dict[str, Any] = {
-        "protocol": ref,
-        "scores": scores,
-        "answers": used,
-        "asked": asked,
-        "assumptions": assumptions,
-        "trace": entries,
-    }
+    # the answers asked, then those read besides, as JSON (an age or duration in words,
+    # "unknown" for the caller's "does not know")
+    order = dict.fromkeys(asked)
+    order.update(read)
+    if as_given:
+        used = {q: clean[q] for q in order if q in clean}
+    else:
+        used = {q: _answer_json(clean[q]) for q in order if q in clean}
     if outcome["status"] == "needs_answers":
         missing: list[str] = outcome["missing"]
-        common["status"] = "needs_answers"
-        common["missing"] = missing
-        common["next_question"] = compiled.question_info(missing[0]) if missing else None
+        common: dict[str, Any] = {
+            "protocol": ref,
+            "scores": scores,
+            "answers": used,
+            "asked": asked,
+            "assumptions": assumptions,
+            "trace": entries,
+            "status": "needs_answers",
+            "missing": missing,
+            "next_question": compiled.question_info(missing[0]) if missing else None,
+        }
         needs: m.TriageResult = compiled.kinds.result(common)
         return needs
-    d: DispositionPlan = outcome["disposition"]
-    criterion_advice = outcome["criterion_advice"]
-    advice = [*criterion_advice, *(a for a in d.advice if a not in criterion_advice)]
-    common["status"] = "complete"
-    common["disposition"] = compiled.disposition(d, advice)
-    common["urgency"] = compiled.urgencies[d.id]
-    common["escalation"] = compiled.escalation(d)
-    common["decided_by"] = outcome["decided_by"]
-    if "raised_by" in outcome:
-        common["raised_by"] = outcome["raised_by"]
-    complete: m.TriageResult = compiled.kinds.result(common)
-    return complete
+    return compiled.complete(outcome, scores, used, asked, assumptions, entries)

@@ -9,6 +9,7 @@ pieces that depend only on the protocol (validated once) -- and kept in
 
 from __future__ import annotations
 
+import math
 import threading
 from collections.abc import Callable, Mapping
 from typing import TYPE_CHECKING, Any, NamedTuple
@@ -27,6 +28,7 @@ from triage_dsl.graph.plan import (
 from triage_dsl.runtime import values as v
 from triage_dsl.runtime.answers import (
     UNKNOWN,
+    UNKNOWN_WORD,
     Clean,
     TimeAnswer,
     all_questions,
@@ -36,6 +38,7 @@ from triage_dsl.runtime.answers import (
 from triage_dsl.runtime.build import (
     Locator,
     Models,
+    Shape,
     _band_text,
     _target_text,
     escalation_plan,
@@ -77,6 +80,17 @@ class _ValueCode(NamedTuple):
     rows: tuple[tuple[Callable[[Any], bool], ast.Number], ...] | None  # tests of a concrete subject
     reads: tuple[str, ...]
     location: str
+
+
+class _Final(NamedTuple):
+    """What a complete result with one disposition and advice is built from."""
+
+    result: Shape  # the result's fields given, and those the same in every such result
+    raised: Shape  # the same, raised by a floor
+    disposition: dict[str, Any]  # the disposition's fields, copied into each result's
+    make_disposition: Callable[[dict[str, Any]], m.Disposition]
+    escalation: dict[str, Any] | None  # the escalation plan's fields, likewise
+    make_escalation: Callable[[dict[str, Any]], m.EscalationPlan]
 
 
 class _CriterionCode(NamedTuple):
@@ -122,6 +136,7 @@ class Program:
         self.unknown_domain = {qid: _domain(q, unknown=(qid,)) for qid, q in plan.questions.items()}
         self.locations = {qid: self.where(q.span) for qid, q in plan.questions.items()}
         self.checkers = {qid: _fast_check(q) for qid, q in self.questions_all.items()}
+        self.plainly = _Plainly(self.questions_all)
         self.exprs: dict[int, Code] = {}
         self.values: dict[str, _ValueCode] = {}
         for vid, vp in plan.values.items():
@@ -149,6 +164,7 @@ class Program:
         }
         self.dispositions: dict[tuple[str, tuple[str, ...]], m.Disposition] = {}
         self.infos: dict[str, m.QuestionInfo] = {}
+        self.finals: dict[tuple[str, tuple[str, ...]], _Final] = {}
 
     # -- expressions
     def expr(self, e: ast.Expr) -> Code:
@@ -371,7 +387,8 @@ class Program:
             self.decided[key] = cached
         return cached
 
-    def disposition(self, d: DispositionPlan, advice: list[str]) -> m.Disposition:
+    def _disposition(self, d: DispositionPlan, advice: list[str]) -> m.Disposition:
+        """The disposition with ``advice``, made once (a template: never handed out)."""
         key = (d.id, tuple(advice))
         cached = self.dispositions.get(key)
         if cached is None:
@@ -379,6 +396,10 @@ class Program:
                 id=d.id, label=d.label, care_advice=advice, location=self.where(d.span)
             )
             self.dispositions[key] = cached
+        return cached
+
+    def disposition(self, d: DispositionPlan, advice: list[str]) -> m.Disposition:
+        cached = self._disposition(d, advice)
         # A fresh copy: a result's lists belong to it alone.
         fresh: m.Disposition = self.kinds.disposition(
             {**cached.__dict__, "care_advice": list(cached.care_advice)}
@@ -392,6 +413,67 @@ class Program:
         fresh: m.EscalationPlan = self.kinds.escalation({**cached.__dict__, "steps": list(cached.steps)})
         return fresh
 
+    def complete(
+        self,
+        outcome: dict[str, Any],
+        scores: dict[str, Any],
+        answers: dict[str, Any],
+        asked: list[str],
+        assumptions: list[m.Assumption],
+        entries: list[m.TraceEntry],
+    ) -> m.TriageResult:
+        """The complete result of ``outcome``: the same fields, values and fields set as
+        ``kinds.result`` makes of them, from templates made once per disposition and
+        advice (its disposition and escalation plan fresh copies: a result's lists
+        belong to it alone)."""
+        d: DispositionPlan = outcome["disposition"]
+        criterion_advice = outcome["criterion_advice"]
+        final = self.finals.get((d.id, tuple(criterion_advice)))
+        if final is None:
+            final = self._final(d, criterion_advice)
+        result, raised, disposition, make_disposition, escalation, make_escalation = final
+        if "raised_by" in outcome:
+            result = raised
+            data = result.template.copy()
+            data["raised_by"] = outcome["raised_by"]
+        else:
+            data = result.template.copy()
+        made = disposition.copy()
+        made["care_advice"] = list(made["care_advice"])
+        data["disposition"] = make_disposition(made)
+        if escalation is not None:
+            plan = escalation.copy()
+            plan["steps"] = list(plan["steps"])
+            data["escalation"] = make_escalation(plan)
+        data["scores"] = scores
+        data["answers"] = answers
+        data["asked"] = asked
+        data["assumptions"] = assumptions
+        data["trace"] = entries
+        data["decided_by"] = outcome["decided_by"]
+        built: m.TriageResult = result.make(data)
+        return built
+
+    def _final(self, d: DispositionPlan, criterion_advice: Any) -> _Final:
+        advice = [*criterion_advice, *(a for a in d.advice if a not in criterion_advice)]
+        disposition = self._disposition(d, advice).__dict__
+        escalation = self.escalations.get(d.id)
+        plan = escalation.__dict__ if escalation is not None else None
+        kinds = self.kinds
+        fixed = {"protocol": self.ref, "status": "complete", "urgency": self.urgencies[d.id]}
+        given = (*fixed, "scores", "answers", "asked", "assumptions", "trace", "disposition", "escalation")
+        given += ("decided_by",)
+        final = _Final(
+            Shape(kinds.result, given, fixed),
+            Shape(kinds.result, (*given, "raised_by"), fixed),
+            disposition,
+            Shape(kinds.disposition, tuple(disposition)).make,
+            plan,
+            Shape(kinds.escalation, tuple(plan) if plan is not None else ()).make,
+        )
+        self.finals[(d.id, tuple(criterion_advice))] = final
+        return final
+
     def question_info(self, qid: str) -> m.QuestionInfo:
         """``qid`` as an agent's screen shows it: one instance per question, shared by
         every result and session (frozen, its options read-only)."""
@@ -404,19 +486,89 @@ class Program:
     def clean(self, answers: Mapping[str, Any]) -> dict[str, Clean] | None:
         """The clean answers when every one is plainly valid, else None (then the general
         validator decides, with its messages)."""
+        checked = self.clean_plain(answers)
+        return None if checked is None else checked[0]
+
+    def clean_plain(self, answers: Mapping[str, Any]) -> tuple[dict[str, Clean], bool] | None:
+        """:meth:`clean`, and whether every clean answer is its JSON as given (no age or
+        duration, no "unknown"): then the result's answers are the clean ones as they are.
+
+        The common answers are taken by the value's type without a call (a bool for a
+        yes/no question, an int in range for a number, a float in range for a number
+        that need not be whole, an option id for a choice); anything else goes to the
+        question's checker (:func:`_fast_check`), which gives ``check_answer``'s clean
+        value or MISS. ``tests/runtime/test_fast_answers.py`` checks the two agree."""
+        plainly = self.plainly
+        yes_no, integers, floats, choices = plainly.yes_no, plainly.integers, plainly.floats, plainly.choices
         checkers = self.checkers
-        clean: dict[str, Clean] = {}
+        # A dict is copied at once (in C) and its other answers are put right in place:
+        # the same keys in the same order as built one by one, the unanswered removed.
+        copied = type(answers) is dict
+        clean: dict[str, Clean] = answers.copy() if copied else {}  # type: ignore[attr-defined]
+        as_given = True
         for key, value in answers.items():
+            t = type(value)
+            if type(key) is not str:  # a key merely equal to a question id: the validator
+                return None
+            if t is bool:
+                if key in yes_no:
+                    if not copied:
+                        clean[key] = value
+                    continue
+            elif t is int:
+                bounds = integers.get(key)
+                if bounds is not None and bounds[0] <= value <= bounds[1]:
+                    if not copied:
+                        clean[key] = value
+                    continue
+            elif t is float:
+                bounds = floats.get(key)
+                if bounds is not None and bounds[0] <= value <= bounds[1]:  # false for NaN
+                    if not copied:
+                        clean[key] = value
+                    continue
+            elif t is str:
+                options = choices.get(key)
+                if options is not None and value in options:
+                    if not copied:
+                        clean[key] = value
+                    continue
             check = checkers.get(key)
             if check is None:
                 return None
             if value is None:
+                if copied:
+                    del clean[key]
                 continue
             cleaned = check(value)
             if cleaned is MISS:
                 return None
+            if cleaned is UNKNOWN or type(cleaned) is TimeAnswer:
+                as_given = False
             clean[key] = cleaned
-        return clean
+        return clean, as_given
+
+
+class _Plainly:
+    """The questions whose common answers :meth:`Program.clean_plain` takes by type:
+    yes/no questions; numbers with their range (an int; a float when the number need
+    not be whole and the range is finite, so an infinity is never in it); the option ids
+    of choices ("unknown" is never one: the checker refuses it as an option)."""
+
+    __slots__ = ("choices", "floats", "integers", "yes_no")
+
+    def __init__(self, questions: Mapping[str, QuestionPlan]) -> None:
+        self.yes_no = frozenset(qid for qid, q in questions.items() if q.type == "yes/no")
+        self.integers: dict[str, tuple[float, float]] = {}
+        self.floats: dict[str, tuple[float, float]] = {}
+        self.choices: dict[str, frozenset[str]] = {}
+        for qid, q in questions.items():
+            if q.type in ("number", "whole number") and q.low is not None and q.high is not None:
+                self.integers[qid] = (q.low, q.high)
+                if q.type == "number" and math.isfinite(q.low) and math.isfinite(q.high):
+                    self.floats[qid] = (q.low, q.high)
+            elif q.type == "choice":
+                self.choices[qid] = frozenset(q.option_ids) - {UNKNOWN_WORD}
 
 
 def _row_test(band: ast.Band) -> Callable[[Any], bool]:

@@ -442,3 +442,53 @@ def test_every_command_that_reports_a_syntax_error_escapes_it(tmp_path: Path, co
     code, out, err = run(*command, str(tmp_path))
     assert code in (1, 2) and "Traceback" not in err
     assert "x\\x1b]0;pwned\\x07" in out + err and harmless(out + err)
+
+
+# ------------------------------------------------------------------ a wrong folder must not pass
+
+FOLDER_COMMANDS = [
+    (["check", "{dir}"], "no protocols (*.triage)"),
+    (["check", "--format", "json", "{dir}"], "no protocols (*.triage)"),
+    (["check", QSOFA, "{dir}"], "no protocols (*.triage)"),  # one empty folder among paths
+    (["fmt", "{dir}"], "no protocol or scenario files (*.triage, *.scenarios)"),
+    (["fmt", "--check", "{dir}"], "no protocol or scenario files (*.triage, *.scenarios)"),
+    (["test", "{dir}"], "no protocols (*.triage)"),
+    (["book", "{dir}", "-o", "{site}"], "no protocols (*.triage)"),
+    (
+        [
+            *("roster", "check", "{ics}", "--protocols", "{dir}"),
+            *("--from", "2026-11-01", "--to", "2026-11-02", "--tz", "UTC"),
+        ],
+        "no protocols (*.triage)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), FOLDER_COMMANDS)
+@pytest.mark.parametrize("holding", [[], ["notes.txt", "sub/README.md"]])
+def test_a_folder_without_protocols_is_an_error_naming_it(
+    tmp_path: Path, argv: list[str], words: str, holding: list[str]
+) -> None:
+    """A CI pointed at the wrong folder fails (exit 2, the folder named, the fix said)
+    instead of passing having checked nothing; nothing is written."""
+    folder = tmp_path / "protocls"
+    folder.mkdir()
+    for name in holding:
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text("not a protocol\n")
+    ics = tmp_path / "r.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    site = tmp_path / "site"
+    code, out, err = run(*(a.format(dir=folder, site=site, ics=ics) for a in argv))
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(
+        f"triage: {folder}: {words} found under this folder; give the folder that holds them, or a file"
+    )
+    assert not site.exists() and "Traceback" not in err
+
+
+def test_a_folder_of_libraries_only_has_nothing_to_test(tmp_path: Path) -> None:
+    (tmp_path / "shared.triage").write_text('library shared end\nrole on_call "On call"\n')
+    assert run("check", "--no-analysis", str(tmp_path))[0] == 0  # a library is checked
+    code, _, err = run("test", str(tmp_path))
+    assert code == 2 and "no protocols (*.triage) found under this folder" in err

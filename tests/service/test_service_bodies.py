@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import bearer, events, start
+from service_helpers import CHEST_EMERGENCY, bearer, events, start
 
 from triage_dsl.service.bodies import MAX_BODY_BYTES, StrictBodies
 
@@ -74,6 +74,62 @@ def test_a_strict_body_at_the_limit_goes_through(
     r = post(client, f"/v1/calls/{call['id']}/answers", body, tokens["call"])
     assert r.status_code == 200, r.text
     assert events(app, call["id"]) == 1
+
+
+# A JSON body is read only when the request says it is JSON: form data or text is never
+# guessed at (415, naming application/json); the JSON types FastAPI reads are accepted.
+MEDIA_TYPES = [
+    ("text/plain", 415, "got 'text/plain'"),
+    ("text/plain; charset=utf-8", 415, "got 'text/plain; charset=utf-8'"),
+    ("application/x-www-form-urlencoded", 415, "got 'application/x-www-form-urlencoded'"),
+    ("multipart/form-data; boundary=x", 415, "got 'multipart/form-data; boundary=x'"),
+    ("application/jsonx", 415, "got 'application/jsonx'"),
+    (None, 415, "no Content-Type was given"),
+    ("application/json", 200, None),
+    ("Application/JSON; charset=utf-8", 200, None),
+    ("application/merge-patch+json", 200, None),
+]
+
+
+@pytest.mark.parametrize(("content_type", "status", "words"), MEDIA_TYPES)
+@pytest.mark.parametrize("route", ["start", "answers", "retract"])
+def test_a_body_not_sent_as_json_is_415_naming_application_json_and_nothing_is_stored(
+    app: Any,
+    client: TestClient,
+    tokens: dict[str, str],
+    route: str,
+    content_type: str | None,
+    status: int,
+    words: str | None,
+) -> None:
+    call = start(client, tokens["call"])
+    first = call["next_question"]["id"]
+    path, body = {
+        "start": ("/v1/calls", {"protocols": ["chest_pain_adult"]}),
+        "answers": (f"/v1/calls/{call['id']}/answers", {"answers": {first: CHEST_EMERGENCY[first]}}),
+        "retract": (f"/v1/calls/{call['id']}/retract", {"question": first, "reason": "misheard"}),
+    }[route]
+    headers = {**bearer(tokens["call"]), **({"Content-Type": content_type} if content_type else {})}
+    r = client.post(path, content=json.dumps(body).encode(), headers=headers)
+    if route == "retract" and status == 200:
+        status = 409  # read as JSON: then refused by the call (nothing answered to retract)
+    if route == "start" and status == 200:
+        status = 201
+    assert r.status_code == status, r.text
+    if words is not None:
+        assert r.json() == {
+            "error": "unsupported_media_type",
+            "message": "the request body must be JSON sent with 'Content-Type: application/json' "
+            f"({words}); nothing was stored",
+            "errors": [],
+        }
+        assert events(app, call["id"]) == 0
+
+
+def test_a_request_without_a_body_needs_no_content_type(client: TestClient, tokens: dict[str, str]) -> None:
+    call = start(client, tokens["call"])
+    r = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"]))
+    assert r.status_code == 200, r.text
 
 
 def test_the_documented_error_shapes_include_413(client: TestClient) -> None:

@@ -175,7 +175,8 @@ def _echo() -> tuple[Any, list[bytes]]:
 
 def test_a_streamed_body_is_joined_and_handed_on_once() -> None:
     app, seen = _echo()
-    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b'{"a":', b" 1", b"}"], []))
+    json_type = [(b"content-type", b"application/json")]
+    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b'{"a":', b" 1", b"}"], json_type))
     assert seen == [b'{"a": 1}'] and sent[0]["status"] == 200
 
 

@@ -33,6 +33,10 @@ from triage_dsl.version import __version__
 
 OK, USAGE, INTERRUPTED = 0, 2, 130
 
+TEXT_REPORTS = frozenset({"check", "test", "eval", "run", "verify", "diff", "table", "book", "fmt", "roster"})
+"""Commands whose standard output, in its text forms, a person reads (see :func:`main`);
+the others print JSON, DOT, scenarios or a token, kept exact."""
+
 Handler = Callable[[argparse.Namespace, TextIO, TextIO, TextIO], int]
 
 
@@ -345,7 +349,13 @@ def main(
         parser.print_help(out)
         return USAGE
     from triage_dsl.errors import AnalysisLimit, CompileError, ProtocolFileError, Terminated
-    from triage_dsl.io.outputs import OutputError
+    from triage_dsl.io.outputs import OutputError, for_terminal
+
+    # messages, and the text reports, show control characters escaped (a hostile file
+    # cannot drive the terminal); JSON and files meant to be kept are written exact
+    err = for_terminal(err)
+    if _text_report(args):
+        out = for_terminal(out)
 
     previous = _catch_sigterm()
     try:
@@ -374,6 +384,13 @@ def main(
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)
+
+
+def _text_report(args: argparse.Namespace) -> bool:
+    """Whether the command prints a report for a person (not JSON lines of a batch, say)."""
+    if args.command not in TEXT_REPORTS or getattr(args, "cases", None):
+        return False
+    return getattr(args, "format", None) in (None, "text", "note", "markdown")
 
 
 def _handler(handler: str | Handler) -> Handler:

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, TextIO
 
 from triage_dsl.errors import ProtocolFileError
 from triage_dsl.fmt import cli as fmt_cli
-from triage_dsl.io.files import InputError, inside, read_bytes
+from triage_dsl.io.files import InputError, inside, nothing_found, read_bytes
 from triage_dsl.io.outputs import OutputError, atomic, check_output, write_atomic
 from triage_dsl.io.strict_json import MAX_ANSWERS_BYTES, MAX_RECORD_BYTES, loads
 from triage_dsl.io.workers import can_fork, forked_map, wanted
@@ -40,21 +40,26 @@ def _compile(path: str, roots: Sequence[str]) -> Protocol:
     return compile_file(path, roots)
 
 
-def _protocol_files(paths: Sequence[str]) -> Iterator[Path]:
+def _protocol_files(paths: Sequence[str]) -> list[Path]:
+    """The files named, and the ``.triage`` files under each folder named; a folder with
+    none is an error (exit 2), found before any file is checked."""
+    found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():  # a symbolic link that leads out of the folder is left out
-            yield from (p for p in sorted(path.rglob("*.triage")) if inside(p, [path]))
+            files = [p for p in sorted(path.rglob("*.triage")) if inside(p, [path])]
+            if not files:
+                raise nothing_found(raw)
+            found += files
         else:
-            yield path
+            found.append(path)
+    return found
 
 
 def check_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:
     findings: list[dict[str, object]] = []
     errors = warnings = infos = suppressed = unreadable = 0
-    for path, checked in _checked(
-        list(_protocol_files(args.paths)), args.root, not args.no_analysis, args.jobs
-    ):
+    for path, checked in _checked(_protocol_files(args.paths), args.root, not args.no_analysis, args.jobs):
         if isinstance(checked, str):  # the file cannot be read
             errors += 1
             unreadable += 1

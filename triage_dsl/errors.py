@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from difflib import get_close_matches
 from typing import Literal
 
-from triage_dsl.source import Source, Span
+from triage_dsl.source import Source, Span, visible
 
 Severity = Literal["error", "warning", "info"]
 
@@ -34,6 +34,9 @@ class Diagnostic:
     """The reason an ``allow`` in the protocol gives for accepting this finding."""
 
     def render(self, source: Source | None = None) -> str:
+        """The text form, for a terminal: control characters of the file (in the excerpt,
+        the message or the path) are shown escaped (see :func:`~triage_dsl.source.visible`);
+        :meth:`to_dict` keeps them exact."""
         head = f"{self.span.where}: {self.severity}[{self.code}]: {self.message}"
         parts = [head]
         if source is not None:
@@ -46,7 +49,7 @@ class Diagnostic:
             parts.append(f"    hint: {self.hint}")
         if self.suppressed is not None:
             parts.append(f"    suppressed: {self.suppressed}")
-        return "\n".join(parts)
+        return visible("\n".join(parts))
 
     def to_dict(self) -> dict[str, object]:
         return {

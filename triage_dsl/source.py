@@ -8,7 +8,30 @@ entry carries a span, so anything the tools say can be pointed at in the file.
 from __future__ import annotations
 
 import hashlib
+import re
 from dataclasses import dataclass, field
+
+HIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+"""Characters a terminal acts on instead of showing: C0 controls but tab, DEL, C1
+controls, and the bidirectional overrides and isolates (a hostile file could recolour or
+clear the screen, or reorder what the reader sees)."""
+
+
+def visible(text: str, *, lines: bool = True) -> str:
+    r"""``text`` with every :data:`HIDDEN` character written as its escape (``\x1b``,
+    ``\u202e``), for a terminal; line ends are kept unless ``lines`` is False.
+
+    >>> print(visible("red\x1b[31m, \u202egnp.exe"))
+    red\x1b[31m, \u202egnp.exe
+    """
+    if HIDDEN.search(text) is None:
+        return text
+    return HIDDEN.sub(lambda m: m.group() if lines and m.group() == "\n" else _escape(m.group()), text)
+
+
+def _escape(char: str) -> str:
+    code = ord(char)
+    return f"\\x{code:02x}" if code <= 0xFF else f"\\u{code:04x}"
 
 
 @dataclass(frozen=True)
@@ -42,8 +65,11 @@ class Source:
         if span.end_line == span.line and span.end_column > span.column:
             width = span.end_column - span.column
         width = max(1, min(width, max(1, len(text) - span.column + 1)))
-        prefix = "".join("\t" if ch == "\t" else " " for ch in text[: span.column - 1])
-        return f"{text}\n{prefix}{'^' * width}"
+        # control characters are shown escaped, and the caret widened to match
+        before, spanned = text[: span.column - 1], text[span.column - 1 : span.column - 1 + width]
+        prefix = "".join("\t" if ch == "\t" else " " * len(visible(ch, lines=False)) for ch in before)
+        width += len(visible(spanned, lines=False)) - len(spanned)
+        return f"{visible(text, lines=False)}\n{prefix}{'^' * width}"
 
     def snippet(self, span: Span) -> str:
         """The exact text that ``span`` covers, whitespace folded to single spaces."""

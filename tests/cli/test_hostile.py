@@ -9,6 +9,7 @@ from __future__ import annotations
 import io
 import json
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -358,3 +359,136 @@ def test_a_file_of_the_wrong_shape_names_the_field_and_where_to_look(
     code, out, err = run(*args)
     assert code == 2 and out == "" and "Traceback" not in err
     assert f"{bad}: {expected}" in err
+
+
+# ------------------------------------------------------------------ control characters shown, never obeyed
+
+HIDDEN = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+
+
+def harmless(text: str) -> bool:
+    """No character a terminal would act on, but line ends."""
+    return HIDDEN.search(text) is None
+
+
+MINIMAL = (
+    'protocol demo title "Demo" version "1.0" end\n'
+    'question fever: yes/no ask "Fever{text}?" end\n'
+    'disposition today label "Today" tier same_day end\n'
+    'disposition home label "Home" tier home_care end\n'
+    "triage section today if any of when fever end default home end\n"
+)
+
+
+@pytest.mark.parametrize(
+    ("line", "shown", "caret"),
+    [
+        # the character the error is about: escaped, the caret under all of its escape
+        ("protocol x\x1b[31m", "protocol x\\x1b[31m", "          ^^^^"),
+        ("protocol x\x9b31m", "protocol x\\x9b31m", "          ^^^^"),  # C1: a one-byte CSI
+        ("protocol x\x7f", "protocol x\\x7f", "          ^^^^"),
+        ("protocol x\u202e", "protocol x\\u202e", "          ^^^^^^"),
+        ("protocol x\u2066", "protocol x\\u2066", "          ^^^^^^"),
+        ("protocol x\x00", "protocol x\\x00", "^"),  # S004 points at the file
+        # an escape before the place pointed at moves the caret by its width; a tab stays
+        ('protocol x title "\x1b[2J" \x1b', 'protocol x title "\\x1b[2J" \\x1b', " " * 27 + "^^^^"),
+        ("protocol\tx\x07", "protocol\tx\\x07", "        \t ^^^^"),
+    ],
+)
+def test_control_characters_in_an_excerpt_are_escaped_and_the_caret_stays_aligned(
+    tmp_path: Path, line: str, shown: str, caret: str
+) -> None:
+    bad = tmp_path / "bad.triage"
+    bad.write_text(line + "\nend\n", encoding="utf-8")
+    code, out, err = run("check", "--no-analysis", str(bad))
+    assert code == 1 and "Traceback" not in err
+    assert f"\n    {shown}\n    {caret}\n" in out
+    assert harmless(out + err)
+
+
+def test_check_json_keeps_the_path_and_message_exact(tmp_path: Path) -> None:
+    bad = tmp_path / "red\x1b[31m.triage"
+    bad.write_text("protocol x\u202e\nend\n", encoding="utf-8")
+    code, out, _ = run("check", "--no-analysis", "--format", "json", str(bad))
+    findings = json.loads(out)["findings"]
+    assert code == 1 and {f["path"] for f in findings} == {str(bad)}
+    code, out, _ = run("check", "--no-analysis", str(tmp_path))
+    assert code == 1 and "red\\x1b[31m.triage:1:11: error[S013]" in out and harmless(out)
+
+
+def test_answers_and_protocol_texts_are_escaped_in_notes_and_interviews(tmp_path: Path) -> None:
+    demo = tmp_path / "demo.triage"
+    demo.write_text(MINIMAL.format(text="\x1b[2J\u202e"), encoding="utf-8")
+    answers = tmp_path / "answers.json"
+    answers.write_text(json.dumps({"fever\x1b[31m": True, "fever": True}))
+    code, out, err = run("eval", str(demo), "--answers", str(answers), "--format", "note")
+    assert code == 1
+    assert "'fever\\x1b[31m' is not a question" in out and harmless(out + err)
+    code, out, _ = run("eval", str(demo), "--answers", str(answers))  # JSON: exact
+    assert code == 1 and json.loads(out)["errors"][0]["question"] == "fever\x1b[31m"
+    code, out, err = run("run", str(demo), "--call", str(_call(tmp_path)), stdin="yes\nagreed\n")
+    assert "Traceback" not in err and "Fever\\x1b[2J\\u202e?" in out and harmless(out + err)
+
+
+def _call(tmp_path: Path) -> Path:
+    call = tmp_path / "call.json"
+    call.write_text(json.dumps({"caller": "patient", "agent_id": "N1", "chief_complaint": "pain"}))
+    return call
+
+
+@pytest.mark.parametrize("command", [["fmt", "--check"], ["test"], ["check"]])
+def test_every_command_that_reports_a_syntax_error_escapes_it(tmp_path: Path, command: list[str]) -> None:
+    (tmp_path / "bad.triage").write_text("protocol x\x1b]0;pwned\x07\nend\n", encoding="utf-8")
+    code, out, err = run(*command, str(tmp_path))
+    assert code in (1, 2) and "Traceback" not in err
+    assert "x\\x1b]0;pwned\\x07" in out + err and harmless(out + err)
+
+
+# ------------------------------------------------------------------ a wrong folder must not pass
+
+FOLDER_COMMANDS = [
+    (["check", "{dir}"], "no protocols (*.triage)"),
+    (["check", "--format", "json", "{dir}"], "no protocols (*.triage)"),
+    (["check", QSOFA, "{dir}"], "no protocols (*.triage)"),  # one empty folder among paths
+    (["fmt", "{dir}"], "no protocol or scenario files (*.triage, *.scenarios)"),
+    (["fmt", "--check", "{dir}"], "no protocol or scenario files (*.triage, *.scenarios)"),
+    (["test", "{dir}"], "no protocols (*.triage)"),
+    (["book", "{dir}", "-o", "{site}"], "no protocols (*.triage)"),
+    (
+        [
+            *("roster", "check", "{ics}", "--protocols", "{dir}"),
+            *("--from", "2026-11-01", "--to", "2026-11-02", "--tz", "UTC"),
+        ],
+        "no protocols (*.triage)",
+    ),
+]
+
+
+@pytest.mark.parametrize(("argv", "words"), FOLDER_COMMANDS)
+@pytest.mark.parametrize("holding", [[], ["notes.txt", "sub/README.md"]])
+def test_a_folder_without_protocols_is_an_error_naming_it(
+    tmp_path: Path, argv: list[str], words: str, holding: list[str]
+) -> None:
+    """A CI pointed at the wrong folder fails (exit 2, the folder named, the fix said)
+    instead of passing having checked nothing; nothing is written."""
+    folder = tmp_path / "protocls"
+    folder.mkdir()
+    for name in holding:
+        (folder / name).parent.mkdir(exist_ok=True)
+        (folder / name).write_text("not a protocol\n")
+    ics = tmp_path / "r.ics"
+    ics.write_text("BEGIN:VCALENDAR\r\nVERSION:2.0\r\nEND:VCALENDAR\r\n")
+    site = tmp_path / "site"
+    code, out, err = run(*(a.format(dir=folder, site=site, ics=ics) for a in argv))
+    assert (code, out) == (2, "")
+    assert err.strip().endswith(
+        f"triage: {folder}: {words} found under this folder; give the folder that holds them, or a file"
+    )
+    assert not site.exists() and "Traceback" not in err
+
+
+def test_a_folder_of_libraries_only_has_nothing_to_test(tmp_path: Path) -> None:
+    (tmp_path / "shared.triage").write_text('library shared end\nrole on_call "On call"\n')
+    assert run("check", "--no-analysis", str(tmp_path))[0] == 0  # a library is checked
+    code, _, err = run("test", str(tmp_path))
+    assert code == 2 and "no protocols (*.triage) found under this folder" in err

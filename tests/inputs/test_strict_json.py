@@ -10,7 +10,7 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from triage_dsl.io import strict_json
-from triage_dsl.io.strict_json import MAX_DEPTH, MAX_INT_DIGITS, JSONInputError, loads
+from triage_dsl.io.strict_json import AS_MEASURED, MAX_DEPTH, MAX_INT_DIGITS, JSONInputError, loads
 
 REFUSED = [
     # (input, line, column, words in the message)
@@ -19,7 +19,16 @@ REFUSED = [
     ('{"disposition": "home", "status": "complete", "disposition": "x"}', 1, 47, "given twice"),
     ('{"temp": ' + "1" * 4000 + "}", 1, 10, f"more than {MAX_INT_DIGITS} digits"),
     ('{"temp": -' + "9" * (MAX_INT_DIGITS + 1) + "}", 1, 10, "digits"),
-    ('{"temp": 1e999}', 1, 10, "too large"),
+    # a number refused says what is accepted and how to write it
+    ('{"temp": 1e999}', 1, 10, "too large (the largest accepted is about 1.8e308); " + AS_MEASURED),
+    ('{"temp": -1.5e400}', 1, 10, "too large (the largest accepted is about 1.8e308); " + AS_MEASURED),
+    ('{"temp": 0.' + "1" * 400 + "}", 1, 10, "more than 400 characters; " + AS_MEASURED),
+    (
+        '{"temp": ' + "1" * 31 + "}",
+        1,
+        10,
+        "more than 30 digits (no answer or record needs one); " + AS_MEASURED,
+    ),
     ('{"temp": NaN}', 1, 10, "NaN is not a JSON number"),
     ('{"temp": -Infinity}', 1, 10, "-Infinity is not a JSON number"),
     ("[" * 5000 + "]" * 5000, 1, MAX_DEPTH + 1, f"nested more than {MAX_DEPTH} deep"),
@@ -37,6 +46,10 @@ def test_refusals_are_positioned(text: str, line: int, column: int, words: str) 
     error = caught.value
     assert (error.path, error.line, error.column) == ("in.json", line, column)
     assert words in error.problem and str(error).startswith(f"in.json:{line}:{column}: ")
+
+
+def test_the_largest_number_is_still_read() -> None:
+    assert loads('{"temp": 1.7976931348623157e308}') == {"temp": 1.7976931348623157e308}
 
 
 def test_line_offset_names_the_line_of_a_cases_file() -> None:

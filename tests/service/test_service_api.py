@@ -633,3 +633,29 @@ def test_openapi_documents_every_endpoint(client: TestClient) -> None:
     fhir = doc["paths"]["/v1/calls/{call_id}/fhir"]["get"]["responses"]
     assert "close it first" in fhir["409"]["description"]
     assert "HTTPBearer" in doc["components"]["securitySchemes"]
+
+
+def test_openapi_documents_503_and_415_where_they_can_be_answered(client: TestClient) -> None:
+    """Every route that reads the database (each checks a token) may answer 503 busy or
+    unavailable, with Retry-After; every POST may answer 415 (a body not sent as JSON):
+    each documented with the error body's schema."""
+    doc = client.get("/openapi.json").json()
+    error_schema = {"$ref": "#/components/schemas/ErrorOut"}
+    routes = [
+        (method, path, op)
+        for path, ops in doc["paths"].items()
+        for method, op in ops.items()
+        if path.startswith("/v1/") or path == "/metrics"
+    ]
+    assert len(routes) >= 14
+    for method, path, op in routes:
+        busy = op["responses"].get("503")
+        assert busy is not None, (method, path)
+        assert busy["content"]["application/json"]["schema"] == error_schema, (method, path)
+        assert busy["headers"]["Retry-After"]["schema"] == {"type": "integer"}, (method, path)
+        assert "Idempotency-Key" in busy["description"]
+        if method == "post":
+            not_json = op["responses"].get("415")
+            assert not_json is not None, (method, path)
+            assert not_json["content"]["application/json"]["schema"] == error_schema, (method, path)
+            assert "application/json" in not_json["description"]

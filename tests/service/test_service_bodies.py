@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 from fastapi.testclient import TestClient
-from service_helpers import bearer, events, start
+from service_helpers import CHEST_EMERGENCY, bearer, events, start
 
 from triage_dsl.service.bodies import MAX_BODY_BYTES, StrictBodies
 
@@ -23,7 +23,8 @@ NOT_STRICT = [
     (b'{"answers": {"unconscious": false, "unconscious": true}}', "given twice", (1, 36)),
     (b'{"answers": {"unconscious": false,\n "chest_pain": NaN}}', "NaN", (2, 16)),
     (b'{"answers": {"unconscious": Infinity}}', "Infinity", (1, 29)),
-    (b'{"answers": {"unconscious": 1e999}}', "too large", (1, 29)),
+    (b'{"answers": {"unconscious": 1e999}}', "too large (the largest accepted is about 1.8e308)", (1, 29)),
+    (b'{"answers": {"unconscious": 1e400}}', "write the value as measured, e.g. 18", (1, 29)),
     (b'{"answers": {"unconscious": "\\ud800"}}', "surrogate", None),
     (b'{"answers": {"unconscious": "\xff"}}', "UTF-8", None),
     (b"[" * 100 + b"]" * 100, "nested more than 64 deep", (1, 65)),
@@ -75,6 +76,62 @@ def test_a_strict_body_at_the_limit_goes_through(
     assert events(app, call["id"]) == 1
 
 
+# A JSON body is read only when the request says it is JSON: form data or text is never
+# guessed at (415, naming application/json); the JSON types FastAPI reads are accepted.
+MEDIA_TYPES = [
+    ("text/plain", 415, "got 'text/plain'"),
+    ("text/plain; charset=utf-8", 415, "got 'text/plain; charset=utf-8'"),
+    ("application/x-www-form-urlencoded", 415, "got 'application/x-www-form-urlencoded'"),
+    ("multipart/form-data; boundary=x", 415, "got 'multipart/form-data; boundary=x'"),
+    ("application/jsonx", 415, "got 'application/jsonx'"),
+    (None, 415, "no Content-Type was given"),
+    ("application/json", 200, None),
+    ("Application/JSON; charset=utf-8", 200, None),
+    ("application/merge-patch+json", 200, None),
+]
+
+
+@pytest.mark.parametrize(("content_type", "status", "words"), MEDIA_TYPES)
+@pytest.mark.parametrize("route", ["start", "answers", "retract"])
+def test_a_body_not_sent_as_json_is_415_naming_application_json_and_nothing_is_stored(
+    app: Any,
+    client: TestClient,
+    tokens: dict[str, str],
+    route: str,
+    content_type: str | None,
+    status: int,
+    words: str | None,
+) -> None:
+    call = start(client, tokens["call"])
+    first = call["next_question"]["id"]
+    path, body = {
+        "start": ("/v1/calls", {"protocols": ["chest_pain_adult"]}),
+        "answers": (f"/v1/calls/{call['id']}/answers", {"answers": {first: CHEST_EMERGENCY[first]}}),
+        "retract": (f"/v1/calls/{call['id']}/retract", {"question": first, "reason": "misheard"}),
+    }[route]
+    headers = {**bearer(tokens["call"]), **({"Content-Type": content_type} if content_type else {})}
+    r = client.post(path, content=json.dumps(body).encode(), headers=headers)
+    if route == "retract" and status == 200:
+        status = 409  # read as JSON: then refused by the call (nothing answered to retract)
+    if route == "start" and status == 200:
+        status = 201
+    assert r.status_code == status, r.text
+    if words is not None:
+        assert r.json() == {
+            "error": "unsupported_media_type",
+            "message": "the request body must be JSON sent with 'Content-Type: application/json' "
+            f"({words}); nothing was stored",
+            "errors": [],
+        }
+        assert events(app, call["id"]) == 0
+
+
+def test_a_request_without_a_body_needs_no_content_type(client: TestClient, tokens: dict[str, str]) -> None:
+    call = start(client, tokens["call"])
+    r = client.post(f"/v1/calls/{call['id']}/close", headers=bearer(tokens["call"]))
+    assert r.status_code == 200, r.text
+
+
 def test_the_documented_error_shapes_include_413(client: TestClient) -> None:
     paths = client.get("/openapi.json").json()["paths"]
     assert "413" in paths["/v1/calls/{call_id}/answers"]["post"]["responses"]
@@ -118,7 +175,8 @@ def _echo() -> tuple[Any, list[bytes]]:
 
 def test_a_streamed_body_is_joined_and_handed_on_once() -> None:
     app, seen = _echo()
-    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b'{"a":', b" 1", b"}"], []))
+    json_type = [(b"content-type", b"application/json")]
+    sent, _ = asyncio.run(_run(StrictBodies(app, limit=100), [b'{"a":', b" 1", b"}"], json_type))
     assert seen == [b'{"a": 1}'] and sent[0]["status"] == 200
 
 

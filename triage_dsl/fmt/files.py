@@ -2,13 +2,13 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
 from triage_dsl.compiler import read_source
 from triage_dsl.fmt.safety import format_source
-from triage_dsl.io.files import inside
+from triage_dsl.io.files import inside, nothing_found
 from triage_dsl.io.outputs import write_atomic
 
 SUFFIXES = (".triage", ".scenarios")
@@ -22,16 +22,22 @@ class FormatResult:
     changed: bool
 
 
-def files_under(paths: Sequence[str | Path]) -> Iterator[Path]:
+def files_under(paths: Sequence[str | Path]) -> list[Path]:
     """The files named, and the ``.triage`` and ``.scenarios`` files under each folder named
-    (sorted; links that lead out of the folder are left out)."""
+    (sorted; links that lead out of the folder are left out). A folder with none of them
+    is an :class:`~triage_dsl.io.files.InputError`, raised before any file is formatted."""
+    files: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             found = (p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
-            yield from (p for p in sorted(found) if inside(p, [path]))
+            inner = [p for p in sorted(found) if inside(p, [path])]
+            if not inner:
+                raise nothing_found(raw, "protocol or scenario files (*.triage, *.scenarios)")
+            files += inner
         else:
-            yield path
+            files.append(path)
+    return files
 
 
 def format_file(path: str | Path, *, write: bool = True) -> FormatResult:

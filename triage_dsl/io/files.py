@@ -167,6 +167,17 @@ def lines(stream: BinaryIO, limit: int) -> Iterator[tuple[int, bytes | None]]:
         yield number, line
 
 
+def nothing_found(folder: str | Path, what: str = "protocols (*.triage)") -> InputError:
+    """The error for a folder named on the command line that holds nothing to work on: a
+    CI pointed at the wrong folder fails (exit 2) instead of passing having read nothing.
+
+    >>> print(nothing_found("protocls"))
+    protocls: no protocols (*.triage) found under this folder; give the folder that holds them, or a file
+    """
+    fix = "give the folder that holds them, or a file"
+    return InputError(str(folder), f"no {what} found under this folder; {fix}")
+
+
 def inside(path: str | Path, roots: Iterable[str | Path]) -> bool:
     """Whether ``path``, with every symbolic link followed, lies inside one of ``roots``."""
     real = os.path.realpath(path)

@@ -19,10 +19,34 @@ import stat
 import tempfile
 from collections.abc import Iterable, Iterator
 from pathlib import Path
-from typing import IO, Any
+from typing import IO, Any, TextIO, cast
 
 from triage_dsl.errors import TriageError
 from triage_dsl.io.files import file_kind
+from triage_dsl.source import visible
+
+
+class _VisibleText:
+    """A text stream whose writes show control characters escaped; the rest is the stream's."""
+
+    def __init__(self, stream: TextIO) -> None:
+        self.stream = stream
+
+    def write(self, text: str) -> int:
+        return self.stream.write(visible(text))
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.stream, name)
+
+
+def for_terminal(stream: TextIO) -> TextIO:
+    """``stream`` for messages and text reports a person reads: a control character or bidi
+    override that a file, an answer or a path brought in is written escaped (``\\x1b``,
+    ``\\u202e``, see :func:`~triage_dsl.source.visible`), so it cannot recolour, clear or
+    reorder the terminal. Never for JSON, DOT or files meant to be kept: those stay exact."""
+    if isinstance(stream, _VisibleText):
+        return cast(TextIO, stream)
+    return cast(TextIO, _VisibleText(stream))
 
 
 class OutputError(TriageError):

@@ -7,8 +7,9 @@ and recurses until the interpreter gives up. An answer file or a record is evide
 
 - a key given twice in one object (``{"fever": true, "fever": false}``);
 - nesting deeper than :data:`MAX_DEPTH`;
-- an integer of more than :data:`MAX_INT_DIGITS` digits, a number too large for a float,
-  ``NaN`` and ``Infinity``;
+- an integer of more than :data:`MAX_INT_DIGITS` digits, a number too large for a float
+  (beyond :data:`LARGEST_NUMBER`) or longer than :data:`MAX_NUMBER_CHARS`, ``NaN`` and
+  ``Infinity`` (each number's message ends with the fix, :data:`AS_MEASURED`);
 - invalid UTF-8 (when given bytes) and lone surrogates (raw or escaped);
 - a document larger than the caller's limit.
 
@@ -41,6 +42,12 @@ MAX_DEPTH = 64
 """Objects and lists nested deeper than this are refused (a record needs about 8)."""
 MAX_INT_DIGITS = 30
 """Integers with more digits than this are refused (no answer or record needs more)."""
+MAX_NUMBER_CHARS = 400
+"""A number with a fraction or an exponent longer than this is refused (it is not a reading)."""
+LARGEST_NUMBER = "1.8e308"
+"""About the largest number a float holds; beyond it (``1e400``) a number is refused."""
+AS_MEASURED = "write the value as measured, e.g. 18 or 37.5"
+"""The fix every refused number's message ends with."""
 MAX_ANSWERS_BYTES = 1_000_000
 """An answers file (``--answers``) or one line of ``--cases``."""
 MAX_RECORD_BYTES = 50_000_000
@@ -62,7 +69,7 @@ def _int(text: str) -> int:
 
 
 def _float(text: str) -> float:
-    if len(text) > 400:
+    if len(text) > MAX_NUMBER_CHARS:
         raise _Refused
     value = float(text)
     if value in (float("inf"), float("-inf")):
@@ -252,10 +259,14 @@ def _locate(text: str, path: str, first_line: int) -> Any:
         elif match.group("number"):
             number = match.group("number")
             if not match.group("fraction") and len(number.lstrip("-")) > MAX_INT_DIGITS:
-                problem = f"an integer of more than {MAX_INT_DIGITS} digits"
-                _fail(text, start, problem, path, first_line)
-            if match.group("fraction") and (len(number) > 400 or abs(float(number)) == float("inf")):
-                _fail(text, start, "a number too large", path, first_line)
+                problem = f"an integer of more than {MAX_INT_DIGITS} digits (no answer or record needs one)"
+                _fail(text, start, f"{problem}; {AS_MEASURED}", path, first_line)
+            if match.group("fraction") and len(number) > MAX_NUMBER_CHARS:
+                problem = f"a number written with more than {MAX_NUMBER_CHARS} characters"
+                _fail(text, start, f"{problem}; {AS_MEASURED}", path, first_line)
+            if match.group("fraction") and abs(float(number)) == float("inf"):
+                problem = f"a number too large (the largest accepted is about {LARGEST_NUMBER})"
+                _fail(text, start, f"{problem}; {AS_MEASURED}", path, first_line)
         elif match.group("word") in ("NaN", "Infinity", "-Infinity"):
             _fail(text, start, f"{match.group('word')} is not a JSON number", path, first_line)
     _fail(text, 0, "invalid JSON", path, first_line)  # pragma: no cover - the scan finds it first

@@ -573,6 +573,8 @@ def build_book(
         root = Path(roots_for(str(root), None)[0])
     elif not root.is_dir():
         raise ProtocolFileError(f"{protocol_dir}: not a folder of protocols, nor a .triage file")
+    else:
+        only = discover([str(root)])  # none: an error, before the site folder is made
     check_output(site_dir, folder=True)
     builder = _Builder(root, Path(site_dir), [str(root), *(str(r) for r in roots or ())])
     builder.only = only

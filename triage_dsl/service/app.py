@@ -51,6 +51,8 @@ from triage_dsl.service.idempotency import (
 )
 from triage_dsl.service.metrics import Measure, Metrics
 from triage_dsl.service.models import (
+    NOT_JSON,
+    RETRY_LATER,
     AnswersIn,
     CallOut,
     ErrorItem,
@@ -84,12 +86,15 @@ ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorOut,
         "description": "the request does not follow this document (each error names the field)",
     },
+    503: RETRY_LATER,
 }
 CALL_ERRORS: dict[int | str, dict[str, Any]] = {
     **ERRORS,
     404: {"model": ErrorOut, "description": "no such call"},
     409: {"model": ErrorOut, "description": "the call's state does not allow it (sealed, closed, ...)"},
 }
+# Every POST: a body is read only when it is said to be JSON (service/bodies.py).
+POST_ERRORS: dict[int | str, dict[str, Any]] = {**CALL_ERRORS, 415: NOT_JSON}
 FHIR_JSON = "application/fhir+json"
 # Every POST's success response: a request sent again with its Idempotency-Key says so.
 REPLAYED_HEADER = {
@@ -114,7 +119,11 @@ def _json_errors(responses: dict[int | str, dict[str, Any]]) -> dict[int | str, 
     (with a ``model``, FastAPI would document them in the route's text media type)."""
     body = {"schema": {"$ref": "#/components/schemas/ErrorOut"}}
     return {
-        code: {"description": r.get("description", "error"), "content": {"application/json": body}}
+        code: {
+            "description": r.get("description", "error"),
+            "content": {"application/json": body},
+            **({"headers": r["headers"]} if "headers" in r else {}),
+        }
         for code, r in responses.items()
     }
 
@@ -237,7 +246,9 @@ def create_app(
             return _retry_later(_error(503, "busy", str(exc)))
         if isinstance(exc, StoreError):
             log.error("database error: %s", type(exc).__name__)
-            return _error(503, "unavailable", "the database is not available; nothing was stored")
+            return _retry_later(
+                _error(503, "unavailable", "the database is not available; nothing was stored")
+            )
         return _error(400, "bad_request", str(exc))
 
     @app.exception_handler(OperationalError)
@@ -312,7 +323,7 @@ def create_app(
         "/v1/calls",
         status_code=201,
         tags=["calls"],
-        responses={**ERRORS, 404: {"model": ErrorOut}, **_replayable(201)},
+        responses={**ERRORS, 404: {"model": ErrorOut}, 415: NOT_JSON, **_replayable(201)},
     )
     def start_call(
         body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
@@ -336,7 +347,7 @@ def create_app(
         "/v1/calls/{call_id}/answers",
         tags=["calls"],
         responses={
-            **CALL_ERRORS,
+            **POST_ERRORS,
             422: {"model": ErrorOut, "description": "an invalid answer; nothing stored"},
             **_replayable(200),
         },
@@ -375,7 +386,7 @@ def create_app(
             metrics.count("triage_answers_stored_total", len(body.answers))
         return out, replayed
 
-    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)})
+    @app.post("/v1/calls/{call_id}/retract", tags=["calls"], responses={**POST_ERRORS, **_replayable(200)})
     def retract(
         call_id: str, body: RetractIn, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
@@ -388,7 +399,7 @@ def create_app(
         "/v1/calls/{call_id}/override",
         tags=["calls"],
         responses={
-            **CALL_ERRORS,
+            **POST_ERRORS,
             422: {"model": ErrorOut, "description": "the override is refused"},
             **_replayable(200),
         },
@@ -413,7 +424,7 @@ def create_app(
         )[0]
 
     @app.post(
-        "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**CALL_ERRORS, **_replayable(200)}
+        "/v1/calls/{call_id}/escalation/events", tags=["calls"], responses={**POST_ERRORS, **_replayable(200)}
     )
     def escalation(
         call_id: str,
@@ -434,7 +445,7 @@ def create_app(
     @app.post(
         "/v1/calls/{call_id}/close",
         tags=["calls"],
-        responses={**CALL_ERRORS, 200: {**RECORD, "headers": REPLAYED_HEADER}},
+        responses={**POST_ERRORS, 200: {**RECORD, "headers": REPLAYED_HEADER}},
     )
     def close(
         call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response

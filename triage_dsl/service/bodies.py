@@ -8,7 +8,11 @@ Python's reader would silently keep the second answer and lose the first), ``NaN
 400 ``invalid_json`` and the place (line and column). A body larger than
 :data:`MAX_BODY_BYTES` is refused with 413 ``too_large`` before it is read whole (by its
 ``Content-Length``, or as soon as the streamed bytes pass the limit), so a client cannot
-make a worker hold an unbounded body in memory. Nothing is stored in either case.
+make a worker hold an unbounded body in memory. A body that is not declared JSON
+(``Content-Type`` other than ``application/json`` or ``application/...+json``, or none)
+is refused with 415 ``unsupported_media_type`` naming ``application/json``: form data or
+text is never guessed at (a request without a body, as ``close``, needs no type).
+Nothing is stored in any of these cases.
 
 Plain ASGI (as :class:`triage_dsl.service.metrics.Measure`): the body, once read and
 checked, is handed to the application as one message; later ``receive`` calls (a client
@@ -80,6 +84,9 @@ class StrictBodies:
                 break
         body = b"".join(chunks)
         scope[BODY] = body
+        if body and not _declared_json(scope):
+            await self._not_json(scope, receive, send)
+            return
         if body:
             try:
                 scope[PARSED] = loads(body, path="the request body")
@@ -105,6 +112,38 @@ class StrictBodies:
         response = JSONResponse(status_code=413, content=error_body("too_large", message))
         response.headers["Connection"] = "close"  # the rest of the body is not read
         await response(scope, receive, send)
+
+    async def _not_json(self, scope: Scope, receive: Receive, send: Send) -> None:
+        given = _header(scope, b"content-type")
+        got = f"got {given.decode('latin-1')[:80]!r}" if given is not None else "no Content-Type was given"
+        message = (
+            f"the request body must be JSON sent with 'Content-Type: application/json' ({got}); "
+            "nothing was stored"
+        )
+        response = JSONResponse(status_code=415, content=error_body("unsupported_media_type", message))
+        await response(scope, receive, send)
+
+
+JSON_MEDIA_TYPE = "application/json"
+
+
+def _declared_json(scope: Scope) -> bool:
+    """Whether the request says its body is JSON: ``application/json`` or a ``+json`` type
+    (``application/merge-patch+json``), parameters (``; charset=utf-8``) aside; the types
+    FastAPI itself reads as JSON."""
+    given = _header(scope, b"content-type")
+    if given is None:
+        return False
+    kind = given.decode("latin-1").split(";", 1)[0].strip().lower()
+    main, _, sub = kind.partition("/")
+    return main == "application" and (sub == "json" or sub.endswith("+json"))
+
+
+def _header(scope: Scope, wanted: bytes) -> bytes | None:
+    for name, value in scope.get("headers", ()):
+        if name == wanted:
+            return bytes(value)
+    return None
 
 
 def _content_length(scope: Scope) -> int | None:

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from typing import Literal
+from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, JsonValue, field_validator
 
@@ -160,3 +160,24 @@ class ErrorOut(BaseModel):
     error: str = Field(description="a short code: invalid_answer, conflict, not_found, unauthorized, ...")
     message: str
     errors: list[ErrorItem] = Field(default_factory=list)
+
+
+# Error responses every route that can give them documents (/openapi.json).
+RETRY_LATER: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "`busy`: the request lost every race for the call to other requests; "
+    "`unavailable`: the database is locked beyond its busy timeout or not reachable. "
+    "The request may not have been stored: send it again after `Retry-After` seconds, "
+    "with the same `Idempotency-Key` (it is applied once)",
+    "headers": {
+        "Retry-After": {
+            "description": "seconds to wait before sending the request again",
+            "schema": {"type": "integer"},
+        }
+    },
+}
+NOT_JSON: dict[str, Any] = {
+    "model": ErrorOut,
+    "description": "`unsupported_media_type`: a body sent without `Content-Type: application/json` "
+    "(or an `application/...+json` type); nothing was stored",
+}

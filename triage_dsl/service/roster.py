@@ -21,7 +21,7 @@ from triage_dsl.record.escalation import escalation_next
 from triage_dsl.roster.directory import Directory
 from triage_dsl.roster.times import TimeTextError, parse_instant
 from triage_dsl.service.auth import Reader, require
-from triage_dsl.service.models import ErrorOut
+from triage_dsl.service.models import RETRY_LATER, ErrorOut
 from triage_dsl.service.state import CallState
 from triage_dsl.store.tokens import TokenHolder
 
@@ -37,6 +37,7 @@ ROSTER_ERRORS: dict[int | str, dict[str, Any]] = {
         "model": ErrorOut,
         "description": "no roster is loaded (triage serve --roster FILE --contacts FILE)",
     },
+    503: RETRY_LATER,
 }
 
 

@@ -17,7 +17,7 @@ from xml.etree import ElementTree as ET
 
 from triage_dsl.compiler import compile_file, read_source
 from triage_dsl.errors import CompileError, ProtocolFileError
-from triage_dsl.io.files import inside
+from triage_dsl.io.files import InputError, inside, nothing_found
 from triage_dsl.io.outputs import write_atomic
 from triage_dsl.model.result import TriageResult
 from triage_dsl.runtime.interpreter import evaluate_protocol
@@ -71,14 +71,18 @@ def _is_library(path: Path) -> bool:
 
 
 def discover(paths: list[str]) -> list[Path]:
+    """The protocols named (a ``.scenarios`` file names its protocol) and those under each
+    folder named, libraries left out. A folder with none is an
+    :class:`~triage_dsl.io.files.InputError` (a wrong folder must not pass)."""
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
         if path.is_dir():
             # a symbolic link that leads out of the folder is not the folder's protocol
-            found.extend(
-                p for p in sorted(path.rglob("*.triage")) if inside(p, [path]) and not _is_library(p)
-            )
+            inner = [p for p in sorted(path.rglob("*.triage")) if inside(p, [path]) and not _is_library(p)]
+            if not inner:
+                raise nothing_found(raw)
+            found.extend(inner)
         elif path.suffix == ".scenarios":
             found.append(path.with_suffix(".triage"))
         else:
@@ -236,7 +240,11 @@ def run_tests(
     verbose: bool = False,
     roots: Sequence[str | Path] | None = None,
 ) -> int:
-    protocols = discover(paths)
+    try:
+        protocols = discover(paths)
+    except InputError as exc:  # a folder without protocols
+        err.write(f"triage: {exc}\n")
+        return 2
     if not protocols:
         err.write("triage: no protocols (*.triage) found under " + " ".join(paths) + "\n")
         return 2

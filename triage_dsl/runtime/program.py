@@ -398,21 +398,6 @@ class Program:
             self.dispositions[key] = cached
         return cached
 
-    def disposition(self, d: DispositionPlan, advice: list[str]) -> m.Disposition:
-        cached = self._disposition(d, advice)
-        # A fresh copy: a result's lists belong to it alone.
-        fresh: m.Disposition = self.kinds.disposition(
-            {**cached.__dict__, "care_advice": list(cached.care_advice)}
-        )
-        return fresh
-
-    def escalation(self, d: DispositionPlan) -> m.EscalationPlan | None:
-        cached = self.escalations.get(d.id)
-        if cached is None:
-            return None
-        fresh: m.EscalationPlan = self.kinds.escalation({**cached.__dict__, "steps": list(cached.steps)})
-        return fresh
-
     def complete(
         self,
         outcome: dict[str, Any],
@@ -461,8 +446,17 @@ class Program:
         plan = escalation.__dict__ if escalation is not None else None
         kinds = self.kinds
         fixed = {"protocol": self.ref, "status": "complete", "urgency": self.urgencies[d.id]}
-        given = (*fixed, "scores", "answers", "asked", "assumptions", "trace", "disposition", "escalation")
-        given += ("decided_by",)
+        given = (
+            *fixed,
+            "scores",
+            "answers",
+            "asked",
+            "assumptions",
+            "trace",
+            "disposition",
+            "escalation",
+            "decided_by",
+        )
         final = _Final(
             Shape(kinds.result, given, fixed),
             Shape(kinds.result, (*given, "raised_by"), fixed),

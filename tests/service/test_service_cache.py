@@ -199,3 +199,43 @@ def test_every_response_is_made_while_the_call_is_held(
         assert all(locked for _, locked in held), held
     finally:
         app.state.db.dispose()
+
+
+def test_closed_calls_leave_the_cache_but_not_the_service(
+    database: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """A closed call's state (its sealed record and trace) is kept only among the most
+    recently closed, so the memory the collector walks does not grow with every call
+    served; a call closed earlier is rebuilt from the log for its escalation events and
+    reads, and its record is the same bytes."""
+    monkeypatch.setattr("triage_dsl.service.calls.CLOSED_CACHE_SIZE", 2)
+    app = make_app(ROOT / "protocols", database, tmp_path)
+    try:
+        token = create_token(app.state.db, "call", "rn", FixedClock(START).now())
+        client, h = TestClient(app), bearer(token)
+        service = app.state.calls
+        closed: list[tuple[str, str]] = []
+        for _ in range(4):
+            call = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=h).json()
+            cid = call["id"]
+            while call["next_question"] is not None:
+                q = call["next_question"]["id"]
+                call = client.post(
+                    f"/v1/calls/{cid}/answers", json={"answers": {q: CHEST_EMERGENCY[q]}}, headers=h
+                ).json()
+            record = client.post(f"/v1/calls/{cid}/close", headers=h)
+            assert record.status_code == 200
+            closed.append((cid, record.text))
+        still_open = client.post("/v1/calls", json={"protocols": [CHEST]}, headers=h).json()["id"]
+        kept = set(service._cache) | set(service._closed)
+        assert kept == {still_open, closed[2][0], closed[3][0]}
+        first, first_record = closed[0]
+        assert client.get(f"/v1/calls/{first}/record", headers=h).text == first_record
+        r = client.post(f"/v1/calls/{first}/escalation/events", json={"kind": "told_caller"}, headers=h)
+        assert r.status_code == 200, r.text
+        record = client.get(f"/v1/calls/{first}/record", headers=h)
+        assert record.text != first_record and "told_caller" in record.text
+        assert verify(record.text, tmp_path, CHEST_FILE)[0] == 0
+        assert len(service._closed) == 2 and first in service._closed and still_open in service._cache
+    finally:
+        app.state.db.dispose()

@@ -161,7 +161,8 @@ def create_app(
     ``key`` (or ``key_file``, else the environment as for ``triage eval``) keys the seals;
     ``directory`` (an on-call roster and contacts) resolves escalation roles to people;
     ``sqlite_synchronous`` is ``full`` (default) or ``normal`` (docs/service.md, Durability);
-    ``cache_size`` calls are kept in memory (0: every request rebuilds its call from the log);
+    ``cache_size`` open calls are kept in memory, and the 64 closed most recently (0: every
+    request rebuilds its call from the log);
     ``answer_shortcut`` False serves the answers through the FastAPI route rather than
     below it (the same bytes, more CPU: :mod:`triage_dsl.service.shortcut`)."""
     clock = clock or SYSTEM_CLOCK

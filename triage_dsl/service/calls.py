@@ -50,6 +50,11 @@ V = TypeVar("V")  # what a request makes of the call (its response), made under 
 log = logging.getLogger("triage_dsl.service")
 
 CACHE_SIZE = 2000
+# Closed calls kept in memory, the most recent: a closed call still takes escalation
+# events and reads, mostly just after its close, but holds its sealed record (with the
+# trace, some 500 objects) that every full pass of the garbage collector walks. Kept by
+# the thousand, those passes paused the event loop for up to 0.45 s (docs/performance.md).
+CLOSED_CACHE_SIZE = 64
 ATTEMPTS = 5
 
 Change = tuple[str, dict[str, Any]]
@@ -89,7 +94,8 @@ class CallService:
         self.catalog = catalog
         self.clock = clock
         self.key = key
-        self._cache: OrderedDict[str, CallState] = OrderedDict()
+        self._cache: OrderedDict[str, CallState] = OrderedDict()  # open calls
+        self._closed: OrderedDict[str, CallState] = OrderedDict()  # closed calls, the most recent
         self._locks: dict[str, threading.Lock] = {}
         self._guard = threading.Lock()
         self.writer = Writer(db)  # group commit: concurrent answers share one transaction
@@ -367,7 +373,7 @@ class CallService:
     # ------------------------------------------------------------------ rebuilding
     def _cached(self, call_id: str) -> CallState | None:
         with self._guard:
-            return self._cache.get(call_id)
+            return self._cache.get(call_id) or self._closed.get(call_id)
 
     def _current(self, call_id: str) -> CallState:
         """The call as the log has it now: the cached state and the events other processes
@@ -396,14 +402,20 @@ class CallService:
         if self.cache_size <= 0:
             return
         with self._guard:
-            self._cache[state.call_id] = state
-            self._cache.move_to_end(state.call_id)
-            while len(self._cache) > self.cache_size:
-                self._cache.popitem(last=False)
+            if state.closed:
+                self._cache.pop(state.call_id, None)
+                kept, size = self._closed, min(self.cache_size, CLOSED_CACHE_SIZE)
+            else:
+                kept, size = self._cache, self.cache_size
+            kept[state.call_id] = state
+            kept.move_to_end(state.call_id)
+            while len(kept) > size:
+                kept.popitem(last=False)
 
     def _forget(self, call_id: str) -> None:
         with self._guard:
             self._cache.pop(call_id, None)
+            self._closed.pop(call_id, None)
 
 
 def _id(who: TokenHolder | None) -> int | None:

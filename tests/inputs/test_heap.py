@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from triage_dsl.io.heap import settle_heap
+from triage_dsl.io.heap import MIDDLE_THRESHOLD, YOUNG_THRESHOLD, settle_heap
 
 
 class _Node:
@@ -19,9 +19,11 @@ class _Node:
 
 @pytest.fixture
 def unfrozen() -> Iterator[None]:
+    thresholds = gc.get_threshold()
     gc.unfreeze()
     yield
     gc.unfreeze()
+    gc.set_threshold(*thresholds)
 
 
 def test_settling_freezes_what_is_alive_and_later_cycles_are_still_collected(unfrozen: None) -> None:
@@ -36,6 +38,13 @@ def test_settling_freezes_what_is_alive_and_later_cycles_are_still_collected(unf
     assert gone() is None  # garbage made after the freeze is still collected
 
 
+def test_settling_collects_the_youngest_generation_less_often(unfrozen: None) -> None:
+    gc.set_threshold(700, 10, 10)
+    settle_heap()
+    assert gc.get_threshold() == (YOUNG_THRESHOLD, MIDDLE_THRESHOLD, 10)
+    assert gc.isenabled()
+
+
 def test_the_service_settles_its_heap_when_it_starts(unfrozen: None, tmp_path: Path) -> None:
     pytest.importorskip("fastapi")
     from fastapi.testclient import TestClient
@@ -46,8 +55,10 @@ def test_the_service_settles_its_heap_when_it_starts(unfrozen: None, tmp_path: P
     app = create_app(root / "protocols" / "rules", f"sqlite:///{tmp_path / 'db'}", data_folder=tmp_path)
     try:
         assert gc.get_freeze_count() == 0
+        gc.set_threshold(700, 10, 10)
         with TestClient(app) as client:
             assert gc.get_freeze_count() > 0
+            assert gc.get_threshold()[0] == YOUNG_THRESHOLD
             assert client.get("/healthz").status_code == 200
     finally:
         app.state.db.dispose()

@@ -10,11 +10,32 @@ from __future__ import annotations
 import hashlib
 import re
 from dataclasses import dataclass, field
+from functools import cached_property
 
-HIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u202a-\u202e\u2066-\u2069]")
+HIDDEN = re.compile("[\x00-\x08\x0a-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]")
 """Characters a terminal acts on instead of showing: C0 controls but tab, DEL, C1
-controls, and the bidirectional overrides and isolates (a hostile file could recolour or
-clear the screen, or reorder what the reader sees)."""
+controls, the line and paragraph separators, and the bidirectional overrides and
+isolates (a hostile file could recolour or clear the screen, or reorder what the reader
+sees)."""
+
+
+EXCERPT_WIDTH = 200
+"""Characters of a source line an excerpt shows at most (a minified or one-line file)."""
+
+
+def split_lines(text: str) -> list[str]:
+    r"""The lines of protocol or scenario text as the parser counts them: a line ends at a
+    line feed, with the carriage return of a CRLF dropped. Unlike ``str.splitlines``, no
+    other character ends a line (``\x0c``, ``\x1c``, ``\u2028``, ...): the parser
+    refuses those (S013), and a position is the same whoever counts it.
+
+    >>> split_lines("a\r\nb\x1cc\n")
+    ['a', 'b\x1cc']
+    """
+    lines = text.split("\n")
+    if lines[-1] == "":
+        lines.pop()
+    return [line[:-1] if line.endswith("\r") else line for line in lines]
 
 
 def visible(text: str, *, lines: bool = True) -> str:
@@ -49,31 +70,46 @@ class Source:
             digest = hashlib.sha256(self.text.encode("utf-8", "surrogatepass")).hexdigest()
             object.__setattr__(self, "sha256", digest)
 
+    @cached_property
+    def lines(self) -> list[str]:
+        """The text's lines (:func:`split_lines`); the caller must not change the list."""
+        return split_lines(self.text)
+
     def line(self, number: int) -> str:
         """The text of 1-based line ``number`` without its line end ('' when out of range)."""
-        lines = self.text.splitlines()
+        lines = self.lines
         if 1 <= number <= len(lines):
             return lines[number - 1]
         return ""
 
     def excerpt(self, span: Span) -> str:
-        """The source line of ``span`` with a caret line under the spanned columns."""
+        """The source line of ``span`` with a caret line under the spanned columns; a line
+        longer than :data:`EXCERPT_WIDTH` characters is cut to that many around the start
+        of the span, each cut end marked ``...``."""
         text = self.line(span.line)
-        if not text and span.line > len(self.text.splitlines()):
+        if not text and span.line > len(self.lines):
             return ""
         width = 1
         if span.end_line == span.line and span.end_column > span.column:
             width = span.end_column - span.column
         width = max(1, min(width, max(1, len(text) - span.column + 1)))
+        column = span.column
+        head = tail = ""
+        if len(text) > EXCERPT_WIDTH:
+            start = min(max(0, column - 1 - EXCERPT_WIDTH // 3), len(text) - EXCERPT_WIDTH)
+            head = "..." if start > 0 else ""
+            tail = "..." if start + EXCERPT_WIDTH < len(text) else ""
+            text, column = text[start : start + EXCERPT_WIDTH], column - start
+            width = max(1, min(width, len(text) - column + 1))
         # control characters are shown escaped, and the caret widened to match
-        before, spanned = text[: span.column - 1], text[span.column - 1 : span.column - 1 + width]
+        before, spanned = text[: column - 1], text[column - 1 : column - 1 + width]
         prefix = "".join("\t" if ch == "\t" else " " * len(visible(ch, lines=False)) for ch in before)
         width += len(visible(spanned, lines=False)) - len(spanned)
-        return f"{visible(text, lines=False)}\n{prefix}{'^' * width}"
+        return f"{head}{visible(text, lines=False)}{tail}\n{' ' * len(head)}{prefix}{'^' * width}"
 
     def snippet(self, span: Span) -> str:
         """The exact text that ``span`` covers, whitespace folded to single spaces."""
-        lines = self.text.splitlines()
+        lines = self.lines
         if not lines or span.line < 1 or span.line > len(lines):
             return ""
         if span.end_line == span.line:

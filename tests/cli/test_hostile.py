@@ -389,9 +389,10 @@ MINIMAL = (
         ("protocol x\x7f", "protocol x\\x7f", "          ^^^^"),
         ("protocol x\u202e", "protocol x\\u202e", "          ^^^^^^"),
         ("protocol x\u2066", "protocol x\\u2066", "          ^^^^^^"),
-        ("protocol x\x00", "protocol x\\x00", "^"),  # S004 points at the file
+        ("protocol x\x00", "protocol x\\x00", "          ^^^^"),  # S004 at the NUL itself
         # an escape before the place pointed at moves the caret by its width; a tab stays
-        ('protocol x title "\x1b[2J" \x1b', 'protocol x title "\\x1b[2J" \\x1b', " " * 27 + "^^^^"),
+        # in quoted text too: the first one is the error
+        ('protocol x title "\x1b[2J" \x1b', 'protocol x title "\\x1b[2J" \\x1b', " " * 18 + "^^^^"),
         ("protocol\tx\x07", "protocol\tx\\x07", "        \t ^^^^"),
     ],
 )
@@ -416,9 +417,17 @@ def test_check_json_keeps_the_path_and_message_exact(tmp_path: Path) -> None:
     assert code == 1 and "red\\x1b[31m.triage:1:11: error[S013]" in out and harmless(out)
 
 
-def test_answers_and_protocol_texts_are_escaped_in_notes_and_interviews(tmp_path: Path) -> None:
+def test_control_characters_in_protocol_texts_are_refused_where_they_are(tmp_path: Path) -> None:
     demo = tmp_path / "demo.triage"
     demo.write_text(MINIMAL.format(text="\x1b[2J\u202e"), encoding="utf-8")
+    code, out, err = run("eval", str(demo), "--answers", "-", stdin="{}")
+    assert code == 2 and "demo.triage:2:34: error[S013]: unexpected character '\\x1b' (ESCAPE)" in out + err
+    assert "(1 more in the file)" in out + err and harmless(out + err)
+
+
+def test_answers_are_escaped_in_notes_and_protocol_texts_in_interviews(tmp_path: Path) -> None:
+    demo = tmp_path / "demo.triage"
+    demo.write_text(MINIMAL.format(text=" <b>&amp;"), encoding="utf-8")
     answers = tmp_path / "answers.json"
     answers.write_text(json.dumps({"fever\x1b[31m": True, "fever": True}))
     code, out, err = run("eval", str(demo), "--answers", str(answers), "--format", "note")
@@ -427,7 +436,7 @@ def test_answers_and_protocol_texts_are_escaped_in_notes_and_interviews(tmp_path
     code, out, _ = run("eval", str(demo), "--answers", str(answers))  # JSON: exact
     assert code == 1 and json.loads(out)["errors"][0]["question"] == "fever\x1b[31m"
     code, out, err = run("run", str(demo), "--call", str(_call(tmp_path)), stdin="yes\nagreed\n")
-    assert "Traceback" not in err and "Fever\\x1b[2J\\u202e?" in out and harmless(out + err)
+    assert "Traceback" not in err and "Fever <b>&amp;?" in out and harmless(out + err)
 
 
 def _call(tmp_path: Path) -> Path:

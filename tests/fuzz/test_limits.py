@@ -9,7 +9,8 @@ import pytest
 from triage_dsl import compile_text, load
 from triage_dsl.compiler import MAX_FILE_BYTES, MAX_IMPORT_DEPTH
 from triage_dsl.errors import CompileError, ProtocolFileError
-from triage_dsl.syntax.parser import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SOURCE_BYTES, MAX_TREE_DEPTH
+from triage_dsl.syntax.guard import MAX_NESTING, MAX_NUMBER_DIGITS, MAX_SOURCE_BYTES
+from triage_dsl.syntax.parser import MAX_TREE_DEPTH
 
 BODY = """protocol deep title "Deep" version "1" end
 question a: yes/no ask "A?" end

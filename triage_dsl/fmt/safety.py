@@ -14,7 +14,7 @@ from typing import Any
 
 from triage_dsl.errors import Diagnostic, TriageError
 from triage_dsl.fmt.layout import layout, start_rule
-from triage_dsl.source import Source, Span
+from triage_dsl.source import Source, Span, split_lines
 from triage_dsl.syntax.parser import parse_protocol, parse_scenarios
 
 _COMMENT = re.compile(r'"(?:[^"\\\n]|\\.)*"|(#[^\n]*)')
@@ -61,7 +61,7 @@ def shape(node: object, skip: frozenset[str] = frozenset()) -> object:
 def comments(text: str) -> list[str]:
     """The comments of a file in order, trailing spaces dropped (strings skipped)."""
     found = []
-    for line in text.splitlines():
+    for line in split_lines(text):
         for match in _COMMENT.finditer(line):
             if match.group(1) is not None:
                 found.append(match.group(1).rstrip())

@@ -17,7 +17,7 @@ from triage_dsl.errors import Diagnostic
 from triage_dsl.fmt.safety import FormatError, format_source
 from triage_dsl.lsp.analysis import Document, Place
 from triage_dsl.lsp.index import Occurrence, at, occurrences
-from triage_dsl.source import Source, Span
+from triage_dsl.source import Source, Span, split_lines
 from triage_dsl.syntax import ast
 from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS
 
@@ -185,7 +185,7 @@ def _declaration_text(document: Document, span: Span) -> str:
     source = document.checked.sources.get(span.path) if document.checked else None
     if source is None:
         return ""
-    lines = source.text.splitlines()[span.line - 1 : span.end_line]
+    lines = source.lines[span.line - 1 : span.end_line]
     return "\n".join(lines)
 
 
@@ -293,7 +293,7 @@ def completion(document: Document, position: lsp.Position) -> list[lsp.Completio
     ``section``/``default``/``least``, options after ``is`` or inside ``{...}``,
     questions and values elsewhere (and the keywords)."""
     scope = document.scope
-    lines = document.text.splitlines()
+    lines = split_lines(document.text)
     line = lines[position.line] if position.line < len(lines) else ""
     before = line[: position.character]
     match = _BEFORE.search(before)
@@ -440,7 +440,7 @@ def formatting(path: str, text: str) -> list[lsp.TextEdit] | None:
         return None
     if formatted == text:
         return []
-    lines = text.splitlines()
+    lines = split_lines(text)
     end = lsp.Position(len(lines), 0)
     return [lsp.TextEdit(range=lsp.Range(lsp.Position(0, 0), end), new_text=formatted)]
 
@@ -469,7 +469,7 @@ def code_actions(document: Document, uri: str, wanted: lsp.Range) -> list[lsp.Co
     """A quick fix for each diagnostic in ``wanted`` whose hint names the word meant
     (``did you mean 'fever'?``): the misspelled word replaced by it. Only where the
     diagnostic's span is that one word in the text as it is now."""
-    lines = document.text.splitlines()
+    lines = split_lines(document.text)
     actions = []
     for d in document.diagnostics:
         found = _DID_YOU_MEAN.fullmatch(d.hint or "")

@@ -30,7 +30,7 @@ from triage_dsl.render.drawings import Drawer
 from triage_dsl.render.output import INSTALL_HINT, DotMissing
 from triage_dsl.render.overlay import overlay_of
 from triage_dsl.render.table import decision_table, tier_badge
-from triage_dsl.source import Span
+from triage_dsl.source import Span, split_lines
 from triage_dsl.testing.runner import ProtocolReport, ScenarioOutcome, discover, run_protocol
 
 CSS = """
@@ -167,7 +167,7 @@ def _highlight(line: str) -> str:
 def source_table(text: str, label: str) -> str:
     """The source with line numbers; row ``id="L12"`` is the anchor a node links to."""
     rows = []
-    for number, line in enumerate(text.splitlines(), start=1):
+    for number, line in enumerate(split_lines(text), start=1):
         rows.append(
             f'<tr id="L{number}"><td class="ln"><a href="#L{number}" aria-label="line {number}">'
             f"{number}</a></td><td>{_highlight(line)}</td></tr>"

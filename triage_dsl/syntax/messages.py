@@ -75,7 +75,7 @@ def syntax_diagnostic(source: Source, error: UnexpectedInput) -> Diagnostic:
     if isinstance(error, UnexpectedCharacters):
         return _bad_character(source, error)
     if isinstance(error, UnexpectedEOF):
-        line = max(1, len(source.text.splitlines()))
+        line = max(1, len(source.lines))
         column = len(source.line(line)) + 1
         return Diagnostic(
             _span(source, line, column),
@@ -143,7 +143,7 @@ def _bad_token(source: Source, error: UnexpectedToken) -> Diagnostic:
     expected = _expected(expected_names)
     value = str(token)
     if token.type == "$END":
-        line = max(1, len(source.text.splitlines()))
+        line = max(1, len(source.lines))
         span = _span(source, line, len(source.line(line)) + 1)
         if "END" in expected_names:
             return Diagnostic(span, "S001", "error", "the file ends before a block is closed", "add 'end'")

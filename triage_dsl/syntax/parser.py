@@ -21,25 +21,17 @@ from lark import Token, Transformer, Tree, v_args
 from lark.exceptions import UnexpectedInput, VisitError
 
 from triage_dsl.errors import Diagnostic
-from triage_dsl.source import Source, Span
+from triage_dsl.source import Source, Span, split_lines
 from triage_dsl.syntax import ast
 from triage_dsl.syntax.grammar import TOP_LEVEL_WORDS, lark_parser
+from triage_dsl.syntax.guard import guard as _guard
 from triage_dsl.syntax.messages import syntax_diagnostic
 from triage_dsl.units import plural, to_minutes
 
 TOP_LEVEL = re.compile(rf"^({'|'.join(TOP_LEVEL_WORDS)})\b")
-MAX_SOURCE_BYTES = 2_000_000
-MAX_NESTING = 64
 # Parse-tree depth: long `a and b and ...` or `not not ...` chains nest without parentheses;
 # the later stages walk trees recursively, so refuse them here with a position.
 MAX_TREE_DEPTH = 200
-# Digits in one number literal, as for JSON answers (io/strict_json.MAX_INT_DIGITS): no
-# clinical value needs more, and a longer one cannot become a float (or, past 4,300
-# digits, even an int) without an error deep in a later stage.
-MAX_NUMBER_DIGITS = 30
-_LONG_DIGITS = re.compile(rf"\d{{{MAX_NUMBER_DIGITS + 1}}}")
-_STRING = re.compile(r'"(?:\\.|[^"\\])*"')
-_NUMBER_LITERAL = re.compile(r"(?<![\w.])\d+(?:\.\d+)?")
 
 
 def _unescape(token: Token) -> str:
@@ -745,87 +737,6 @@ def _expr_span(expr: ast.Expr) -> Span:
     return expr.span
 
 
-def _nesting_diagnostic(source: Source) -> Diagnostic | None:
-    """Parentheses nested deeper than MAX_NESTING: refuse before lark recurses."""
-    depth = 0
-    for number, line in enumerate(source.text.splitlines(), start=1):
-        code = line.split("#", 1)[0]
-        for column, ch in enumerate(code, start=1):
-            if ch == "(":
-                depth += 1
-                if depth > MAX_NESTING:
-                    return Diagnostic(
-                        Span.point(source.path, number, column),
-                        "S003",
-                        "error",
-                        f"expressions are nested more than {MAX_NESTING} parentheses deep",
-                        "split the expression into named values",
-                    )
-            elif ch == ")":
-                depth = max(0, depth - 1)
-    return None
-
-
-def _long_number_diagnostic(source: Source) -> Diagnostic | None:
-    """A number literal of more than MAX_NUMBER_DIGITS digits (comments and quoted text
-    may hold any digits)."""
-    if not _LONG_DIGITS.search(source.text):
-        return None
-    for number, line in enumerate(source.text.splitlines(), start=1):
-        code = _STRING.sub(lambda m: " " * len(m.group()), line).split("#", 1)[0]
-        for match in _NUMBER_LITERAL.finditer(code):
-            if len(match.group().replace(".", "")) > MAX_NUMBER_DIGITS:
-                return Diagnostic(
-                    Span(source.path, number, match.start() + 1, number, match.end() + 1),
-                    "S005",
-                    "error",
-                    f"a number of more than {MAX_NUMBER_DIGITS} digits",
-                    "no clinical value needs so many digits; write the value itself, "
-                    "in a unit that keeps it short",
-                )
-    return None
-
-
-def _guard(source: Source) -> list[Diagnostic]:
-    if len(source.text.encode("utf-8", "surrogatepass")) > MAX_SOURCE_BYTES:
-        return [
-            Diagnostic(
-                Span.point(source.path, 1, 1),
-                "S002",
-                "error",
-                f"file is larger than {MAX_SOURCE_BYTES // 1_000_000} MB",
-                "split it into a protocol and imported libraries",
-            )
-        ]
-    if "\x00" in source.text:
-        line = source.text[: source.text.index("\x00")].count("\n") + 1
-        return [
-            Diagnostic(
-                Span.point(source.path, line, 1),
-                "S004",
-                "error",
-                "file contains a NUL byte; is it a text file?",
-                None,
-            )
-        ]
-    try:
-        source.text.encode("utf-8")
-    except UnicodeEncodeError as exc:
-        before = source.text[: exc.start]
-        line, column = before.count("\n") + 1, exc.start - (before.rfind("\n") + 1) + 1
-        return [
-            Diagnostic(
-                Span.point(source.path, line, column),
-                "S004",
-                "error",
-                "text contains a lone surrogate character (not valid Unicode)",
-                None,
-            )
-        ]
-    found = _nesting_diagnostic(source) or _long_number_diagnostic(source)
-    return [found] if found else []
-
-
 def _starts_declaration(line: str) -> bool:
     """A line that begins a top-level declaration, or a misspelling of one (``qeustion``)."""
     if TOP_LEVEL.match(line):
@@ -836,8 +747,8 @@ def _starts_declaration(line: str) -> bool:
 
 def _chunks(text: str) -> list[tuple[int, str]]:
     """Split a file into top-level declarations: (first line number, text)."""
-    starts = [i for i, line in enumerate(text.splitlines()) if _starts_declaration(line)]
-    lines = text.splitlines()
+    lines = split_lines(text)
+    starts = [i for i, line in enumerate(lines) if _starts_declaration(line)]
     if not starts or starts[0] != 0:
         starts = [0, *starts]
     bounds = [*starts, len(lines)]

@@ -319,3 +319,58 @@ async def test_a_misspelled_name_has_a_quick_fix(client: LanguageClient, library
         )
     )
     assert not none
+
+
+WIDE = """protocol wide title "t" version "1" end
+question fever: yes/no ask "Fever 🤒 over 38 °C?" end
+disposition ed label "ED 🚑" tier urgnt end
+disposition home label "Home 🏠🏠🏠🏠🏠🏠🏠🏠🏠🏠🏠🏠" tier home_care end
+triage
+  section ed if any of
+    when fever
+  end
+  default home
+end
+"""
+
+
+def _utf16(line: str, character: int) -> int:
+    return len(line[:character].encode("utf-16-le")) // 2
+
+
+async def test_positions_are_in_the_clients_utf16_units_after_wide_characters(
+    client: LanguageClient, library: Path
+) -> None:
+    """An emoji is two UTF-16 units: the underline, the quick fix and a hover after one
+    land on the name, not to its left or right."""
+    path = library / "wide.triage"
+    path.write_text(WIDE, encoding="utf-8")
+    uri = await open_file(client, path)
+    lines = WIDE.splitlines()
+    line = lines[2]
+    (typo,) = [d for d in client.diagnostics[uri] if d.range.start.line == 2]
+    assert typo.range.start.character == _utf16(line, line.index("urgnt")) == line.index("urgnt") + 1
+    assert typo.range.end.character == typo.range.start.character + len("urgnt")
+    actions = await client.text_document_code_action_async(
+        lsp.CodeActionParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            range=typo.range,
+            context=lsp.CodeActionContext(diagnostics=[typo]),
+        )
+    )
+    assert actions is not None
+    (fix,) = [a for a in actions if isinstance(a, lsp.CodeAction)]
+    assert fix.edit is not None and fix.edit.changes is not None
+    (edit,) = fix.edit.changes[uri]
+    units = line.encode("utf-16-le")
+    fixed = (
+        units[: 2 * edit.range.start.character].decode("utf-16-le")
+        + edit.new_text
+        + units[2 * edit.range.end.character :].decode("utf-16-le")
+    )
+    assert fixed == 'disposition ed label "ED 🚑" tier urgent end'
+    # twelve emoji before the name: read as characters, the position would be past it
+    at = lsp.Position(3, _utf16(lines[3], lines[3].index("home_care")))
+    hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), at))
+    assert hover is not None and hover.range is not None
+    assert (hover.range.start, hover.range.end.character) == (at, at.character + len("home_care"))

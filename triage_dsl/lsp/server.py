@@ -20,6 +20,7 @@ from triage_dsl.compiler import read_source
 from triage_dsl.errors import ProtocolFileError
 from triage_dsl.lsp import features
 from triage_dsl.lsp.analysis import Document, analyse
+from triage_dsl.lsp.units import Units
 from triage_dsl.version import __version__
 
 DEBOUNCE_SECONDS = 0.3
@@ -36,6 +37,19 @@ class TriageServer(LanguageServer):
 
     def text_of(self, uri: str) -> str:
         return self.workspace.get_text_document(uri).source
+
+    def units(self) -> Units:
+        """Columns between the checks (characters) and this client (its encoding)."""
+        return Units(self.workspace.position_encoding or lsp.PositionEncodingKind.Utf16, self._any_text)
+
+    def _any_text(self, uri: str) -> str | None:
+        """The text of an open document, else of the saved file (None when unreadable)."""
+        if uri in self.workspace.text_documents:
+            return self.text_of(uri)
+        try:
+            return read_source(self.path_of(uri)).text
+        except ProtocolFileError:
+            return None
 
     def document(self, uri: str) -> Document:
         """The analysis of the buffer's current text (checks only when made here)."""
@@ -69,9 +83,8 @@ class TriageServer(LanguageServer):
                 self.publish(uri, full)
 
     def publish(self, uri: str, document: Document) -> None:
-        self.text_document_publish_diagnostics(
-            lsp.PublishDiagnosticsParams(uri=uri, diagnostics=features.diagnostics(document))
-        )
+        found = self.units().out(uri, features.diagnostics(document))
+        self.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=found))
 
 
 def build() -> TriageServer:
@@ -101,20 +114,25 @@ def build() -> TriageServer:
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
     def hover(ls: TriageServer, params: lsp.HoverParams) -> lsp.Hover | None:
-        return features.hover(ls.document(params.text_document.uri), params.position)
+        uri, units = params.text_document.uri, ls.units()
+        return units.out(uri, features.hover(ls.document(uri), units.position_in(uri, params.position)))
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
     def definition(ls: TriageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
-        return features.definition(ls.document(params.text_document.uri), params.position)
+        uri, units = params.text_document.uri, ls.units()
+        return units.out(uri, features.definition(ls.document(uri), units.position_in(uri, params.position)))
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: TriageServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
         document = ls.document(params.text_document.uri)
         others = [d for uri, d in ls.documents.items() if uri != params.text_document.uri]
         include = params.context.include_declaration
+        units = ls.units()
+        position = units.position_in(params.text_document.uri, params.position)
 
         def search() -> list[lsp.Location]:
-            return features.references(document, params.position, include, others + saved(document, others))
+            found = features.references(document, position, include, others + saved(document, others))
+            return units.out(params.text_document.uri, found)
 
         return await asyncio.get_running_loop().run_in_executor(None, search)
 
@@ -123,20 +141,22 @@ def build() -> TriageServer:
         lsp.CompletionOptions(trigger_characters=[" ", "{", ","]),
     )
     def completion(ls: TriageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
-        items = features.completion(ls.document(params.text_document.uri), params.position)
-        return lsp.CompletionList(is_incomplete=False, items=items)
+        uri, units = params.text_document.uri, ls.units()
+        items = features.completion(ls.document(uri), units.position_in(uri, params.position))
+        return lsp.CompletionList(is_incomplete=False, items=units.out(uri, items))
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
     def document_symbol(ls: TriageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
-        return features.symbols(ls.document(params.text_document.uri))
+        uri = params.text_document.uri
+        return ls.units().out(uri, features.symbols(ls.document(uri)))
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
     )
     def code_action(ls: TriageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
-        uri = params.text_document.uri
-        return features.code_actions(ls.document(uri), uri, params.range)
+        uri, units = params.text_document.uri, ls.units()
+        return units.out(uri, features.code_actions(ls.document(uri), uri, units.range_in(uri, params.range)))
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
     def formatting(ls: TriageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:

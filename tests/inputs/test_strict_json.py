@@ -36,6 +36,10 @@ REFUSED = [
     ('["ok", "\\udc00"]', 1, 8, "lone surrogate"),
     ('{"a": 1,}', 1, 9, "invalid JSON"),
     ("\n\n  {nope", 3, 4, "invalid JSON"),
+    # cut short: at the end of what was given, not on the line after it
+    ("[[[[\n", 1, 5, "invalid JSON: the text ends before the value does"),
+    ('{"temp": 38,\r\n\n  ', 1, 13, "the text ends before the value does"),
+    ("", 1, 1, "the text ends before the value does"),
 ]
 
 

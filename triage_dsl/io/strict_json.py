@@ -185,6 +185,9 @@ def _loads(data: str | bytes, path: str, line: int) -> Any:
     except RecursionError:  # pragma: no cover - the depth check comes first
         _locate(text, path, line)
     except json.JSONDecodeError as exc:
+        end = len(text.rstrip("\r\n\t "))
+        if exc.pos >= end:  # at the end: at the last character given, not past the line
+            _fail(text, end, f"invalid JSON: the text ends before the value does ({exc.msg})", path, line)
         _fail(text, exc.pos, f"invalid JSON: {exc.msg}", path, line)
     if _SURROGATE_ESCAPE.search(text) and not _encodable(value):
         _locate(text, path, line)

@@ -659,3 +659,37 @@ def test_openapi_documents_503_and_415_where_they_can_be_answered(client: TestCl
             assert not_json is not None, (method, path)
             assert not_json["content"]["application/json"]["schema"] == error_schema, (method, path)
             assert "application/json" in not_json["description"]
+
+
+def _closes(app: Any, call_id: str) -> list[Any]:
+    with app.state.db.engine.connect() as conn:
+        q = select(answer_events.c.at).where(
+            answer_events.c.call_id == call_id, answer_events.c.kind == "close"
+        )
+        return [row.at for row in conn.execute(q)]
+
+
+def test_a_close_and_its_audit_row_are_stored_together_or_not_at_all(
+    app: Any, client: TestClient, tokens: dict[str, str]
+) -> None:
+    call = interview(client, tokens["call"], start(client, tokens["call"]), CHEST_EMERGENCY)
+    cid = call["id"]
+    db = app.state.db
+    with db.engine.begin() as conn:  # the audit table refuses every row from now on
+        conn.exec_driver_sql("ALTER TABLE audit RENAME TO audit_kept")
+    try:
+        try:
+            status = client.post(f"/v1/calls/{cid}/close", headers=bearer(tokens["call"])).status_code
+        except Exception:  # the test client raises what the service let through as a 500
+            status = 500
+        assert status >= 500
+        assert _closes(app, cid) == []  # the close is not stored without its audit row
+    finally:
+        with db.engine.begin() as conn:
+            conn.exec_driver_sql("ALTER TABLE audit_kept RENAME TO audit")
+    r = client.post(f"/v1/calls/{cid}/close", headers=bearer(tokens["call"]))
+    assert r.status_code == 200
+    closes = _closes(app, cid)
+    rows = [r for r in audit_rows(db, cid) if r["action"] == "close"]
+    assert len(closes) == len(rows) == 1 and rows[0]["token_name"] == "call-1"
+    assert rows[0]["at"] == closes[0]

@@ -309,12 +309,14 @@ def create_app(
         response: Response,
         body: BaseModel | None,
         view: Callable[[CallState], V],
+        audit: str | None = None,
     ) -> tuple[V, bool]:
-        """``view`` of the call once ``make``'s events are stored, and whether the request
-        was a replay (then marked on the response: ``response``, or ``view``'s own when it
-        makes one, which FastAPI sends as it is)."""
+        """``view`` of the call once ``make``'s events are stored (with an ``audit`` row of
+        that action, in their transaction), and whether the request was a replay (then
+        marked on the response: ``response``, or ``view``'s own when it makes one, which
+        FastAPI sends as it is)."""
         once = request_key(key, request, body, call_id)
-        out, replayed = service.change_or_replay(call_id, make, who, once, view)
+        out, replayed = service.change_or_replay(call_id, make, who, once, view, audit)
         if replayed:
             (out if isinstance(out, Response) else response).headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
@@ -460,10 +462,10 @@ def create_app(
             response,
             None,
             lambda s: record_response(call_id, s),
+            audit="close",  # stored with the close: one transaction, never one without the other
         )
         if not replayed:
             metrics.count("triage_calls_closed_total")
-            write_audit(db, service.now(), who, "close", call_id)
         return answered
 
     def audited(who: TokenHolder, action: str, view: Callable[[CallState], V]) -> Callable[[CallState], V]:

@@ -34,6 +34,7 @@ from triage_dsl.service.idempotency import KeyReused
 from triage_dsl.service.state import CallState, record_head
 from triage_dsl.store import Database
 from triage_dsl.store.calls import (
+    AuditEntry,
     Conflict,
     NewRecord,
     StoredEvent,
@@ -197,10 +198,12 @@ class CallService:
         who: TokenHolder | None,
         key: RequestKey | None,
         view: Callable[[CallState], V],
+        audit: str | None = None,
     ) -> tuple[V, bool]:
         """Apply the events ``changes`` makes for the call's current state, then store
-        them (with the record, when the call is closed or a closed call is extended), and
-        return ``view`` of the call, made before the call's lock is let go.
+        them (with the record, when the call is closed or a closed call is extended, and
+        an ``audit`` row of that action by ``who``, in the same transaction), and return
+        ``view`` of the call, made before the call's lock is let go.
 
         The first attempt works on this process's cached state without reading the log:
         the events are stored under the sequence numbers that follow the cached ones, so
@@ -218,7 +221,8 @@ class CallService:
         events whose key the ``(scope, key)`` primary key refuses with them, and both are
         tried again on the log, where the key is found. So is a request with a key that
         another process stored first."""
-        return self._change(call_id, changes, who, key, view, self.now(), fresh=False, collided=False)
+        now = self.now()
+        return self._change(call_id, changes, who, key, view, now, fresh=False, collided=False, audit=audit)
 
     async def change_or_replay_async(
         self,
@@ -278,6 +282,7 @@ class CallService:
         *,
         fresh: bool,  # the cached state is not to be trusted: read the log
         collided: bool,  # the last attempt's insert was refused: another process's event, or a replay
+        audit: str | None = None,  # the action to audit with the events, when stored
     ) -> tuple[V, bool]:
         for _ in range(ATTEMPTS):
             with self._locked(call_id):
@@ -310,7 +315,8 @@ class CallService:
                         continue
                     return view(state), False
                 try:
-                    self.writer.append(call_id, events, _id(who), record, at, key)
+                    entry = AuditEntry(audit, who.name if who else None) if audit else None
+                    self.writer.append(call_id, events, _id(who), record, at, key, entry)
                 except Conflict:  # counted on the next attempt, once it is known not to be a replay
                     self._forget(call_id)
                     fresh = collided = True

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.database import Database
 from triage_dsl.store.idempotency import RequestKey, insert_key, insert_keys, key_row
-from triage_dsl.store.tables import answer_events, calls, records
+from triage_dsl.store.tables import answer_events, audit, calls, records
 
 
 class Conflict(Exception):
@@ -92,6 +92,7 @@ _EVENTS_AFTER = (
 )
 _INSERT_EVENTS = insert(answer_events)
 _INSERT_RECORD = insert(records)
+_INSERT_AUDIT = insert(audit)
 
 
 def _events_after(conn: Connection, call_id: str, after: int) -> list[StoredEvent]:
@@ -145,13 +146,28 @@ def insert_events(
     key: RequestKey | None = None,
 ) -> None:
     """Insert ``events`` (and the record, and the key) in the transaction of ``conn``."""
-    insert_many(conn, [(call_id, events, token_id, record, now, key)])
+    insert_many(conn, [(call_id, events, token_id, record, now, key, None)])
+
+
+@dataclass(frozen=True)
+class AuditEntry:
+    """An audit row stored with a request's events, in their transaction (so the row and
+    what it records are stored together or not at all)."""
+
+    action: str
+    token_name: str | None
 
 
 NewEvents = tuple[
-    str, Sequence[StoredEvent], int | None, NewRecord | None, datetime | None, RequestKey | None
+    str,
+    Sequence[StoredEvent],
+    int | None,
+    NewRecord | None,
+    datetime | None,
+    RequestKey | None,
+    AuditEntry | None,
 ]
-"""What one request appends: call id, events, token id, record, time, key."""
+"""What one request appends: call id, events, token id, record, time, key, audit row."""
 
 
 def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
@@ -161,7 +177,8 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
     event_rows: list[dict[str, Any]] = []
     record_rows: list[dict[str, Any]] = []
     key_rows: list[dict[str, Any]] = []
-    for call_id, events, token_id, record, now, key in appends:
+    audit_rows: list[dict[str, Any]] = []
+    for call_id, events, token_id, record, now, key, audited in appends:
         event_rows += [
             {
                 "call_id": call_id,
@@ -186,12 +203,24 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
             )
         if key is not None:
             key_rows.append(key_row(key, call_id, events[0].seq, events[-1].seq, token_id, at))
+        if audited is not None:
+            audit_rows.append(
+                {
+                    "at": at,
+                    "token_id": token_id,
+                    "token_name": audited.token_name,
+                    "action": audited.action,
+                    "call_id": call_id,
+                }
+            )
     if event_rows:
         conn.execute(_INSERT_EVENTS, event_rows)
     if record_rows:
         conn.execute(_INSERT_RECORD, record_rows)
     if key_rows:
         insert_keys(conn, key_rows)
+    if audit_rows:
+        conn.execute(_INSERT_AUDIT, audit_rows)
 
 
 def latest_record(db: Database, call_id: str) -> tuple[int, str, str] | None:

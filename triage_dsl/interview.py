@@ -78,11 +78,22 @@ def parse_typed(question: QuestionInfo, text: str) -> Any:
         weeks = weeks_and_days(question, word)
         return _typed_number(word) if weeks is None else weeks
     ids = [o.id for o in question.options]
-    if word.isdigit() and 1 <= int(word) <= len(ids):
-        return ids[int(word) - 1]
+    number = _menu_number(word, len(ids))
+    if number is not None:
+        return ids[number - 1]
     if word in ids:
         return word
     raise ValueError(f"answer with an option number 1-{len(ids)} or its id")
+
+
+def _menu_number(word: str, count: int) -> int | None:
+    """The 1-based number of a menu entry typed as ASCII digits (``3``, ``03``), when it is
+    one of ``count``; None for anything else (``²``, another script's digits, a long run of
+    digits that is no entry)."""
+    if not (word.isascii() and word.isdigit()) or len(word) > 6:
+        return None
+    number = int(word)
+    return number if 1 <= number <= count else None
 
 
 # A number as a nurse types it: ASCII digits with an optional sign and decimal point.
@@ -103,7 +114,7 @@ def _typed_number(word: str) -> int | float:
 
 
 # Gestational age as maternity notes write it: completed weeks + days ("36+6").
-_WEEKS_DAYS = re.compile(r"([0-9]{1,2}) ?\+ ?([0-9]+)")
+_WEEKS_DAYS = re.compile(r"([0-9]{1,2}) ?\+ ?([0-9]{1,3})")
 
 
 def weeks_and_days(question: QuestionInfo, word: str) -> float | None:
@@ -198,8 +209,9 @@ def _needed(what: str) -> Callable[[str], str]:
 
 def _relationship(text: str) -> str:
     word = text.lower().replace(" ", "_")
-    if word.isdigit() and 1 <= int(word) <= len(RELATIONSHIPS):
-        return RELATIONSHIPS[int(word) - 1]
+    number = _menu_number(word, len(RELATIONSHIPS))
+    if number is not None:
+        return RELATIONSHIPS[number - 1]
     if word in RELATIONSHIPS:
         return word
     raise ValueError(f"answer with a number 1-{len(RELATIONSHIPS)}")

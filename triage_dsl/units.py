@@ -49,7 +49,11 @@ AGE_LIMIT_UNITS = ("days", "weeks", "months", "years")
 # this only keeps absurd inputs (1e308 years) away from float conversion.
 MAX_MINUTES = 1000 * YEAR
 
-_TEXT = re.compile(r"^\s*(?P<amount>[+-]?\d+(?:\.\d+)?)\s*(?P<unit>[A-Za-z]+)\s*$")
+# ASCII digits only (as a typed number: docs/language.md), so "١٢ days" is refused, not read
+_TEXT = re.compile(r"^\s*(?P<amount>[+-]?[0-9]+(?:\.[0-9]+)?)\s*(?P<unit>[A-Za-z]+)\s*$")
+MAX_TEXT_DIGITS = 30
+"""Digits in the amount of a time in words, as in a JSON number (io/strict_json): no
+clinical time needs more, and Python refuses to read an integer of more than 4,300."""
 _DATE = re.compile(r"^\s*(\d{4}-\d{2}-\d{2})\s*$")
 
 
@@ -222,6 +226,10 @@ def parse_text(text: str) -> tuple[Fraction, str]:
     unit = plural(match["unit"])
     if unit is None:
         raise TimeTextError(f"'{match['unit']}' is not a unit of time")
+    if sum(ch.isdigit() for ch in match["amount"]) > MAX_TEXT_DIGITS:
+        raise TimeTextError(
+            f"a number of more than {MAX_TEXT_DIGITS} digits; write the time as measured, e.g. 3 days"
+        )
     return Fraction(match["amount"]), unit
 
 

@@ -244,3 +244,56 @@ def test_weeks_plus_days_that_cannot_be_read(question: str, typed: str, message:
 def test_weeks_plus_days_only_where_the_unit_is_weeks() -> None:
     with pytest.raises(ValueError, match="in digits"):
         parse_typed(info("pain_score"), "6+1")
+
+
+LONG = "9" * 5000  # past Python's 4,300-digit limit on reading an integer
+
+
+@pytest.mark.parametrize(
+    "protocol, qid, typed, message",
+    [
+        (FEVER, "child_age", LONG + " days", "more than 30 digits"),
+        (
+            load(ROOT / "protocols/telephone/chest_pain_adult.triage"),
+            "pregnancy_status",
+            LONG,
+            "option number",
+        ),
+        (
+            load(ROOT / "protocols/telephone/chest_pain_adult.triage"),
+            "pregnancy_status",
+            "\u00b2",
+            "option number",
+        ),
+        (FEVER, "child_age", LONG, "is not a number followed by a unit of time"),
+        (FEVER, "child_age", "\u0661\u0662 days", "is not a number followed by a unit of time"),
+        (FEVER, "fever_started", "1." + LONG + " hours", "more than 30 digits"),
+        (
+            load(ROOT / "protocols/telephone/pregnancy_concern.triage"),
+            "weeks_pregnant",
+            "36+" + LONG,
+            "in digits",
+        ),
+        (load(ROOT / "protocols/telephone/pregnancy_concern.triage"), "weeks_pregnant", "36+16", "0 to 6"),
+    ],
+)
+def test_a_long_run_of_digits_or_another_scripts_digits_is_refused_in_plain_words(
+    protocol: object, qid: str, typed: str, message: str
+) -> None:
+    question = Session(protocol)._compiled().question_info(qid)  # type: ignore[arg-type]
+    with pytest.raises(ValueError, match=message) as caught:
+        parse_typed(question, typed)
+    assert "sys." not in str(caught.value) and "int()" not in str(caught.value)
+
+
+@pytest.mark.parametrize("typed", [LONG, "\u00b2", "\u0663", "0", "99"])
+def test_a_menu_takes_only_the_number_of_one_of_its_entries(typed: str) -> None:
+    out = _run_fever_menu(typed)
+    assert "Traceback" not in out and "sys." not in out and "int()" not in out
+    assert "answer with a number 1-9" in out
+
+
+def _run_fever_menu(typed: str) -> str:
+    out = io.StringIO()
+    interview(FEVER, io.StringIO(typed + "\n"), out)
+    return out.getvalue()

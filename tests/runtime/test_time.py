@@ -424,3 +424,22 @@ def test_unknown_means_a_time() -> None:
     assert r.disposition is not None and r.disposition.id == "yes"
     assert [a.assumed for a in r.assumptions] == [120.0]
     assert "the protocol says unknown means 2 hours for 'since'" in r.assumptions[0].reason
+
+
+@pytest.mark.parametrize(
+    ("text", "problem"),
+    [
+        ("9" * 5000 + " days", "more than 30 digits"),  # Python reads no integer this long
+        ("1." + "5" * 5000 + " days", "more than 30 digits"),
+        ("\u0661\u0662 days", "is not a number followed by a unit of time"),  # ASCII digits only
+    ],
+)
+def test_a_time_in_words_that_cannot_be_read_is_an_answer_error_not_an_exception(
+    text: str, problem: str
+) -> None:
+    question = next(q for q in INFANT.plan.questions.values() if q.type == "age")
+    result = evaluate(INFANT, {question.id: text}, now=NOW)
+    assert result.status == "error" and [e.code for e in result.errors] == ["wrong_type"]
+    assert problem in result.errors[0].message
+    with pytest.raises(AnswerError, match=problem):
+        Session(INFANT, now=NOW).answer(question.id, text)

@@ -177,3 +177,32 @@ def test_any_answers_never_raise_and_invalid_ones_give_no_disposition(data: st.D
     assert result.status in ("complete", "needs_answers", "error")
     if result.status == "error":
         assert result.disposition is None and result.errors and result.error
+
+
+wild = st.recursive(
+    st.none()
+    | st.booleans()
+    | st.integers()
+    | st.floats()
+    | st.text(max_size=8)
+    | st.text(alphabet=st.characters(categories=["Cs"]), min_size=1, max_size=2),  # not valid Unicode
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=3), inner, max_size=3),
+    max_leaves=8,
+)
+
+
+@SETTINGS
+@given(st.data())
+def test_the_answer_log_is_what_validating_its_events_would_give(data: st.DataObject) -> None:
+    """The log's events are built without pydantic's validation (every value made valid by
+    construction): each is what validating the same fields gives, and serialises."""
+    from triage_dsl.model.result import AnswerEvent
+
+    protocol = data.draw(protocols)
+    keys = st.one_of(st.sampled_from(sorted(all_questions(protocol.plan))), st.text(max_size=6))
+    answers = data.draw(st.dictionaries(keys, wild, max_size=4))
+    for event in evaluate(protocol, answers, trace=False).answer_log:
+        fields = {name: getattr(event, name) for name in event.model_fields_set}
+        validated = AnswerEvent(**fields)
+        assert event == validated and event.model_fields_set == validated.model_fields_set
+        assert event.model_dump_json() == validated.model_dump_json()

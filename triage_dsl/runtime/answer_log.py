@@ -12,6 +12,7 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from triage_dsl.runtime.answers import MAX_SHOWN, all_questions, check_answer, describe, printable
+from triage_dsl.runtime.build import builder_of
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
@@ -99,6 +100,10 @@ def answer_log(
     ``AnswerEvent``; the plain one for a result of :mod:`triage_dsl.model.plain`)."""
     if event_class is None:
         from triage_dsl.model.result import AnswerEvent as event_class
+    # every value below is valid by construction (as_json keeps only JSON, bounded), so the
+    # events are built without validating each again (most of evaluate()'s time otherwise)
+    plain_class: Any = event_class
+    make = builder_of(event_class) if not getattr(event_class, "PLAIN", False) else lambda f: plain_class(**f)
     questions = all_questions(protocol.plan)
     log: list[AnswerEvent] = []
     for key, value in answers.items():
@@ -110,14 +115,16 @@ def answer_log(
             found = check_answer(q, value, now, _Problem)[1]
             problem = found.code if found is not None else None
         log.append(
-            event_class(
-                seq=len(log) + 1,
-                kind="answer",
-                question=str(key),
-                value=as_json(value),
-                prompt=q.prompt if q else None,
-                red_flag=q.red_flag if q else False,
-                problem=problem,
+            make(
+                {
+                    "seq": len(log) + 1,
+                    "kind": "answer",
+                    "question": str(key),
+                    "value": as_json(value),
+                    "prompt": q.prompt if q else None,
+                    "red_flag": q.red_flag if q else False,
+                    "problem": problem,
+                }
             )
         )
     return log

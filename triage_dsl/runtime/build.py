@@ -112,6 +112,16 @@ class _Builder:
 
 
 _set = object.__setattr__
+_BUILDERS: dict[type[Any], _Builder] = {}
+
+
+def builder_of(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
+    """The :class:`_Builder` of ``cls`` (one per class): instances from values already
+    valid by construction, without pydantic's validation."""
+    found = _BUILDERS.get(cls)
+    if found is None:
+        found = _BUILDERS[cls] = _Builder(cls)
+    return found
 
 
 class Shape:

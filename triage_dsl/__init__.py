@@ -147,7 +147,8 @@ def evaluate(
     from triage_dsl.runtime.interpreter import evaluate_protocol
 
     result = evaluate_protocol(protocol, answers, trace=trace, now=now)
-    log = answer_log(protocol, answers, now) if isinstance(answers, Mapping) else []
+    valid = result.status != "error"  # every answer was checked and none refused: not again
+    log = answer_log(protocol, answers, now, valid=valid) if isinstance(answers, Mapping) else []
     result = result.model_copy(update={"answer_log": log, "call": call})
     if note:
         from triage_dsl.explain.note import render_note

@@ -43,7 +43,12 @@ def evaluate_and_seal(
     from triage_dsl.runtime.interpreter import evaluate_protocol
 
     result = evaluate_protocol(protocol, answers, trace=trace, now=now, plain=True)
-    log = answer_log(protocol, answers, now, plain.AnswerEvent) if isinstance(answers, Mapping) else []
+    valid = result.status != "error"  # every answer was checked and none refused: not again
+    log = (
+        answer_log(protocol, answers, now, plain.AnswerEvent, valid=valid)
+        if isinstance(answers, Mapping)
+        else []
+    )
     result = result.model_copy(update={"answer_log": log})
     record, raw = seal_plain(result, protocol=protocol, session_id=session_id, clock=FixedClock(now), key=key)
     if form != "json":

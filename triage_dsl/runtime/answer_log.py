@@ -91,13 +91,21 @@ def _bounded(value: Any, depth: int) -> JsonValue:
 
 
 def answer_log(
-    protocol: Protocol, answers: Mapping[Any, Any], now: datetime | None = None, event_class: Any = None
+    protocol: Protocol,
+    answers: Mapping[Any, Any],
+    now: datetime | None = None,
+    event_class: Any = None,
+    *,
+    valid: bool = False,
 ) -> list[AnswerEvent]:
     """The log of answers given together (a batch, ``triage eval``): one ``answer`` event
     each, in the order given, invalid ones with the rule they broke (``now`` reads a date
     of birth, as the evaluation does). Times are left for the record to fill with the
     call's start. ``event_class``: the class of the events (default the pydantic
-    ``AnswerEvent``; the plain one for a result of :mod:`triage_dsl.model.plain`)."""
+    ``AnswerEvent``; the plain one for a result of :mod:`triage_dsl.model.plain`).
+    ``valid``: the evaluation of the same answers (same ``now``) found none invalid (its
+    status is not ``error``), so none is checked again; a key that is no question is
+    still logged as one."""
     if event_class is None:
         from triage_dsl.model.result import AnswerEvent as event_class
     # every value below is valid by construction (as_json keeps only JSON, bounded), so the
@@ -112,8 +120,9 @@ def answer_log(
         if q is not None:
             if value is None:
                 continue  # null means not answered
-            found = check_answer(q, value, now, _Problem)[1]
-            problem = found.code if found is not None else None
+            if not valid:
+                found = check_answer(q, value, now, _Problem)[1]
+                problem = found.code if found is not None else None
         log.append(
             make(
                 {

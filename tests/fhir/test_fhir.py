@@ -381,3 +381,18 @@ def test_cli_usage_errors(tmp_path: Path) -> None:
     assert code == 2 and "no such file" in err
     code, _, err = run("fhir", "--questionnaire", str(CHEST), "--out", str(tmp_path / "no" / "q.json"))
     assert code == 2 and "does not exist" in err
+
+
+@pytest.mark.parametrize(
+    ("part", "field"), [("disposition", "label"), ("protocol", "title"), ("disposition", "id")]
+)
+def test_a_record_edited_to_hold_a_text_fhir_refuses_is_a_message_not_a_traceback(
+    tmp_path: Path, part: str, field: str
+) -> None:
+    record = json.loads(chest()[1].model_dump_json())
+    record[part][field] = ""
+    path = tmp_path / "record.json"
+    path.write_text(json.dumps(record))
+    code, out, err = run("fhir", str(path))
+    assert code == 2 and out == "" and "Traceback" not in err
+    assert "cannot be written as FHIR" in err and "empty or blank" in err and "\n" not in err.strip()

@@ -61,6 +61,10 @@ def declarations(scope: Scope) -> None:
     if header.kind == "protocol":
         if header.title is None:
             scope.report(header.id_span, "T003", f"protocol '{header.id}' has no title", 'add: title "..."')
+        elif not header.title.strip():
+            scope.report(
+                header.id_span, "T003", f"protocol '{header.id}' has an empty title", "write its title"
+            )
         if header.version is None:
             scope.report(
                 header.id_span, "T003", f"protocol '{header.id}' has no version", 'add: version "1.0.0"'
@@ -80,6 +84,13 @@ def _question(scope: Scope, q: ast.Question) -> None:
     if q.prompt is None:
         scope.report(
             q.id_span, "T004", f"question '{q.id}' has no prompt for the agent to read", 'add: ask "..."'
+        )
+    elif not q.prompt.strip():
+        scope.report(
+            q.id_span,
+            "T004",
+            f"question '{q.id}' has an empty prompt: nothing for the agent to read",
+            "write it",
         )
     if numeric and q.range is None:
         scope.report(

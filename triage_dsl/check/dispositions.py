@@ -21,6 +21,20 @@ def dispositions(scope: Scope) -> None:
                 f"disposition '{item.id}' has no label",
                 'add: label "..." (what the caller is told to do)',
             )
+        elif not item.label.strip():
+            scope.report(
+                item.id_span,
+                "T040",
+                f"disposition '{item.id}' has an empty label",
+                "write what the caller is told",
+            )
+        if any(not line.strip() for line in item.advice):
+            scope.report(
+                item.id_span,
+                "T040",
+                f"disposition '{item.id}' has an empty advice line",
+                "write the advice, or remove the line",
+            )
         if item.tier is None:
             scope.report(
                 item.id_span,

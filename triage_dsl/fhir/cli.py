@@ -68,10 +68,22 @@ def fhir_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO
     else:
         record = _record(args.record)
         protocol = compile_file(args.protocol, args.root) if args.protocol else None
+        from pydantic import ValidationError
+
         try:
             text = to_json(bundle(record, protocol))
         except RecordError as exc:
             raise ProtocolFileError(f"{args.record}: {exc}") from None
+        except ValidationError as exc:  # a record edited by hand: e.g. an empty label, which FHIR refuses
+            first = exc.errors()[0]
+            where = ".".join(str(part) for part in first["loc"])
+            problem = "a text FHIR does not take: empty or blank"
+            if first["type"] != "string_pattern_mismatch":
+                problem = " ".join(str(first["msg"]).split())
+            raise ProtocolFileError(
+                f"{args.record}: cannot be written as FHIR ({where}: {problem}); "
+                "is it a record as triage made it? (triage verify checks)"
+            ) from None
     if args.out:
         write_atomic(args.out, text)
     else:

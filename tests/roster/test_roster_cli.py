@@ -6,6 +6,8 @@ import io
 import json
 from pathlib import Path
 
+import pytest
+
 from triage_dsl.cli import main
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -78,3 +80,26 @@ def test_the_book_lists_the_roles_a_protocol_notifies(tmp_path: Path) -> None:
     assert table is not None
     assert "<code>backup_physician</code><td>Backup physician" in table.replace("</td>", "")
     assert "ed_now_page (by secure_page)" in table and "not declared" not in table
+
+
+@pytest.mark.parametrize(
+    ("rule", "message"),
+    [
+        ("RRULE:FREQ=SECONDLY", "RRULE FREQ=SECONDLY: a shift repeats at most hourly"),
+        ("RRULE:FREQ=MINUTELY;COUNT=100000", "RRULE FREQ=MINUTELY"),
+        ("RRULE:FREQ=DAILY;INTERVAL=0", "RRULE INTERVAL=0: must be a whole number of 1 or more"),
+        ("RRULE:FREQ=WEEKLY;BYDAY=XX", "cannot be"),
+    ],
+)
+def test_a_rule_no_rota_needs_is_refused_at_once_not_expanded_for_minutes(
+    tmp_path: Path, rule: str, message: str
+) -> None:
+    """Before, a SECONDLY rule took 45 s to check over a week and INTERVAL=0 over 4 minutes."""
+    text = Path(ICS).read_text(encoding="utf-8").replace("RRULE:FREQ=DAILY", rule, 1)
+    roster = tmp_path / "roster.ics"
+    roster.write_text(text, encoding="utf-8")
+    code, out, err = run(
+        "roster", "check", str(roster), "--contacts", CONTACTS, "--protocols", PROTOCOLS,
+        "--from", "2026-11-01", "--to", "2026-11-08",
+    )  # fmt: skip
+    assert code == 2 and out == "" and message in err and "oncall-days@example.org" in err

@@ -34,6 +34,9 @@ from triage_dsl.roster.contacts import RosterError
 from triage_dsl.roster.times import TimeTextError, localise, zone
 
 MAX_ROSTER_BYTES = 20_000_000
+# How often a rule may repeat: a shift lasts an hour at the least. SECONDLY and MINUTELY
+# rules expand to hundreds of thousands of occurrences a week (a check took minutes).
+FREQUENCIES = ("HOURLY", "DAILY", "WEEKLY", "MONTHLY", "YEARLY")
 ROLE_ID = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
 
 
@@ -80,6 +83,7 @@ class Roster:
             self.zone: tzinfo | None = zone(declared) if declared else default_zone
         except TimeTextError as exc:
             raise RosterError(f"{path}: X-WR-TIMEZONE: {exc}") from exc
+        _check_rules(calendar, path)
 
     def _instant(self, value: Any, uid: str) -> datetime:
         if isinstance(value, datetime):
@@ -170,6 +174,33 @@ class Roster:
         shifts, _ = self.events(at, at + timedelta(seconds=1))
         found = [s for s in shifts if s.role == role and s.start <= at < s.end]
         return sorted(found, key=lambda s: (s.priority, s.start, s.person, s.uid))
+
+
+def _check_rules(calendar: Calendar, path: str) -> None:
+    """Refuse a recurrence rule no rota needs and that would take minutes to expand: one
+    repeating more often than hourly, or an INTERVAL below 1 (RFC 5545 3.3.10: a positive
+    integer; 0 made the expansion spin)."""
+    for component in calendar.walk():
+        rules = component.get("RRULE")
+        if rules is None:
+            continue
+        where = _text(component, "UID") or component.name
+        for rule in rules if isinstance(rules, list) else [rules]:
+            try:
+                freq = [str(f).upper() for f in rule.get("FREQ", [])]
+                intervals = list(rule.get("INTERVAL", []))
+            except Exception as exc:  # icalendar keeps a rule it could not parse, and raises on use
+                raise RosterError(f"{path}: {where}: the RRULE cannot be read: {exc}") from exc
+            if not freq or freq[0] not in FREQUENCIES:
+                raise RosterError(
+                    f"{path}: {where}: RRULE FREQ={','.join(freq) or '(none)'}: a shift repeats "
+                    f"at most hourly ({', '.join(FREQUENCIES)})"
+                )
+            for interval in intervals:
+                if not isinstance(interval, int) or interval < 1:
+                    raise RosterError(
+                        f"{path}: {where}: RRULE INTERVAL={interval}: must be a whole number of 1 or more"
+                    )
 
 
 def parse_roster(text: str, path: str = "<roster>", default_zone: tzinfo | None = None) -> Roster:

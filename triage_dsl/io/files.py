@@ -121,6 +121,12 @@ def decode(data: bytes, path: str) -> str:
         raise InputError(path, "not UTF-8 text (an invalid byte)", line, column) from None
 
 
+def position_in_text(text: str, offset: int) -> tuple[int, int]:
+    """1-based line and column (in characters) of ``offset``; lines end at line feeds."""
+    line = text.count("\n", 0, offset) + 1
+    return line, offset - (text.rfind("\n", 0, offset) + 1) + 1
+
+
 def position_in_bytes(data: bytes, offset: int) -> tuple[int, int]:
     """1-based line and column (in bytes) of ``offset``."""
     line = data.count(b"\n", 0, offset) + 1

@@ -36,7 +36,7 @@ from typing import Any
 
 import orjson
 
-from triage_dsl.io.files import InputError, position_in_bytes
+from triage_dsl.io.files import InputError, position_in_bytes, position_in_text
 
 MAX_DEPTH = 64
 """Objects and lists nested deeper than this are refused (a record needs about 8)."""
@@ -217,9 +217,8 @@ def _encodable(value: Any) -> bool:
 
 
 def _fail(text: str, offset: int, problem: str, path: str, first_line: int) -> Any:
-    line = text.count("\n", 0, offset)
-    column = offset - (text.rfind("\n", 0, offset) + 1) + 1
-    raise JSONInputError(path, problem, first_line + line, column)
+    line, column = position_in_text(text, offset)
+    raise JSONInputError(path, problem, first_line + line - 1, column)
 
 
 def _locate(text: str, path: str, first_line: int) -> Any:

@@ -110,8 +110,7 @@ def answer_log(
         from triage_dsl.model.result import AnswerEvent as event_class
     # every value below is valid by construction (as_json keeps only JSON, bounded), so the
     # events are built without validating each again (most of evaluate()'s time otherwise)
-    plain_class: Any = event_class
-    make = builder_of(event_class) if not getattr(event_class, "PLAIN", False) else lambda f: plain_class(**f)
+    make = builder_of(event_class)  # pydantic or plain: the same fields, faster than either's constructor
     questions = all_questions(protocol.plan)
     log: list[AnswerEvent] = []
     for key, value in answers.items():

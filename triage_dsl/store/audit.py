@@ -12,19 +12,20 @@ from triage_dsl.store.tables import audit
 from triage_dsl.store.tokens import TokenHolder
 
 
+def audit_row(
+    at: datetime, token_id: int | None, token_name: str | None, action: str, call_id: str | None
+) -> dict[str, Any]:
+    """One row of the audit table (written alone here, or with a request's events by
+    :func:`triage_dsl.store.calls.insert_many`)."""
+    return {"at": at, "token_id": token_id, "token_name": token_name, "action": action, "call_id": call_id}
+
+
 def write_audit(
     db: Database, at: datetime, who: TokenHolder | None, action: str, call_id: str | None
 ) -> None:
+    row = audit_row(at, who.id if who else None, who.name if who else None, action, call_id)
     with db.engine.begin() as conn:
-        conn.execute(
-            insert(audit).values(
-                at=at,
-                token_id=who.id if who else None,
-                token_name=who.name if who else None,
-                action=action,
-                call_id=call_id,
-            )
-        )
+        conn.execute(insert(audit).values(**row))
 
 
 def audit_rows(db: Database, call_id: str | None = None) -> list[dict[str, Any]]:

@@ -17,6 +17,7 @@ from typing import Any
 from sqlalchemy import Connection, bindparam, func, insert, select
 from sqlalchemy.exc import IntegrityError
 
+from triage_dsl.store.audit import audit_row
 from triage_dsl.store.database import Database
 from triage_dsl.store.idempotency import RequestKey, insert_key, insert_keys, key_row
 from triage_dsl.store.tables import answer_events, audit, calls, records
@@ -204,15 +205,7 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
         if key is not None:
             key_rows.append(key_row(key, call_id, events[0].seq, events[-1].seq, token_id, at))
         if audited is not None:
-            audit_rows.append(
-                {
-                    "at": at,
-                    "token_id": token_id,
-                    "token_name": audited.token_name,
-                    "action": audited.action,
-                    "call_id": call_id,
-                }
-            )
+            audit_rows.append(audit_row(at, token_id, audited.token_name, audited.action, call_id))
     if event_rows:
         conn.execute(_INSERT_EVENTS, event_rows)
     if record_rows:

@@ -15,6 +15,7 @@ import re
 import unicodedata
 
 from triage_dsl.errors import Diagnostic
+from triage_dsl.io.files import position_in_text
 from triage_dsl.source import Source, Span, visible
 
 MAX_SOURCE_BYTES = 2_000_000
@@ -72,9 +73,8 @@ def guard(source: Source) -> list[Diagnostic]:
 
 def _at(source: Source, offset: int, code: str, message: str, hint: str | None) -> Diagnostic:
     """A diagnostic at the character ``offset`` of the text (lines end at line feeds)."""
-    start = source.text.rfind("\n", 0, offset) + 1
-    line = source.text.count("\n", 0, offset) + 1
-    return Diagnostic(Span.point(source.path, line, offset - start + 1), code, "error", message, hint)
+    line, column = position_in_text(source.text, offset)
+    return Diagnostic(Span.point(source.path, line, column), code, "error", message, hint)
 
 
 def _refused_character(source: Source) -> Diagnostic | None:

@@ -115,9 +115,13 @@ def text_minutes(text: str) -> int | None:
     """A time answer in words (``"11 weeks"``, ``"1.5 days"``) in minutes when that is a
     whole number (:func:`whole_minutes`), else None (then :func:`parse_text` decides)."""
     match = _TEXT.match(text)
-    if match is None:
-        return None
+    if match is None or _too_many_digits(match["amount"]):
+        return None  # parse_text refuses it, with the reason
     return whole_minutes(match["amount"], match["unit"])
+
+
+def _too_many_digits(amount: str) -> bool:
+    return sum(ch.isdigit() for ch in amount) > MAX_TEXT_DIGITS
 
 
 def to_minutes(amount: str | int | float | Fraction, unit: str) -> float:
@@ -226,7 +230,7 @@ def parse_text(text: str) -> tuple[Fraction, str]:
     unit = plural(match["unit"])
     if unit is None:
         raise TimeTextError(f"'{match['unit']}' is not a unit of time")
-    if sum(ch.isdigit() for ch in match["amount"]) > MAX_TEXT_DIGITS:
+    if _too_many_digits(match["amount"]):
         raise TimeTextError(
             f"a number of more than {MAX_TEXT_DIGITS} digits; write the time as measured, e.g. 3 days"
         )

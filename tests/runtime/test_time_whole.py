@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 from unittest import mock
 
-from hypothesis import given, settings
+from hypothesis import example, given, settings
 from hypothesis import strategies as st
 
 from tests.conftest import ROOT
@@ -84,6 +84,8 @@ def fraction_path(q: QuestionPlan, value: Any) -> tuple[str, str | None]:
 
 @settings(max_examples=600, deadline=None)
 @given(st.sampled_from(TIME_QUESTIONS), st.one_of(TEXTS, OBJECTS))
+@example(TIME_QUESTIONS[0], "0" * 31 + " minutes")  # past the digit limit: both paths refuse it
+@example(TIME_QUESTIONS[0], "0" * 30 + " minutes")
 def test_time_answers_read_with_integers_are_those_read_with_fractions(q: QuestionPlan, value: Any) -> None:
     assert shown(check_answer(q, value)) == fraction_path(q, value)
 

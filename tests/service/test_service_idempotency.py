@@ -33,7 +33,7 @@ from triage_dsl.clock import FixedClock
 from triage_dsl.service import views
 from triage_dsl.service.app import create_app
 from triage_dsl.store import open_database
-from triage_dsl.store.calls import Conflict, StoredEvent, append_events, create_call, load_call
+from triage_dsl.store.calls import Conflict, NewCall, StoredEvent, append_events, create_call, load_call
 from triage_dsl.store.idempotency import RequestKey, StoredKey, find_key
 from triage_dsl.store.tables import answer_events, idempotency_keys, records
 from triage_dsl.store.tables import calls as call_table
@@ -579,8 +579,51 @@ def test_a_key_is_committed_with_its_events_or_not_at_all(database: str, app: An
         assert load_call(db, second) is None and find_key(db, scope, "s") == StoredKey(
             first, "sha-s", None, None
         )
+        # starts in a group commit, beside answers: only the start whose key is taken is refused
+        third, fourth = str(uuid.uuid4()), str(uuid.uuid4())
+        batch = [
+            Append(third, (), None, None, now, RequestKey(scope, "t", "sha-t"), None, NewCall(now, [], None)),
+            Append(
+                fourth, (), None, None, now, RequestKey(scope, "s", "sha-s"), None, NewCall(now, [], None)
+            ),
+            Append(two, event(2), None, None, now),
+        ]
+        Writer(db).store(batch)
+        assert [type(item.error) for item in batch] == [type(None), Conflict, type(None)]
+        assert load_call(db, third) is not None and load_call(db, fourth) is None and seqs(two) == [1, 2]
+        assert find_key(db, scope, "t") == StoredKey(third, "sha-t", None, None)
     finally:
         db.dispose()
+
+
+def test_calls_started_together_share_their_transactions(database: str, app: Any) -> None:
+    """Starts go through the group commit as answers do: many calls (each with its key)
+    stored by fewer transactions than requests, each readable afterwards."""
+    import asyncio
+
+    service = app.state.calls
+    scope = f"start:{uuid.uuid4()}"
+    keys = [RequestKey(scope, f"k{n}", f"sha-{n}") for n in range(20)]
+    before = service.writer.batches
+
+    async def start_all() -> list[tuple[str, bool]]:
+        made = [
+            service.start_or_replay_async(["chest_pain_adult"], None, None, key, lambda s: s.call_id)
+            for key in keys
+        ]
+        return list(await asyncio.gather(*made))
+
+    started = asyncio.run(start_all())
+    assert [replayed for _, replayed in started] == [False] * 20
+    assert 0 < service.writer.batches - before < 20
+    assert [find_key(service.db, scope, key.key) for key in keys] == [
+        StoredKey(call_id, key.request_sha256, None, None)
+        for (call_id, _), key in zip(started, keys, strict=True)
+    ]
+    again = asyncio.run(
+        service.start_or_replay_async(["chest_pain_adult"], None, None, keys[3], lambda s: s.call_id)
+    )
+    assert again == (started[3][0], True)  # the same request sent again: the call it started
 
 
 @given(
@@ -662,8 +705,12 @@ def test_a_request_that_loses_every_race_is_a_503_to_send_again(
     def overtaken(call: str, *args: Any, **kwargs: Any) -> None:
         raise service_calls.Conflict(call)
 
+    async def overtaken_async(call: str, *args: Any, **kwargs: Any) -> None:
+        overtaken(call)
+
     before = stored(app, call_id)
     monkeypatch.setattr(writer, "append", overtaken)
+    monkeypatch.setattr(writer, "append_async", overtaken_async)  # the first attempt, on the loop
     r = client.post(f"/v1/calls/{call_id}/close", headers=headers)
     assert r.status_code == 503, r.text
     assert r.headers["Retry-After"] == "1" and r.json()["error"] == "busy"

@@ -328,11 +328,13 @@ def create_app(
         tags=["calls"],
         responses={**ERRORS, 404: {"model": ErrorOut}, 415: NOT_JSON, **_replayable(201)},
     )
-    def start_call(
+    async def start_call(
         body: StartCall, who: Runner, key: IdempotencyKey, request: Request, response: Response
     ) -> CallOut:
         once = request_key(key, request, body, start_scope(who))
-        out, replayed = service.start_or_replay(body.protocols, body.caller, who, once, views.call_out)
+        out, replayed = await service.start_or_replay_async(
+            body.protocols, body.caller, who, once, views.call_out
+        )
         if replayed:
             response.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
@@ -450,21 +452,22 @@ def create_app(
         tags=["calls"],
         responses={**POST_ERRORS, 200: {**RECORD, "headers": REPLAYED_HEADER}},
     )
-    def close(
-        call_id: str, who: Runner, key: IdempotencyKey, request: Request, response: Response
-    ) -> Response:
-        answered, replayed = change(
+    async def close(call_id: str, who: Runner, key: IdempotencyKey, request: Request) -> Response:
+        # on the event loop as the answers are: the record just sealed is sent as stored,
+        # without reading it back; anything that needs the log goes on in a worker thread
+        once = request_key(key, request, None, call_id)
+        answered, replayed = await service.change_or_replay_async(
             call_id,
-            who,
             views.close_events,
-            key,
-            request,
-            response,
-            None,
+            who,
+            once,
             lambda s: record_response(call_id, s),
             audit="close",  # stored with the close: one transaction, never one without the other
         )
-        if not replayed:
+        if replayed:
+            answered.headers[REPLAYED] = "true"
+            metrics.count("triage_replays_total")
+        else:
             metrics.count("triage_calls_closed_total")
         return answered
 
@@ -480,6 +483,8 @@ def create_app(
 
     def record_response(call_id: str, state: CallState) -> Response:
         if state.closed:
+            if state.stored_record is not None and state.stored_record[0] == state.seq:
+                return Response(state.stored_record[1], media_type="application/json")  # as just stored
             stored = latest_record(db, call_id)
             if stored is not None and stored[0] == state.seq:
                 return Response(stored[2], media_type="application/json")

@@ -36,9 +36,9 @@ from triage_dsl.store import Database
 from triage_dsl.store.calls import (
     AuditEntry,
     Conflict,
+    NewCall,
     NewRecord,
     StoredEvent,
-    create_call,
     load_call,
     load_events,
 )
@@ -118,7 +118,7 @@ class CallService:
             yield
 
     # ------------------------------------------------------------------ operations
-    def start_or_replay(
+    async def start_or_replay_async(
         self,
         protocol_ids: list[str],
         caller: CallInfo | None,
@@ -128,40 +128,43 @@ class CallService:
     ) -> tuple[V, bool]:
         """Start a call (stored with the request's key, when it has one) and return
         ``view`` of it; or, when the key already started one, ``view`` of that call as it
-        is now and True (nothing is started)."""
-        if key is not None:
-            replayed = self._replay(key, view)
-            if replayed is not None:
-                return replayed, True
-        loaded = [self.catalog.get(pid) for pid in protocol_ids]
+        is now and True (nothing is started).
+
+        On the event loop: the call is stored through the group commit with the answers
+        of other calls (one transaction for many requests, no thread held). The key is
+        not looked up first: a request sent again collides with its key, and only then
+        is the call it started read, in a worker thread (as is the folder of protocols,
+        when it is time to look at it again)."""
+        if self.catalog.due():
+            await run_in_threadpool(self.catalog.refresh)
+        loaded = [self.catalog.loaded(pid) for pid in protocol_ids]
         call_id = str(uuid.uuid4())
         at = self.now()
         state = CallState.start(
             call_id, at, caller, [(item.version_id, item.protocol) for item in loaded], self.key
         )
+        new = NewCall(
+            at, [item.version_id for item in loaded], caller.model_dump(mode="json") if caller else None
+        )
         try:
-            create_call(
-                self.db,
-                call_id,
-                at,
-                [item.version_id for item in loaded],
-                caller.model_dump(mode="json") if caller else None,
-                who.id if who else None,
-                key,
-            )
-        except Conflict:  # another request stored the key first: answer with its call
+            await self.writer.append_async(call_id, (), _id(who), None, at, key, call=new)
+        except Conflict:  # the key is stored: the request was sent again
             assert key is not None
-            replayed = self._replay(key, view)
-            if replayed is None:  # the key collided, yet is not stored: never seen; not a 500
-                raise Busy(
-                    "another request with this Idempotency-Key is being stored: nothing was "
-                    "started; send the request again with the same key"
-                ) from None
-            return replayed, True
+            return await run_in_threadpool(self._started_before, key, view)
         log.info("call %s started on %s", call_id, ", ".join(protocol_ids))
         made = view(state)  # before any other request can reach the call
         self._remember(state)
         return made, False
+
+    def _started_before(self, key: RequestKey, view: Callable[[CallState], V]) -> tuple[V, bool]:
+        """``view`` of the call the start request with ``key`` started, and True."""
+        replayed = self._replay(key, view)
+        if replayed is None:  # the key collided, yet is not stored: never seen; not a 500
+            raise Busy(
+                "another request with this Idempotency-Key is being stored: nothing was "
+                "started; send the request again with the same key"
+            ) from None
+        return replayed, True
 
     def _replay(self, key: RequestKey, view: Callable[[CallState], V]) -> V | None:
         """``view`` of the call ``key`` started, as it is now; None when the key is new."""
@@ -231,10 +234,12 @@ class CallService:
         who: TokenHolder | None,
         key: RequestKey | None,
         view: Callable[[CallState], V],
+        audit: str | None = None,
     ) -> tuple[V, bool]:
-        """:meth:`change_or_replay` for a coroutine on the event loop (``changes`` must do
-        no I/O). The first attempt, on this process's cached state, runs on the loop and
-        awaits the group commit without holding a thread; anything that needs the log (a
+        """:meth:`change_or_replay` for a coroutine on the event loop (``changes``, and
+        ``view`` of a change stored on the first attempt, must do no I/O). The first
+        attempt, on this process's cached state, runs on the loop and awaits the group
+        commit without holding a thread; anything that needs the log (a
         call not cached, a refusal to decide again on the log, another process's events, a
         request sent again) or another request of the same call in progress goes on in a
         worker thread as :meth:`change_or_replay` does. Nothing is answered before it is
@@ -253,8 +258,9 @@ class CallService:
                         self._forget(call_id)  # decided again on the log
                         events = []
                     if events:
+                        entry = AuditEntry(audit, who.name if who else None) if audit else None
                         try:
-                            await self.writer.append_async(call_id, events, _id(who), record, at, key)
+                            await self.writer.append_async(call_id, events, _id(who), record, at, key, entry)
                         except Conflict:  # counted on the next attempt, once known not to be a replay
                             self._forget(call_id)
                             collided = True
@@ -268,7 +274,7 @@ class CallService:
             finally:
                 lock.release()
         return await run_in_threadpool(
-            self._change, call_id, changes, who, key, view, now, fresh=fresh, collided=collided
+            self._change, call_id, changes, who, key, view, now, fresh=fresh, collided=collided, audit=audit
         )
 
     def _change(
@@ -365,6 +371,7 @@ class CallService:
             body = state.record()
             assert body is not None
             record = NewRecord(record_head(body), body.model_dump_json(indent=2) + "\n")
+            state.stored_record = (state.seq, record.body)
         return events, record, at
 
     def _stored(self, call_id: str, events: list[StoredEvent]) -> None:

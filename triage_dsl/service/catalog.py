@@ -73,10 +73,15 @@ class Catalog:
 
     def get(self, protocol_id: str) -> Loaded:
         self.refresh()
-        with self._lock:
-            loaded = self._current.get(protocol_id)
+        return self.loaded(protocol_id)
+
+    def loaded(self, protocol_id: str) -> Loaded:
+        """The protocol as last loaded, without looking at the folder: no lock and no
+        I/O, so an event loop may call it (a scan replaces the whole mapping at once)."""
+        current = self._current
+        loaded = current.get(protocol_id)
         if loaded is None:
-            known = ", ".join(sorted(self._current)) or "none"
+            known = ", ".join(sorted(current)) or "none"
             raise UnknownProtocol(f"no protocol '{protocol_id}' is loaded (loaded: {known})")
         return loaded
 
@@ -103,8 +108,12 @@ class Catalog:
         return protocol
 
     # ------------------------------------------------------------------ loading
+    def due(self) -> bool:
+        """Whether the next :meth:`refresh` looks at the folder (it is time to)."""
+        return time.monotonic() - self._scanned_at >= self.rescan_seconds
+
     def refresh(self) -> None:
-        if time.monotonic() - self._scanned_at >= self.rescan_seconds:
+        if self.due():
             self._scan()
 
     def _files(self) -> dict[str, tuple[int, int]]:

@@ -70,6 +70,9 @@ class CallState:
     closed_at: datetime | None = None
     last_at: datetime | None = None
     changed_record: bool = field(default=False, repr=False)
+    # the record stored with the last change, as stored: (the seq it seals, its JSON);
+    # a response for the call at that seq sends these bytes without reading them back
+    stored_record: tuple[int, str] | None = field(default=None, repr=False)
 
     @classmethod
     def start(

@@ -19,7 +19,7 @@ from sqlalchemy.exc import IntegrityError
 
 from triage_dsl.store.audit import audit_row
 from triage_dsl.store.database import Database
-from triage_dsl.store.idempotency import RequestKey, insert_key, insert_keys, key_row
+from triage_dsl.store.idempotency import RequestKey, insert_keys, key_row
 from triage_dsl.store.tables import answer_events, audit, calls, records
 
 
@@ -49,6 +49,15 @@ class NewRecord:
     body: str
 
 
+@dataclass(frozen=True)
+class NewCall:
+    """A call to store (its row of ``calls``), with the request that started it."""
+
+    created_at: datetime
+    protocol_version_ids: Sequence[int]
+    caller: dict[str, Any] | None
+
+
 def create_call(
     db: Database,
     call_id: str,
@@ -62,20 +71,9 @@ def create_call(
     :class:`Conflict` when another request stored that key first."""
     try:
         with db.engine.begin() as conn:
-            conn.execute(
-                insert(calls).values(
-                    id=call_id,
-                    created_at=created_at,
-                    protocol_version_ids=list(version_ids),
-                    caller=caller,
-                    created_by=token_id,
-                )
-            )
-            if key is not None:
-                insert_key(conn, key, call_id, None, None, token_id, created_at)
+            new = NewCall(created_at, version_ids, caller)
+            insert_many(conn, [(call_id, (), token_id, None, created_at, key, None, new)])
     except IntegrityError as exc:
-        if key is None:
-            raise
         raise Conflict(call_id) from exc
 
 
@@ -91,6 +89,7 @@ _EVENTS_AFTER = (
     .where(answer_events.c.call_id == bindparam("call_id"), answer_events.c.seq > bindparam("after"))
     .order_by(answer_events.c.seq)
 )
+_INSERT_CALL = insert(calls)
 _INSERT_EVENTS = insert(answer_events)
 _INSERT_RECORD = insert(records)
 _INSERT_AUDIT = insert(audit)
@@ -147,7 +146,7 @@ def insert_events(
     key: RequestKey | None = None,
 ) -> None:
     """Insert ``events`` (and the record, and the key) in the transaction of ``conn``."""
-    insert_many(conn, [(call_id, events, token_id, record, now, key, None)])
+    insert_many(conn, [(call_id, events, token_id, record, now, key, None, None)])
 
 
 @dataclass(frozen=True)
@@ -167,8 +166,10 @@ NewEvents = tuple[
     datetime | None,
     RequestKey | None,
     AuditEntry | None,
+    NewCall | None,
 ]
-"""What one request appends: call id, events, token id, record, time, key, audit row."""
+"""What one request appends: call id, events, token id, record, time, key, audit row,
+and the call itself when the request starts it (stored first)."""
 
 
 def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
@@ -179,7 +180,18 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
     record_rows: list[dict[str, Any]] = []
     key_rows: list[dict[str, Any]] = []
     audit_rows: list[dict[str, Any]] = []
-    for call_id, events, token_id, record, now, key, audited in appends:
+    call_rows: list[dict[str, Any]] = []
+    for call_id, events, token_id, record, now, key, audited, new in appends:
+        if new is not None:
+            call_rows.append(
+                {
+                    "id": call_id,
+                    "created_at": new.created_at,
+                    "protocol_version_ids": list(new.protocol_version_ids),
+                    "caller": new.caller,
+                    "created_by": token_id,
+                }
+            )
         event_rows += [
             {
                 "call_id": call_id,
@@ -191,7 +203,7 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
             }
             for e in events
         ]
-        at = now or events[-1].at
+        at = now or events[-1].at  # a request with no events (a start) gives its time
         if record is not None:
             record_rows.append(
                 {
@@ -203,9 +215,12 @@ def insert_many(conn: Connection, appends: Sequence[NewEvents]) -> None:
                 }
             )
         if key is not None:
-            key_rows.append(key_row(key, call_id, events[0].seq, events[-1].seq, token_id, at))
+            first, last = (events[0].seq, events[-1].seq) if events else (None, None)
+            key_rows.append(key_row(key, call_id, first, last, token_id, at))
         if audited is not None:
             audit_rows.append(audit_row(at, token_id, audited.token_name, audited.action, call_id))
+    if call_rows:
+        conn.execute(_INSERT_CALL, call_rows)
     if event_rows:
         conn.execute(_INSERT_EVENTS, event_rows)
     if record_rows:

@@ -52,19 +52,6 @@ def find_key(db: Database, scope: str, key: str) -> StoredKey | None:
     return None if row is None else StoredKey(row.call_id, row.request_sha256, row.first_seq, row.last_seq)
 
 
-def insert_key(
-    conn: Connection,
-    key: RequestKey,
-    call_id: str,
-    first_seq: int | None,
-    last_seq: int | None,
-    token_id: int | None,
-    at: datetime,
-) -> None:
-    """Remember ``key`` in the transaction of ``conn`` (IntegrityError when it is taken)."""
-    insert_keys(conn, [key_row(key, call_id, first_seq, last_seq, token_id, at)])
-
-
 def key_row(
     key: RequestKey,
     call_id: str,

@@ -27,7 +27,7 @@ from datetime import datetime
 from sqlalchemy import Connection
 from sqlalchemy.exc import IntegrityError
 
-from triage_dsl.store.calls import AuditEntry, Conflict, NewRecord, StoredEvent, insert_many
+from triage_dsl.store.calls import AuditEntry, Conflict, NewCall, NewRecord, StoredEvent, insert_many
 from triage_dsl.store.database import Database
 from triage_dsl.store.idempotency import RequestKey
 
@@ -48,6 +48,7 @@ class Append:
     now: datetime | None
     key: RequestKey | None = None  # the request's idempotency key, stored with its events
     audit: AuditEntry | None = None  # an audit row, stored with its events
+    call: NewCall | None = None  # the call itself, when the request starts it
     wake: Callable[[], None] = field(default=lambda: None)  # called once stored or refused
     error: BaseException | None = None
     # or, for a coroutine: its future, settled on its loop once stored or refused (the
@@ -79,12 +80,14 @@ class Writer:
         now: datetime | None = None,
         key: RequestKey | None = None,
         audit: AuditEntry | None = None,
+        call: NewCall | None = None,
     ) -> None:
-        """Store the events (and the record, the request's key and its audit row) and
-        return once committed; raises :class:`Conflict` when another process took one of
-        their numbers (or the key) first, or the database's error."""
+        """Store the events (and the record, the request's key and its audit row; the
+        call first when the request starts it) and return once committed; raises
+        :class:`Conflict` when another process took one of their numbers (or the key)
+        first, or the database's error."""
         done = threading.Event()
-        item = self._submit(Append(call_id, events, token_id, record, now, key, audit, done.set))
+        item = self._submit(Append(call_id, events, token_id, record, now, key, audit, call, done.set))
         done.wait()
         if item.error is not None:
             raise item.error
@@ -98,11 +101,12 @@ class Writer:
         now: datetime | None = None,
         key: RequestKey | None = None,
         audit: AuditEntry | None = None,
+        call: NewCall | None = None,
     ) -> None:
         """:meth:`append` for a coroutine on an event loop: awaits the commit without
         holding a thread (the writer thread wakes the loop)."""
         stored: asyncio.Future[None] = asyncio.get_running_loop().create_future()
-        item = self._submit(Append(call_id, events, token_id, record, now, key, audit, stored=stored))
+        item = self._submit(Append(call_id, events, token_id, record, now, key, audit, call, stored=stored))
         await stored
         if item.error is not None:
             raise item.error
@@ -190,7 +194,10 @@ class Writer:
             with self._conn.begin():
                 insert_many(
                     self._conn,
-                    [(i.call_id, i.events, i.token_id, i.record, i.now, i.key, i.audit) for i in batch],
+                    [
+                        (i.call_id, i.events, i.token_id, i.record, i.now, i.key, i.audit, i.call)
+                        for i in batch
+                    ],
                 )
         except IntegrityError:
             raise  # rolled back; the connection is fine

@@ -433,6 +433,12 @@ def main(argv: list[str] | None = None) -> int:
         "(FastAPI's route, TRIAGE_SERVE_SHORTCUT=0); several: one service each, in turn, to compare",
     )
     parser.add_argument("--json", metavar="FILE", help="also write the figures as JSON")
+    parser.add_argument(
+        "--latencies",
+        metavar="FILE",
+        help="also write each answer's send time (s from the sweep's first) and latency (ms), "
+        "one JSON line a sweep: to see when the slowest answers were sent",
+    )
     args = parser.parse_args(argv)
     routes = args.answer_route.split(",")
     if not set(routes) <= {"shortcut", "fastapi"}:
@@ -502,6 +508,8 @@ def main(argv: list[str] | None = None) -> int:
                     if server_before is not None and server_after is not None
                     else None
                 )
+                if args.latencies:
+                    write_latencies(Path(args.latencies), kind, run, args.calls)
                 figures["runs"].append(
                     report(kind, run, args.calls, health_rate, session_rate, loads, server_cpu, client_cpu)
                     | {
@@ -514,6 +522,26 @@ def main(argv: list[str] | None = None) -> int:
     if args.json:
         Path(args.json).write_text(json.dumps(figures, indent=2) + "\n", encoding="utf-8")
     return 0
+
+
+def sent_times(run: Run) -> list[float]:
+    """When each answer was sent, in seconds from the sweep's first answer."""
+    sent = [done - took for done, took in zip(run.done_at, run.latencies, strict=True)]
+    first = min(sent, default=0.0)
+    return [at - first for at in sent]
+
+
+def write_latencies(path: Path, kind: str, run: Run, count: int) -> None:
+    line = {
+        "database": kind,
+        "offered_per_s": count / run.think if run.think else None,
+        "answers": [
+            [round(at, 4), round(took * 1000, 3)]
+            for at, took in zip(sent_times(run), run.latencies, strict=True)
+        ],
+    }
+    with path.open("a", encoding="utf-8") as out:
+        out.write(json.dumps(line) + "\n")
 
 
 def report(
@@ -546,6 +574,11 @@ def report(
         + (f"{server_ms:.2f} ms" if server_ms is not None else "n/a")
         + f", client {client_ms:.2f} ms"
     )
+    # where the tail comes from: the answers sent while the calls start (all within the
+    # first think time) wait behind the starts; after the first second they do not
+    later = [took for at, took in zip(sent_times(run), run.latencies, strict=True) if at >= 1.0]
+    if later:
+        print(f"{'':>32}  p99 of the answers sent after the first second: {ms(percentile(later, 99))}")
     for failure in run.failures[:5]:
         print(f"  failed: {failure}")
     return {
@@ -558,6 +591,7 @@ def report(
         "answers_per_s": rate,
         "answer_p50_ms": p50 * 1000,
         "answer_p99_ms": p99 * 1000,
+        "answer_p99_after_1s_ms": percentile(later, 99) * 1000 if later else None,
         "start_close_p50_ms": percentile(run.other, 50) * 1000,
         "failures": len(run.failures),
         "retries": run.retries,

@@ -12,11 +12,12 @@ from datetime import datetime
 from typing import TYPE_CHECKING, Any, NamedTuple, TypeGuard
 
 from triage_dsl.runtime.answers import MAX_SHOWN, all_questions, check_answer, describe, printable
-from triage_dsl.runtime.build import builder_of
+from triage_dsl.runtime.build import Shape, builder_of
 
 if TYPE_CHECKING:
     from pydantic import JsonValue
 
+    from triage_dsl.graph.plan import QuestionPlan
     from triage_dsl.model.result import AnswerEvent
     from triage_dsl.protocol import Protocol
 
@@ -29,6 +30,29 @@ class _Problem(NamedTuple):
     message: str
 
 
+_GIVEN = ("seq", "kind", "question", "value", "prompt", "red_flag", "problem")
+
+
+def _templates(
+    protocol: Protocol, event_class: Any
+) -> tuple[dict[str, tuple[dict[str, Any], QuestionPlan]], Shape]:
+    """The answer events' shape (every field the log gives) and, per question id, its
+    template (kind, question, prompt and red flag filled in, no problem) with the
+    question; kept with the plan."""
+    cache = protocol.plan.compiled
+    name = f"answer-log:{event_class.__module__}.{event_class.__qualname__}"
+    found = cache.get(name)
+    if found is None:
+        shape = Shape(builder_of(event_class), _GIVEN, {"kind": "answer"})
+        shape.template.update(prompt=None, red_flag=False, problem=None)
+        templates = {
+            qid: ({**shape.template, "question": qid, "prompt": q.prompt, "red_flag": q.red_flag}, q)
+            for qid, q in all_questions(protocol.plan).items()
+        }
+        found = cache[name] = (templates, shape)
+    return found
+
+
 def as_json(value: Any) -> JsonValue:
     """An answer as the log keeps it: JSON values as given; anything else (NaN, a
     Python object) as its text, so an invalid answer is kept, never lost."""
@@ -36,6 +60,8 @@ def as_json(value: Any) -> JsonValue:
         return value  # yes/no: the commonest answer
     if _plain(value):
         return value  # the common answers, as _bounded keeps them
+    if type(value) is float:
+        return value if math.isfinite(value) else repr(value)  # as _bounded keeps it
     if type(value) is dict and len(value) <= 100:
         for k, item in value.items():
             t = type(item)
@@ -109,30 +135,25 @@ def answer_log(
     if event_class is None:
         from triage_dsl.model.result import AnswerEvent as event_class
     # every value below is valid by construction (as_json keeps only JSON, bounded), so the
-    # events are built without validating each again (most of evaluate()'s time otherwise)
-    make = builder_of(event_class)  # pydantic or plain: the same fields, faster than either's constructor
-    questions = all_questions(protocol.plan)
+    # events are built without validating each again (most of evaluate()'s time otherwise),
+    # each from its question's template: only the number, the value and the problem vary
+    templates, shape = _templates(protocol, event_class)
+    make = shape.make
     log: list[AnswerEvent] = []
     for key, value in answers.items():
-        q = questions.get(key) if isinstance(key, str) else None
-        problem: str | None = "unknown_question" if q is None else None
-        if q is not None:
-            if value is None:
-                continue  # null means not answered
+        found = templates.get(key) if isinstance(key, str) else None
+        if found is None:
+            data = shape.template.copy()  # a key that is no question: kept, and said so
+            data["question"] = str(key)
+            data["problem"] = "unknown_question"
+        elif value is None:
+            continue  # null means not answered
+        else:
+            data = found[0].copy()
             if not valid:
-                found = check_answer(q, value, now, _Problem)[1]
-                problem = found.code if found is not None else None
-        log.append(
-            make(
-                {
-                    "seq": len(log) + 1,
-                    "kind": "answer",
-                    "question": str(key),
-                    "value": as_json(value),
-                    "prompt": q.prompt if q else None,
-                    "red_flag": q.red_flag if q else False,
-                    "problem": problem,
-                }
-            )
-        )
+                problem = check_answer(found[1], value, now, _Problem)[1]
+                data["problem"] = problem.code if problem is not None else None
+        data["seq"] = len(log) + 1
+        data["value"] = as_json(value)
+        log.append(make(data))
     return log

@@ -115,7 +115,7 @@ _set = object.__setattr__
 _BUILDERS: dict[type[Any], _Builder] = {}
 
 
-def builder_of(cls: type[Any]) -> Callable[[dict[str, Any]], Any]:
+def builder_of(cls: type[Any]) -> _Builder:
     """The :class:`_Builder` of ``cls`` (one per class): instances from values already
     valid by construction, without pydantic's validation."""
     found = _BUILDERS.get(cls)

@@ -381,6 +381,13 @@ def main(
         return 128 + exc.signum
     except BrokenPipeError:
         return OK
+    except OSError as exc:
+        if exc.filename is None:
+            raise
+        # a file the command could not use where no clearer message was made: named, with
+        # the system's reason, never a traceback
+        print(f"triage: {exc.filename}: {exc.strerror or type(exc).__name__}", file=err)
+        return USAGE
     finally:
         for signum, old in previous.items():
             signal.signal(signum, old)

@@ -46,7 +46,8 @@ def _protocol_files(paths: Sequence[str]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():  # a symbolic link that leads out of the folder is left out
+        if os.path.isdir(path):  # never raises (a name too long is then a file that cannot be read)
+            # a symbolic link that leads out of the folder is left out
             files = [p for p in sorted(path.rglob("*.triage")) if inside(p, [path])]
             if not files:
                 raise nothing_found(raw)

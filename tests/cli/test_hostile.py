@@ -255,6 +255,63 @@ def test_an_unwritable_output_is_one_line_and_exit_2_before_any_work(
     assert out == ""  # nothing was done: no interview, no report
 
 
+TOO_LONG = "x" * 300  # one name longer than any file system allows (255 bytes)
+READING = [
+    ["check", "{long}"],
+    ["check", "{long}/a.triage"],
+    ["test", "{long}"],
+    ["fmt", "{long}"],
+    ["fmt", "--check", "{long}"],
+    ["eval", QSOFA, "--answers", "{long}"],
+    ["eval", "{long}", "--answers", "{answers}"],
+    ["table", "{long}"],
+    ["diff", "{long}", QSOFA],
+    ["verify", "{long}", "--protocol", QSOFA],
+    ["verify", "{record}", "--protocol", "{long}"],
+    ["run", "{long}"],
+    ["serve", "{long}"],
+]
+
+
+@pytest.mark.parametrize("argv", READING + COMMANDS, ids=lambda argv: " ".join(argv[:3]))
+def test_a_name_too_long_is_a_message_not_a_traceback(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, argv: list[str]
+) -> None:
+    """pathlib's is_dir() and exists() raise for a name longer than the system allows (where
+    os.path's say False): every command names the path and the reason instead."""
+    monkeypatch.chdir(tmp_path)
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(GOOD))
+    cases = tmp_path / "c.jsonl"
+    cases.write_text(json.dumps({"answers": GOOD}) + "\n")
+    names = {"long": TOO_LONG, "answers": answers, "cases": cases, "record": record_file(tmp_path)}
+    names["out"] = TOO_LONG
+    code, out, err = run(*[a.format(**names) for a in argv], stdin="yes\n")
+    assert "Traceback" not in err and code in (1, 2), err
+    assert f"{TOO_LONG}" in err + out and ("too long" in err + out or "not a folder" in err)
+
+
+def test_a_file_error_no_command_explained_is_named_with_its_reason(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The last line of defence: an OSError about a file that reaches the command line is a
+    message naming the file, exit 2; one about no file is not hidden."""
+    import errno
+
+    from triage_dsl import commands
+
+    def failing(*args: Any) -> int:
+        raise PermissionError(errno.EACCES, "Permission denied", "/some/cache/file")
+
+    monkeypatch.setattr(commands, "check_command", failing)
+    assert run("check", QSOFA) == (2, "", "triage: /some/cache/file: Permission denied\n")
+
+    def unnamed(*args: Any) -> int:
+        raise ConnectionResetError(errno.ECONNRESET, "Connection reset")
+
+    monkeypatch.setattr(commands, "check_command", unnamed)
+    with pytest.raises(ConnectionResetError):
+        run("check", QSOFA)
+
+
 def caller(tmp_path: Path) -> Path:
     path = tmp_path / "caller.json"
     path.write_text(json.dumps({"caller": "patient", "agent_id": "a-1", "chief_complaint": "unwell"}))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -29,7 +30,7 @@ def files_under(paths: Sequence[str | Path]) -> list[Path]:
     files: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if os.path.isdir(path):  # never raises, where Path.is_dir does for a name too long
             found = (p for p in path.rglob("*") if p.suffix in SUFFIXES and p.is_file())
             inner = [p for p in sorted(found) if inside(p, [path])]
             if not inner:

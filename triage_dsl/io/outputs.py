@@ -14,6 +14,7 @@ one, and a failure leaves the old file as it was.
 from __future__ import annotations
 
 import contextlib
+import errno
 import os
 import stat
 import tempfile
@@ -60,19 +61,26 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
     folder) or be created inside an existing folder.
     """
     target = Path(path)
+    try:  # a name the file system cannot hold is found now, not after the work
+        os.stat(target)
+    except OSError as exc:
+        if exc.errno == errno.ENAMETOOLONG:
+            raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+    except ValueError:  # a NUL byte
+        raise OutputError(f"{path}: not a valid file name") from None
     parent = _real(target).parent
-    if not parent.is_dir():
+    if not os.path.isdir(parent):
         raise OutputError(f"{path}: the folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: cannot write in the folder {parent} (permission denied)")
-    if target.exists():
+    if os.path.exists(target):
         if folder:
-            if not target.is_dir():
+            if not os.path.isdir(target):
                 raise OutputError(f"{path}: exists and is not a folder")
             if not os.access(target, os.W_OK | os.X_OK):
                 raise OutputError(f"{path}: cannot write in this folder (permission denied)")
         else:
-            if target.is_dir():
+            if os.path.isdir(target):
                 raise OutputError(f"{path}: is a folder; give a file name")
             _refuse_irregular(path, target)
             if not os.access(target, os.W_OK):
@@ -88,7 +96,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
 
 def _real(target: Path) -> Path:
     """The file a link leads to (the link is kept and the file replaced), else ``target``."""
-    return Path(os.path.realpath(target)) if target.is_symlink() else target
+    return Path(os.path.realpath(target)) if os.path.islink(target) else target  # never raises
 
 
 def _refuse_irregular(path: str | Path, target: Path) -> None:

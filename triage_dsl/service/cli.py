@@ -251,7 +251,7 @@ def serve(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> in
 
     from triage_dsl.store import StoreError, open_database
 
-    if not Path(args.protocol_dir).is_dir():
+    if not os.path.isdir(args.protocol_dir):  # never raises (Path.is_dir does for a name too long)
         print(f"triage: {args.protocol_dir}: not a folder of protocols", file=err)
         return USAGE
     try:  # migrate once, before any worker starts

@@ -9,6 +9,7 @@ counts as 0% covered.
 from __future__ import annotations
 
 import json
+import os
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -77,7 +78,7 @@ def discover(paths: list[str]) -> list[Path]:
     found: list[Path] = []
     for raw in paths:
         path = Path(raw)
-        if path.is_dir():
+        if os.path.isdir(path):  # never raises, where Path.is_dir does for a name too long
             # a symbolic link that leads out of the folder is not the folder's protocol
             inner = [p for p in sorted(path.rglob("*.triage")) if inside(p, [path]) and not _is_library(p)]
             if not inner:

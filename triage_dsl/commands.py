@@ -582,7 +582,12 @@ def _clock_reading(at: str | None) -> datetime:
     try:
         return FixedClock(at).now()
     except ValueError as exc:
-        raise ProtocolFileError(f"--at {at!r}: not an ISO 8601 time ({exc})") from None
+        from triage_dsl.runtime.answers import printable
+
+        # the value shown cut short (a hostile argument is not echoed whole), and the
+        # parser's words only when they do not repeat it
+        detail = str(exc) if repr(at) not in str(exc) else "expected a time such as 2026-03-01T02:00:00Z"
+        raise ProtocolFileError(f"--at {printable(at)!r}: not an ISO 8601 time ({detail})") from None
 
 
 def _sealed(

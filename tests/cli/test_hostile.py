@@ -312,6 +312,23 @@ def test_a_file_error_no_command_explained_is_named_with_its_reason(monkeypatch:
         run("check", QSOFA)
 
 
+@pytest.mark.parametrize(
+    ("at", "says"),
+    [
+        ("junk", "expected a time such as 2026-03-01T02:00:00Z"),
+        ("2026-03-01T02:00", "has no time zone"),
+        ("x" * 5000, "expected a time such as"),
+        ("9" * 5000, "not an ISO 8601 time"),
+    ],
+)
+def test_a_bad_at_is_named_cut_short_with_the_reason(tmp_path: Path, at: str, says: str) -> None:
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(GOOD))
+    code, out, err = run("eval", QSOFA, "--answers", str(answers), "--at", at)
+    assert code == 2 and out == "" and says in err
+    assert err.startswith(f"triage: --at '{at[:37]}") and len(err) < 200  # not echoed whole
+
+
 def caller(tmp_path: Path) -> Path:
     path = tmp_path / "caller.json"
     path.write_text(json.dumps({"caller": "patient", "agent_id": "a-1", "chief_complaint": "unwell"}))

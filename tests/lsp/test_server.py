@@ -49,6 +49,9 @@ end
 """
 
 
+SERVER: list[lsp.ServerCapabilities] = []  # what the server said it can do, at start
+
+
 @pytest.fixture(scope="module")
 def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     """A copy of the shipped library (the server reads imports from disk)."""
@@ -62,9 +65,10 @@ def library(tmp_path_factory: pytest.TempPathFactory) -> Path:
     scope="module",
 )
 async def client(lsp_client: LanguageClient):  # type: ignore[no-untyped-def]
-    await lsp_client.initialize_session(
+    result = await lsp_client.initialize_session(
         lsp.InitializeParams(capabilities=client_capabilities("visual-studio-code"))
     )
+    SERVER.append(result.capabilities)
     yield
     await lsp_client.shutdown_session()
 
@@ -253,6 +257,79 @@ async def test_outline_lists_the_declarations(client: LanguageClient, library: P
     assert names[0] == "news2" and {"resp_rate", "temp_points", "news2", "high", "triage"} <= set(names)
     triage = next(s for s in found if s.name == "triage")  # type: ignore[union-attr]
     assert [c.name for c in triage.children or []][:1] == ["section high"]  # type: ignore[union-attr]
+
+
+async def test_outline_ranges_end_where_their_blocks_end_inside_the_text(
+    client: LanguageClient, library: Path
+) -> None:
+    async def outline(name: str, text: str) -> list[lsp.DocumentSymbol]:
+        path = library / name
+        path.write_text(text)
+        uri = await open_file(client, path)
+        found = await client.text_document_document_symbol_async(
+            lsp.DocumentSymbolParams(text_document=lsp.TextDocumentIdentifier(uri))
+        )
+        return list(found or [])  # type: ignore[arg-type]
+
+    # a block over several lines ends at its `end`, not at its first line's column
+    indented = await outline(
+        "indented.triage", 'library l end\n\n        question q: yes/no\n  ask "Q?"\nend\n'
+    )
+    q = next(s for s in indented if s.name == "q")
+    assert (q.range.start.line, q.range.start.character, q.range.end.line, q.range.end.character) == (
+        2,
+        8,
+        4,
+        3,
+    )
+    # a block the parser closes after the text: its range stops at the end of the text
+    unclosed = await outline("unclosed.triage", 'library l\n  title "x"')
+    assert [(s.name, s.range.end.line, s.range.end.character) for s in unclosed] == [("l", 1, 11)]
+    # an import of "" still has a name (an outline entry without one is refused by VS Code)
+    empty = await outline("empty_import.triage", 'library l end\nimport ""\n')
+    assert [s.name for s in empty] == ["l", '""']
+
+
+async def test_a_buffer_with_no_file_is_answered_under_its_own_uri(client: LanguageClient) -> None:
+    uri = "untitled:Untitled-1"
+    text = 'protocol p title "t" version "1" end\nquestion fever: yes/no ask "Fever?" end\n'
+    client.text_document_did_open(
+        lsp.DidOpenTextDocumentParams(
+            lsp.TextDocumentItem(uri=uri, language_id="triage", version=1, text=text)
+        )
+    )
+    found = await client.text_document_definition_async(
+        lsp.DefinitionParams(text_document=lsp.TextDocumentIdentifier(uri), position=where(text, "fever"))
+    )
+    assert found is None or (isinstance(found, lsp.Location) and found.uri == uri)
+    text += "triage\n  section ed if any of\n    when fever\n  end\n  default ed\nend\n"
+    client.text_document_did_change(
+        lsp.DidChangeTextDocumentParams(
+            lsp.VersionedTextDocumentIdentifier(uri=uri, version=2),
+            [lsp.TextDocumentContentChangeWholeDocument(text=text)],
+        )
+    )
+    at_use = where(text, "fever", occurrence=2)
+    found = await client.text_document_definition_async(
+        lsp.DefinitionParams(text_document=lsp.TextDocumentIdentifier(uri), position=at_use)
+    )
+    assert isinstance(found, lsp.Location) and found.uri == uri and found.range.start.line == 1
+    refs = await client.text_document_references_async(
+        lsp.ReferenceParams(
+            text_document=lsp.TextDocumentIdentifier(uri),
+            position=at_use,
+            context=lsp.ReferenceContext(include_declaration=True),
+        )
+    )
+    assert refs and {r.uri for r in refs} == {uri}
+
+
+async def test_the_server_asks_for_the_whole_text_on_each_change(client: LanguageClient) -> None:
+    """An incremental change is applied by pygls with str.splitlines, which breaks lines at
+    U+2028 or a form feed where the client does not: the server's text would drift."""
+    sync = SERVER[0].text_document_sync
+    kind = sync.change if isinstance(sync, lsp.TextDocumentSyncOptions) else sync
+    assert kind == lsp.TextDocumentSyncKind.Full
 
 
 async def test_formatting_is_triage_fmt(client: LanguageClient, library: Path) -> None:

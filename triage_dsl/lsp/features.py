@@ -72,8 +72,18 @@ KEYWORDS = (
 )
 
 
+_SCHEME = re.compile(r"[A-Za-z][A-Za-z0-9+.\-]+:")  # two letters at least: not a drive (C:)
+
+
+def not_a_file(path: str) -> bool:
+    """Whether ``path`` is the URI of a buffer with no file (``untitled:Untitled-1``): the
+    server names such a document by its URI."""
+    return _SCHEME.match(path) is not None and not path.startswith("file:") and not os.path.exists(path)
+
+
 def uri_of(path: str) -> str:
-    return Path(os.path.abspath(path)).as_uri()
+    """The URI of ``path``; a buffer with no file keeps the URI the client gave it."""
+    return path if not_a_file(path) else Path(os.path.abspath(path)).as_uri()
 
 
 def _range(line: int, column: int, end_line: int, end_column: int) -> lsp.Range:
@@ -84,7 +94,10 @@ def _range(line: int, column: int, end_line: int, end_column: int) -> lsp.Range:
 
 
 def span_range(span: Span) -> lsp.Range:
-    return _range(span.line, span.column, span.end_line, max(span.end_column, span.column))
+    # an empty span on one line still covers its start; a span over several lines ends
+    # where it ends, whatever its start column
+    end_column = max(span.end_column, span.column) if span.end_line == span.line else span.end_column
+    return _range(span.line, span.column, span.end_line, end_column)
 
 
 def _occurrence_range(o: Occurrence | Place) -> lsp.Range:
@@ -154,7 +167,9 @@ def references(
 
 def neighbours(path: str) -> list[str]:
     """The protocol files of the library ``path`` belongs to (its folder and the folders
-    beside it), for references from files that import it."""
+    beside it), for references from files that import it; none for a buffer with no file."""
+    if not_a_file(path):
+        return []
     folder = Path(path).resolve().parent
     library = folder.parent
     found = sorted(str(p) for p in library.glob("*/*.triage")) + sorted(
@@ -405,7 +420,8 @@ def symbols(document: Document) -> list[lsp.DocumentSymbol]:
                 _symbol("triage", "decision logic", lsp.SymbolKind.Namespace, item.span, item.span, children)
             )
         elif isinstance(item, ast.Import):
-            out.append(_symbol(item.path, "import", lsp.SymbolKind.File, item.span, item.span))
+            name = item.path or '""'  # an outline entry needs a name (VS Code drops the outline)
+            out.append(_symbol(name, "import", lsp.SymbolKind.File, item.span, item.span))
         elif type(item) in kinds:
             detail, kind = kinds[type(item)]
             if isinstance(item, ast.Value):
@@ -452,6 +468,7 @@ __all__ = [
     "formatting",
     "hover",
     "neighbours",
+    "not_a_file",
     "occurrences",
     "references",
     "symbols",

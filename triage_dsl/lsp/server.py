@@ -28,7 +28,10 @@ DEBOUNCE_SECONDS = 0.3
 
 class TriageServer(LanguageServer):
     def __init__(self) -> None:
-        super().__init__("triage-lsp", __version__)
+        # the whole text on each change: pygls applies an incremental change by
+        # str.splitlines, which also breaks lines at U+2028, form feed and the like where
+        # the client does not, so the server's text would drift from the buffer
+        super().__init__("triage-lsp", __version__, text_document_sync_kind=lsp.TextDocumentSyncKind.Full)
         self.documents: dict[str, Document] = {}
         self.pending: dict[str, asyncio.Task[None]] = {}
 

@@ -58,8 +58,13 @@ class Units:
         self.plain = self.encoding == lsp.PositionEncodingKind.Utf32
 
     def _lines(self, uri: str) -> list[str] | None:
+        """The document's lines as the client counts them: the checks' lines, and the
+        empty line after a final line feed (where an edit of the whole text ends)."""
         text = self.text_of(uri)
-        return None if text is None else split_lines(text)
+        if text is None:
+            return None
+        lines = split_lines(text)
+        return [*lines, ""] if text.endswith("\n") or not lines else lines
 
     def position_in(self, uri: str, position: lsp.Position) -> lsp.Position:
         """A position the client sent, in characters."""
@@ -76,7 +81,7 @@ class Units:
         """``value`` (a response) with every range in the client's units, in place: a
         range of a :class:`lsp.Location` or of a workspace edit's file by that file's
         lines, any other by ``uri``'s."""
-        if self.plain or value is None:
+        if value is None:
             return value
         cache: dict[str, list[str] | None] = {}
 
@@ -87,8 +92,10 @@ class Units:
 
         def convert(of: str, at: lsp.Position) -> lsp.Position:
             found = lines(of)
-            if found is None or at.line >= len(found):
+            if not found:
                 return at
+            if at.line >= len(found):  # past the end (a block the parser closed after the text)
+                return lsp.Position(len(found) - 1, to_client(found[-1], len(found[-1]), self.encoding))
             return lsp.Position(at.line, to_client(found[at.line], at.character, self.encoding))
 
         def walk(of: str, item: Any) -> Any:

@@ -9,6 +9,7 @@ atomically. Each function imports the stages it uses.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import functools
 import json
 import os
@@ -332,6 +333,10 @@ def run_command(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO)
     protocol = _compile(args.protocol, args.root)
     key, now = _key(args), _clock_reading(args.at)
     clock = FixedClock(now) if args.at else None  # --at: the whole record is reproducible
+    reconfigure = getattr(inp, "reconfigure", None)
+    if reconfigure is not None:  # a byte that is not UTF-8 read as a lone surrogate, which the
+        with contextlib.suppress(Exception):  # interview asks again for, not a decoding error
+            reconfigure(errors="surrogateescape")  # that loses the rest of what was typed
     resumed = _resumed(args, protocol, key, clock, inp, err) if args.resume else None
     if args.resume and resumed is None:
         return USAGE

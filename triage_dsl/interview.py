@@ -173,13 +173,29 @@ def _allowed(question: QuestionInfo) -> str:
     return f"[{question.range[0]:g} to {question.range[1]:g}{unit}{extra}]"
 
 
+NOT_TEXT = "  That was not UTF-8 text (a byte the terminal could not read); please type it again.\n"
+
+
 def _line(inp: TextIO, out: TextIO, prompt: str) -> str:
-    out.write(prompt)
-    out.flush()
-    line = inp.readline()
-    if not line:
-        raise _Ended
-    return line.strip()
+    """One line typed, stripped; asked again while it is not UTF-8 text (bytes a
+    terminal's decoder could not read, kept as lone surrogates, could not go in a record,
+    which is UTF-8)."""
+    while True:
+        out.write(prompt)
+        out.flush()
+        try:
+            line = inp.readline()
+        except UnicodeDecodeError:  # a strict decoder: that line is lost, the next is read
+            out.write(NOT_TEXT)
+            continue
+        if not line:
+            raise _Ended
+        try:
+            line.encode("utf-8")
+        except UnicodeEncodeError:
+            out.write(NOT_TEXT)
+            continue
+        return line.strip()
 
 
 def _ask(inp: TextIO, out: TextIO, prompt: str, parse: Callable[[str], Any]) -> Any:

@@ -297,3 +297,50 @@ def _run_fever_menu(typed: str) -> str:
     out = io.StringIO()
     interview(FEVER, io.StringIO(typed + "\n"), out)
     return out.getvalue()
+
+
+# who, caller detail skipped (patient), agent, complaint, then qSOFA's three questions,
+# the notes and the caller's agreement; {bad} is typed once where the table says
+_CALL = ["patient", "", "agent-1", "cough", "30", "yes", "120", "", "yes", ""]
+
+
+@pytest.mark.parametrize(
+    ("where", "encoding"),
+    [
+        (3, "utf-8"),  # the complaint (free text that goes in the record)
+        (7, "utf-8"),  # a note after the outcome
+        (3, "utf-8:strict"),  # a terminal whose decoder refuses the byte
+        (4, "utf-8:strict"),  # an answer to a question
+    ],
+)
+def test_bytes_that_are_not_utf8_are_asked_again_and_the_record_saved(
+    tmp_path: Path, where: int, encoding: str
+) -> None:
+    """A byte that is not UTF-8 (kept by the terminal's decoder as a lone surrogate, or
+    refused by a strict one) cannot go in a record: the line is asked for again, and
+    the interview goes on to its sealed record (it gave a traceback and no record)."""
+    lines = [line.encode() for line in _CALL]
+    lines.insert(where, b"cough \xff")
+    save = tmp_path / "record.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "triage_dsl",
+            "run",
+            str(ROOT / "protocols" / "rules" / "qsofa.triage"),
+            "--save",
+            str(save),
+        ],
+        input=b"\n".join(lines) + b"\n",
+        capture_output=True,
+        cwd=ROOT,
+        env={**os.environ, "PYTHONIOENCODING": encoding},
+        timeout=120,
+    )
+    shown = done.stdout.decode("utf-8", "replace") + done.stderr.decode("utf-8", "replace")
+    assert "Traceback" not in shown and done.returncode == 0, shown
+    assert shown.count("That was not UTF-8 text") == 1
+    record = json.loads(save.read_text())
+    assert record["status"] == "complete" and record["seal"]["head"]
+    assert "\\udcff" not in save.read_text() and "\ufffd" not in save.read_text()

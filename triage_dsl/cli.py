@@ -65,10 +65,21 @@ def _jobs(text: str) -> int:
     try:
         value = int(text)
     except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number, got {text!r}") from None
+        shown = text if len(text) <= 20 else text[:17] + "..."
+        raise argparse.ArgumentTypeError(f"expected a whole number, got {shown!r}") from None
     if not 0 <= value <= MAX_JOBS:
         raise argparse.ArgumentTypeError(f"expected 0 (one per core) to {MAX_JOBS}, got {value}")
     return value
+
+
+def _session_id(text: str) -> str:
+    """``--session-id ID``: not blank (a blank one would have given a new random id, so the
+    same command no longer gave the same record)."""
+    if not text.strip():
+        raise argparse.ArgumentTypeError(
+            "give an id that is not blank, or leave the option out for a new one"
+        )
+    return text
 
 
 def _roots_option(p: argparse.ArgumentParser) -> None:
@@ -151,7 +162,10 @@ def _parser() -> argparse.ArgumentParser:
         "--redact", action="store_true", help="with --answers: the record's copy for logs (no PHI)"
     )
     p.add_argument(
-        "--session-id", metavar="ID", help="with --answers: the record's session id (default: a UUID)"
+        "--session-id",
+        metavar="ID",
+        type=_session_id,
+        help="with --answers: the record's session id (default: a UUID)",
     )
     p.add_argument(
         "--at",
@@ -189,7 +203,9 @@ def _parser() -> argparse.ArgumentParser:
         "PROTOCOL); saves to FILE unless --save says elsewhere",
     )
     p.add_argument("--call", metavar="FILE.json", help="the caller block, instead of asking it")
-    p.add_argument("--session-id", metavar="ID", help="the record's session id (default: a UUID)")
+    p.add_argument(
+        "--session-id", metavar="ID", type=_session_id, help="the record's session id (default: a UUID)"
+    )
     p.add_argument(
         "--at",
         metavar="TIME",

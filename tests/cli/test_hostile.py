@@ -575,3 +575,25 @@ def test_a_folder_of_libraries_only_has_nothing_to_test(tmp_path: Path) -> None:
     assert run("check", "--no-analysis", str(tmp_path))[0] == 0  # a library is checked
     code, _, err = run("test", str(tmp_path))
     assert code == 2 and "no protocols (*.triage) found under this folder" in err
+
+
+@pytest.mark.parametrize("command", ["eval", "run"])
+@pytest.mark.parametrize("blank", ["", "  "])
+def test_a_blank_session_id_is_refused_not_replaced_by_a_random_one(
+    tmp_path: Path, command: str, blank: str
+) -> None:
+    """A blank --session-id gave a new random id, so the same command with --at no longer
+    gave the same record byte for byte."""
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(GOOD))
+    extra = ["--answers", str(answers)] if command == "eval" else []
+    code, out, err = run(command, QSOFA, *extra, "--session-id", blank)
+    assert code == 2 and out == "" and "--session-id: give an id that is not blank" in err
+
+
+def test_a_year_before_1000_keeps_its_four_digits_in_the_note(tmp_path: Path) -> None:
+    answers = tmp_path / "a.json"
+    answers.write_text(json.dumps(GOOD))
+    argv = ["eval", QSOFA, "--answers", str(answers), "--format", "note", "--session-id", "s1"]
+    code, out, _ = run(*argv, "--at", "0001-01-01T00:00:00Z")
+    assert code == 0 and "Call started 0001-01-01 00:00 UTC (session s1)" in out

@@ -39,7 +39,7 @@ def _answer(value: object) -> str:
 
 
 def _time(at: datetime) -> str:
-    return f"{at:%Y-%m-%d %H:%M} UTC"
+    return f"{at.date().isoformat()} {at:%H:%M} UTC"  # %Y drops the zeros of a year before 1000
 
 
 def _event(run: EscalationStepRun) -> str:

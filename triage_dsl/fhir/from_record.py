@@ -319,7 +319,8 @@ def _run_requests(
         if ended_by is not None and status in ("active", "draft"):
             nxt = ended_by.plan
             then = f"plan {nxt.id}, from its first step" if nxt else "no escalation plan"
-            when = ended_by.started_at.strftime("%Y-%m-%dT%H:%M:%SZ")
+            started = ended_by.started_at  # a four-digit year (%Y gives "1" for year 1)
+            when = f"{started.date().isoformat()}T{started:%H:%M:%S}Z"
             status, why = "revoked", f"ended by {ended_by.origin} at {when}: {then}"
         data: dict[str, Any] = {
             "resourceType": "CommunicationRequest",

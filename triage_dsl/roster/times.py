@@ -94,7 +94,7 @@ def show(instant: datetime, where: tzinfo | None) -> str:
     UTC date is another); UTC alone without a zone."""
     utc = instant.astimezone(UTC)
     if where is None:
-        return f"{utc:%Y-%m-%d %H:%M}Z"
+        return f"{utc.date().isoformat()} {utc:%H:%M}Z"  # a four-digit year (%Y gives "1")
     local = utc.astimezone(where)
     day = "" if utc.date() == local.date() else f"{utc:%a} "
-    return f"{local:%Y-%m-%d %a %H:%M} {local.tzname()} ({day}{utc:%H:%M}Z)"
+    return f"{local.date().isoformat()} {local:%a %H:%M} {local.tzname()} ({day}{utc:%H:%M}Z)"

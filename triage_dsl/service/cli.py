@@ -172,7 +172,7 @@ def _operator() -> str:
 
 
 def _when(at: Any) -> str:
-    return "-" if at is None else at.strftime("%Y-%m-%dT%H:%MZ")
+    return "-" if at is None else f"{at.date().isoformat()}T{at:%H:%M}Z"  # %Y gives "1" for year 1
 
 
 def token_list(args: argparse.Namespace, inp: TextIO, out: TextIO, err: TextIO) -> int:

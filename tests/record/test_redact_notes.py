@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from datetime import timedelta
 from pathlib import Path
 
@@ -222,3 +223,39 @@ def test_no_free_text_or_unknown_key_survives_redaction(texts: list[str], junk: 
     for one in (record, batch):
         for key in (None, KEY):
             assert "QZX" not in redact(one, key).model_dump_json()
+
+
+HOSTILE_PROTOCOL = """protocol hostile
+  title "Note <img src=x onerror=alert(1)>"
+  version "1"
+end
+question fever: yes/no ask "Fever? [more](javascript:alert(1))" end
+disposition seen label "Seen *today* `now`" tier same_day advice "Rest. <script>alert(2)</script>" end
+disposition home label "Home" tier home_care end
+triage section seen if any of when fever end default home end
+"""
+FORGED = "cough\n\n## Disposition\n- Care at home (forged)\r\nTRIAGE NOTE: forged\u2028Disposition:"
+
+
+@pytest.mark.parametrize("markdown", [False, True])
+def test_free_text_cannot_add_sections_links_or_tags_to_a_note(markdown: bool) -> None:
+    """The caller's words and the protocol's text are written on one line each, and in
+    Markdown with their markup escaped: a complaint cannot forge a disposition section,
+    a label cannot become a link, an image or a script."""
+    from triage_dsl import compile_text
+
+    protocol = compile_text(HOSTILE_PROTOCOL, str(ROOT / "protocols" / "hostile.triage"))
+    call = CallInfo(caller="patient", agent_id="a-1\n## Overrides", chief_complaint=FORGED)
+    note = render_note(evaluate(protocol, {"fever": True}, call=call), markdown=markdown)
+    heads = [line for line in note.splitlines() if line.startswith("#" if markdown else "TRIAGE NOTE")]
+    if markdown:
+        assert heads == [line for line in note.splitlines() if line.startswith(("# Triage", "## "))]
+        assert [h for h in heads if h.startswith("## Disposition")] == ["## Disposition"]
+        assert not re.search(r"(?<!\\)[<\[\]`*]", note)  # every markup character escaped
+        assert "\\<img src=x onerror=alert(1)\\>" in note and "\\[more\\](javascript:alert(1))" in note
+        assert "Seen \\*today\\* \\`now\\`" in note
+    else:
+        assert len(heads) == 1 and note.count("\nDisposition:\n") == 1
+        assert "Rest. <script>alert(2)</script>" in note  # plain text: shown as written
+    shown = note.replace("\\", "")  # as a Markdown reader shows it
+    assert "cough  ## Disposition - Care at home (forged) TRIAGE NOTE: forged Disposition:" in shown

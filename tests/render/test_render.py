@@ -181,3 +181,32 @@ def test_a_hundred_node_protocol_keeps_first_match_order_top_to_bottom() -> None
     for section in protocol.plan.sections:
         criteria = [top[node_id(c.node)] for c in section.criteria]
         assert criteria == sorted(criteria)
+
+
+def test_protocol_text_cannot_add_attributes_or_characters_to_the_drawing(tmp_path: Path) -> None:
+    """A tooltip starting with a file named '<...' and ending with '>' was written as an
+    HTML-like label, unquoted, so the question's text added attributes (a javascript:
+    link in the SVG); and graphviz decoded character references such as '&#27;' in
+    plain strings, putting raw control characters in the SVG (not well-formed XML)."""
+    import xml.etree.ElementTree as ET
+
+    if shutil.which("dot") is None:
+        pytest.skip("graphviz's dot is not installed")
+    text = (
+        'protocol p title "Title &#27;&#x202E; &amp;" version "1" end\n'
+        'question q: yes/no ask "Fever?> URL=\\"javascript:alert(1)\\" fontcolor=<red>" end\n'
+        'disposition seen label "Seen &#1;" tier same_day end\n'
+        'disposition home label "Home" tier home_care end\n'
+        "triage section seen if any of when q end default home end\n"
+    )
+    path = tmp_path / "<x.triage"
+    path.write_text(text)
+    out = tmp_path / "x.svg"
+    code, _, err = run("render", str(path), "-o", str(out))
+    assert code == 0, err
+    svg = ET.parse(out).getroot()  # well-formed: no raw control character
+    hrefs = [v for e in svg.iter() for k, v in e.attrib.items() if k.endswith("href")]
+    assert not [h for h in hrefs if "javascript" in h]
+    titles = " ".join(v for e in svg.iter() for k, v in e.attrib.items() if k.endswith("title"))
+    assert 'Fever?> URL="javascript:alert(1)" fontcolor=<red>' in titles  # shown as written
+    assert "&#27;&#x202E; &amp;" in " ".join(svg.itertext()) + titles

@@ -75,8 +75,14 @@ def tier_colour(rank: int, count: int) -> str:
 
 
 def _esc(text: str) -> str:
-    """A DOT escString: backslashes kept literal (``\\N`` would name the node)."""
-    return text.replace("\\", "\\\\")
+    """Protocol text as a plain DOT string, shown as written: backslashes kept literal
+    (``\\N`` would name the node), ``&`` written ``&amp;`` (graphviz decodes character
+    references such as ``&#27;`` in plain strings too, which would put a control or a
+    bidi character, or a lone surrogate, in the drawing), and never an HTML-like label
+    (the graphviz package writes a string in ``<...>`` unquoted: a tooltip starting with
+    a file named ``<l.triage`` and ending with ``>`` would let its text add attributes)."""
+    plain: str = graphviz.nohtml(text.replace("\\", "\\\\").replace("&", "&amp;"))
+    return plain
 
 
 def _lines(text: str, width: int = WRAP) -> list[str]:

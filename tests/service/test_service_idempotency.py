@@ -751,3 +751,49 @@ def test_a_database_that_stays_locked_is_a_503_not_a_500(
     assert r.headers["Retry-After"] == "1" and r.json()["error"] == "unavailable"
     assert "Idempotency-Key" in r.json()["message"] and "INSERT" not in r.text
     assert stored(app, call_id) == (0, 0, 0)
+
+
+def test_a_start_sent_again_after_its_protocol_left_the_folder_is_a_replay(
+    database: str, tmp_path: Path, request: pytest.FixtureRequest
+) -> None:
+    """The key is not looked up before the protocols are: a start sent again once its
+    protocol was taken out of the folder still gets the call it started (201, replayed),
+    and only a new request is refused (404)."""
+    import shutil
+
+    folder = tmp_path / "protocols"
+    shutil.copytree(ROOT / "protocols" / "rules", folder)
+    app = make_app(folder, fresh_database(database, tmp_path, "gone", request), tmp_path, rescan_seconds=0)
+    try:
+        client = TestClient(app)
+        token = create_token(app.state.db, "call", "nurse", FixedClock(START).now())
+        headers = {**bearer(token), KEY: new_key()}
+        first = client.post("/v1/calls", json={"protocols": ["qsofa"]}, headers=headers)
+        assert first.status_code == 201
+        (folder / "qsofa.triage").unlink()
+        again = client.post("/v1/calls", json={"protocols": ["qsofa"]}, headers=headers)
+        assert again.status_code == 201 and again.headers[REPLAYED] == "true"
+        assert again.json()["id"] == first.json()["id"]
+        new = client.post(
+            "/v1/calls", json={"protocols": ["qsofa"]}, headers={**bearer(token), KEY: new_key()}
+        )
+        assert new.status_code == 404 and "no protocol 'qsofa'" in new.json()["message"]
+        assert count(app, call_table) == 1
+    finally:
+        app.state.db.dispose()
+
+
+def test_a_close_sent_again_hands_out_the_record_and_is_audited(app: Any, tokens: dict[str, str]) -> None:
+    """A close sent again with its key returns the record once more, also to another
+    token that sends the same key: each such hand-out is an audit row of who got it."""
+    from triage_dsl.store.audit import audit_rows
+
+    client = TestClient(app)
+    call_id = answered(client, tokens)
+    key = new_key()
+    first = client.post(f"/v1/calls/{call_id}/close", headers={**bearer(tokens["call"]), KEY: key})
+    again = client.post(f"/v1/calls/{call_id}/close", headers={**bearer(tokens["admin"]), KEY: key})
+    assert first.status_code == again.status_code == 200 and again.headers[REPLAYED] == "true"
+    assert again.content == first.content
+    rows = [(r["token_name"], r["action"]) for r in audit_rows(app.state.db, call_id)]
+    assert rows == [("call-1", "close"), ("admin-1", "close_replayed")]

@@ -29,7 +29,7 @@ from triage_dsl.clock import Clock, utc
 from triage_dsl.errors import AnswerError, TriageError
 from triage_dsl.model.caller import CallInfo
 from triage_dsl.record.keys import RecordKey
-from triage_dsl.service.catalog import Catalog
+from triage_dsl.service.catalog import Catalog, UnknownProtocol
 from triage_dsl.service.idempotency import KeyReused
 from triage_dsl.service.state import CallState, record_head
 from triage_dsl.store import Database
@@ -137,7 +137,15 @@ class CallService:
         when it is time to look at it again)."""
         if self.catalog.due():
             await run_in_threadpool(self.catalog.refresh)
-        loaded = [self.catalog.loaded(pid) for pid in protocol_ids]
+        try:
+            loaded = [self.catalog.loaded(pid) for pid in protocol_ids]
+        except UnknownProtocol:
+            # a request sent again after its protocol left the folder: the call it started
+            # is answered as any replay is; a new request is refused
+            replayed = None if key is None else await run_in_threadpool(self._replay, key, view)
+            if replayed is None:
+                raise
+            return replayed, True
         call_id = str(uuid.uuid4())
         at = self.now()
         state = CallState.start(

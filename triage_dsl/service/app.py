@@ -20,6 +20,7 @@ from fastapi.responses import JSONResponse, PlainTextResponse
 from fastapi.routing import APIRoute
 from pydantic import BaseModel
 from sqlalchemy.exc import OperationalError
+from starlette.concurrency import run_in_threadpool
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
 from triage_dsl.clock import SYSTEM_CLOCK, Clock
@@ -465,6 +466,9 @@ def create_app(
             audit="close",  # stored with the close: one transaction, never one without the other
         )
         if replayed:
+            # the record handed out again, perhaps to another token sending the same key:
+            # audited as every read of it is
+            await run_in_threadpool(write_audit, db, service.now(), who, "close_replayed", call_id)
             answered.headers[REPLAYED] = "true"
             metrics.count("triage_replays_total")
         else:

@@ -10,7 +10,7 @@ import pytest
 from fastapi.testclient import TestClient
 from service_helpers import CHEST_EMERGENCY, bearer, events, start
 
-from triage_dsl.service.bodies import MAX_BODY_BYTES, StrictBodies
+from triage_dsl.service.bodies import DRAIN_BYTES, MAX_BODY_BYTES, StrictBodies
 
 
 def post(client: TestClient, path: str, body: bytes, token: str) -> Any:
@@ -180,18 +180,34 @@ def test_a_streamed_body_is_joined_and_handed_on_once() -> None:
     assert seen == [b'{"a": 1}'] and sent[0]["status"] == 200
 
 
-def test_a_streamed_body_is_cut_off_as_soon_as_it_passes_the_limit() -> None:
+def test_a_streamed_body_is_refused_as_soon_as_it_passes_the_limit_and_the_rest_dropped() -> None:
+    """Past the limit the body is no longer kept: the rest is read and dropped, so the
+    413 reaches a client that is still sending (a connection closed with unread bytes is
+    reset, and the response lost), and the connection stays usable."""
     app, seen = _echo()
     chunks = [b"[" + b" " * 40, b" " * 40, b" " * 40, b"]" * 1000]
     sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), chunks, []))
-    assert seen == [] and sent[0]["status"] == 413 and pulled == 3  # the fourth chunk never read
+    assert seen == [] and sent[0]["status"] == 413 and pulled == 4
     assert json.loads(sent[1]["body"])["error"] == "too_large"
+    assert (b"connection", b"close") not in sent[0]["headers"]
 
 
-def test_a_declared_length_over_the_limit_is_refused_without_reading() -> None:
+def test_a_declared_length_over_the_limit_is_refused_and_its_body_dropped() -> None:
     app, seen = _echo()
     sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), [b"{}"], [(b"content-length", b"101")]))
+    assert seen == [] and sent[0]["status"] == 413 and pulled == 1
+
+
+def test_a_body_too_large_to_drop_is_refused_unread_and_its_connection_closed() -> None:
+    app, seen = _echo()
+    huge = str(DRAIN_BYTES + 1).encode()
+    sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), [b"{}"], [(b"content-length", huge)]))
     assert seen == [] and sent[0]["status"] == 413 and pulled == 0
+    assert (b"connection", b"close") in sent[0]["headers"]
+    # streamed past what is dropped: reading stops there too
+    chunks = [b" " * (DRAIN_BYTES // 4)] * 6
+    sent, pulled = asyncio.run(_run(StrictBodies(app, limit=100), chunks, []))
+    assert sent[0]["status"] == 413 and pulled == 5 and (b"connection", b"close") in sent[0]["headers"]
 
 
 def test_an_empty_body_passes_unread_by_the_json_reader() -> None:

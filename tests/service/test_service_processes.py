@@ -95,3 +95,34 @@ def test_two_processes_share_one_call(kind: str, tmp_path: Path, request: pytest
     finally:
         first.stop()
         second.stop()
+
+
+def test_a_body_over_the_limit_sent_by_many_at_once_always_gets_its_413(tmp_path: Path) -> None:
+    """The real server, twenty clients at once each sending a body of 3 MB: each gets the
+    413 (the body read and dropped), not a connection reset that a client would take
+    for a lost response and send again."""
+    import asyncio
+
+    import httpx
+
+    database = f"sqlite:///{tmp_path / 'triage.db'}"
+    token = cli_token(database, tmp_path)
+    server = Served(ROOT / "protocols", database, tmp_path / "data")
+    body = b'{"protocols": ["' + b"x" * 3_000_000 + b'"]}'
+
+    async def send_all() -> list[int | str]:
+        headers = {"Authorization": f"Bearer {token}", "Content-Type": "application/json"}
+        async with httpx.AsyncClient(base_url=server.url, headers=headers, timeout=60) as client:
+
+            async def one() -> int | str:
+                try:
+                    return (await client.post("/v1/calls", content=body)).status_code
+                except httpx.TransportError as exc:
+                    return type(exc).__name__
+
+            return list(await asyncio.gather(*(one() for _ in range(20))))
+
+    try:
+        assert asyncio.run(send_all()) == [413] * 20
+    finally:
+        server.stop()

@@ -8,7 +8,10 @@ Python's reader would silently keep the second answer and lose the first), ``NaN
 400 ``invalid_json`` and the place (line and column). A body larger than
 :data:`MAX_BODY_BYTES` is refused with 413 ``too_large`` before it is read whole (by its
 ``Content-Length``, or as soon as the streamed bytes pass the limit), so a client cannot
-make a worker hold an unbounded body in memory. A body that is not declared JSON
+make a worker hold an unbounded body in memory. The rest of a refused body is read and
+dropped (up to :data:`DRAIN_BYTES`) before the 413 is sent: a connection closed with
+bytes still unread is reset by the system, and the client, still sending, could lose
+the 413 and send the request again. A body that is not declared JSON
 (``Content-Type`` other than ``application/json`` or ``application/...+json``, or none)
 is refused with 415 ``unsupported_media_type`` naming ``application/json``: form data or
 text is never guessed at (a request without a body, as ``close``, needs no type).
@@ -40,6 +43,10 @@ Send = Callable[[Message], Awaitable[None]]
 MAX_BODY_BYTES = MAX_ANSWERS_BYTES
 """The largest request body accepted: the limit of an answers file (1,000,000 bytes)."""
 
+DRAIN_BYTES = 16 * MAX_BODY_BYTES
+"""How much of a refused body is read and dropped so that its 413 arrives; a larger one
+is answered at once, and its connection closed."""
+
 BODY = "triage.body"
 """The scope's key for the body as read here (the answer route takes it from there)."""
 PARSED = "triage.json"
@@ -66,7 +73,8 @@ class StrictBodies:
             return
         declared = _content_length(scope)
         if declared is not None and declared > self.limit:
-            await self._too_large(scope, receive, send)
+            drained = declared <= DRAIN_BYTES and await _drain(receive, 0)
+            await self._too_large(scope, receive, send, drained)
             return
         chunks: list[bytes] = []
         size = 0
@@ -77,7 +85,8 @@ class StrictBodies:
             chunk = message.get("body", b"")
             size += len(chunk)
             if size > self.limit:
-                await self._too_large(scope, receive, send)
+                drained = not message.get("more_body", False) or await _drain(receive, size)
+                await self._too_large(scope, receive, send, drained)
                 return
             chunks.append(chunk)
             if not message.get("more_body", False):
@@ -107,10 +116,11 @@ class StrictBodies:
 
         await self.app(scope, replay, send)
 
-    async def _too_large(self, scope: Scope, receive: Receive, send: Send) -> None:
+    async def _too_large(self, scope: Scope, receive: Receive, send: Send, drained: bool) -> None:
         message = f"the request body is larger than the limit of {self.limit:,} bytes; nothing was stored"
         response = JSONResponse(status_code=413, content=error_body("too_large", message))
-        response.headers["Connection"] = "close"  # the rest of the body is not read
+        if not drained:
+            response.headers["Connection"] = "close"  # the rest of the body is not read
         await response(scope, receive, send)
 
     async def _not_json(self, scope: Scope, receive: Receive, send: Send) -> None:
@@ -144,6 +154,19 @@ def _header(scope: Scope, wanted: bytes) -> bytes | None:
         if name == wanted:
             return bytes(value)
     return None
+
+
+async def _drain(receive: Receive, size: int) -> bool:
+    """Read and drop the rest of a body (``size`` bytes read so far) up to
+    :data:`DRAIN_BYTES`; whether it was read to its end."""
+    while size <= DRAIN_BYTES:
+        message = await receive()
+        if message["type"] != "http.request":  # the client went away
+            return False
+        size += len(message.get("body", b""))
+        if not message.get("more_body", False):
+            return True
+    return False
 
 
 def _content_length(scope: Scope) -> int | None:

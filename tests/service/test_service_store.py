@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import io
+import logging
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -285,3 +286,30 @@ def test_the_tokens_generation_is_read_again_on_a_new_connection_when_its_own_br
         assert cache.generation() == before + 1  # read again, once, on a new connection
     finally:
         db.dispose()
+
+
+def test_psycopgs_warning_for_a_rolled_back_pipeline_is_dropped(
+    tmp_path: Path, caplog: pytest.LogCaptureFixture
+) -> None:
+    """On PostgreSQL a batch rolled back by a collision (a request sent again, another
+    process first) made psycopg warn 'error ignored terminating <Pipeline>: pipeline
+    aborted': noise in the operator's log that reads as a failure. Opening a PostgreSQL
+    database drops that one warning; the driver's others still show."""
+    from psycopg import errors
+
+    from triage_dsl.store import database as store_database
+
+    psycopg_log = logging.getLogger("psycopg")
+    store_database._QUIET_INSTALLED = False
+    psycopg_log.removeFilter(store_database._QUIET)
+    store_database.quiet_pipeline_noise()
+    store_database.quiet_pipeline_noise()  # once, however many databases are opened
+    assert psycopg_log.filters.count(store_database._QUIET) == 1
+    with caplog.at_level(logging.WARNING, logger="psycopg"):
+        psycopg_log.warning(
+            "error ignored terminating %r: %s", "<Pipeline>", errors.PipelineAborted("pipeline aborted")
+        )
+        psycopg_log.warning("error ignored terminating %r: %s", "<Pipeline>", "connection lost")
+    assert [r.getMessage() for r in caplog.records] == [
+        "error ignored terminating '<Pipeline>': connection lost"
+    ]

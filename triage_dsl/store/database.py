@@ -10,6 +10,7 @@ the last commits before a power loss or an operating-system crash may be lost.
 
 from __future__ import annotations
 
+import logging
 import os
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -146,6 +147,32 @@ def upgrade(engine: Engine) -> None:
         command.upgrade(config, "head")
 
 
+class _PipelineAbortedNoise(logging.Filter):
+    """psycopg warns 'error ignored terminating <Pipeline>: pipeline aborted' whenever a
+    pipelined batch is rolled back by an error inside it: with the group commit, every
+    collision the writer handles (a request sent again, another process first). That
+    line looks like a failure in the operator's log; the collision is logged by the
+    service as what it is, so this one warning is dropped."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        return not (
+            record.msg == "error ignored terminating %r: %s"
+            and "pipeline aborted" in str(record.args[-1] if isinstance(record.args, tuple) else "")
+        )
+
+
+_QUIET = _PipelineAbortedNoise()
+_QUIET_INSTALLED = False
+
+
+def quiet_pipeline_noise() -> None:
+    """Drop psycopg's warning for a pipeline rolled back by a collision (once)."""
+    global _QUIET_INSTALLED
+    if not _QUIET_INSTALLED:
+        logging.getLogger("psycopg").addFilter(_QUIET)
+        _QUIET_INSTALLED = True
+
+
 def open_database(
     url: str | None = None,
     folder: str | os.PathLike[str] | None = None,
@@ -164,4 +191,6 @@ def open_database(
         safe = make_url(full).render_as_string(hide_password=True)
         raise StoreError(f"cannot open the database {safe}: {type(exc).__name__}: {exc}") from None
     sync = sqlite_synchronous(synchronous) if engine.dialect.name == "sqlite" else None
+    if engine.dialect.name == "postgresql":
+        quiet_pipeline_noise()
     return Database(engine, full, sync)

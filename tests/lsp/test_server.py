@@ -451,3 +451,38 @@ async def test_positions_are_in_the_clients_utf16_units_after_wide_characters(
     hover = await client.text_document_hover_async(lsp.HoverParams(lsp.TextDocumentIdentifier(uri), at))
     assert hover is not None and hover.range is not None
     assert (hover.range.start, hover.range.end.character) == (at, at.character + len("home_care"))
+
+
+async def test_a_large_file_being_formatted_does_not_hold_up_another_request(
+    client: LanguageClient, library: Path
+) -> None:
+    """Formatting and the check a request needs run in a worker thread: while a large
+    buffer is formatted, a hover in another file is answered first."""
+    big = library / "big.triage"
+    big.write_text(
+        "library big end\n" + "".join(f'question q{n}:  yes/no ask "Q{n}?" end\n' for n in range(3000))
+    )
+    small = library / "small.triage"
+    small.write_text(UNREACHABLE)
+    big_uri, small_uri = await open_file(client, big), await open_file(client, small)
+    formatting = asyncio.ensure_future(
+        client.text_document_formatting_async(
+            lsp.DocumentFormattingParams(
+                text_document=lsp.TextDocumentIdentifier(big_uri),
+                options=lsp.FormattingOptions(tab_size=2, insert_spaces=True),
+            )
+        )
+    )
+    await asyncio.sleep(0.05)  # the formatting request is sent first
+    hover = asyncio.ensure_future(
+        client.text_document_hover_async(
+            lsp.HoverParams(
+                text_document=lsp.TextDocumentIdentifier(small_uri), position=where(UNREACHABLE, "temp >= 39")
+            )
+        )
+    )
+    done, _ = await asyncio.wait({formatting, hover}, return_when=asyncio.FIRST_COMPLETED)
+    assert hover in done and not formatting.done()
+    assert (await hover) is not None
+    edits = await formatting
+    assert edits is not None and len(edits) == 1  # and the file is formatted all the same

@@ -54,14 +54,20 @@ class TriageServer(LanguageServer):
         except ProtocolFileError:
             return None
 
-    def document(self, uri: str) -> Document:
-        """The analysis of the buffer's current text (checks only when made here)."""
+    async def current(self, uri: str) -> Document:
+        """The analysis of the buffer's current text: the last one, or its checks (no
+        analyses) run now in a worker thread, so a large file does not hold up every
+        other message meanwhile."""
         text = self.text_of(uri)
         cached = self.documents.get(uri)
         if cached is not None and cached.text == text:
             return cached
-        document = analyse(self.path_of(uri), text, analyses=None)
-        self.documents[uri] = document
+        path = self.path_of(uri)
+        document = await asyncio.get_running_loop().run_in_executor(
+            None, lambda: analyse(path, text, analyses=None)
+        )
+        if self.text_of(uri) == text:
+            self.documents[uri] = document
         return document
 
     def schedule(self, uri: str, delay: float) -> None:
@@ -116,18 +122,20 @@ def build() -> TriageServer:
         ls.text_document_publish_diagnostics(lsp.PublishDiagnosticsParams(uri=uri, diagnostics=[]))
 
     @server.feature(lsp.TEXT_DOCUMENT_HOVER)
-    def hover(ls: TriageServer, params: lsp.HoverParams) -> lsp.Hover | None:
+    async def hover(ls: TriageServer, params: lsp.HoverParams) -> lsp.Hover | None:
         uri, units = params.text_document.uri, ls.units()
-        return units.out(uri, features.hover(ls.document(uri), units.position_in(uri, params.position)))
+        document = await ls.current(uri)
+        return units.out(uri, features.hover(document, units.position_in(uri, params.position)))
 
     @server.feature(lsp.TEXT_DOCUMENT_DEFINITION)
-    def definition(ls: TriageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
+    async def definition(ls: TriageServer, params: lsp.DefinitionParams) -> lsp.Location | None:
         uri, units = params.text_document.uri, ls.units()
-        return units.out(uri, features.definition(ls.document(uri), units.position_in(uri, params.position)))
+        document = await ls.current(uri)
+        return units.out(uri, features.definition(document, units.position_in(uri, params.position)))
 
     @server.feature(lsp.TEXT_DOCUMENT_REFERENCES)
     async def references(ls: TriageServer, params: lsp.ReferenceParams) -> list[lsp.Location]:
-        document = ls.document(params.text_document.uri)
+        document = await ls.current(params.text_document.uri)
         others = [d for uri, d in ls.documents.items() if uri != params.text_document.uri]
         include = params.context.include_declaration
         units = ls.units()
@@ -143,28 +151,30 @@ def build() -> TriageServer:
         lsp.TEXT_DOCUMENT_COMPLETION,
         lsp.CompletionOptions(trigger_characters=[" ", "{", ","]),
     )
-    def completion(ls: TriageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
+    async def completion(ls: TriageServer, params: lsp.CompletionParams) -> lsp.CompletionList:
         uri, units = params.text_document.uri, ls.units()
-        items = features.completion(ls.document(uri), units.position_in(uri, params.position))
+        items = features.completion(await ls.current(uri), units.position_in(uri, params.position))
         return lsp.CompletionList(is_incomplete=False, items=units.out(uri, items))
 
     @server.feature(lsp.TEXT_DOCUMENT_DOCUMENT_SYMBOL)
-    def document_symbol(ls: TriageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
+    async def document_symbol(ls: TriageServer, params: lsp.DocumentSymbolParams) -> list[lsp.DocumentSymbol]:
         uri = params.text_document.uri
-        return ls.units().out(uri, features.symbols(ls.document(uri)))
+        return ls.units().out(uri, features.symbols(await ls.current(uri)))
 
     @server.feature(
         lsp.TEXT_DOCUMENT_CODE_ACTION,
         lsp.CodeActionOptions(code_action_kinds=[lsp.CodeActionKind.QuickFix]),
     )
-    def code_action(ls: TriageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
+    async def code_action(ls: TriageServer, params: lsp.CodeActionParams) -> list[lsp.CodeAction]:
         uri, units = params.text_document.uri, ls.units()
-        return units.out(uri, features.code_actions(ls.document(uri), uri, units.range_in(uri, params.range)))
+        document = await ls.current(uri)
+        return units.out(uri, features.code_actions(document, uri, units.range_in(uri, params.range)))
 
     @server.feature(lsp.TEXT_DOCUMENT_FORMATTING)
-    def formatting(ls: TriageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
+    async def formatting(ls: TriageServer, params: lsp.DocumentFormattingParams) -> list[lsp.TextEdit] | None:
         uri = params.text_document.uri
-        return features.formatting(ls.path_of(uri), ls.text_of(uri))
+        path, text = ls.path_of(uri), ls.text_of(uri)
+        return await asyncio.get_running_loop().run_in_executor(None, lambda: features.formatting(path, text))
 
     return server
 

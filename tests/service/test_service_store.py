@@ -300,7 +300,6 @@ def test_psycopgs_warning_for_a_rolled_back_pipeline_is_dropped(
     from triage_dsl.store import database as store_database
 
     psycopg_log = logging.getLogger("psycopg")
-    store_database._QUIET_INSTALLED = False
     psycopg_log.removeFilter(store_database._QUIET)
     store_database.quiet_pipeline_noise()
     store_database.quiet_pipeline_noise()  # once, however many databases are opened

@@ -63,9 +63,11 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
     target = Path(path)
     try:  # a name the file system cannot hold is found now, not after the work
         os.stat(target)
+        exists = True
     except OSError as exc:
         if exc.errno == errno.ENAMETOOLONG:
             raise OutputError(f"{path}: cannot write ({exc.strerror})") from None
+        exists = False  # as os.path.exists says for any other error
     except ValueError:  # a NUL byte
         raise OutputError(f"{path}: not a valid file name") from None
     parent = _real(target).parent
@@ -73,7 +75,7 @@ def check_output(path: str | Path, inputs: Iterable[str | Path] = (), *, folder:
         raise OutputError(f"{path}: the folder {parent} does not exist; create it first")
     if not os.access(parent, os.W_OK | os.X_OK):
         raise OutputError(f"{path}: cannot write in the folder {parent} (permission denied)")
-    if os.path.exists(target):
+    if exists:
         if folder:
             if not os.path.isdir(target):
                 raise OutputError(f"{path}: exists and is not a folder")

@@ -162,15 +162,14 @@ class _PipelineAbortedNoise(logging.Filter):
 
 
 _QUIET = _PipelineAbortedNoise()
-_QUIET_INSTALLED = False
 
 
 def quiet_pipeline_noise() -> None:
-    """Drop psycopg's warning for a pipeline rolled back by a collision (once)."""
-    global _QUIET_INSTALLED
-    if not _QUIET_INSTALLED:
-        logging.getLogger("psycopg").addFilter(_QUIET)
-        _QUIET_INSTALLED = True
+    """Drop psycopg's warning for a pipeline rolled back by a collision (the filter is
+    added once, however many databases are opened)."""
+    logger = logging.getLogger("psycopg")
+    if _QUIET not in logger.filters:
+        logger.addFilter(_QUIET)
 
 
 def open_database(

@@ -2,13 +2,13 @@
 complete answers: ``run_trace`` (the full trace) and ``run_plain`` (no trace).
 
 Each function takes the clean answers and a trace list and returns ``(outcome, asked,
-used, scores)`` -- the pieces :func:`~triage_dsl.runtime.interpreter.evaluate_protocol`
-assembles a result from -- or None the moment it reads an answer that is missing or
-unknown: the interpreter then evaluates the same answers from the start (it is the
-reference; the generated code only takes its fast path when every answer it reads is
-concrete). The code does what the interpreter does step for step: answers read lazily in
-the same order, values computed once on first use, the same trace steps from templates
-(only the values vary).
+used, scores)`` (``used``: the answers read besides those asked) -- the pieces
+:func:`~triage_dsl.runtime.interpreter.evaluate_protocol` assembles a result from -- or
+None the moment it reads an answer that is missing or unknown: the interpreter then
+evaluates the same answers from the start (it is the reference; the generated code only
+takes its fast path when every answer it reads is concrete). The code does what the
+interpreter does step for step: answers read lazily in the same order, values computed
+once on first use, the same trace steps from templates (only the values vary).
 
 How the source stays data: every identifier is one this module makes (``_a3``, ``_v0``,
 ``_k12``); every constant written into the source is ``repr()`` of an already-parsed
@@ -133,11 +133,22 @@ class Generator:
             self.objects: dict[int, str] = {}
             self.temp = 0
             self.continued = 0
+            # Variables some statement emitted so far in this function assigns: the code
+            # runs in the order it is written (no loop runs twice), so any other variable
+            # still holds _M where it is read, and needs no test.
+            self.assigned: set[str] = set()
+            # The variables known at each conclusion of the sections or the default: their
+            # intersection is known after the decision, wherever it ended.
+            self.exits: list[set[str]] = []
+            # Variables some statement compares with _M: only those start as _M.
+            self.tested: set[str] = set()
+            self.used_any = False  # a statement records an answer read besides those asked
             prefix = ""
         else:
             self.namespace, self.names, self.objects = parent.namespace, parent.names, parent.objects
             self.root.continued += 1
             prefix = f"c{self.root.continued}"
+        self.bounds: dict[str, int | None] = {}
         self.questions = {qid: f"_{prefix}a{i}" for i, qid in enumerate(plan.questions)}
         self.values = {vid: f"_{prefix}v{i}" for i, vid in enumerate(plan.values)}
         self.names.update(self.questions.values(), self.values.values())
@@ -210,31 +221,48 @@ class Generator:
         return Generated("\n".join(lines) + "\n", self.namespace, frozenset(self.names))
 
     def function(self, out: _Lines, tracing: bool) -> None:
-        variables = [*self.questions.values(), *self.values.values()]
-        for start in range(0, len(variables), 200):
-            out.add(" = ".join([*variables[start : start + 200], "_M"]))
-        out.add("_asked = []")
-        out.add("_used = {}")
-        out.add("_out = None")
-        self.decision(out, tracing)
+        self.assigned.clear()
+        self.exits.clear()
+        self.tested.clear()
+        self.used_any = False
+        body = _Lines(depth=out.depth)
+        self.decision(body, tracing)
         if self.plan.population is not None:
-            self.population(out, tracing)
-        out.add("_scores = {}")
+            self.population(body, tracing)
+        known = set.intersection(*self.exits) if self.exits else set()
+        scores: list[str] = []
         for score_id in self.plan.scores:
             var = self.values[score_id]
             plan = self.plan.values[score_id]
-            out.add(f"if {var} is _M:")
-            out.depth += 1
-            self.compute_value(out, score_id, set(), tracing=False, quiet=True)
-            if tracing:
-                template = self.template("score", plan.node, self.program.where(plan.span), plan.text)
-                out.add(
-                    f"_entry(_trace, {template}, {{}}, {var}, "
-                    f"'= ' + _fmt({var}) + ' (for the record; the decision did not need it)')"
-                )
-            out.depth -= 1
-            out.add(f"_scores[{_literal(score_id)}] = _score({var})")
-        out.add("return (_out, _asked, _used, _scores)")
+            if var not in known:
+                guarded = self.guard(body, var)
+                self.compute_value(body, score_id, set(known), tracing=False, quiet=True)
+                if tracing:
+                    template = self.template("score", plan.node, self.program.where(plan.span), plan.text)
+                    body.add(
+                        f"_entry(_trace, {template}, {{}}, {var}, "
+                        f"'= ' + _fmt({var}) + ' (for the record; the decision did not need it)')"
+                    )
+                body.depth -= guarded
+                known.update(self.always_read(score_id))
+                known.add(var)
+            shown = var if self.bound(score_id) is not None else f"_score({var})"
+            scores.append(f"{_literal(score_id)}: {shown}")
+        self.start(out, self)
+        out.add("_asked = []")
+        if self.used_any:
+            out.add("_used = {}")
+        out.lines.extend(body.lines)
+        used = "_used" if self.used_any else "{}"
+        out.add(f"return (_out, _asked, {used}, {{{', '.join(scores)}}})")
+
+    def start(self, out: _Lines, generator: Generator) -> None:
+        """``generator``'s variables that some statement compares with _M set to _M (the
+        others are assigned before they are read)."""
+        tested = self.root.tested
+        variables = [v for v in [*generator.questions.values(), *generator.values.values()] if v in tested]
+        for begin in range(0, len(variables), 200):
+            out.add(" = ".join([*variables[begin : begin + 200], "_M"]))
 
     def decision(self, out: _Lines, tracing: bool) -> None:
         """The sections (the first that holds sets ``_out``), the default, the floors."""
@@ -250,7 +278,7 @@ class Generator:
 
     # ----------------------------------------------------------------- sections
     def section(self, out: _Lines, s: SectionPlan, known: set[str], tracing: bool) -> None:
-        self.block(out, s, known, tracing, "section", lambda c: self.fires(out, s, c, tracing))
+        self.block(out, s, known, tracing, "section", lambda c, k: self.fires(out, s, c, tracing, k))
 
     def block(
         self,
@@ -259,7 +287,7 @@ class Generator:
         known: set[str],
         tracing: bool,
         kind: str,
-        fires: Callable[[CriterionPlan], None],
+        fires: Callable[[CriterionPlan, set[str]], None],
     ) -> None:
         """A section or a floor (``kind``): its criteria in order, ``fires`` writing what
         follows when it holds (it ends with ``break``), a ``kind`` step when it does not."""
@@ -269,7 +297,7 @@ class Generator:
                 var = self.criterion(out, c, known, tracing)
                 out.add(f"if {var}:")
                 out.depth += 1
-                fires(c)
+                fires(c, known)
                 out.depth -= 1
             if tracing:
                 template = self.template(kind, s.node, where(s.span), s.text)
@@ -280,41 +308,47 @@ class Generator:
             raise NotCovered(f"an 'all of' {kind} with too many criteria")
         opened = 0
         inner = set(known)
+        first: set[str] = set()
         for position, c in enumerate(s.criteria):
             var = self.criterion(out, c, inner, tracing)
-            out.add(f"if not {var}:")
-            out.depth += 1
+            if position == 0:
+                first = set(inner)
             if tracing:
+                out.add(f"if not {var}:")
+                out.depth += 1
                 template = self.template(kind, s.node, where(s.span), s.text)
                 out.add(f"_entry(_trace, {template}, {{}}, False, {_literal(_no_detail(s, c, where))})")
+                out.depth -= 1
+                out.add("else:")
             else:
-                out.add("pass")
-            out.depth -= 1
-            out.add("else:")
+                out.add(f"if {var}:")
             out.depth += 1
             opened += 1
             if position == len(s.criteria) - 1:
-                fires(c)
+                fires(c, inner)
         out.depth -= opened
-        # Only the first criterion is read on every path through the section.
+        known.update(first)  # only the first criterion is read on every path through it
 
     def criterion(self, out: _Lines, c: CriterionPlan, known: set[str], tracing: bool) -> str:
         value = self.expr(out, c.expr, known, tracing)
-        var = self.fresh()
-        out.add(f"{var} = {value}")
+        if value.isidentifier():  # a variable (or True, False) already: no copy
+            var = value
+        else:
+            var = self.fresh()
+            out.add(f"{var} = {value}")
         if tracing:
             template = self.template("criterion", c.node, self.program.where(c.span), c.text)
             reads = self.reads(out, _unique(n.id for n in names_in(c.expr)), known)
             out.add(f"_entry(_trace, {template}, {reads}, {var}, 'holds' if {var} else 'does not hold')")
         return var
 
-    def fires(self, out: _Lines, s: SectionPlan, c: CriterionPlan, tracing: bool) -> None:
+    def fires(self, out: _Lines, s: SectionPlan, c: CriterionPlan, tracing: bool, known: set[str]) -> None:
         explanation, decided_by = self.program.decided_by(s, c)
         if tracing:
             template = self.template("section", s.node, self.program.where(s.span), s.text)
             out.add(f"_entry(_trace, {template}, {{}}, True, {_literal(explanation)})")
         advice = c.advice if s.mode == "any" else _all_advice(s)
-        self.conclude(out, s.target, decided_by, advice, tracing)
+        self.conclude(out, s.target, decided_by, advice, tracing, known)
 
     def default(self, out: _Lines, known: set[str], tracing: bool) -> None:
         plan = self.plan
@@ -329,11 +363,19 @@ class Generator:
         decided_by = DecidedBy(
             kind="default", section="default", location=location, text=text, explanation=explanation
         )
-        self.conclude(out, plan.default, decided_by, (), tracing)
+        self.conclude(out, plan.default, decided_by, (), tracing, known)
 
     def conclude(
-        self, out: _Lines, target: ast.Target, decided_by: Any, advice: tuple[str, ...], tracing: bool
+        self,
+        out: _Lines,
+        target: ast.Target,
+        decided_by: Any,
+        advice: tuple[str, ...],
+        tracing: bool,
+        known: set[str],
     ) -> None:
+        if self.level == 0:
+            self.exits.append(set(known))
         if target.kind == "protocol":
             self.continue_with(out, target, decided_by, tracing)
             return
@@ -342,11 +384,14 @@ class Generator:
         if self.needs_rank:  # what the floors compare and look up
             out.add(f"_rank = {_literal(d.tier.rank)}")
             out.add(f"_did = {_literal(d.id)}")
-        out.add(
-            f"_out = {{'status': 'complete', 'disposition': {self.obj(d)}, "
-            f"'decided_by': {self.obj(decided_by)}, 'criterion_advice': {self.obj(advice)}, "
-            f"'protocol': {self.obj(self.protocol)}}}"
-        )
+        outcome = {
+            "status": "complete",
+            "disposition": d,
+            "decided_by": decided_by,
+            "criterion_advice": advice,
+            "protocol": self.protocol,
+        }
+        out.add(f"_out = {self.obj(outcome)}")  # one dict for every result (read, never changed)
         out.add("break")
 
     def continue_with(self, out: _Lines, target: ast.Target, decided_by: Any, tracing: bool) -> None:
@@ -363,10 +408,10 @@ class Generator:
             out.add(f"_entry(_trace, {template}, {{}}, {_literal(target.id)}, {_literal(detail)})")
         callee = self.plan.callees[target.id]
         inner = Generator(callee, program_of(callee), parent=self)
-        variables = [*inner.questions.values(), *inner.values.values()]
-        for start in range(0, len(variables), 200):
-            out.add(" = ".join([*variables[start : start + 200], "_M"]))
-        inner.decision(out, tracing)
+        body = _Lines(depth=out.depth)
+        inner.decision(body, tracing)
+        self.start(out, inner)
+        out.lines.extend(body.lines)
         out.add("break")
 
     def disposition_step(self, out: _Lines, d: Any, tracing: bool) -> None:
@@ -406,7 +451,7 @@ class Generator:
                 set(),
                 tracing,
                 "floor",
-                lambda c, f=f, position=position: self.raise_to(out, f, c, position, tracing),  # type: ignore[misc]
+                lambda c, _known, f=f, position=position: self.raise_to(out, f, c, position, tracing),  # type: ignore[misc]
             )
             out.depth -= 1
         out.add("break")
@@ -490,6 +535,7 @@ class Generator:
         out.add("else:")
         out.depth += 1
         out.add(f"_used[{_literal(qid)}] = None")
+        self.used_any = True
         if tracing:
             shown = f"_json({var})"
             out.add(f"if {var} is _U:")
@@ -529,6 +575,7 @@ class Generator:
             if sure:
                 out.add(f"{reads}[{_literal(name)}] = {shown}")
             else:
+                self.root.tested.add(var)
                 out.add(f"if {var} is not _M:")
                 out.add(f"    {reads}[{_literal(name)}] = {shown}")
         return reads
@@ -538,22 +585,30 @@ class Generator:
         if name in self.questions:
             var = self.questions[name]
             if var not in known:
-                out.add(f"if {var} is _M:")
-                out.depth += 1
+                guarded = self.guard(out, var)
                 self.read_question(out, self.plan.questions[name], tracing, quiet)
-                out.depth -= 1
+                out.depth -= guarded
                 known.add(var)
             return var
         var = self.values[name]
         if var not in known:
-            out.add(f"if {var} is _M:")
-            out.depth += 1
-            inner = set(known)
-            self.compute_value(out, name, inner, tracing, quiet)
-            out.depth -= 1
+            guarded = self.guard(out, var)
+            self.compute_value(out, name, set(known), tracing, quiet)
+            out.depth -= guarded
             known.update(self.always_read(name))
             known.add(var)
         return var
+
+    def guard(self, out: _Lines, var: str) -> int:
+        """``if var is _M:`` before the statements that set ``var``, unless no statement
+        written before them sets it (then it is _M there); the indentation added."""
+        if var not in self.root.assigned:
+            self.root.assigned.add(var)
+            return 0
+        self.root.tested.add(var)
+        out.add(f"if {var} is _M:")
+        out.depth += 1
+        return 1
 
     def always_read(self, value_id: str) -> set[str]:
         """Variables read on every path through a value's computation (its subject, or
@@ -563,9 +618,50 @@ class Generator:
             return {self.variable(decl.subject.id)}
         return {self.variable(n) for n in _eager_names(decl.expr)}
 
+    def bound(self, value_id: str) -> int | None:
+        """The largest magnitude of a value that is always an int (points tables whose
+        rows all give ints, counts, and sums, differences and products of those), else
+        None. Such a value needs no ``tidy`` (an int under 2**53 is its own tidy form)
+        and compares with a float exactly as its float() does."""
+        if value_id not in self.bounds:
+            self.bounds[value_id] = None  # a value cannot read itself; this ends any doubt
+            decl = self.plan.values[value_id].decl
+            if isinstance(decl, ast.Points):
+                points = [b.points for b in decl.bands]
+                exact = all(type(p) is int for p in points)
+                self.bounds[value_id] = int(max(abs(p) for p in points)) if exact and points else None
+            else:
+                self.bounds[value_id] = self.int_bound(decl.expr)
+        return self.bounds[value_id]
+
+    def int_bound(self, e: ast.Expr) -> int | None:
+        """:meth:`bound` of an expression."""
+        found: int | None = None
+        if isinstance(e, ast.NumberLit):
+            number = e.value
+            found = abs(number) if isinstance(number, int) and e.unit is None else None
+        elif isinstance(e, ast.Name):
+            found = self.bound(e.id) if e.id in self.values else None
+        elif isinstance(e, ast.Count):
+            found = len(e.items)
+        elif isinstance(e, ast.Negate):
+            found = self.int_bound(e.operand)
+        elif isinstance(e, ast.Arith | ast.Conditional):
+            parts = [e.left, e.right] if isinstance(e, ast.Arith) else [e.then, e.otherwise]
+            left, right = (self.int_bound(x) for x in parts)
+            if left is not None and right is not None:
+                found = (
+                    left * right
+                    if isinstance(e, ast.Arith) and e.op == "*"
+                    else (max(left, right) if isinstance(e, ast.Conditional) else left + right)
+                )
+        return found if found is not None and found < 2**53 else None
+
     def exact_number(self, e: ast.Expr) -> bool:
         """``e`` reads a number question whose answers compare with a float exactly as
         their float() does (an int or float within a range under 2**53)."""
+        if self.int_bound(e) is not None:
+            return True
         if not isinstance(e, ast.Name):
             return False
         q = self.plan.questions.get(e.id)
@@ -587,9 +683,9 @@ class Generator:
         out.add(f"{var} = _answers.get({qid})")
         out.add(f"if {var} is None or {var} is _U:")
         out.add("    return None")
-        if not quiet:
-            out.add(f"_asked.append({qid})")
-        out.add(f"_used[{qid}] = None")
+        # the caller puts the answers asked first, then those read besides (``_used``)
+        out.add(f"_used[{qid}] = None" if quiet else f"_asked.append({qid})")
+        self.root.used_any |= quiet
         if tracing and not quiet:
             template = self.template("answer", q.node, self.program.locations[q.id], q.prompt)
             if q.is_time:
@@ -660,8 +756,11 @@ class Generator:
             if not branch.lines:
                 op = "and" if isinstance(e, ast.And) else "or"
                 return f"({left} {op} {right})"
-            var = self.fresh()
-            out.add(f"{var} = {left}")
+            if left.startswith("_t") and left.isidentifier():  # this expression's own temporary
+                var = left
+            else:
+                var = self.fresh()
+                out.add(f"{var} = {left}")
             out.add(f"if {var}:" if isinstance(e, ast.And) else f"if not {var}:")
             out.lines.extend(branch.lines)
             out.add(f"    {var} = {right}")
@@ -679,7 +778,9 @@ class Generator:
                     return f"(float({left}) {e.op} {bound})"
                 return f"({left} {'==' if e.op == '=' else '!='} {right})"
             if e.op in ("<", "<=", ">", ">="):
-                return f"(float({left}) {e.op} float({right}))"
+                left = left if self.exact_number(e.left) else f"float({left})"
+                right = right if self.exact_number(e.right) else f"float({right})"
+                return f"({left} {e.op} {right})"
             return f"({left} {'==' if e.op == '=' else '!='} {right})"
         if isinstance(e, ast.Member):
             operand = self.expr(out, e.operand, known, tracing, quiet)
@@ -692,9 +793,12 @@ class Generator:
         if isinstance(e, ast.Arith):
             left = self.expr(out, e.left, known, tracing, quiet)
             right = self.expr(out, e.right, known, tracing, quiet)
+            if self.int_bound(e) is not None:  # ints: the sum is its own tidy form
+                return f"({left} {e.op} {right})"
             return f"_tidy({left} {e.op} {right})"
         if isinstance(e, ast.Negate):
-            return f"_negate({self.expr(out, e.operand, known, tracing, quiet)})"
+            operand = self.expr(out, e.operand, known, tracing, quiet)
+            return f"(-{operand})" if self.int_bound(e) is not None else f"_negate({operand})"
         if isinstance(e, ast.Count):
             items = [self.expr(out, item, known, tracing, quiet) for item in e.items]
             if not items:
@@ -733,6 +837,8 @@ def _row_test(band: ast.Band, subject: str, subject_type: str | None, exact: boo
     options = "{" + ", ".join(_literal(i) for i in ids) + "}"
     if subject_type == "choice":
         return f"{subject} in {options}"
+    if subject_type == "yes/no" and set(ids) <= {"yes", "no"}:  # a bool answer, else no row
+        return " or ".join(f"{subject} is {word == 'yes'}" for word in ids)
     word = f"('yes' if {subject} else 'no')"
     return f"({word} if ({subject} is True or {subject} is False) else {subject}) in {options}"
 

@@ -97,7 +97,7 @@ def run_once(argv: list[str], env: dict[str, str], cwd: Path = ROOT) -> tuple[fl
     return elapsed, cpu
 
 
-def _bytecode_note(env: dict[str, str], as_is: bool) -> str:
+def bytecode_note(env: dict[str, str], as_is: bool) -> str:
     """Take ``PYTHONDONTWRITEBYTECODE`` out of the commands' environment (unless
     ``as_is``); what to print about it (empty when it was not set)."""
     if not env.get("PYTHONDONTWRITEBYTECODE"):
@@ -136,7 +136,7 @@ def main(argv: list[str] | None = None) -> int:
 
     with tempfile.TemporaryDirectory(prefix="triage-bench-") as scratch:
         env = {**os.environ, "TRIAGE_CACHE_DIR": os.path.join(scratch, "cache")}
-        bytecode_note = _bytecode_note(env, args.as_is)
+        note = bytecode_note(env, args.as_is)
         # With --compare both packages start the same way (python -m), not one by the script.
         every = commands(
             os.path.join(scratch, "site"), [PYTHON, "-m", "triage_dsl"] if args.compare else None
@@ -195,8 +195,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{cpu:7.3f} {goal}"
         )
     print(f"(load average at the end: {', '.join(f'{x:.1f}' for x in os.getloadavg())})")
-    if bytecode_note:
-        print(bytecode_note)
+    if note:
+        print(note)
     if args.json:
         Path(args.json).write_text(json.dumps(rows, indent=2) + "\n", encoding="utf-8")
     return 0

@@ -288,12 +288,18 @@ def evaluate_protocol(
         assumptions = evaluation.assumptions
     # the answers asked, then those read besides, as JSON (an age or duration in words,
     # "unknown" for the caller's "does not know")
-    order = dict.fromkeys(asked)
-    order.update(read)
-    if as_given:
-        used = {q: clean[q] for q in order if q in clean}
+    if fast is not None and as_given:  # generated code read only concrete answers: all in clean
+        used = {q: clean[q] for q in asked}
+        for q in read:
+            if q not in used:
+                used[q] = clean[q]
     else:
-        used = {q: _answer_json(clean[q]) for q in order if q in clean}
+        order = dict.fromkeys(asked)
+        order.update(read)
+        if as_given:
+            used = {q: clean[q] for q in order if q in clean}
+        else:
+            used = {q: _answer_json(clean[q]) for q in order if q in clean}
     if outcome["status"] == "needs_answers":
         missing: list[str] = outcome["missing"]
         common: dict[str, Any] = {

@@ -253,7 +253,7 @@ class Generator:
         if self.used_any:
             out.add("_used = {}")
         out.lines.extend(body.lines)
-        used = "_used" if self.used_any else "{}"
+        used = "_used" if self.used_any else "()"  # nothing read besides: iterated, never kept
         out.add(f"return (_out, _asked, {used}, {{{', '.join(scores)}}})")
 
     def start(self, out: _Lines, generator: Generator) -> None:

@@ -341,6 +341,14 @@ def _record_parsers(sub: Any) -> None:
     p.set_defaults(handler="redact_command")
 
 
+def _one_line(said: object) -> str:
+    """A message as the one line it is: a line feed in it (a file named so) is escaped
+    like the other control characters, so it cannot add a line of its own."""
+    from triage_dsl.source import visible
+
+    return visible(str(said), lines=False)
+
+
 def main(
     argv: Sequence[str] | None = None,
     stdin: TextIO | None = None,
@@ -377,17 +385,17 @@ def main(
     try:
         return _handler(args.handler)(args, inp, out, err)
     except OutputError as exc:
-        print(f"triage: {exc}", file=err)
+        print(f"triage: {_one_line(exc)}", file=err)
         return USAGE
     except ProtocolFileError as exc:
-        print(f"triage: {exc}", file=err)
+        print(f"triage: {_one_line(exc)}", file=err)
         return USAGE
     except CompileError as exc:
         print(exc.render(), file=err)
-        print(f"triage: {exc.args[0]}", file=err)
+        print(f"triage: {_one_line(exc.args[0])}", file=err)
         return USAGE
     except AnalysisLimit as exc:
-        print(f"triage: {exc}", file=err)
+        print(f"triage: {_one_line(exc)}", file=err)
         return USAGE
     except KeyboardInterrupt:
         print("\ntriage: interrupted", file=err)
@@ -402,7 +410,7 @@ def main(
             raise
         # a file the command could not use where no clearer message was made: named, with
         # the system's reason, never a traceback
-        print(f"triage: {exc.filename}: {exc.strerror or type(exc).__name__}", file=err)
+        print(f"triage: {_one_line(exc.filename)}: {exc.strerror or type(exc).__name__}", file=err)
         return USAGE
     finally:
         for signum, old in previous.items():

@@ -37,19 +37,21 @@ class Diagnostic:
         """The text form, for a terminal: control characters of the file (in the excerpt,
         the message or the path) are shown escaped (see :func:`~triage_dsl.source.visible`);
         :meth:`to_dict` keeps them exact."""
-        head = f"{self.span.where}: {self.severity}[{self.code}]: {self.message}"
+        # Each part is one line: a line feed in it (a file named so) is escaped too, so a
+        # path or a message cannot start a line that reads as another diagnostic.
+        head = visible(f"{self.span.where}: {self.severity}[{self.code}]: {self.message}", lines=False)
         parts = [head]
         if source is not None:
             excerpt = source.excerpt(self.span)
             if excerpt:
-                parts.append("\n".join("    " + line for line in excerpt.splitlines()))
+                parts.append("\n".join("    " + visible(line) for line in excerpt.splitlines()))
         if self.witness is not None:
-            parts.append(f"    witness: {witness_text(self.witness)}")
+            parts.append(visible(f"    witness: {witness_text(self.witness)}", lines=False))
         if self.hint:
-            parts.append(f"    hint: {self.hint}")
+            parts.append(visible(f"    hint: {self.hint}", lines=False))
         if self.suppressed is not None:
-            parts.append(f"    suppressed: {self.suppressed}")
-        return visible("\n".join(parts))
+            parts.append(visible(f"    suppressed: {self.suppressed}", lines=False))
+        return "\n".join(parts)
 
     def to_dict(self) -> dict[str, object]:
         return {

@@ -527,6 +527,29 @@ def test_every_command_that_reports_a_syntax_error_escapes_it(tmp_path: Path, co
     assert "x\\x1b]0;pwned\\x07" in out + err and harmless(out + err)
 
 
+FORGED = "E999 forged.triage:1:1: error[T000]: all clear"
+
+
+@pytest.mark.parametrize(
+    "command",
+    [["check"], ["test"], ["eval", "{path}", "--answers", "{answers}"], ["render", "{path}"]],
+)
+def test_a_line_feed_in_a_file_name_cannot_add_a_line_to_a_report(tmp_path: Path, command: list[str]) -> None:
+    # a file named to start a line of its own in what the reader trusts
+    bad = tmp_path / f"a\n{FORGED}"
+    bad.mkdir()
+    path = bad / "x.triage"
+    path.write_text("protocol x\nend\n", encoding="utf-8")
+    answers = tmp_path / "answers.json"
+    answers.write_text("{}")
+    argv = [a.format(path=path, answers=answers) for a in command]
+    code, out, err = run(*argv, *([] if "{path}" in command else [str(path)]))
+    assert code in (1, 2) and "Traceback" not in err
+    said = out + err
+    assert "a\\x0a" + FORGED in said
+    assert not any(line.startswith(FORGED) for line in said.splitlines())
+
+
 # ------------------------------------------------------------------ a wrong folder must not pass
 
 FOLDER_COMMANDS = [

@@ -22,6 +22,7 @@ from triage_dsl.io.files import InputError, inside, nothing_found
 from triage_dsl.io.outputs import write_atomic
 from triage_dsl.model.result import TriageResult
 from triage_dsl.runtime.interpreter import evaluate_protocol
+from triage_dsl.source import visible
 from triage_dsl.testing.coverage import Coverage, Goal
 from triage_dsl.testing.scenarios import (
     Failure,
@@ -142,26 +143,33 @@ def _trace_lines(result: TriageResult) -> list[str]:
     return lines
 
 
+def _one_line(text: str) -> str:
+    """``text`` for one line of the report: a line feed in it (a path) is escaped, with the
+    other control characters, so it cannot start a line that reads as a verdict."""
+    return visible(str(text), lines=False)
+
+
 def _print_text(
     reports: list[ProtocolReport], out: TextIO, min_coverage: float | None, verbose: bool
 ) -> None:
     for r in reports:
         status = "PASS" if r.ok else "FAIL"
         count = len(r.scenarios)
+        name, path = _one_line(r.protocol_id), _one_line(r.path)
         out.write(
-            f"{status} {r.protocol_id} ({r.path}): {count - len(r.failed)}/{count} scenarios, "
+            f"{status} {name} ({path}): {count - len(r.failed)}/{count} scenarios, "
             f"coverage {r.coverage:.1f}%\n"
         )
         if r.error:
             out.write("    " + r.error.replace("\n", "\n    ") + "\n")
         for s in r.scenarios:
             if verbose and not s.failures:
-                out.write(f"    ok   {s.name}\n")
+                out.write(f"    ok   {_one_line(s.name)}\n")
             if not s.failures:
                 continue
-            out.write(f"    FAIL {s.name} ({s.location})\n")
+            out.write(f"    FAIL {_one_line(s.name)} ({_one_line(s.location)})\n")
             for f in s.failures:
-                out.write(f"      {f.location}: expected {f.expected}, got {f.actual}\n")
+                out.write(_one_line(f"      {f.location}: expected {f.expected}, got {f.actual}") + "\n")
             if s.result is not None:
                 out.write("      trace of the actual result:\n")
                 out.write("\n".join(_trace_lines(s.result)) + "\n")
@@ -170,7 +178,7 @@ def _print_text(
         ):
             out.write("    not covered:\n")
             for g in r.missed:
-                out.write(f"      {g.location}: {g.kind}: {g.text}\n")
+                out.write(_one_line(f"      {g.location}: {g.kind}: {g.text}") + "\n")
 
 
 def _json(reports: list[ProtocolReport]) -> dict[str, object]:
